@@ -1,0 +1,3 @@
+from photoclip.app import main
+
+raise SystemExit(main())

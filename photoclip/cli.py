@@ -1,0 +1,301 @@
+"""The command line: the same Library API the GUI uses, with human or JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from photoclip import __version__
+from photoclip.config import DEFAULT_MODEL
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.indexer import Progress, Report
+from photoclip.core.library import Library
+from photoclip.core.search import Filters, Hit
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+DESCRIPTION = """\
+PhotoCLIP finds photos by what is in them. Add your photo folders, index them once (new photos
+are picked up by 'photoclip index' or by 'photoclip watch'), then search in plain language.
+
+examples:
+  photoclip --model local-dir:~/models/clip add ~/Pictures   # use (and remember) a local model
+  photoclip index                          # embed new and changed photos; Ctrl-C is safe
+  photoclip search "a dog on the beach" --limit 20
+  photoclip search "beach +sunset -people" --json
+  photoclip search "2:dog +snow" --after 2020-01-01 --folder ~/Pictures/Trips
+  photoclip similar ~/Pictures/cat.jpg
+  photoclip status
+
+query syntax: a phrase is one concept; '+word' adds and '-word' subtracts a concept;
+'2:word' weights it. Short parts like 'dog' are expanded to photo prompts automatically.
+CLIP is weak at counting ("three dogs") and at very fine distinctions (dog breeds, car models).
+
+exit codes: 0 ok, 1 error, 2 bad usage, 3 model unavailable, 4 folder or photo not found,
+130 interrupted (the work done so far is kept)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="photoclip", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"PhotoCLIP {__version__}")
+    p.add_argument("--model", metavar="SPEC",
+                   help="CLIP model to use, and remember for this library: NAME:PRETRAINED "
+                        f"(default {DEFAULT_MODEL}), hf-hub:ORG/REPO or local-dir:PATH. "
+                        "PHOTOCLIP_MODEL sets it for one run without remembering it.")
+    p.add_argument("--home", metavar="DIR",
+                   help="data folder holding the catalog and index (default: the platform's "
+                        "user data folder, or PHOTOCLIP_HOME)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("add", help="add photo folders to the library")
+    s.add_argument("folders", nargs="+", metavar="FOLDER")
+
+    s = sub.add_parser("remove", help="forget folders (the photos on disk are not touched)")
+    s.add_argument("folders", nargs="+", metavar="FOLDER")
+
+    s = sub.add_parser("index", help="embed new and changed photos of every folder")
+    s.add_argument("--retry-failed", action="store_true",
+                   help="try again the files that failed before")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    for name, helptext, arg, arghelp in (
+        ("search", "find photos matching a description", "query", "what to look for"),
+        ("similar", "find photos that look like a photo", "photo",
+         "a photo of the library or any image file"),
+    ):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument(arg, help=arghelp)
+        s.add_argument("-n", "--limit", type=int, default=20, metavar="N",
+                       help="at most N results (default 20)")
+        s.add_argument("--min-score", type=float, metavar="S",
+                       help="hide results scoring below S (cosine similarity, about 0.1-0.4)")
+        s.add_argument("--folder", metavar="DIR", help="only photos inside DIR")
+        s.add_argument("--after", metavar="DATE", help="only photos taken on or after DATE "
+                       "(YYYY-MM-DD)")
+        s.add_argument("--before", metavar="DATE", help="only photos taken before DATE")
+        s.add_argument("--json", action="store_true", help="print a JSON array of hits")
+
+    s = sub.add_parser("status", help="folders, photo counts, failures, model and index")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument("--failures", action="store_true", help="list every failed file and why")
+
+    s = sub.add_parser("watch", help="keep the library in step with its folders until Ctrl-C")
+    sub.add_parser("gui", help="open the desktop app (the default with no command)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        lib = Library.open(Path(args.home) if args.home else None, model=args.model,
+                           remember_model=bool(args.model))
+    except PhotoclipError as e:
+        return _fail(e)
+    try:
+        return COMMANDS[args.command](lib, args)
+    except PhotoclipError as e:
+        return _fail(e)
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        lib.close()
+
+
+def setup_logging(verbose: bool) -> None:
+    """Our own warnings always; other libraries' chatter (download retries…) only with -v."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("photoclip: %(message)s"))
+    if not verbose:
+        handler.addFilter(lambda record: record.name.startswith("photoclip"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler],
+                        force=True)
+
+
+def _fail(e: PhotoclipError) -> int:
+    print(f"photoclip: {e}", file=sys.stderr)
+    return e.exit_code
+
+
+def cmd_add(lib: Library, args) -> int:
+    for folder in args.folders:
+        f = lib.add_folder(folder)
+        print(f"Added {f.path}")
+    print("Run 'photoclip index' to index the photos in it.")
+    return EXIT_OK
+
+
+def cmd_remove(lib: Library, args) -> int:
+    for folder in args.folders:
+        n = lib.remove_folder(folder)
+        print(f"Removed {folder} ({n} photos forgotten; no file was touched)")
+    return EXIT_OK
+
+
+def cmd_index(lib: Library, args) -> int:
+    lib.encoder  # noqa: B018 - load the model first: a missing model fails before any work
+    cancel = threading.Event()
+    bar = ProgressPrinter(sys.stderr)
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\nStopping after the current batch (Ctrl-C again to quit now)…", file=sys.stderr)
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        report = lib.index_folders(progress=bar, cancel=cancel, retry_failed=args.retry_failed)
+    finally:
+        signal.signal(signal.SIGINT, old)
+        bar.finish()
+    if args.json:
+        print(json.dumps(_report_dict(report), indent=2))
+    else:
+        _print_report(report)
+    return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
+
+
+def _report_dict(r: Report) -> dict:
+    return {"encoded": r.encoded, "reused": r.reused, "moved": r.moved, "removed": r.removed,
+            "unchanged": r.unchanged, "failed": [{"path": p, "reason": w} for p, w in r.failed],
+            "offline": r.offline, "cancelled": r.cancelled, "seconds": round(r.seconds, 2)}
+
+
+def _print_report(r: Report) -> None:
+    parts = [f"{r.encoded} encoded"]
+    for n, label in ((r.reused, "reused (copies)"), (r.moved, "moved"),
+                     (r.removed, "removed"), (r.unchanged, "unchanged")):
+        if n:
+            parts.append(f"{n} {label}")
+    parts.append(f"{len(r.failed)} failed")
+    print(", ".join(parts) + f" in {r.seconds:.1f} s.")
+    for path, reason in r.failed[:20]:
+        print(f"  failed: {path}: {reason}")
+    if len(r.failed) > 20:
+        print(f"  … and {len(r.failed) - 20} more ('photoclip status --failures' lists them)")
+    for path in r.offline:
+        print(f"  offline: {path} is not reachable; its photos are kept")
+    if r.cancelled:
+        print("Stopped early: what was done is saved. Run 'photoclip index' to continue.")
+
+
+class ProgressPrinter:
+    """A one-line progress bar on a terminal; a line every few seconds otherwise."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last < 5 and p.done < p.total:
+            return
+        self.last = now
+        frac = p.done / p.total if p.total else 1.0
+        eta = _hms(p.eta) if p.eta is not None else "--:--"
+        line = (f"{p.done}/{p.total} {frac:4.0%} {p.rate:6.1f} img/s  ETA {eta}"
+                f"{f'  failed {p.failed}' if p.failed else ''}")
+        if self.tty:
+            width = 24
+            fill = int(frac * width)
+            name = Path(p.current).name[:30]
+            self.stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {line}  {name:<30}")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.tty and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _hms(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def _filters(args) -> Filters:
+    folder = str(Path(args.folder).expanduser().resolve()) if args.folder else None
+    return Filters(folder=folder, after=args.after, before=args.before, min_score=args.min_score)
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        return
+    if not hits:
+        print("No matching photos.")
+    for h in hits:
+        print(f"{h.score:6.3f}  {h.path}")
+
+
+def cmd_search(lib: Library, args) -> int:
+    _print_hits(lib.search(args.query, args.limit, _filters(args)), args.json)
+    return EXIT_OK
+
+
+def cmd_similar(lib: Library, args) -> int:
+    _print_hits(lib.similar(args.photo, args.limit, _filters(args)), args.json)
+    return EXIT_OK
+
+
+def cmd_status(lib: Library, args) -> int:
+    st = lib.status()
+    if args.failures or args.json:
+        st["failures"] = [{"path": p, "reason": r} for p, r in lib.failures(100000)]
+    if args.json:
+        print(json.dumps(st, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    print(f"Library:  {st['home']}")
+    print(f"Model:    {st['model']}")
+    print(f"Photos:   {st['photos']} catalogued, {st['indexed']} indexed, "
+          f"{st['pending']} waiting, {st['failed']} failed")
+    print(f"Index:    {st['index']['vectors']} vectors, "
+          f"{st['index']['bytes_on_disk'] / 2**20:.1f} MB on disk")
+    print("Folders:" if st["folders"] else "Folders:  none yet — add one with 'photoclip add DIR'")
+    for f in st["folders"]:
+        state = "" if f["online"] else "  (offline: not reachable, photos kept)"
+        print(f"  {f['path']}: {f['photos']} photos, {f['indexed']} indexed, "
+              f"{f['failed']} failed{state}")
+    if args.failures:
+        for item in st["failures"]:
+            print(f"  failed: {item['path']}: {item['reason']}")
+    elif st["failed"]:
+        print("  ('photoclip status --failures' lists the failed files and why)")
+    return EXIT_OK
+
+
+def cmd_watch(lib: Library, args) -> int:
+    from photoclip.core.watcher import run_watch  # noqa: PLC0415 - issue 3
+
+    return run_watch(lib)
+
+
+def cmd_gui(lib: Library, args) -> int:
+    lib.close()
+    from photoclip.app import gui_main
+
+    return gui_main([])
+
+
+COMMANDS = {"add": cmd_add, "remove": cmd_remove, "index": cmd_index, "search": cmd_search,
+            "similar": cmd_similar, "status": cmd_status, "watch": cmd_watch, "gui": cmd_gui}

@@ -1,0 +1,460 @@
+"""The catalog: one SQLite file (WAL) holding folders, photos, embeddings and, later, labels.
+
+The catalog is the source of truth. The ANN index is a cache that can always be rebuilt from the
+embeddings stored here, so every change to the set of embeddings bumps ``vectors_version`` (by
+trigger, in the same transaction) and the index records the version it was saved at.
+
+Threads: each thread gets its own connection (WAL lets readers run beside the one writer and see
+the last committed state). Writes go through :meth:`Catalog.transaction`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Each entry migrates from version i to i+1. Never edit a released entry: append a new one.
+MIGRATIONS: list[str] = [
+    # 0 -> 1: folders, photos, embeddings, meta
+    """
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta(key, value) VALUES ('vectors_version', '0');
+
+    CREATE TABLE folders(
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        added_at REAL NOT NULL,
+        online INTEGER NOT NULL DEFAULT 1,
+        last_scan REAL
+    );
+
+    CREATE TABLE photos(
+        id INTEGER PRIMARY KEY,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT,
+        width INTEGER,
+        height INTEGER,
+        taken_at TEXT,                       -- ISO 8601 local time: EXIF capture date, else mtime
+        taken_from_exif INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+        error TEXT,
+        added_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX photos_folder ON photos(folder_id);
+    CREATE INDEX photos_hash ON photos(content_hash);
+    CREATE INDEX photos_taken ON photos(taken_at);
+
+    -- One vector per photo and model: switching models keeps the old vectors.
+    CREATE TABLE embeddings(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,                -- float32, L2-normalised
+        PRIMARY KEY (photo_id, model)
+    ) WITHOUT ROWID;
+    CREATE INDEX embeddings_model ON embeddings(model);
+
+    CREATE TRIGGER embeddings_ins AFTER INSERT ON embeddings BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_version';
+    END;
+    CREATE TRIGGER embeddings_del AFTER DELETE ON embeddings BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_version';
+    END;
+    CREATE TRIGGER embeddings_upd AFTER UPDATE ON embeddings BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_version';
+    END;
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    online: bool
+    last_scan: float | None
+
+
+@dataclass(frozen=True)
+class PhotoState:
+    """What the indexer needs to know about a catalogued file to diff it against the disk."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class PhotoRecord:
+    """A photo's row, as written by the indexer."""
+
+    path: str
+    folder_id: int
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None
+    taken_from_exif: bool = False
+    status: str = "ok"
+    error: str | None = None
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._migrate()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable up to the last checkpoint, never corrupt
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        with self._write_lock:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        conn = self.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"The catalog {self.path} was written by a newer PhotoCLIP (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}). Update PhotoCLIP."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if version > 0:
+            backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copy2(self.path, backup)
+            log.info("catalog schema %d -> %d; backup at %s", version, SCHEMA_VERSION, backup)
+        for target in range(version, SCHEMA_VERSION):
+            # executescript commits whatever is open first, so the script carries its own
+            # transaction: the schema change and the version bump land together or not at all.
+            try:
+                conn.executescript(
+                    f"BEGIN IMMEDIATE;{MIGRATIONS[target]};PRAGMA user_version={target + 1};COMMIT;"
+                )
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    # -- meta --------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def vectors_version(self) -> int:
+        return int(self.get_meta("vectors_version", "0"))
+
+    # -- folders -----------------------------------------------------------------------------
+
+    def folders(self) -> list[Folder]:
+        rows = self.conn.execute("SELECT id, path, online, last_scan FROM folders ORDER BY path")
+        return [Folder(r[0], r[1], bool(r[2]), r[3]) for r in rows]
+
+    def folder_by_path(self, path: str) -> Folder | None:
+        r = self.conn.execute(
+            "SELECT id, path, online, last_scan FROM folders WHERE path=?", (path,)
+        ).fetchone()
+        return Folder(r[0], r[1], bool(r[2]), r[3]) if r else None
+
+    def add_folder(self, path: str) -> Folder:
+        """Add a folder; a folder inside it that was added before is absorbed (its photos kept)."""
+        with self.transaction() as tx:
+            cur = tx.execute(
+                "INSERT INTO folders(path, added_at) VALUES (?, ?)", (path, time.time())
+            )
+            new_id = cur.lastrowid
+            children = [
+                (r[0], r[1])
+                for r in tx.execute("SELECT id, path FROM folders WHERE id != ?", (new_id,))
+                if is_within(r[1], path)
+            ]
+            for child_id, _ in children:
+                tx.execute("UPDATE photos SET folder_id=? WHERE folder_id=?", (new_id, child_id))
+                tx.execute("DELETE FROM folders WHERE id=?", (child_id,))
+        return Folder(new_id, path, True, None)
+
+    def remove_folder(self, folder_id: int) -> list[int]:
+        """Forget a folder and its photos (files are untouched). Returns the removed photo ids."""
+        with self.transaction() as tx:
+            ids = [r[0] for r in tx.execute("SELECT id FROM photos WHERE folder_id=?", (folder_id,))]
+            tx.execute("DELETE FROM folders WHERE id=?", (folder_id,))
+        return ids
+
+    def set_folder_online(self, folder_id: int, online: bool) -> None:
+        with self.transaction() as tx:
+            tx.execute("UPDATE folders SET online=? WHERE id=?", (int(online), folder_id))
+
+    def mark_scanned(self, folder_id: int) -> None:
+        with self.transaction() as tx:
+            tx.execute("UPDATE folders SET last_scan=? WHERE id=?", (time.time(), folder_id))
+
+    # -- photos ------------------------------------------------------------------------------
+
+    def photo_states(self, folder_id: int) -> dict[str, PhotoState]:
+        rows = self.conn.execute(
+            "SELECT id, path, size, mtime_ns, content_hash, status FROM photos WHERE folder_id=?",
+            (folder_id,),
+        )
+        return {r[1]: PhotoState(*r) for r in rows}
+
+    def photo_state(self, path: str) -> PhotoState | None:
+        r = self.conn.execute(
+            "SELECT id, path, size, mtime_ns, content_hash, status FROM photos WHERE path=?",
+            (path,),
+        ).fetchone()
+        return PhotoState(*r) if r else None
+
+    def photo_ids_under(self, prefix: str) -> list[int]:
+        """Ids of photos whose path lies inside folder ``prefix``."""
+        lo, hi = _prefix_range(prefix)
+        rows = self.conn.execute("SELECT id FROM photos WHERE path >= ? AND path < ?", (lo, hi))
+        return [r[0] for r in rows]
+
+    def ids_with_embedding_by_hash(self, model: str) -> dict[str, int]:
+        """content hash -> a photo id holding an embedding for ``model`` (for reuse on copy)."""
+        rows = self.conn.execute(
+            "SELECT p.content_hash, p.id FROM photos p JOIN embeddings e ON e.photo_id = p.id "
+            "WHERE e.model = ? AND p.content_hash IS NOT NULL",
+            (model,),
+        )
+        return {h: i for h, i in rows}
+
+    def pending_paths(self, model: str, folder_id: int) -> list[PhotoState]:
+        """Readable photos of a folder that have no embedding for ``model`` yet."""
+        rows = self.conn.execute(
+            "SELECT id, path, size, mtime_ns, content_hash, status FROM photos p "
+            "WHERE folder_id=? AND status='ok' AND NOT EXISTS "
+            "(SELECT 1 FROM embeddings e WHERE e.photo_id=p.id AND e.model=?)",
+            (folder_id, model),
+        )
+        return [PhotoState(*r) for r in rows]
+
+    @staticmethod
+    def upsert_photo(tx: sqlite3.Connection, rec: PhotoRecord) -> int:
+        """Insert or update the row for ``rec.path``; returns its id. Call inside a transaction."""
+        now = time.time()
+        tx.execute(
+            "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, width, height, "
+            "taken_at, taken_from_exif, status, error, added_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(path) DO UPDATE SET folder_id=excluded.folder_id, size=excluded.size, "
+            "mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash, "
+            "width=excluded.width, height=excluded.height, taken_at=excluded.taken_at, "
+            "taken_from_exif=excluded.taken_from_exif, status=excluded.status, "
+            "error=excluded.error, updated_at=excluded.updated_at",
+            (rec.folder_id, rec.path, rec.size, rec.mtime_ns, rec.content_hash, rec.width,
+             rec.height, rec.taken_at, int(rec.taken_from_exif), rec.status, rec.error, now, now),
+        )
+        return tx.execute("SELECT id FROM photos WHERE path=?", (rec.path,)).fetchone()[0]
+
+    @staticmethod
+    def move_photo(tx: sqlite3.Connection, photo_id: int, new_path: str, folder_id: int,
+                   size: int, mtime_ns: int) -> None:
+        """A photo moved on disk: same row, same embedding, same labels; new path."""
+        tx.execute("DELETE FROM photos WHERE path=? AND id != ?", (new_path, photo_id))
+        tx.execute(
+            "UPDATE photos SET path=?, folder_id=?, size=?, mtime_ns=?, updated_at=? WHERE id=?",
+            (new_path, folder_id, size, mtime_ns, time.time(), photo_id),
+        )
+
+    @staticmethod
+    def delete_embeddings(tx: sqlite3.Connection, photo_id: int) -> None:
+        tx.execute("DELETE FROM embeddings WHERE photo_id=?", (photo_id,))
+
+    @staticmethod
+    def put_embeddings(tx: sqlite3.Connection, model: str,
+                       items: Iterable[tuple[int, np.ndarray]]) -> None:
+        tx.executemany(
+            "INSERT OR REPLACE INTO embeddings(photo_id, model, vector) VALUES (?, ?, ?)",
+            ((pid, model, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for pid, v in items),
+        )
+
+    @staticmethod
+    def copy_embeddings(tx: sqlite3.Connection, src_id: int, dst_id: int) -> None:
+        tx.execute(
+            "INSERT OR REPLACE INTO embeddings(photo_id, model, vector) "
+            "SELECT ?, model, vector FROM embeddings WHERE photo_id=?",
+            (dst_id, src_id),
+        )
+
+    def delete_photos(self, ids: Sequence[int]) -> None:
+        with self.transaction() as tx:
+            tx.executemany("DELETE FROM photos WHERE id=?", ((i,) for i in ids))
+
+    # -- vectors -----------------------------------------------------------------------------
+
+    def embedding_ids(self, model: str) -> np.ndarray:
+        rows = self.conn.execute("SELECT photo_id FROM embeddings WHERE model=?", (model,))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, float32 matrix) of the stored embeddings for ``model``, optionally only ``ids``."""
+        if ids is None:
+            rows = self.conn.execute(
+                "SELECT photo_id, vector FROM embeddings WHERE model=? ORDER BY photo_id", (model,)
+            ).fetchall()
+        else:
+            rows = []
+            ids = list(ids)
+            for chunk in range(0, len(ids), 900):
+                part = ids[chunk:chunk + 900]
+                rows += self.conn.execute(
+                    f"SELECT photo_id, vector FROM embeddings WHERE model=? AND photo_id IN "
+                    f"({','.join('?' * len(part))})",
+                    (model, *part),
+                ).fetchall()
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        return out_ids, mat
+
+    def vector_of(self, photo_id: int, model: str) -> np.ndarray | None:
+        r = self.conn.execute(
+            "SELECT vector FROM embeddings WHERE photo_id=? AND model=?", (photo_id, model)
+        ).fetchone()
+        return np.frombuffer(r[0], dtype=np.float32).copy() if r else None
+
+    # -- queries for search and status -------------------------------------------------------
+
+    def photo_rows(self, ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+        out: dict[int, sqlite3.Row] = {}
+        ids = list(ids)
+        conn = self.conn
+        for chunk in range(0, len(ids), 900):
+            part = ids[chunk:chunk + 900]
+            cur = conn.execute(
+                "SELECT id, path, size, mtime_ns, width, height, taken_at, taken_from_exif, "
+                "folder_id, content_hash FROM photos "
+                f"WHERE id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            cols = [d[0] for d in cur.description]
+            for r in cur:
+                out[r[0]] = dict(zip(cols, r, strict=True))
+        return out
+
+    def filter_ids(self, model: str, folder: str | None = None, after: str | None = None,
+                   before: str | None = None) -> np.ndarray:
+        """Ids of embedded photos inside ``folder`` taken in [after, before) (ISO dates)."""
+        sql = ["SELECT p.id FROM photos p JOIN embeddings e ON e.photo_id=p.id WHERE e.model=?"]
+        args: list[object] = [model]
+        if folder:
+            lo, hi = _prefix_range(folder)
+            sql.append("AND p.path >= ? AND p.path < ?")
+            args += [lo, hi]
+        if after:
+            sql.append("AND p.taken_at >= ?")
+            args.append(after)
+        if before:
+            sql.append("AND p.taken_at < ?")
+            args.append(before)
+        rows = self.conn.execute(" ".join(sql), args)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def offline_ids(self) -> np.ndarray:
+        rows = self.conn.execute(
+            "SELECT p.id FROM photos p JOIN folders f ON f.id=p.folder_id WHERE f.online=0"
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def counts(self, model: str) -> dict[str, int]:
+        c = self.conn
+        return {
+            "photos": c.execute("SELECT COUNT(*) FROM photos").fetchone()[0],
+            "indexed": c.execute(
+                "SELECT COUNT(*) FROM embeddings WHERE model=?", (model,)).fetchone()[0],
+            "failed": c.execute(
+                "SELECT COUNT(*) FROM photos WHERE status='failed'").fetchone()[0],
+            "pending": c.execute(
+                "SELECT COUNT(*) FROM photos p WHERE status='ok' AND NOT EXISTS "
+                "(SELECT 1 FROM embeddings e WHERE e.photo_id=p.id AND e.model=?)",
+                (model,)).fetchone()[0],
+        }
+
+    def folder_counts(self, model: str) -> dict[int, tuple[int, int, int]]:
+        """folder id -> (photos, indexed, failed)."""
+        rows = self.conn.execute(
+            "SELECT p.folder_id, COUNT(*), COUNT(e.photo_id), SUM(p.status='failed') "
+            "FROM photos p LEFT JOIN embeddings e ON e.photo_id=p.id AND e.model=? "
+            "GROUP BY p.folder_id",
+            (model,),
+        )
+        return {r[0]: (r[1], r[2], r[3] or 0) for r in rows}
+
+    def failures(self, limit: int = 1000) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            "SELECT path, error FROM photos WHERE status='failed' ORDER BY path LIMIT ?", (limit,)
+        )
+        return [(r[0], r[1] or "") for r in rows]
+
+
+def is_within(path: str, folder: str) -> bool:
+    """True when ``path`` is ``folder`` or lies inside it (plain string paths, no I/O)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _prefix_range(folder: str) -> tuple[str, str]:
+    """A [lo, hi) string range that holds exactly the paths inside ``folder``."""
+    base = folder.rstrip(os.sep) + os.sep
+    return base, base[:-1] + chr(ord(os.sep) + 1)

@@ -1,0 +1,371 @@
+"""The nearest-neighbour index over photo embeddings (labels = photo ids).
+
+Two regimes behind one interface:
+
+- **exact** (up to ``exact_max`` vectors): a float32 matrix and one matrix-vector product per
+  query. Below a few tens of thousands of vectors this is as fast as HNSW and exact; it is not
+  persisted, because loading it from the catalog takes milliseconds.
+- **hnsw** (above): hnswlib, inner product on L2-normalised vectors, grown as needed, deletions by
+  ``mark_deleted``. Persisted beside the catalog so a big library starts without a rebuild.
+
+Persistence is atomic: the data files are written under a new generation number, then a small
+pointer file (``index.json``) is replaced with ``os.replace``. A crash leaves either the old or
+the new index, never a torn one. The pointer records the catalog's ``vectors_version``; on start
+the index is patched from the catalog when behind, or rebuilt when missing, unreadable, or from
+another model. The catalog is always the truth.
+
+Only this module imports hnswlib.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+POINTER = "index.json"
+NO_INDEX = "no index on disk"
+EXACT_MAX = 20_000
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 100
+HNSW_EF_SEARCH = 128
+
+
+class VectorSource(Protocol):
+    """What the index needs from the catalog to rebuild or patch itself."""
+
+    def vectors_version(self) -> int: ...
+    def embedding_ids(self, model: str) -> np.ndarray: ...
+    def vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class VectorIndex:
+    def __init__(self, dim: int, model_id: str, exact_max: int = EXACT_MAX):
+        self.dim = dim
+        self.model_id = model_id
+        self.exact_max = exact_max
+        self._lock = threading.RLock()
+        # exact regime
+        self._ids = np.zeros(0, np.int64)
+        self._vecs = np.zeros((0, dim), np.float32)
+        self._n = 0
+        self._pos: dict[int, int] = {}
+        # hnsw regime
+        self._hnsw = None
+        self._live: set[int] = set()
+        self._deleted: set[int] = set()
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return "hnsw" if self._hnsw is not None else "exact"
+
+    def __len__(self) -> int:
+        return len(self._live) if self._hnsw is not None else self._n
+
+    def __contains__(self, photo_id: int) -> bool:
+        return photo_id in (self._live if self._hnsw is not None else self._pos)
+
+    def ids(self) -> np.ndarray:
+        with self._lock:
+            if self._hnsw is not None:
+                return np.fromiter(self._live, np.int64, len(self._live))
+            return self._ids[: self._n].copy()
+
+    # -- mutation ----------------------------------------------------------------------------
+
+    def add(self, ids: Sequence[int] | np.ndarray, vecs: np.ndarray) -> None:
+        """Add or replace vectors (L2-normalised, float32) under photo ids."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(ids), self.dim)
+        with self._lock:
+            if self._hnsw is None and self._n + len(ids) > self.exact_max:
+                self._to_hnsw()
+            if self._hnsw is not None:
+                self._hnsw_add(ids, vecs)
+            else:
+                self._exact_add(ids, vecs)
+
+    def remove(self, ids: Sequence[int] | np.ndarray) -> None:
+        with self._lock:
+            for pid in (int(i) for i in ids):
+                if self._hnsw is not None:
+                    if pid in self._live:
+                        self._hnsw.mark_deleted(pid)
+                        self._live.discard(pid)
+                        self._deleted.add(pid)
+                else:
+                    row = self._pos.pop(pid, None)
+                    if row is None:
+                        continue
+                    last = self._n - 1
+                    if row != last:  # move the last row into the hole
+                        moved = int(self._ids[last])
+                        self._ids[row] = moved
+                        self._vecs[row] = self._vecs[last]
+                        self._pos[moved] = row
+                    self._n -= 1
+
+    def _exact_add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+        fresh = []
+        for k, pid in enumerate(ids.tolist()):
+            row = self._pos.get(pid)
+            if row is not None:
+                self._vecs[row] = vecs[k]
+            else:
+                fresh.append(k)
+        if not fresh:
+            return
+        need = self._n + len(fresh)
+        if need > len(self._ids):
+            cap = max(need, 2 * len(self._ids), 1024)
+            ids_new = np.zeros(cap, np.int64)
+            vecs_new = np.zeros((cap, self.dim), np.float32)
+            ids_new[: self._n] = self._ids[: self._n]
+            vecs_new[: self._n] = self._vecs[: self._n]
+            self._ids, self._vecs = ids_new, vecs_new
+        sel = np.asarray(fresh)
+        self._ids[self._n:need] = ids[sel]
+        self._vecs[self._n:need] = vecs[sel]
+        for off, pid in enumerate(ids[sel].tolist()):
+            self._pos[pid] = self._n + off
+        self._n = need
+
+    def _new_hnsw(self, capacity: int):
+        import hnswlib
+
+        index = hnswlib.Index(space="ip", dim=self.dim)
+        index.init_index(max_elements=max(capacity, 1024), M=HNSW_M,
+                         ef_construction=HNSW_EF_CONSTRUCTION)
+        index.set_ef(HNSW_EF_SEARCH)
+        return index
+
+    def _to_hnsw(self) -> None:
+        log.info("index passes %d vectors: switching from exact search to HNSW", self.exact_max)
+        n = self._n
+        self._hnsw = self._new_hnsw(2 * n)
+        if n:
+            self._hnsw.add_items(self._vecs[:n], self._ids[:n])
+        self._live = set(self._ids[:n].tolist())
+        self._deleted = set()
+        self._ids = np.zeros(0, np.int64)
+        self._vecs = np.zeros((0, self.dim), np.float32)
+        self._pos = {}
+        self._n = 0
+
+    def _hnsw_add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
+        index = self._hnsw
+        need = index.element_count + len(ids)
+        if need > index.get_max_elements():
+            index.resize_index(max(need, 2 * index.get_max_elements()))
+        for pid in ids.tolist():
+            if pid in self._deleted:  # a deleted label must be revived before it is updated
+                index.unmark_deleted(pid)
+                self._deleted.discard(pid)
+        index.add_items(vecs, ids)
+        self._live.update(ids.tolist())
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(self, query: np.ndarray, k: int,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids, scores) by inner product, best first; only ``allowed`` ids when given."""
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(self.dim)
+        with self._lock:
+            if self._hnsw is not None:
+                return self._hnsw_search(q, k, allowed)
+            n = self._n
+            ids, vecs = self._ids[:n], self._vecs[:n]
+            if allowed is not None:
+                mask = np.isin(ids, allowed)
+                ids, vecs = ids[mask], vecs[mask]
+            scores = vecs @ q
+        return _top_k(ids, scores, k)
+
+    def _hnsw_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None):
+        live = len(self._live)
+        if allowed is not None:
+            allowed_set = set(allowed.tolist()) & self._live
+            if len(allowed_set) <= self.exact_max:  # few candidates: exact over just those
+                cand = np.fromiter(allowed_set, np.int64, len(allowed_set))
+                if not len(cand):
+                    return cand, np.zeros(0, np.float32)
+                vecs = np.asarray(self._hnsw.get_items(cand), dtype=np.float32)
+                return _top_k(cand, vecs @ q, k)
+            k = min(k, len(allowed_set))
+            filt: Callable[[int], bool] | None = allowed_set.__contains__
+        else:
+            k = min(k, live)
+            filt = None
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        self._hnsw.set_ef(max(HNSW_EF_SEARCH, k))
+        labels, dist = self._hnsw.knn_query(q[None, :], k=k, num_threads=1, filter=filt)
+        return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
+
+    def vector(self, photo_id: int) -> np.ndarray | None:
+        with self._lock:
+            if self._hnsw is not None:
+                if photo_id not in self._live:
+                    return None
+                return np.asarray(self._hnsw.get_items([photo_id])[0], dtype=np.float32)
+            row = self._pos.get(photo_id)
+            return None if row is None else self._vecs[row].copy()
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, directory: Path, vectors_version: int) -> None:
+        """Atomically persist (HNSW regime only; the exact regime reloads from the catalog)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        pointer = directory / POINTER
+        old = _read_pointer(pointer)
+        with self._lock:
+            if self._hnsw is None:
+                info = {"mode": "exact", "model": self.model_id, "dim": self.dim,
+                        "vectors_version": vectors_version}
+                _write_json_atomic(pointer, info)
+            else:
+                gen = int(old.get("generation", 0)) + 1 if old else 1
+                hnsw_file = directory / f"index-{gen}.hnsw"
+                ids_file = directory / f"index-{gen}.ids.npy"
+                self._hnsw.save_index(str(hnsw_file))
+                np.save(ids_file, np.asarray(sorted(self._live), np.int64))
+                np.save(directory / f"index-{gen}.deleted.npy",
+                        np.asarray(sorted(self._deleted), np.int64))
+                for f in (hnsw_file, ids_file, directory / f"index-{gen}.deleted.npy"):
+                    _fsync_file(f)
+                info = {"mode": "hnsw", "model": self.model_id, "dim": self.dim,
+                        "vectors_version": vectors_version, "generation": gen,
+                        "count": len(self._live), "capacity": self._hnsw.get_max_elements()}
+                _write_json_atomic(pointer, info)
+        # Old generations go only after the pointer names the new one.
+        for f in directory.glob("index-*"):
+            if info.get("generation") is None or not f.name.startswith(
+                    f"index-{info['generation']}."):
+                f.unlink(missing_ok=True)
+
+    @classmethod
+    def load_or_build(cls, directory: Path, model_id: str, dim: int, source: VectorSource,
+                      exact_max: int = EXACT_MAX) -> VectorIndex:
+        """The index for ``model_id``, made consistent with the catalog (patched or rebuilt)."""
+        directory = Path(directory)
+        version = source.vectors_version()
+        index, why = cls._load(directory, model_id, dim, exact_max)
+        if index is None:
+            ids, vecs = source.vectors(model_id)
+            index = cls(dim, model_id, exact_max)
+            index.add(ids, vecs)
+            if why and (why != NO_INDEX or len(ids) > exact_max):
+                log.warning("rebuilt the search index from %d stored embeddings: %s", len(ids), why)
+            return index
+        info = _read_pointer(directory / POINTER)
+        if info.get("vectors_version") != version:
+            index.patch_from(source)
+        return index
+
+    def patch_from(self, source: VectorSource) -> tuple[int, int]:
+        """Bring the index in line with the catalog's embeddings: (added, removed)."""
+        want = source.embedding_ids(self.model_id)
+        have = self.ids()
+        missing = np.setdiff1d(want, have, assume_unique=True)
+        extra = np.setdiff1d(have, want, assume_unique=True)
+        if len(missing):
+            ids, vecs = source.vectors(self.model_id, missing.tolist())
+            self.add(ids, vecs)
+        if len(extra):
+            self.remove(extra)
+        if len(missing) or len(extra):
+            log.warning("search index was behind the catalog: added %d, removed %d vectors",
+                        len(missing), len(extra))
+        return len(missing), len(extra)
+
+    @classmethod
+    def _load(cls, directory: Path, model_id: str, dim: int,
+              exact_max: int) -> tuple[VectorIndex | None, str]:
+        info = _read_pointer(directory / POINTER)
+        if not info:
+            return None, NO_INDEX
+        if info.get("model") != model_id or info.get("dim") != dim:
+            return None, f"the index on disk is for another model ({info.get('model')})"
+        if info.get("mode") != "hnsw":
+            return None, ""  # the exact regime is always loaded from the catalog
+        gen = info.get("generation")
+        try:
+            import hnswlib
+
+            live = np.load(directory / f"index-{gen}.ids.npy")
+            deleted = np.load(directory / f"index-{gen}.deleted.npy")
+            raw = hnswlib.Index(space="ip", dim=dim)
+            raw.load_index(str(directory / f"index-{gen}.hnsw"),
+                           max_elements=int(info.get("capacity", 0)))
+            if raw.element_count != len(live) + len(deleted):
+                raise ValueError("element count does not match the id list")
+        except Exception as e:  # noqa: BLE001 - any damage means: rebuild from the catalog
+            return None, f"the index files are missing or damaged ({type(e).__name__}: {e})"
+        if len(deleted) > max(len(live), 1000):
+            return None, "the index holds more deleted than live vectors (compacting)"
+        index = cls(dim, model_id, exact_max)
+        raw.set_ef(HNSW_EF_SEARCH)
+        index._hnsw = raw
+        index._live = set(live.tolist())
+        index._deleted = set(deleted.tolist())
+        return index, ""
+
+
+def _top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    n = len(ids)
+    if n == 0 or k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    if k < n:
+        part = np.argpartition(-scores, k - 1)[:k]
+    else:
+        part = np.arange(n)
+    order = part[np.argsort(-scores[part], kind="stable")]
+    return ids[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def _read_pointer(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,385 @@
+"""Bring the catalog and the index in step with the files: scan → decode pool → encode → commit.
+
+``plan_*`` diffs the disk against the catalog by (path, size, mtime); ``run`` then reads each file
+that needs work once, hashes it, and
+
+- reuses the embedding when the content hash is already known (a moved photo keeps its row,
+  embedding and labels; a copied photo gets a copy of the vector): nothing is decoded or encoded;
+- otherwise decodes it in a bounded thread pool while the main thread encodes batches;
+- records every unusable file as failed with a reason, and goes on.
+
+Each batch is committed in one transaction, so an interrupted run resumes where it stopped and
+never encodes a committed photo twice. Progress and cancellation are plain callbacks/events.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photoclip.core.catalog import Catalog, Folder, PhotoRecord, PhotoState
+from photoclip.core.imageio import DecodeError, content_hash, decode, mtime_iso, read_file
+from photoclip.core.scan import FileInfo, file_info, scan
+
+log = logging.getLogger(__name__)
+
+CATALOG_ONLY_SIDE = 64  # decode size used to validate a file when no model is loaded
+
+
+@dataclass
+class Plan:
+    """What one run has to do for one folder."""
+
+    folder: Folder
+    work: list[FileInfo] = field(default_factory=list)
+    missing: dict[str, PhotoState] = field(default_factory=dict)  # path -> row; file is gone
+    unchanged: int = 0
+    offline: bool = False
+    complete: bool = True  # a full scan: rows not seen on disk really are gone
+
+    @property
+    def total(self) -> int:
+        return len(self.work)
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    failed: int
+    started: float
+    current: str = ""
+
+    @property
+    def rate(self) -> float:
+        dt = time.monotonic() - self.started
+        return self.done / dt if dt > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        r = self.rate
+        return (self.total - self.done) / r if r > 0 else None
+
+
+@dataclass
+class Report:
+    encoded: int = 0
+    reused: int = 0  # copies of a known photo: vector copied, not encoded
+    moved: int = 0
+    catalogued: int = 0  # recorded without an embedding (no model loaded)
+    removed: int = 0
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    offline: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def merge(self, other: Report) -> None:
+        for name in ("encoded", "reused", "moved", "catalogued", "removed", "unchanged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failed += other.failed
+        self.offline += other.offline
+        self.cancelled = self.cancelled or other.cancelled
+        self.seconds += other.seconds
+
+
+@dataclass
+class _Prepared:
+    info: FileInfo
+    hash: str | None = None
+    array: np.ndarray | None = None  # preprocessed pixels, when it must be encoded
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None
+    error: str | None = None
+
+
+class Indexer:
+    """Runs plans against one catalog, optionally with an encoder and an index.
+
+    Without an encoder the files are catalogued (hash, size, date, validity) and stay pending
+    until a model is available.
+    """
+
+    def __init__(self, catalog: Catalog, encoder=None, index=None, *, batch_size: int = 32,
+                 threads: int = 0):
+        self.catalog = catalog
+        self.encoder = encoder
+        self.index = index
+        self.batch_size = max(1, batch_size)
+        self.threads = threads or min(8, os.cpu_count() or 2)
+
+    @property
+    def model_id(self) -> str | None:
+        return self.encoder.model_id if self.encoder is not None else None
+
+    # -- planning ----------------------------------------------------------------------------
+
+    def plan_folder(self, folder: Folder, retry_failed: bool = False) -> Plan:
+        """Full scan of one folder against the catalog."""
+        plan = Plan(folder)
+        if not os.path.isdir(folder.path):
+            plan.offline = True
+            return plan
+        known = self.catalog.photo_states(folder.id)
+        seen: set[str] = set()
+        for fi in scan(folder.path):
+            seen.add(fi.path)
+            self._classify(plan, fi, known.get(fi.path), retry_failed)
+        plan.missing = {p: st for p, st in known.items() if p not in seen}
+        self._add_pending(plan)
+        return plan
+
+    def plan_paths(self, folder: Folder, paths: Iterable[str]) -> Plan:
+        """Only the named paths (from the watcher): created, changed or deleted files."""
+        plan = Plan(folder, complete=False)
+        for path in dict.fromkeys(paths):
+            st = self.catalog.photo_state(path)
+            if not os.path.lexists(path):
+                if st is not None:
+                    plan.missing[path] = st
+                continue
+            self._classify(plan, file_info(path), st, retry_failed=False)
+        return plan
+
+    def _classify(self, plan: Plan, fi: FileInfo, st: PhotoState | None, retry_failed: bool):
+        if st is not None and st.size == fi.size and st.mtime_ns == fi.mtime_ns and (
+                st.status == "ok" or not retry_failed):
+            plan.unchanged += 1
+        else:
+            plan.work.append(fi)
+
+    def _add_pending(self, plan: Plan) -> None:
+        """Catalogued photos without an embedding for the current model (new model, or
+        catalogued while no model was loaded) are work too."""
+        if self.encoder is None:
+            return
+        queued = {fi.path for fi in plan.work}
+        for st in self.catalog.pending_paths(self.model_id, plan.folder.id):
+            if st.path not in queued and st.path not in plan.missing:
+                plan.work.append(FileInfo(st.path, st.size, st.mtime_ns))
+                plan.unchanged -= 1
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self, plan: Plan, progress: Callable[[Progress], None] | None = None,
+            cancel: threading.Event | None = None) -> Report:
+        t0 = time.monotonic()
+        report = Report(unchanged=max(plan.unchanged, 0))
+        if plan.offline:
+            self.catalog.set_folder_online(plan.folder.id, False)
+            report.offline.append(plan.folder.path)
+            return report
+        if not plan.folder.online:
+            self.catalog.set_folder_online(plan.folder.id, True)
+        cancel = cancel or threading.Event()
+        state = _RunState(self, plan, report, progress)
+        pre = self.encoder.preprocess if self.encoder is not None else None
+        # Files whose content is already embedded (or, with no model, only moved) need no decode.
+        known_hashes = frozenset(state.known if self.encoder is not None
+                                 else state.missing_by_hash)
+
+        def prepare(fi: FileInfo) -> _Prepared:
+            return _prepare(fi, pre, known_hashes)
+
+        window = max(2 * self.batch_size, 2 * self.threads)
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="photoclip-decode") as pool:
+            pending: deque[Future[_Prepared]] = deque()
+            items = iter(plan.work)
+            exhausted = False
+            while True:
+                while not exhausted and len(pending) < window and not cancel.is_set():
+                    fi = next(items, None)
+                    if fi is None:
+                        exhausted = True
+                    else:
+                        pending.append(pool.submit(prepare, fi))
+                if cancel.is_set():
+                    for f in pending:
+                        f.cancel()
+                    report.cancelled = True
+                    break
+                if not pending:
+                    break
+                state.take(pending.popleft().result())
+            if not report.cancelled:
+                state.flush()
+        if not report.cancelled and plan.missing and state.missing_left():
+            state.remove_missing()
+        if plan.complete and not report.cancelled:
+            self.catalog.mark_scanned(plan.folder.id)
+        report.seconds = time.monotonic() - t0
+        return report
+
+
+def _prepare(fi: FileInfo, pre, known_hashes: frozenset[str]) -> _Prepared:
+    """Runs in the decode pool: read once, hash, and decode only when the content is new."""
+    if fi.error:
+        return _Prepared(fi, error=fi.error)
+    try:
+        data = read_file(fi.path)
+        h = content_hash(data)
+        if h in known_hashes:
+            return _Prepared(fi, hash=h)
+        dec = decode(data, min_side=pre.size if pre is not None else CATALOG_ONLY_SIDE)
+        arr = pre(dec.image) if pre is not None else None
+        return _Prepared(fi, h, arr, dec.width, dec.height, dec.taken_at)
+    except DecodeError as e:
+        return _Prepared(fi, error=str(e))
+    except Exception as e:  # noqa: BLE001 - one odd file must never stop the run
+        log.exception("unexpected error decoding %s", fi.path)
+        return _Prepared(fi, error=f"unexpected error: {type(e).__name__}: {e}")
+
+
+class _RunState:
+    """The main-thread side of a run: batches prepared files, encodes, commits."""
+
+    def __init__(self, indexer: Indexer, plan: Plan, report: Report, progress):
+        self.ix = indexer
+        self.plan = plan
+        self.report = report
+        self.progress_cb = progress
+        self.model = indexer.model_id
+        self.known: dict[str, int] = (
+            indexer.catalog.ids_with_embedding_by_hash(self.model) if self.model else {})
+        self.missing_by_hash: dict[str, list[PhotoState]] = {}
+        for st in plan.missing.values():
+            if st.content_hash:
+                self.missing_by_hash.setdefault(st.content_hash, []).append(st)
+        self.batch: list[_Prepared] = []
+        self.to_encode = 0
+        self.prog = Progress(0, plan.total, 0, time.monotonic())
+        self._last_emit = 0.0
+
+    def take(self, item: _Prepared) -> None:
+        self.batch.append(item)
+        if item.array is not None:
+            self.to_encode += 1
+        if self.to_encode >= self.ix.batch_size or len(self.batch) >= 4 * self.ix.batch_size:
+            self.flush()
+        else:
+            self._emit(item.info.path, force=False)
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        batch, self.batch, self.to_encode = self.batch, [], 0
+        enc = [b for b in batch if b.array is not None]
+        vectors = (self.ix.encoder.encode_images(np.stack([b.array for b in enc]))
+                   if enc else None)
+        index_add: list[tuple[int, np.ndarray | int]] = []
+        cat = self.ix.catalog
+        folder_id = self.plan.folder.id
+        with cat.transaction() as tx:
+            vec_of = {id(b): v for b, v in zip(enc, vectors, strict=True)} if enc else {}
+            for b in batch:
+                fi = b.info
+                if b.error is not None:
+                    cat.upsert_photo(tx, PhotoRecord(
+                        fi.path, folder_id, fi.size, fi.mtime_ns, None,
+                        taken_at=mtime_iso(fi.mtime_ns) if fi.mtime_ns else None,
+                        status="failed", error=b.error))
+                    row = tx.execute("SELECT id FROM photos WHERE path=?", (fi.path,)).fetchone()
+                    cat.delete_embeddings(tx, row[0])
+                    self.report.failed.append((fi.path, b.error))
+                    self.prog.failed += 1
+                    continue
+                moved = self._pop_missing(b.hash, fi.path)
+                if moved is not None:
+                    cat.move_photo(tx, moved.id, fi.path, folder_id, fi.size, fi.mtime_ns)
+                    pid = moved.id
+                    self.report.moved += 1
+                else:
+                    prev = tx.execute("SELECT id, content_hash, width, height, taken_at, "
+                                      "taken_from_exif FROM photos WHERE path=?",
+                                      (fi.path,)).fetchone()
+                    same_content = prev is not None and prev[1] == b.hash
+                    if b.array is None and same_content:  # touched, not changed
+                        width, height, taken, exif = prev[2], prev[3], prev[4], bool(prev[5])
+                    elif b.array is None and b.hash in self.known:  # a copy of a known photo
+                        src = tx.execute("SELECT width, height, taken_at, taken_from_exif "
+                                         "FROM photos WHERE id=?",
+                                         (self.known[b.hash],)).fetchone()
+                        width, height, taken, exif = src[0], src[1], src[2], bool(src[3])
+                    else:
+                        width, height = b.width, b.height
+                        taken, exif = b.taken_at, b.taken_at is not None
+                    pid = cat.upsert_photo(tx, PhotoRecord(
+                        fi.path, folder_id, fi.size, fi.mtime_ns, b.hash, width, height,
+                        taken or mtime_iso(fi.mtime_ns), exif))
+                    if prev is not None and not same_content:
+                        cat.delete_embeddings(tx, pid)
+                    if b.array is None and self.model and not same_content:
+                        src_id = self.known.get(b.hash)
+                        if src_id is not None and src_id != pid:
+                            cat.copy_embeddings(tx, src_id, pid)
+                            index_add.append((pid, src_id))
+                            self.report.reused += 1
+                    elif b.array is None and not self.model:
+                        self.report.catalogued += 1
+                if b.array is not None:
+                    v = vec_of[id(b)]
+                    if self.model:
+                        cat.put_embeddings(tx, self.model, [(pid, v)])
+                        index_add.append((pid, v))
+                        self.known.setdefault(b.hash, pid)
+                        self.report.encoded += 1
+                    else:
+                        self.report.catalogued += 1
+        self._update_index(index_add)
+        self.prog.done += len(batch)
+        self._emit(batch[-1].info.path, force=True)
+
+    def _pop_missing(self, h: str | None, path: str) -> PhotoState | None:
+        cands = self.missing_by_hash.get(h) if h else None
+        while cands:
+            st = cands.pop()
+            if self.plan.missing.pop(st.path, None) is not None and st.path != path:
+                return st
+        return None
+
+    def _update_index(self, adds: list[tuple[int, np.ndarray | int]]) -> None:
+        index = self.ix.index
+        if index is None or not adds:
+            return
+        ids, vecs = [], []
+        for pid, v in adds:
+            if isinstance(v, int):  # copy of another photo's vector
+                v = index.vector(v)
+                if v is None:
+                    v = self.ix.catalog.vector_of(pid, self.model)
+                if v is None:
+                    continue
+            ids.append(pid)
+            vecs.append(v)
+        if ids:
+            index.add(ids, np.stack(vecs))
+
+    def missing_left(self) -> bool:
+        return bool(self.plan.missing)
+
+    def remove_missing(self) -> None:
+        ids = [st.id for st in self.plan.missing.values()]
+        self.ix.catalog.delete_photos(ids)
+        if self.ix.index is not None:
+            self.ix.index.remove(ids)
+        self.report.removed += len(ids)
+        self.plan.missing.clear()
+
+    def _emit(self, current: str, force: bool) -> None:
+        if self.progress_cb is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_emit < 0.1:
+            return
+        self._last_emit = now
+        self.prog.current = current
+        self.progress_cb(self.prog)

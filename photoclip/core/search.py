@@ -1,0 +1,136 @@
+"""Search: text queries with arithmetic, image queries, filters and a score cut-off.
+
+Query syntax (the same in the CLI and the search bar):
+
+- ``kids on a beach at sunset`` — one phrase;
+- ``beach +sunset -people`` — add and subtract concepts: each part is embedded on its own and the
+  query vector is the weighted sum of the parts (a ``+`` or ``-`` counts as an operator only at
+  the start of a word, so ``t-shirt`` stays one word);
+- ``2:dog +cat`` — a weight before a colon scales a part.
+
+Short parts (one to three words, like ``dog``) are embedded as an ensemble of a few photo
+prompts ("a photo of a dog.", …), which CLIP matches better than a bare word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from photoclip.core.catalog import Catalog
+from photoclip.core.errors import PhotoclipError
+
+SHORT_QUERY_TEMPLATES = ("{}", "a photo of a {}.", "a photo of the {}.", "a picture of a {}.")
+_OP = re.compile(r"(?:^|\s)([+-])(?=\S)")
+_WEIGHT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+):\s*(.+)$", re.S)
+
+
+@dataclass(frozen=True)
+class Term:
+    weight: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: int
+    path: str
+    score: float
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None
+    size: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "score": round(self.score, 4), "id": self.id,
+                "width": self.width, "height": self.height, "taken_at": self.taken_at,
+                "size": self.size}
+
+
+@dataclass(frozen=True)
+class Filters:
+    folder: str | None = None  # only photos inside this folder
+    after: str | None = None  # ISO date/time, inclusive
+    before: str | None = None  # ISO date/time, exclusive
+    min_score: float | None = None
+
+    @property
+    def restricts_ids(self) -> bool:
+        return bool(self.folder or self.after or self.before)
+
+
+def parse_query(query: str) -> list[Term]:
+    """``"2:dog +beach -grass"`` → [Term(2, 'dog'), Term(1, 'beach'), Term(-1, 'grass')]."""
+    query = query.strip()
+    if not query:
+        raise PhotoclipError("The search is empty: type what you are looking for.")
+    parts = _OP.split(query)
+    # split gives [text, op, text, op, text...]; the first text has an implicit '+'
+    terms: list[Term] = []
+    signs = ["+"] + parts[1::2]
+    for sign, text in zip(signs, parts[0::2], strict=True):
+        text = text.strip()
+        if not text:
+            continue
+        weight = 1.0
+        m = _WEIGHT.match(text)
+        if m:
+            weight, text = float(m.group(1)), m.group(2).strip()
+        if text:
+            terms.append(Term(-weight if sign == "-" else weight, text))
+    if not terms:
+        raise PhotoclipError(f"Nothing to search for in '{query}'.")
+    return terms
+
+
+def is_short(text: str) -> bool:
+    return len(text.split()) <= 3 and text.isascii() and "photo" not in text.lower()
+
+
+def embed_terms(encoder, terms: list[Term]) -> np.ndarray:
+    """The query vector for a parsed query: the normalised weighted sum of its parts."""
+    total = np.zeros(encoder.dim, np.float32)
+    for term in terms:
+        if is_short(term.text):
+            prompts = [t.format(term.text) for t in SHORT_QUERY_TEMPLATES]
+            v = encoder.encode_texts(prompts).mean(axis=0)
+        else:
+            v = encoder.encode_texts([term.text])[0]
+        total += term.weight * v / np.linalg.norm(v)
+    norm = float(np.linalg.norm(total))
+    if norm < 1e-6:
+        raise PhotoclipError("The parts of this search cancel each other out.")
+    return total / norm
+
+
+class Searcher:
+    """Runs query vectors against the index and turns ids into hits with catalog metadata."""
+
+    def __init__(self, catalog: Catalog, index, model_id: str):
+        self.catalog = catalog
+        self.index = index
+        self.model_id = model_id
+
+    def by_vector(self, query: np.ndarray, limit: int = 50, filters: Filters | None = None,
+                  exclude: set[int] | frozenset[int] = frozenset()) -> list[Hit]:
+        filters = filters or Filters()
+        allowed = None
+        if filters.restricts_ids:
+            allowed = self.catalog.filter_ids(self.model_id, filters.folder, filters.after,
+                                              filters.before)
+        ids, scores = self.index.search(query, limit + len(exclude), allowed)
+        keep = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if int(i) not in exclude]
+        if filters.min_score is not None:
+            keep = [(i, s) for i, s in keep if s >= filters.min_score]
+        keep = keep[:limit]
+        rows = self.catalog.photo_rows([i for i, _ in keep])
+        hits = []
+        for pid, score in keep:
+            r = rows.get(pid)
+            if r is None:  # removed since the search began
+                continue
+            hits.append(Hit(pid, r["path"], score, r["width"], r["height"], r["taken_at"],
+                            r["size"]))
+        return hits
