@@ -16,6 +16,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def gui_main(argv: list[str] | None = None) -> int:
-    from photoclip.gui import run  # noqa: PLC0415 - Qt is loaded only for the GUI
+    from photoclip.gui import run
 
     return run(sys.argv[1:] if argv is None else argv)

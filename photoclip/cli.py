@@ -230,7 +230,9 @@ class ProgressPrinter:
 
 def _hms(seconds: float) -> str:
     s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
 
 
 def _filters(args) -> Filters:
@@ -285,7 +287,7 @@ def cmd_status(lib: Library, args) -> int:
 
 
 def cmd_watch(lib: Library, args) -> int:
-    from photoclip.core.watcher import run_watch  # noqa: PLC0415 - issue 3
+    from photoclip.core.watcher import run_watch
 
     return run_watch(lib)
 

@@ -133,7 +133,8 @@ class Catalog:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable up to the last checkpoint, never corrupt
+        # WAL + NORMAL: a power cut may lose the last commits, but never corrupts the file.
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
@@ -236,7 +237,8 @@ class Catalog:
     def remove_folder(self, folder_id: int) -> list[int]:
         """Forget a folder and its photos (files are untouched). Returns the removed photo ids."""
         with self.transaction() as tx:
-            ids = [r[0] for r in tx.execute("SELECT id FROM photos WHERE folder_id=?", (folder_id,))]
+            rows = tx.execute("SELECT id FROM photos WHERE folder_id=?", (folder_id,))
+            ids = [r[0] for r in rows]
             tx.execute("DELETE FROM folders WHERE id=?", (folder_id,))
         return ids
 
@@ -347,7 +349,8 @@ class Catalog:
         rows = self.conn.execute("SELECT photo_id FROM embeddings WHERE model=?", (model,))
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
-    def vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def vectors(self, model: str,
+                ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, float32 matrix) of the stored embeddings for ``model``, optionally only ``ids``."""
         if ids is None:
             rows = self.conn.execute(

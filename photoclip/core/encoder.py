@@ -96,7 +96,7 @@ class Encoder:
 
     @classmethod
     def load(cls, spec: str, device: str = "auto", precision: str = "auto") -> Encoder:
-        """Load the model named by ``spec``; raises ModelUnavailable with a sentence for the user."""
+        """Load the model named by ``spec``; ModelUnavailable carries a sentence for the user."""
         spec = canonical_spec(spec)
         try:
             import open_clip
@@ -115,7 +115,7 @@ class Encoder:
                 tokenizer = open_clip.get_tokenizer(name)
         except ModelUnavailable:
             raise
-        except Exception as e:  # noqa: BLE001 - any load failure becomes one clear sentence
+        except Exception as e:
             raise ModelUnavailable(_explain_failure(spec, name, e)) from None
         model.eval()
         if precision != "fp32":
@@ -238,7 +238,7 @@ def _explain_failure(spec: str, name: str, err: Exception) -> str:
     if net and not spec.startswith("local-dir:"):
         return (f"The model {spec} is not on this computer and could not be downloaded "
                 f"(no internet connection?). {LOCAL_HELP}")
-    if "Unknown model" in text or "not found" in text.lower() and name in text:
+    if "Unknown model" in text or ("not found" in text.lower() and name in text):
         return f"open_clip does not know the model '{name}'. {LOCAL_HELP}"
     return f"The model {spec} could not be loaded ({text}). {LOCAL_HELP}"
 

@@ -44,7 +44,8 @@ class VectorSource(Protocol):
 
     def vectors_version(self) -> int: ...
     def embedding_ids(self, model: str) -> np.ndarray: ...
-    def vectors(self, model: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+    def vectors(self, model: str,
+                ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 class VectorIndex:
@@ -312,7 +313,7 @@ class VectorIndex:
                            max_elements=int(info.get("capacity", 0)))
             if raw.element_count != len(live) + len(deleted):
                 raise ValueError("element count does not match the id list")
-        except Exception as e:  # noqa: BLE001 - any damage means: rebuild from the catalog
+        except Exception as e:
             return None, f"the index files are missing or damaged ({type(e).__name__}: {e})"
         if len(deleted) > max(len(live), 1000):
             return None, "the index holds more deleted than live vectors (compacting)"
@@ -328,10 +329,7 @@ def _top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.
     n = len(ids)
     if n == 0 or k <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    if k < n:
-        part = np.argpartition(-scores, k - 1)[:k]
-    else:
-        part = np.arange(n)
+    part = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
     order = part[np.argsort(-scores[part], kind="stable")]
     return ids[order].astype(np.int64), scores[order].astype(np.float32)
 

@@ -234,7 +234,7 @@ def _prepare(fi: FileInfo, pre, known_hashes: frozenset[str]) -> _Prepared:
         return _Prepared(fi, h, arr, dec.width, dec.height, dec.taken_at)
     except DecodeError as e:
         return _Prepared(fi, error=str(e))
-    except Exception as e:  # noqa: BLE001 - one odd file must never stop the run
+    except Exception as e:
         log.exception("unexpected error decoding %s", fi.path)
         return _Prepared(fi, error=f"unexpected error: {type(e).__name__}: {e}")
 

@@ -69,7 +69,7 @@ def parse_query(query: str) -> list[Term]:
     parts = _OP.split(query)
     # split gives [text, op, text, op, text...]; the first text has an implicit '+'
     terms: list[Term] = []
-    signs = ["+"] + parts[1::2]
+    signs = ["+", *parts[1::2]]
     for sign, text in zip(signs, parts[0::2], strict=True):
         text = text.strip()
         if not text:
@@ -121,7 +121,8 @@ class Searcher:
             allowed = self.catalog.filter_ids(self.model_id, filters.folder, filters.after,
                                               filters.before)
         ids, scores = self.index.search(query, limit + len(exclude), allowed)
-        keep = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True) if int(i) not in exclude]
+        keep = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)
+                if int(i) not in exclude]
         if filters.min_score is not None:
             keep = [(i, s) for i, s in keep if s >= filters.min_score]
         keep = keep[:limit]

@@ -1,0 +1,148 @@
+"""Shared fixtures: real SQLite, real hnswlib, real open_clip models, real images.
+
+- ``../shared`` (or ``PHOTOCLIP_SHARED``) holds the fixture CLIP model and the photos; tests
+  reference them by path and never copy them.
+- ``tiny_model_dir`` is a randomly initialised tiny open_clip model written as a ``local-dir``
+  folder, for tests of mechanics (fast, meaningless embeddings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("PHOTOCLIP_SHARED", ROOT.parent / "shared")).resolve()
+CIFAR_CLIP = SHARED / "models" / "cifar-clip"
+CIFAR_SAMPLE = SHARED / "datasets" / "cifar10-sample"
+PHOTO_LIBRARY = SHARED / "photos" / "library"
+CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                 "ship", "truck"]
+
+TINY_CONFIG = {
+    "model_cfg": {
+        "embed_dim": 32,
+        "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "head_width": 32,
+                       "patch_size": 8},
+        "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 64, "heads": 2,
+                     "layers": 1},
+    },
+    "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073],
+                       "std": [0.26862954, 0.26130258, 0.27577711],
+                       "interpolation": "bicubic", "resize_mode": "shortest", "size": 32},
+}
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f"test data missing: {path} (set PHOTOCLIP_SHARED to the shared folder)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """No test ever touches the real user data folder."""
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "photoclip-home"))
+    monkeypatch.delenv("PHOTOCLIP_MODEL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    import torch
+    from open_clip.model import CLIP
+    from safetensors.torch import save_file
+
+    d = tmp_path_factory.mktemp("tiny-clip")
+    (d / "open_clip_config.json").write_text(json.dumps(TINY_CONFIG))
+    torch.manual_seed(0)
+    model = CLIP(**TINY_CONFIG["model_cfg"])
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(d / "open_clip_model.safetensors"))
+    return d
+
+
+@pytest.fixture(scope="session")
+def tiny_spec(tiny_model_dir) -> str:
+    return f"local-dir:{tiny_model_dir}"
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tiny_spec):
+    from photoclip.core.encoder import Encoder
+
+    return Encoder.load(tiny_spec, device="cpu", precision="fp32")
+
+
+@pytest.fixture(scope="session")
+def cifar_spec() -> str:
+    return f"local-dir:{_require(CIFAR_CLIP)}"
+
+
+@pytest.fixture(scope="session")
+def cifar_encoder(cifar_spec):
+    from photoclip.core.encoder import Encoder
+
+    return Encoder.load(cifar_spec, device="cpu")
+
+
+class CountingEncoder:
+    """Wraps a real encoder and counts the images it encodes (for "not re-encoded" tests)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.encoded = 0
+
+    def encode_images(self, batch):
+        self.encoded += len(batch)
+        return self._inner.encode_images(batch)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def make_library(home: Path, encoder, **kw):
+    """A Library in ``home`` that uses an already loaded encoder (loading costs seconds)."""
+    from photoclip.core.library import Library
+
+    return Library(home, model=encoder.model_id, encoder_loader=lambda *a, **k: encoder, **kw)
+
+
+@pytest.fixture
+def tiny_library(tmp_path, tiny_encoder):
+    counting = CountingEncoder(tiny_encoder)
+    lib = make_library(tmp_path / "home", counting)
+    yield lib
+    lib.close()
+
+
+@pytest.fixture(scope="session")
+def cifar_library(tmp_path_factory, cifar_encoder):
+    """The 1,000 CIFAR-10 sample photos indexed with the fixture CLIP (once per session)."""
+    lib = make_library(tmp_path_factory.mktemp("cifar-home"), cifar_encoder)
+    lib.add_folder(_require(CIFAR_SAMPLE))
+    report = lib.index_folders()
+    assert report.encoded == 1000, report
+    yield lib
+    lib.close()
+
+
+def write_photos(folder: Path, n: int, start: int = 0, size=(48, 40)) -> list[Path]:
+    """``n`` distinct small JPEGs (random noise patterns, each different content)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(start, start + n):
+        rng = np.random.default_rng(i)
+        arr = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        p = folder / f"img_{i:04d}.jpg"
+        Image.fromarray(arr).save(p, quality=90)
+        out.append(p)
+    return out
+
+
+def label_of(path: str) -> str:
+    return Path(path).parent.name

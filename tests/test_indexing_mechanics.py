@@ -1,0 +1,217 @@
+"""Indexing mechanics with a tiny random model: resume, moves, copies, deletes, rebuilds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import numpy as np
+from conftest import make_library, write_photos
+
+from photoclip.core.index import POINTER
+
+
+def _ids_in_index(lib):
+    return set(lib.index.ids().tolist())
+
+
+def _ids_with_embedding(lib):
+    return set(lib.catalog.embedding_ids(lib.model_id).tolist())
+
+
+def test_interrupted_run_resumes_without_encoding_anything_twice(tmp_path, tiny_library):
+    lib = tiny_library
+    lib.settings.batch_size = 8
+    write_photos(tmp_path / "photos", 60)
+    lib.add_folder(tmp_path / "photos")
+    cancel = threading.Event()
+
+    def stop_after_two_batches(p):
+        if p.done >= 16:
+            cancel.set()
+
+    first = lib.index_folders(progress=stop_after_two_batches, cancel=cancel)
+    assert first.cancelled
+    done_first = lib.encoder.encoded
+    assert 16 <= first.encoded == done_first < 60
+    second = lib.index_folders()
+    assert not second.cancelled
+    assert lib.encoder.encoded == 60, "every photo encoded exactly once over both runs"
+    assert second.encoded == 60 - done_first
+    assert lib.status()["indexed"] == 60
+    assert _ids_in_index(lib) == _ids_with_embedding(lib)
+
+
+def test_renamed_photo_keeps_its_row_and_is_not_reencoded(tmp_path, tiny_library):
+    lib = tiny_library
+    photos = write_photos(tmp_path / "photos", 10)
+    lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    old = lib.catalog.photo_state(str(photos[3]))
+    before = lib.encoder.encoded
+    new_path = tmp_path / "photos" / "sub" / "renamed.jpg"
+    new_path.parent.mkdir()
+    os.rename(photos[3], new_path)
+    report = lib.index_folders()
+    assert report.moved == 1 and report.encoded == 0 and report.removed == 0
+    assert lib.encoder.encoded == before
+    moved = lib.catalog.photo_state(str(new_path))
+    assert moved.id == old.id and moved.content_hash == old.content_hash
+    assert lib.catalog.photo_state(str(photos[3])) is None
+    hits = lib.similar(str(new_path), limit=3)
+    assert all(h.path != str(photos[3]) for h in hits)
+
+
+def test_copied_photo_reuses_the_embedding(tmp_path, tiny_library):
+    lib = tiny_library
+    photos = write_photos(tmp_path / "photos", 5)
+    lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    before = lib.encoder.encoded
+    shutil.copy(photos[0], tmp_path / "photos" / "copy of img.jpg")
+    report = lib.index_folders()
+    assert report.reused == 1 and report.encoded == 0 and lib.encoder.encoded == before
+    a = lib.catalog.photo_state(str(photos[0]))
+    b = lib.catalog.photo_state(str(tmp_path / "photos" / "copy of img.jpg"))
+    assert a.id != b.id
+    va, vb = lib.catalog.vector_of(a.id, lib.model_id), lib.catalog.vector_of(b.id, lib.model_id)
+    assert np.allclose(va, vb)
+    hits = lib.similar(a.id, limit=1)
+    assert hits[0].path == str(b.path) and hits[0].score > 0.999
+
+
+def test_deleted_photo_leaves_search_results(tmp_path, tiny_library):
+    lib = tiny_library
+    photos = write_photos(tmp_path / "photos", 12)
+    lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    assert str(photos[5]) in {h.path for h in lib.search("noise", limit=12)}
+    photos[5].unlink()
+    report = lib.index_folders()
+    assert report.removed == 1
+    paths = {h.path for h in lib.search("noise", limit=12)}
+    assert str(photos[5]) not in paths and len(paths) == 11
+    assert _ids_in_index(lib) == _ids_with_embedding(lib)
+
+
+def test_touched_photo_is_not_reencoded_but_overwritten_one_is(tmp_path, tiny_library):
+    lib = tiny_library
+    photos = write_photos(tmp_path / "photos", 4)
+    lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    before = lib.encoder.encoded
+    os.utime(photos[0], ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    assert lib.index_folders().encoded == 0 and lib.encoder.encoded == before
+    old_vec = lib.catalog.vector_of(lib.catalog.photo_state(str(photos[1])).id, lib.model_id)
+    write_photos(tmp_path / "other", 1, start=99)[0].replace(photos[1])
+    report = lib.index_folders()
+    assert report.encoded == 1 and lib.encoder.encoded == before + 1
+    st = lib.catalog.photo_state(str(photos[1]))
+    assert not np.allclose(lib.catalog.vector_of(st.id, lib.model_id), old_vec)
+
+
+def test_index_rebuilds_from_catalog_after_its_files_are_deleted(tmp_path, tiny_encoder):
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 40)
+    lib = make_library(home, tiny_encoder)
+    lib.index.exact_max = 10  # force the persisted HNSW regime with a few photos
+    lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    assert lib.index.mode == "hnsw"
+    expected = [(h.path, round(h.score, 4)) for h in lib.search("a photo", limit=10)]
+    lib.close()
+    index_dir = home / "index"
+    assert (index_dir / POINTER).exists()
+    shutil.rmtree(index_dir)
+
+    lib2 = make_library(home, tiny_encoder)
+    got = [(h.path, round(h.score, 4)) for h in lib2.search("a photo", limit=10)]
+    assert got == expected
+    lib2.close()
+
+
+def test_torn_or_stale_index_files_are_repaired(tmp_path, tiny_encoder, caplog):
+    from photoclip.core.index import VectorIndex
+
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 30)
+    lib = make_library(home, tiny_encoder)
+    lib.index.exact_max = 5
+    lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    lib.close()
+    hnsw = next((home / "index").glob("index-*.hnsw"))
+    hnsw.write_bytes(hnsw.read_bytes()[: hnsw.stat().st_size // 2])  # torn write
+    with caplog.at_level("WARNING"):
+        idx = VectorIndex.load_or_build(home / "index", tiny_encoder.model_id, tiny_encoder.dim,
+                                        lib.catalog, exact_max=5)
+    assert "damaged" in caplog.text
+    assert len(idx) == 30
+
+
+def test_catalog_only_without_a_model_then_encode_later(tmp_path, tiny_encoder):
+    from photoclip.core.errors import ModelUnavailable
+    from photoclip.core.library import Library
+
+    def no_model(*a, **k):
+        raise ModelUnavailable("no model here")
+
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 6)
+    lib = Library(home, model="local-dir:/nowhere", encoder_loader=no_model)
+    lib.add_folder(tmp_path / "photos")
+    report = lib.index_folders(require_model=False)
+    assert report.catalogued == 6
+    st = lib.status()
+    assert st["photos"] == 6 and st["pending"] == 6 and st["indexed"] == 0
+    lib.close()
+    lib = make_library(home, tiny_encoder)
+    lib.model_spec = "local-dir:/nowhere"  # same model id the catalogue was made under
+    lib._encoder = None
+    report = lib.index_folders()
+    assert report.encoded == 6
+    lib.close()
+
+
+def test_removing_a_folder_forgets_its_photos_but_not_the_files(tmp_path, tiny_library):
+    lib = tiny_library
+    a = write_photos(tmp_path / "a", 3)
+    write_photos(tmp_path / "b", 2, start=10)
+    lib.add_folder(tmp_path / "a")
+    lib.add_folder(tmp_path / "b")
+    lib.index_folders()
+    assert lib.remove_folder(tmp_path / "a") == 3
+    assert all(p.exists() for p in a)
+    assert {h.path for h in lib.search("x", limit=10)} == {
+        str(p) for p in (tmp_path / "b").iterdir()}
+
+
+def test_adding_a_parent_folder_absorbs_the_child(tmp_path, tiny_library):
+    lib = tiny_library
+    write_photos(tmp_path / "all" / "child", 3)
+    write_photos(tmp_path / "all", 2, start=5)
+    lib.add_folder(tmp_path / "all" / "child")
+    lib.index_folders()
+    before = lib.encoder.encoded
+    lib.add_folder(tmp_path / "all")
+    report = lib.index_folders()
+    assert [f.path for f in lib.folders()] == [str(tmp_path / "all")]
+    assert report.encoded == 2 and lib.encoder.encoded == before + 2
+    assert lib.status()["indexed"] == 5
+
+
+def test_unplugged_folder_is_offline_not_deleted(tmp_path, tiny_library):
+    lib = tiny_library
+    write_photos(tmp_path / "drive" / "DCIM", 5)
+    lib.add_folder(tmp_path / "drive" / "DCIM")
+    lib.index_folders()
+    (tmp_path / "drive").rename(tmp_path / "unplugged")
+    report = lib.index_folders()
+    assert report.offline == [str(tmp_path / "drive" / "DCIM")] and report.removed == 0
+    assert lib.status()["indexed"] == 5
+    assert not lib.folders()[0].online
+    (tmp_path / "unplugged").rename(tmp_path / "drive")
+    before = lib.encoder.encoded
+    report = lib.index_folders()
+    assert report.encoded == 0 and lib.encoder.encoded == before and lib.folders()[0].online
