@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--failures", action="store_true", help="list every failed file and why")
 
     s = sub.add_parser("watch", help="keep the library in step with its folders until Ctrl-C")
+    s.add_argument("--poll", action="store_true",
+                   help="poll the folders instead of using file-system notifications")
     sub.add_parser("gui", help="open the desktop app (the default with no command)")
     return p
 
@@ -287,9 +289,44 @@ def cmd_status(lib: Library, args) -> int:
 
 
 def cmd_watch(lib: Library, args) -> int:
-    from photoclip.core.watcher import run_watch
+    """Foreground daemon: reconcile every folder, then follow changes until Ctrl-C."""
+    from photoclip.core.worker import Worker
 
-    return run_watch(lib)
+    if not lib.model_ready():
+        print(f"photoclip: {lib.model_error}\nCataloguing only; search turns on once a model "
+              "is available.", file=sys.stderr)
+    stop = threading.Event()
+    last = {"line": ""}
+
+    def on_status(s) -> None:
+        if s.state == "working":
+            eta = _hms(s.eta) if s.eta is not None else "--:--"
+            line = (f"{s.done}/{s.total}  {s.rate:.1f} img/s  ETA {eta}"
+                    f"{f'  failed {s.failed}' if s.failed else ''}  {Path(s.current).name}")
+        else:
+            line = s.state + (f" ({s.message})" if s.message else "")
+        if line != last["line"]:
+            last["line"] = line
+            print(time.strftime("%H:%M:%S ") + line, file=sys.stderr, flush=True)
+
+    def on_report(r: Report) -> None:
+        for path, reason in r.failed:
+            print(f"failed: {path}: {reason}", file=sys.stderr, flush=True)
+
+    worker = Worker(lib, on_status=on_status, on_report=on_report, force_polling=args.poll)
+    old = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        worker.start()
+        print(f"Watching {len(lib.catalog.folders())} folder(s). Ctrl-C to stop.",
+              file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        print("Stopping…", file=sys.stderr, flush=True)
+        worker.stop()
+        signal.signal(signal.SIGINT, old)
+    return EXIT_OK
 
 
 def cmd_gui(lib: Library, args) -> int:

@@ -272,6 +272,11 @@ class Catalog:
         rows = self.conn.execute("SELECT id FROM photos WHERE path >= ? AND path < ?", (lo, hi))
         return [r[0] for r in rows]
 
+    def paths_under(self, prefix: str) -> list[str]:
+        lo, hi = _prefix_range(prefix)
+        rows = self.conn.execute("SELECT path FROM photos WHERE path >= ? AND path < ?", (lo, hi))
+        return [r[0] for r in rows]
+
     def ids_with_embedding_by_hash(self, model: str) -> dict[str, int]:
         """content hash -> a photo id holding an embedding for ``model`` (for reuse on copy)."""
         rows = self.conn.execute(
@@ -318,6 +323,22 @@ class Catalog:
             "UPDATE photos SET path=?, folder_id=?, size=?, mtime_ns=?, updated_at=? WHERE id=?",
             (new_path, folder_id, size, mtime_ns, time.time(), photo_id),
         )
+
+    def move_prefix(self, src: str, dst: str, folder_id: int) -> int:
+        """A folder moved on disk: every photo below ``src`` now lies below ``dst``.
+        Rows, embeddings and labels are kept. Returns the number of photos moved."""
+        lo, hi = _prefix_range(src)
+        n = len(src.rstrip(os.sep))
+        with self.transaction() as tx:
+            rows = tx.execute("SELECT id, path FROM photos WHERE path >= ? AND path < ?",
+                              (lo, hi)).fetchall()
+            now = time.time()
+            for pid, path in rows:
+                new = dst.rstrip(os.sep) + path[n:]
+                tx.execute("DELETE FROM photos WHERE path=? AND id != ?", (new, pid))
+                tx.execute("UPDATE photos SET path=?, folder_id=?, updated_at=? WHERE id=?",
+                           (new, folder_id, now, pid))
+        return len(rows)
 
     @staticmethod
     def delete_embeddings(tx: sqlite3.Connection, photo_id: int) -> None:

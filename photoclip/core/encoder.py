@@ -115,7 +115,7 @@ class Encoder:
                 tokenizer = open_clip.get_tokenizer(name)
         except ModelUnavailable:
             raise
-        except Exception as e:
+        except Exception as e:  # any load failure becomes one clear sentence
             raise ModelUnavailable(_explain_failure(spec, name, e)) from None
         model.eval()
         if precision != "fp32":

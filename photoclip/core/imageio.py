@@ -139,7 +139,7 @@ def _exif_datetime(exif: Image.Exif) -> str | None:
     raw = None
     try:
         raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
-    except Exception:
+    except Exception:  # malformed EXIF must not cost the photo
         raw = None
     raw = raw or exif.get(_DATETIME)
     if not isinstance(raw, str):
@@ -168,9 +168,11 @@ class Preprocess:
     resize_mode: str = "shortest"  # shortest | longest | squash
     fill: int = 0
 
-    def __call__(self, im: Image.Image) -> np.ndarray:
+    def __call__(self, im: Image.Image, full_size: tuple[int, int] | None = None) -> np.ndarray:
+        """``full_size``: the image's size before draft() reduced it; the resize geometry is
+        computed from it, so a drafted image is cropped exactly like the full one."""
         s = self.size
-        w, h = im.size
+        w, h = full_size or im.size
         if self.resize_mode == "squash":
             im = im.resize((s, s), Image.Resampling.BICUBIC)
         elif self.resize_mode == "longest":
@@ -185,7 +187,7 @@ class Preprocess:
                 nw, nh = s, int(s * h / w)
             else:
                 nw, nh = int(s * w / h), s
-            if (nw, nh) != (w, h):
+            if (nw, nh) != im.size:
                 im = im.resize((nw, nh), Image.Resampling.BICUBIC)
             left = round((nw - s) / 2.0)
             top = round((nh - s) / 2.0)
@@ -193,6 +195,15 @@ class Preprocess:
         arr = np.asarray(im, dtype=np.float32) * (1.0 / 255.0)
         arr = (arr - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
         return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+DRAFT_FACTOR = 2  # decode JPEGs at >= 2x the model's input: mean cosine to a full decode >= 0.99
+
+
+def decode_for_model(data: bytes, pre: Preprocess) -> tuple[Decoded, np.ndarray]:
+    """Decode (with draft) and preprocess: the model input for one file, plus its metadata."""
+    dec = decode(data, min_side=DRAFT_FACTOR * pre.size)
+    return dec, pre(dec.image, (dec.width, dec.height))
 
 
 def open_upright(path: str | Path, max_side: int) -> Image.Image:

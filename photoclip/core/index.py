@@ -313,7 +313,7 @@ class VectorIndex:
                            max_elements=int(info.get("capacity", 0)))
             if raw.element_count != len(live) + len(deleted):
                 raise ValueError("element count does not match the id list")
-        except Exception as e:
+        except Exception as e:  # any damage means: rebuild from the catalog
             return None, f"the index files are missing or damaged ({type(e).__name__}: {e})"
         if len(deleted) > max(len(live), 1000):
             return None, "the index holds more deleted than live vectors (compacting)"

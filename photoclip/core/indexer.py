@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photoclip.core.catalog import Catalog, Folder, PhotoRecord, PhotoState
-from photoclip.core.imageio import DecodeError, content_hash, decode, mtime_iso, read_file
+from photoclip.core.imageio import (
+    DecodeError,
+    content_hash,
+    decode,
+    decode_for_model,
+    mtime_iso,
+    read_file,
+)
 from photoclip.core.scan import FileInfo, file_info, scan
 
 log = logging.getLogger(__name__)
@@ -229,12 +236,14 @@ def _prepare(fi: FileInfo, pre, known_hashes: frozenset[str]) -> _Prepared:
         h = content_hash(data)
         if h in known_hashes:
             return _Prepared(fi, hash=h)
-        dec = decode(data, min_side=pre.size if pre is not None else CATALOG_ONLY_SIDE)
-        arr = pre(dec.image) if pre is not None else None
+        if pre is not None:
+            dec, arr = decode_for_model(data, pre)
+        else:
+            dec, arr = decode(data, min_side=CATALOG_ONLY_SIDE), None
         return _Prepared(fi, h, arr, dec.width, dec.height, dec.taken_at)
     except DecodeError as e:
         return _Prepared(fi, error=str(e))
-    except Exception as e:
+    except Exception as e:  # one odd file must never stop the run
         log.exception("unexpected error decoding %s", fi.path)
         return _Prepared(fi, error=f"unexpected error: {type(e).__name__}: {e}")
 

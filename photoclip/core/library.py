@@ -19,7 +19,7 @@ from photoclip.config import Settings, data_home, resolve_model_spec
 from photoclip.core.catalog import Catalog, Folder, is_within
 from photoclip.core.encoder import Encoder, canonical_spec
 from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError
-from photoclip.core.imageio import DecodeError, decode, read_file
+from photoclip.core.imageio import DecodeError, decode_for_model, read_file
 from photoclip.core.index import VectorIndex
 from photoclip.core.indexer import Indexer, Progress, Report
 from photoclip.core.search import Filters, Hit, Searcher, embed_terms, parse_query
@@ -121,6 +121,9 @@ class Library:
                     self.home / INDEX_DIR, self.model_id, self.encoder.dim, self.catalog)
             return self._index
 
+    def mark_index_dirty(self) -> None:
+        self._index_dirty = True
+
     def save_index(self) -> None:
         with self._load_lock:
             if self._index is not None and self._index_dirty:
@@ -199,7 +202,7 @@ class Library:
                     break
         finally:
             if indexer.index is not None:
-                self._index_dirty = True
+                self.mark_index_dirty()
                 self.save_index()
         return report
 
@@ -239,10 +242,10 @@ class Library:
         if not os.path.exists(path):
             raise NotFound(f"There is no photo {photo}.")
         try:
-            image = decode(read_file(path), min_side=self.encoder.preprocess.size).image
+            _, arr = decode_for_model(read_file(path), self.encoder.preprocess)
         except DecodeError as e:
             raise PhotoclipError(f"Cannot use {photo} as a search image: {e}.") from None
-        return self.encoder.encode_pil([image])[0], (st.id if st else None)
+        return self.encoder.encode_images(arr[None])[0], (st.id if st else None)
 
     # -- status ------------------------------------------------------------------------------
 

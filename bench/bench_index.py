@@ -1,0 +1,143 @@
+"""Indexing throughput: PhotoCLIP's pipeline against the naive way, in the same run.
+
+- naive: full JPEG decode, open_clip's own preprocess (torchvision), fp32 model, one thread
+  decoding between encodes;
+- PhotoCLIP: the real Indexer (read + hash + draft() decode + numpy preprocess in a thread pool,
+  overlapped with batched encoding, bf16 image tower on CPU), committing to a real catalog.
+
+The model is ViT-B-32 with random weights (same cost as the pretrained one). Photos are ~200
+synthetic 12-megapixel JPEGs generated once into bench/out/photos12mp.
+
+Fidelity: the mean cosine between fp32-naive and PhotoCLIP embeddings, for the fixture CLIP on
+../shared/photos/library and for ViT-B-32 on the 12-MP photos.
+
+    .venv/bin/python bench/bench_index.py [--photos N] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import OUT, SHARED, write_result
+
+from photoclip.core.catalog import Catalog
+from photoclip.core.encoder import Encoder
+from photoclip.core.indexer import Indexer
+
+
+def make_photos(folder: Path, n: int) -> list[Path]:
+    """Photo-like 4000x3000 JPEGs: smooth colour fields, edges and sensor noise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        p = folder / f"IMG_{i:04d}.jpg"
+        if not p.exists():
+            rng = np.random.default_rng(i)
+            small = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+            im = Image.fromarray(small).resize((4000, 3000), Image.Resampling.BICUBIC)
+            arr = np.asarray(im).astype(np.int16)
+            arr += rng.integers(-12, 13, arr.shape, dtype=np.int16)
+            Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(p, quality=90)
+        out.append(p)
+    return out
+
+
+def naive_embed(spec: str, paths: list[Path], batch: int, device: str) -> tuple[np.ndarray, float]:
+    import open_clip
+    import torch
+
+    if spec.startswith("random:"):
+        name, pretrained = spec[len("random:"):], None
+    elif spec.startswith("local-dir:"):
+        name, pretrained = spec, None
+    else:
+        name, pretrained = spec.split(":", 1)
+    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained,
+                                                                 device=device)
+    model.eval()
+    t0 = time.perf_counter()
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(paths), batch):
+            x = torch.stack([preprocess(Image.open(p).convert("RGB"))
+                             for p in paths[i:i + batch]]).to(device)
+            f = model.encode_image(x).float()
+            out.append(torch.nn.functional.normalize(f, dim=-1).cpu().numpy())
+    return np.concatenate(out), time.perf_counter() - t0
+
+
+def photoclip_embed(spec: str, folder: Path, batch: int, device: str,
+                    precision: str) -> tuple[np.ndarray, list[str], float, str]:
+    enc = Encoder.load(spec, device=device, precision=precision)
+    with tempfile.TemporaryDirectory() as tmp:
+        cat = Catalog(Path(tmp) / "catalog.sqlite3")
+        folder_row = cat.add_folder(str(folder.resolve()))
+        ix = Indexer(cat, enc, None, batch_size=batch)
+        plan = ix.plan_folder(folder_row)
+        t0 = time.perf_counter()
+        report = ix.run(plan)
+        dt = time.perf_counter() - t0
+        assert not report.failed, report.failed[:3]
+        ids, vecs = cat.vectors(enc.model_id)
+        paths = [cat.photo_rows([int(i)])[int(i)]["path"] for i in ids]
+        cat.close()
+    return vecs, paths, dt, enc.precision
+
+
+def aligned_cosine(a: np.ndarray, a_paths: list[str], b: np.ndarray, b_paths: list[str]):
+    pos = {p: i for i, p in enumerate(b_paths)}
+    cos = np.array([float(a[i] @ b[pos[p]]) for i, p in enumerate(a_paths)])
+    return round(float(cos.mean()), 5), round(float(cos.min()), 5)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="auto")
+    args = ap.parse_args()
+    import torch
+
+    folder = OUT / "photos12mp"
+    paths = make_photos(folder, args.photos)
+    paths = sorted(paths)[: args.photos]
+    spec = "random:ViT-B-32"
+    torch.manual_seed(0)
+    naive_vecs, naive_s = naive_embed(spec, paths, args.batch, args.device)
+    torch.manual_seed(0)  # same random weights for the fidelity check
+    ours_vecs, ours_paths, ours_s, precision = photoclip_embed(spec, folder, args.batch, args.device,
+                                                    args.precision)
+    n = len(paths)
+    vit_cos = aligned_cosine(naive_vecs, [str(p.resolve()) for p in paths], ours_vecs, ours_paths)
+
+    # fidelity on the fixture CLIP and the real photo library
+    lib = SHARED / "photos" / "library"
+    fixture = f"local-dir:{SHARED / 'models' / 'cifar-clip'}"
+    lib_paths = sorted(p for p in lib.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    fx_naive, _ = naive_embed(fixture, lib_paths, args.batch, args.device)
+    fx_ours, fx_paths, _, _ = photoclip_embed(fixture, lib, args.batch, args.device, args.precision)
+    fx_cos = aligned_cosine(fx_naive, [str(p.resolve()) for p in lib_paths], fx_ours, fx_paths)
+
+    write_result("index_throughput", {
+        "photos": n, "megapixels": 12, "model": "ViT-B-32 (random weights)",
+        "naive_img_per_s": round(n / naive_s, 2),
+        "photoclip_img_per_s": round(n / ours_s, 2),
+        "speedup": round(naive_s / ours_s, 2),
+        "photoclip_precision": precision,
+        "cosine_vs_fp32_naive_vitb32": {"mean": vit_cos[0], "min": vit_cos[1]},
+        "cosine_vs_fp32_naive_fixture_on_photo_library": {"mean": fx_cos[0], "min": fx_cos[1],
+                                                          "photos": len(lib_paths)},
+    })
+
+
+if __name__ == "__main__":
+    main()

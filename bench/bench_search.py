@@ -1,0 +1,90 @@
+"""Search latency: text query in → ranked ids out, at 10k, 100k and 1M stored vectors.
+
+Each query = real text encode (ViT-B-32 text tower, random weights: same cost; a fresh text
+each time, so the cache never helps) + PhotoCLIP's index search (exact below 20k vectors, HNSW
+above), beside a brute-force numpy scan over the same vectors in the same run. Vectors are
+synthetic unit vectors (512-d). Also reports HNSW recall@10 against the exact scan.
+
+    .venv/bin/python bench/bench_search.py [--sizes 10000,100000,1000000] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import percentiles, write_result
+
+from photoclip.core.encoder import Encoder
+from photoclip.core.index import VectorIndex
+from photoclip.core.search import embed_terms, parse_query
+
+DIM = 512
+
+
+def clustered_vectors(n: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 1,000 centres: closer to real embeddings than uniform noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((1000, DIM)).astype(np.float32)
+    out = np.empty((n, DIM), np.float32)
+    for i in range(0, n, 100_000):
+        m = min(100_000, n - i)
+        c = centres[rng.integers(0, 1000, m)]
+        out[i:i + m] = c + 0.6 * rng.standard_normal((m, DIM)).astype(np.float32)
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10000,100000,1000000")
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args()
+    enc = Encoder.load("random:ViT-B-32", device="cpu")
+    words = ["dog", "beach", "sunset", "mountain", "city", "snow", "child", "car", "cake", "boat"]
+    results = {}
+    for n in (int(s) for s in args.sizes.split(",")):
+        vecs = clustered_vectors(n)
+        ids = np.arange(1, n + 1, dtype=np.int64)
+        t0 = time.perf_counter()
+        index = VectorIndex(DIM, enc.model_id)
+        for i in range(0, n, 50_000):
+            index.add(ids[i:i + 50_000], vecs[i:i + 50_000])
+        build_s = time.perf_counter() - t0
+        ours, brute, encode_only, recall = [], [], [], []
+        rng = np.random.default_rng(1)
+        for q in range(args.queries):
+            text = f"a photo of {words[q % 10]} number {q} in {rng.integers(1e9)}"
+            t0 = time.perf_counter()
+            qv = embed_terms(enc, parse_query(text))
+            t1 = time.perf_counter()
+            got, _ = index.search(qv, 50)
+            t2 = time.perf_counter()
+            scores = vecs @ qv
+            top = np.argpartition(-scores, 49)[:50]
+            top = top[np.argsort(-scores[top])]
+            t3 = time.perf_counter()
+            encode_only.append(t1 - t0)
+            ours.append(t2 - t0)
+            brute.append((t1 - t0) + (t3 - t2))
+            recall.append(len(set(got[:10].tolist()) & set(ids[top[:10]].tolist())) / 10)
+        results[str(n)] = {
+            "index_mode": index.mode, "build_s": round(build_s, 1),
+            "photoclip_query": percentiles(ours), "bruteforce_numpy_query": percentiles(brute),
+            "text_encode_only": percentiles(encode_only),
+            "recall_at_10": round(float(np.mean(recall)), 4),
+            "p95_ratio_bruteforce_over_photoclip": round(
+                percentiles(brute)["p95_ms"] / percentiles(ours)["p95_ms"], 2),
+        }
+        print(n, results[str(n)], flush=True)
+        del index, vecs
+    write_result("search_latency", {"dim": DIM, "queries": args.queries, "sizes": results})
+
+
+if __name__ == "__main__":
+    main()

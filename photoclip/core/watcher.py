@@ -1,0 +1,236 @@
+"""Watch the library's folders with watchdog and turn file-system noise into clean changes.
+
+- Events are debounced: a path is handed on only once it has been quiet for ``quiet`` seconds
+  and its size and mtime stopped changing (a file still being copied is not read half-written).
+- A folder move is one change (a prefix rename in the catalog), not N deletes and N creates.
+- A folder that appears is scanned (its files may have landed before it was watched).
+- When the native observer cannot watch a folder (inotify watch limit, network file system),
+  that folder is polled instead, and this is said once in the log and in :attr:`polling`.
+
+The watcher does no indexing itself: it calls ``on_change(Change)`` from its own thread, and the
+worker (see worker.py) queues the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from photoclip.core.catalog import is_within
+from photoclip.core.imageio import is_image_name
+from photoclip.core.scan import scan
+
+log = logging.getLogger(__name__)
+
+NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p", "afpfs",
+                        "fuse.rclone", "davfs", "fuse.gvfsd-fuse"})
+
+
+@dataclass
+class Change:
+    """What changed in one folder since the last report."""
+
+    root: str
+    paths: set[str] = field(default_factory=set)  # files created, modified or deleted
+    moved_dirs: list[tuple[str, str]] = field(default_factory=list)  # (src, dst), in order
+    rescan: bool = False  # the folder came back (or the watch broke): reconcile it fully
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: FolderWatcher, root: str):
+        self.watcher = watcher
+        self.root = root
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        self.watcher._event(self.root, event)
+
+
+class FolderWatcher:
+    def __init__(self, on_change: Callable[[Change], None], quiet: float = 0.5,
+                 tick: float = 0.1, force_polling: bool = False):
+        self.on_change = on_change
+        self.quiet = quiet
+        self.tick = tick
+        self.force_polling = force_polling
+        self.polling: dict[str, str] = {}  # root -> why it is polled
+        self._observers: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self._pending: dict[str, dict[str, tuple[float, tuple | None]]] = {}
+        self._moves: dict[str, list[tuple[str, str]]] = {}
+        self._rescan: set[str] = set()
+        self._online: dict[str, bool] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="photoclip-watch", daemon=True)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, roots: list[str]) -> None:
+        for root in roots:
+            self.watch(root)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for obs in list(self._observers.values()):
+            obs.stop()
+        for obs in list(self._observers.values()):
+            obs.join(timeout=5)
+        self._observers.clear()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def watch(self, root: str) -> None:
+        if root in self._observers:
+            return
+        self._online[root] = os.path.isdir(root)
+        if not self._online[root]:
+            return  # watched again when it comes back (see _check_roots)
+        reason = "polling forced" if self.force_polling else _network_fs(root)
+        if reason is None:
+            try:
+                obs = Observer()
+                obs.schedule(_Handler(self, root), root, recursive=True)
+                obs.start()
+                self._observers[root] = obs
+                return
+            except OSError as e:  # inotify watch/instance limit, unsupported file system
+                reason = f"the system refused a native watch ({e.strerror or e})"
+        log.warning("watching %s by polling every few seconds: %s", root, reason)
+        self.polling[root] = reason
+        obs = PollingObserver(timeout=2)
+        obs.schedule(_Handler(self, root), root, recursive=True)
+        obs.start()
+        self._observers[root] = obs
+
+    def unwatch(self, root: str) -> None:
+        obs = self._observers.pop(root, None)
+        self._online.pop(root, None)
+        if obs is not None:
+            obs.stop()
+            obs.join(timeout=5)
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _event(self, root: str, event: FileSystemEvent) -> None:
+        now = time.monotonic()
+        src = os.fsdecode(event.src_path)
+        with self._lock:
+            pend = self._pending.setdefault(root, {})
+            if isinstance(event, DirMovedEvent):
+                dst = os.fsdecode(event.dest_path)
+                if is_within(dst, root):
+                    self._moves.setdefault(root, []).append((src, dst))
+                    pend[dst + os.sep] = (now, None)  # scan the new place once it settles
+                else:
+                    pend[src + os.sep] = (now, None)  # moved out: its photos are gone
+                return
+            if isinstance(event, (DirCreatedEvent, DirDeletedEvent)):
+                pend[src + os.sep] = (now, None)
+                return
+            if event.is_directory:
+                return
+            for path in (src, os.fsdecode(getattr(event, "dest_path", "") or "")):
+                if path and is_image_name(path) and is_within(path, root):
+                    pend[path] = (now, None)
+
+    def _loop(self) -> None:
+        last_roots_check = 0.0
+        while not self._stop.wait(self.tick):
+            now = time.monotonic()
+            if now - last_roots_check > 2.0:
+                last_roots_check = now
+                self._check_roots()
+            for change in self._ready(now):
+                try:
+                    self.on_change(change)
+                except Exception:  # the watcher must outlive a failing consumer
+                    log.exception("change handler failed for %s", change.root)
+
+    def _ready(self, now: float) -> list[Change]:
+        out = []
+        with self._lock:
+            roots = set(self._pending) | set(self._moves) | self._rescan
+            for root in roots:
+                change = Change(root, rescan=root in self._rescan)
+                self._rescan.discard(root)
+                pend = self._pending.get(root, {})
+                for path, (last, seen) in list(pend.items()):
+                    if now - last < self.quiet:
+                        continue
+                    cur = _signature(path)
+                    if path.endswith(os.sep) or cur is None or cur == seen:
+                        del pend[path]
+                        if path.endswith(os.sep):
+                            change.paths.update(_expand_dir(path[:-1]))
+                            change.paths.add(path)
+                        else:
+                            change.paths.add(path)
+                    else:  # still changing (being copied): wait for it to settle
+                        pend[path] = (now, cur)
+                if self._moves.get(root):
+                    change.moved_dirs = self._moves.pop(root)
+                if change.paths or change.moved_dirs or change.rescan:
+                    out.append(change)
+        return out
+
+    def _check_roots(self) -> None:
+        """Notice folders that went offline (unplugged) or came back."""
+        for root, was_online in list(self._online.items()):
+            online = os.path.isdir(root)
+            if online == was_online:
+                continue
+            self._online[root] = online
+            obs = self._observers.pop(root, None)
+            if obs is not None:
+                obs.stop()
+            if online:
+                log.info("%s is back: reconciling it", root)
+                self.watch(root)
+            else:
+                log.info("%s went offline: its photos are kept", root)
+            with self._lock:
+                self._rescan.add(root)
+
+
+def _signature(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def _expand_dir(path: str) -> list[str]:
+    return [fi.path for fi in scan(path)] if os.path.isdir(path) else []
+
+
+def _network_fs(path: str) -> str | None:
+    """'network file system (nfs)' when ``path`` lies on one, where inotify sees no remote
+    changes; None otherwise (or when it cannot be told)."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as f:
+            mounts = [line.split()[:3] for line in f]
+    except OSError:
+        return None
+    best, kind = "", ""
+    for _, mnt, fstype in mounts:
+        mnt = mnt.replace("\\040", " ")
+        if is_within(path, mnt) and len(mnt) >= len(best):
+            best, kind = mnt, fstype
+    return f"network file system ({kind})" if kind in NETWORK_FS else None

@@ -1,0 +1,251 @@
+"""The background worker: one thread that owns the encoder and every write to catalog and index.
+
+Work arrives on a priority queue — a folder the user is looking at first, live changes from the
+watcher next, the start-up reconcile (backfill) last — and is done by the Indexer. The worker
+can be paused, resumed and cancelled, reports progress through a plain callback (the CLI prints
+it; the GUI turns it into Qt signals), and saves the index now and then so a restart has little
+to patch. Searches never wait for it: they read the last committed state.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from photoclip.core.catalog import is_within
+from photoclip.core.indexer import Progress, Report
+from photoclip.core.watcher import Change, FolderWatcher
+
+log = logging.getLogger(__name__)
+
+PRIORITY_USER, PRIORITY_LIVE, PRIORITY_BACKFILL = 0, 1, 2
+
+
+@dataclass(order=True)
+class _Job:
+    priority: int
+    seq: int
+    kind: str = field(compare=False)  # scan | change | stop
+    root: str = field(compare=False, default="")
+    change: Change | None = field(compare=False, default=None)
+
+
+@dataclass(frozen=True)
+class WorkerStatus:
+    state: str  # idle | working | paused | stopped
+    done: int = 0
+    total: int = 0
+    failed: int = 0  # failures in the current job
+    rate: float = 0.0
+    eta: float | None = None
+    current: str = ""
+    queued: int = 0
+    message: str = ""  # e.g. why search is off, which folder is polled
+
+
+class Worker:
+    def __init__(self, library, on_status: Callable[[WorkerStatus], None] | None = None,
+                 on_report: Callable[[Report], None] | None = None, watch: bool = True,
+                 save_interval: float = 15.0, quiet: float = 0.5, force_polling: bool = False):
+        self.library = library
+        self.on_status = on_status
+        self.on_report = on_report
+        self.save_interval = save_interval
+        self._queue: queue.PriorityQueue[_Job] = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._paused = threading.Event()
+        self._cancel = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="photoclip-worker", daemon=True)
+        self._last_save = time.monotonic()
+        self._status = WorkerStatus("idle")
+        self.watcher = (FolderWatcher(self._on_change, quiet=quiet, force_polling=force_polling)
+                        if watch else None)
+
+    # -- control (any thread) ----------------------------------------------------------------
+
+    def start(self, reconcile: bool = True) -> None:
+        """Start working; with ``reconcile``, first diff every folder against the disk."""
+        if reconcile:
+            for folder in self.library.catalog.folders():
+                self._put(PRIORITY_BACKFILL, "scan", folder.path)
+        self._thread.start()
+        if self.watcher is not None:
+            self.watcher.start([f.path for f in self.library.catalog.folders()])
+
+    def stop(self, timeout: float = 30) -> None:
+        self._stopping.set()
+        self._cancel.set()
+        self._paused.clear()
+        if self.watcher is not None:
+            self.watcher.stop()
+        self._queue.put(_Job(-1, next(self._seq), "stop"))
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self.library.save_index()
+        self._emit(WorkerStatus("stopped"))
+
+    def pause(self) -> None:
+        self._paused.set()
+        self._emit(replace(self._status, state="paused"))
+
+    def resume(self) -> None:
+        self._paused.clear()
+        self._emit(replace(self._status, state="working" if not self._idle.is_set() else "idle"))
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def cancel(self) -> None:
+        """Drop the queued work and stop the current job after its batch (nothing is lost:
+        the next reconcile picks up what was left)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._cancel.set()
+
+    def add_folder(self, path: str):
+        folder = self.library.add_folder(path)
+        if self.watcher is not None:
+            self.watcher.watch(folder.path)
+        self._put(PRIORITY_USER, "scan", folder.path)
+        return folder
+
+    def remove_folder(self, path: str) -> int:
+        folder = self.library._folder(path)
+        if self.watcher is not None:
+            self.watcher.unwatch(folder.path)
+        return self.library.remove_folder(folder.path)
+
+    def rescan(self, root: str | None = None, priority: int = PRIORITY_USER) -> None:
+        """Reconcile one folder (or all) now, ahead of the backfill."""
+        roots = [root] if root else [f.path for f in self.library.catalog.folders()]
+        for r in roots:
+            self._put(priority, "scan", r)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the queue is empty and nothing is running (tests, CLI)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._idle.wait(left):
+                return False
+            if self._queue.empty() and self._idle.is_set():
+                return True
+            time.sleep(0.01)
+
+    @property
+    def status(self) -> WorkerStatus:
+        return self._status
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _put(self, priority: int, kind: str, root: str = "", change: Change | None = None):
+        self._idle.clear()
+        self._queue.put(_Job(priority, next(self._seq), kind, root, change))
+
+    def _on_change(self, change: Change) -> None:  # watcher thread
+        self._put(PRIORITY_LIVE, "change", change.root, change)
+
+    def _emit(self, status: WorkerStatus) -> None:
+        self._status = status
+        if self.on_status is not None:
+            try:
+                self.on_status(status)
+            except Exception:  # a failing listener must not kill the worker
+                log.exception("status listener failed")
+
+    def _progress(self, p: Progress) -> None:
+        """Called by the indexer between files: reports, and blocks here while paused."""
+        state = "paused" if self._paused.is_set() else "working"
+        self._emit(WorkerStatus(state, p.done, p.total, p.failed, p.rate, p.eta, p.current,
+                                self._queue.qsize(), self._status.message))
+        while self._paused.is_set() and not self._stopping.is_set():
+            time.sleep(0.05)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                if not self._idle.is_set():
+                    self._maybe_save(force=True)
+                    self._idle.set()
+                    self._emit(replace(WorkerStatus("idle"), message=self._status.message))
+                continue
+            if job.kind == "stop" or self._stopping.is_set():
+                self._idle.set()
+                return
+            self._idle.clear()
+            self._cancel.clear()
+            try:
+                self._do(job)
+            except Exception as e:  # keep working: one bad job must not stop the library
+                log.exception("background job failed: %s %s", job.kind, job.root)
+                self._emit(replace(self._status, message=f"error: {e}"))
+            self._maybe_save(force=False)
+            if self._queue.empty():
+                self._maybe_save(force=True)
+                self._idle.set()
+                msg = self._message()
+                self._emit(WorkerStatus("paused" if self.paused else "idle", message=msg))
+
+    def _message(self) -> str:
+        lib = self.library
+        parts = []
+        if lib.model_error:
+            parts.append("search is off until a model is available")
+        if self.watcher is not None and self.watcher.polling:
+            parts.append("polling " + ", ".join(sorted(self.watcher.polling)))
+        return "; ".join(parts)
+
+    def _do(self, job: _Job) -> None:
+        lib = self.library
+        folder = lib.catalog.folder_by_path(job.root)
+        if folder is None:
+            return  # removed meanwhile
+        indexer = lib.indexer(require_model=False)
+        if job.kind == "scan" or (job.change is not None and job.change.rescan):
+            plan = indexer.plan_folder(folder)
+        else:
+            change = job.change
+            for src, dst in change.moved_dirs:
+                n = lib.catalog.move_prefix(src, dst, folder.id)
+                if n:
+                    log.info("folder moved: %s -> %s (%d photos kept)", src, dst, n)
+            paths: set[str] = set()
+            for p in change.paths:
+                if p.endswith(os.sep):  # a folder appeared or vanished: everything below it
+                    paths.update(lib.catalog.paths_under(p[:-1]))
+                elif is_within(p, folder.path):
+                    paths.add(p)
+            if not os.path.isdir(folder.path):  # the whole folder went away: offline, not gone
+                plan = indexer.plan_folder(folder)
+            else:
+                plan = indexer.plan_paths(folder, sorted(paths))
+        if not plan.work and not plan.missing and not plan.offline and folder.online:
+            return
+        report = indexer.run(plan, self._progress, self._cancel)
+        if indexer.index is not None:
+            lib.mark_index_dirty()
+        if self.on_report is not None:
+            self.on_report(report)
+
+    def _maybe_save(self, force: bool) -> None:
+        if force or time.monotonic() - self._last_save > self.save_interval:
+            try:
+                self.library.save_index()
+            except OSError as e:
+                log.warning("could not save the search index: %s", e)
+            self._last_save = time.monotonic()
