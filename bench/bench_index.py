@@ -114,8 +114,8 @@ def main() -> None:
     torch.manual_seed(0)
     naive_vecs, naive_s = naive_embed(spec, paths, args.batch, args.device)
     torch.manual_seed(0)  # same random weights for the fidelity check
-    ours_vecs, ours_paths, ours_s, precision = photoclip_embed(spec, folder, args.batch, args.device,
-                                                    args.precision)
+    ours_vecs, ours_paths, ours_s, precision = photoclip_embed(
+        spec, folder, args.batch, args.device, args.precision)
     n = len(paths)
     vit_cos = aligned_cosine(naive_vecs, [str(p.resolve()) for p in paths], ours_vecs, ours_paths)
 

@@ -1,0 +1,31 @@
+"""Child process for the crash test: indexes a folder, saving the index after every batch, and
+waits to be killed with SIGKILL. Not a test module (pytest does not collect it)."""
+
+import sys
+import time
+from pathlib import Path
+
+from photoclip.core.library import Library
+
+
+def main() -> None:
+    home, folder, spec = sys.argv[1:4]
+    lib = Library(Path(home), model=spec)
+    lib.settings.batch_size = 8
+    if not lib.catalog.folders():
+        lib.add_folder(folder)
+    lib.index.exact_max = 50  # use the persisted HNSW regime, so kills also hit index saves
+
+    def save_every_batch(progress) -> None:
+        lib.mark_index_dirty()
+        lib.save_index()
+        time.sleep(0.05)  # pace the run so that the parent's kills land mid-way
+
+    print("START", flush=True)
+    lib.index_folders(progress=save_every_batch)
+    print("DONE", flush=True)
+    lib.close()
+
+
+if __name__ == "__main__":
+    main()
