@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("watch", help="keep the library in step with its folders until Ctrl-C")
     s.add_argument("--poll", action="store_true",
                    help="poll the folders instead of using file-system notifications")
-    sub.add_parser("gui", help="open the desktop app (the default with no command)")
+    s = sub.add_parser("gui", help="open the desktop app (the default with no command)")
+    s.add_argument("--minimized", action="store_true", help="start in the background")
     return p
 
 
@@ -333,7 +334,7 @@ def cmd_gui(lib: Library, args) -> int:
     lib.close()
     from photoclip.app import gui_main
 
-    return gui_main([])
+    return gui_main(["--minimized"] if args.minimized else [])
 
 
 COMMANDS = {"add": cmd_add, "remove": cmd_remove, "index": cmd_index, "search": cmd_search,

@@ -20,11 +20,36 @@ SETTINGS_FILE = "settings.json"
 
 
 def data_home() -> Path:
-    """The folder holding the catalog, the index and the settings."""
+    """The folder holding the catalog, the index and the settings: ``PHOTOCLIP_HOME`` if set,
+    else the folder chosen in Settings (see :func:`set_data_home`), else the platform default."""
     env = os.environ.get("PHOTOCLIP_HOME")
     if env:
         return Path(env).expanduser().resolve()
+    try:
+        chosen = _location_file().read_text(encoding="utf-8").strip()
+    except OSError:
+        chosen = ""
+    if chosen:
+        return Path(chosen)
+    return default_data_home()
+
+
+def default_data_home() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def set_data_home(path: Path | None) -> None:
+    """Remember another data folder (None: back to the default). Takes effect on next start."""
+    loc = _location_file()
+    if path is None:
+        loc.unlink(missing_ok=True)
+        return
+    loc.parent.mkdir(parents=True, exist_ok=True)
+    loc.write_text(str(Path(path).expanduser().resolve()), encoding="utf-8")
+
+
+def _location_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "location.txt"
 
 
 def cache_home() -> Path:

@@ -436,11 +436,32 @@ class Catalog:
         rows = self.conn.execute(" ".join(sql), args)
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
-    def offline_ids(self) -> np.ndarray:
+    def browse(self, folder: str | None = None, after: str | None = None,
+               before: str | None = None, limit: int = 1_000_000) -> list[dict]:
+        """Catalogued photos, newest first (the library view when nothing is searched)."""
+        sql = ["SELECT id, path, size, width, height, taken_at FROM photos WHERE status='ok'"]
+        args: list[object] = []
+        if folder:
+            lo, hi = _prefix_range(folder)
+            sql.append("AND path >= ? AND path < ?")
+            args += [lo, hi]
+        if after:
+            sql.append("AND taken_at >= ?")
+            args.append(after)
+        if before:
+            sql.append("AND taken_at < ?")
+            args.append(before)
+        sql.append("ORDER BY taken_at DESC, id DESC LIMIT ?")
+        args.append(limit)
+        cur = self.conn.execute(" ".join(sql), args)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur]
+
+    def years(self) -> list[int]:
         rows = self.conn.execute(
-            "SELECT p.id FROM photos p JOIN folders f ON f.id=p.folder_id WHERE f.online=0"
-        )
-        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+            "SELECT DISTINCT substr(taken_at, 1, 4) FROM photos WHERE taken_at IS NOT NULL "
+            "ORDER BY 1 DESC")
+        return [int(r[0]) for r in rows if r[0] and r[0].isdigit()]
 
     def counts(self, model: str) -> dict[str, int]:
         c = self.conn

@@ -33,10 +33,10 @@ log = logging.getLogger(__name__)
 
 POINTER = "index.json"
 NO_INDEX = "no index on disk"
-EXACT_MAX = 20_000
-HNSW_M = 16
-HNSW_EF_CONSTRUCTION = 100
-HNSW_EF_SEARCH = 128
+EXACT_MAX = 50_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 256
 
 
 class VectorSource(Protocol):

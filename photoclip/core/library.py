@@ -91,13 +91,19 @@ class Library:
                 self._model_error = None
             return self._encoder
 
-    def model_ready(self) -> bool:
-        """Load the model if possible; False (with :attr:`model_error`) when it cannot be."""
-        try:
-            self.encoder  # noqa: B018 - loads it
-        except ModelUnavailable:
-            return False
-        return True
+    def model_ready(self, retry: bool = False) -> bool:
+        """Load the model if possible; False (with :attr:`model_error`) when it cannot be.
+        A failed load is not tried again (it can take seconds) unless ``retry``."""
+        with self._load_lock:
+            if self._encoder is not None:
+                return True
+            if self._model_error is not None and not retry:
+                return False
+            try:
+                self.encoder  # noqa: B018 - loads it
+            except ModelUnavailable:
+                return False
+            return True
 
     @property
     def model_error(self) -> str | None:
@@ -112,6 +118,7 @@ class Library:
             self.settings.save(self.home)
             self._encoder = None
             self._index = None
+            self._model_error = None
 
     @property
     def index(self) -> VectorIndex:
@@ -246,6 +253,13 @@ class Library:
         except DecodeError as e:
             raise PhotoclipError(f"Cannot use {photo} as a search image: {e}.") from None
         return self.encoder.encode_images(arr[None])[0], (st.id if st else None)
+
+    def browse(self, filters: Filters | None = None, limit: int = 1_000_000) -> list[Hit]:
+        """The library newest first, as hits without a score (what an empty search shows)."""
+        f = filters or Filters()
+        rows = self.catalog.browse(f.folder, f.after, f.before, limit)
+        return [Hit(r["id"], r["path"], float("nan"), r["width"], r["height"], r["taken_at"],
+                    r["size"]) for r in rows]
 
     # -- status ------------------------------------------------------------------------------
 

@@ -1,0 +1,109 @@
+"""Thumbnails: decoded off the GUI thread, cached on disk (platform cache dir) and in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+from photoclip.core.imageio import DecodeError, open_upright
+
+
+class _Done(QObject):
+    loaded = Signal(str, QImage)
+
+
+class _Load(QRunnable):
+    def __init__(self, path: str, size: int, cache_dir: Path, signals: _Done):
+        super().__init__()
+        self.path, self.size, self.cache_dir, self.signals = path, size, cache_dir, signals
+
+    def run(self) -> None:
+        image = load_thumbnail(self.path, self.size, self.cache_dir)
+        self.signals.loaded.emit(self.path, image)
+
+
+def _cache_file(path: str, size: int, cache_dir: Path) -> Path | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{size}".encode("utf-8", "surrogateescape")
+    digest = hashlib.sha1(key).hexdigest()
+    return cache_dir / digest[:2] / f"{digest}.jpg"
+
+
+def load_thumbnail(path: str, size: int, cache_dir: Path) -> QImage:
+    """A QImage of at most size×size (null if the photo cannot be read). Any thread."""
+    cached = _cache_file(path, size, cache_dir)
+    if cached is not None and cached.exists():
+        image = QImage(str(cached))
+        if not image.isNull():
+            return image
+    try:
+        pil = open_upright(path, size)
+    except DecodeError:
+        return QImage()
+    data = pil.tobytes("raw", "RGB")
+    image = QImage(data, pil.width, pil.height, 3 * pil.width, QImage.Format.Format_RGB888).copy()
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(".tmp.jpg")
+            if image.save(str(tmp), "JPG", 85):
+                os.replace(tmp, cached)
+        except OSError:
+            pass
+    return image
+
+
+class ThumbnailCache(QObject):
+    """Ask with :meth:`get`; a missing thumbnail is loaded in the pool and announced by
+    ``ready(path)``. Keeps the most recent ``capacity`` pixmaps in memory."""
+
+    ready = Signal(str)
+
+    def __init__(self, cache_dir: Path, size: int = 192, capacity: int = 2000, parent=None):
+        super().__init__(parent)
+        self.cache_dir = Path(cache_dir)
+        self.size = size
+        self.capacity = capacity
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max(2, min(4, (os.cpu_count() or 2))))
+        self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
+        self._pending: set[str] = set()
+        self._failed: set[str] = set()
+        self._signals = _Done()
+        self._signals.loaded.connect(self._on_loaded)
+
+    def get(self, path: str) -> QPixmap | None:
+        pm = self._pixmaps.get(path)
+        if pm is not None:
+            self._pixmaps.move_to_end(path)
+            return pm
+        if path not in self._pending and path not in self._failed:
+            self._pending.add(path)
+            self.pool.start(_Load(path, self.size, self.cache_dir, self._signals))
+        return None
+
+    def failed(self, path: str) -> bool:
+        return path in self._failed
+
+    def clear_pending(self) -> None:
+        """Forget queued loads (a new search replaced the grid)."""
+        self.pool.clear()
+        self._pending.clear()
+
+    def _on_loaded(self, path: str, image: QImage) -> None:
+        self._pending.discard(path)
+        if image.isNull():
+            self._failed.add(path)
+        else:
+            self._pixmaps[path] = QPixmap.fromImage(image)
+            while len(self._pixmaps) > self.capacity:
+                self._pixmaps.popitem(last=False)
+        self.ready.emit(path)

@@ -1,0 +1,205 @@
+"""The desktop app, driven like a user would: a real widget tree (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+import pytest
+from conftest import CIFAR_SAMPLE, label_of, make_library, write_photos
+from PySide6.QtCore import Qt
+
+from photoclip.core.errors import ModelUnavailable
+from photoclip.core.library import Library
+
+pytest.importorskip("pytestqt")
+
+
+def first_labels(window, n=10):
+    return [label_of(window.model.hit(r).path) for r in range(min(n, window.model.rowCount()))]
+
+
+@pytest.fixture
+def cifar_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "gui-home"))
+    lib = make_library(tmp_path / "gui-home", cifar_encoder)
+    lib.add_folder(CIFAR_SAMPLE)
+    lib.index_folders()
+    from photoclip.gui.main_window import MainWindow
+
+    window = MainWindow(lib, watch=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.model_ready, timeout=30000)
+    yield window
+    window.close()
+
+
+def type_query(qtbot, window, text):
+    window.search.clear()
+    qtbot.keyClicks(window.search, text)
+    qtbot.waitUntil(lambda: window.shown_request is not None
+                    and window.shown_request[0] == text and window.shown_request[2] is None,
+                    timeout=30000)
+
+
+def test_typing_a_query_shows_dogs_first(qtbot, cifar_window):
+    w = cifar_window
+    type_query(qtbot, w, "a photo of a dog")
+    assert w.caption.text().startswith("Best matches")
+    assert first_labels(w).count("dog") >= 8, first_labels(w)
+    hit = w.model.hit(0)
+    assert "score" in w.model.data(w.model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert not math.isnan(hit.score)
+
+
+def test_find_similar_on_a_cat_shows_cats(qtbot, cifar_window):
+    w = cifar_window
+    type_query(qtbot, w, "cat")
+    row = next(r for r in range(w.model.rowCount()) if label_of(w.model.hit(r).path) == "cat")
+    w.find_similar(row)
+    qtbot.waitUntil(lambda: w.shown_request[2] is not None, timeout=30000)
+    assert w.caption.text().startswith("Photos similar to")
+    assert first_labels(w).count("cat") >= 7, first_labels(w)
+
+
+def test_relevance_slider_hides_weak_matches(qtbot, cifar_window):
+    w = cifar_window
+    type_query(qtbot, w, "a photo of a ship")
+    total = w.model.rowCount()
+    w.slider.setValue(60)
+    shown = w.model.rowCount()
+    assert 0 < shown < total
+    cut = w.model.min_score
+    assert all(w.model.hit(r).score >= cut for r in range(shown))
+    assert "≥" in w.slider_label.text()
+    w.slider.setValue(0)
+    assert w.model.rowCount() == total
+
+
+def test_preview_opens_and_steps_with_arrow_keys(qtbot, cifar_window):
+    w = cifar_window
+    type_query(qtbot, w, "horse")
+    w.view.setFocus()
+    w.view.setCurrentIndex(w.model.index(0))
+    qtbot.keyClick(w.view, Qt.Key.Key_Space)
+    dlg = w._preview
+    assert dlg.isVisible() and dlg.row == 0
+    assert w.model.hit(0).path.endswith(dlg.info.text().split()[0])
+    qtbot.keyClick(dlg, Qt.Key.Key_Right)
+    qtbot.keyClick(dlg, Qt.Key.Key_Right)
+    assert dlg.row == 2 and w.view.current_row() == 2
+    qtbot.keyClick(dlg, Qt.Key.Key_Left)
+    assert dlg.row == 1
+    qtbot.waitUntil(lambda: dlg.image.pixmap() is not None and not dlg.image.pixmap().isNull(),
+                    timeout=10000)
+    qtbot.keyClick(dlg, Qt.Key.Key_Escape)
+    assert not dlg.isVisible()
+
+
+def test_empty_search_browses_the_library_and_date_filter_applies(qtbot, cifar_window):
+    w = cifar_window
+    type_query(qtbot, w, "")
+    assert w.model.rowCount() == 1000 and "All photos" in w.caption.text()
+
+
+def test_first_run_without_a_model_opens_and_explains(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "fresh"))
+
+    def no_model(*a, **k):
+        raise ModelUnavailable("The model ViT-B-32:laion2b_s34b_b79k is not on this computer "
+                               "and could not be downloaded (no internet connection?).")
+
+    lib = Library(tmp_path / "fresh", encoder_loader=no_model)
+    from photoclip.gui.dialogs import FirstRunDialog
+    from photoclip.gui.main_window import MainWindow
+
+    window = MainWindow(lib, watch=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20000)
+    assert "No model yet" in window.model_panel.state.text()
+    assert "could not be downloaded" in window.model_panel.state.text()
+    assert "No photo folders yet" in window.empty.text()
+    # folders are still catalogued without a model
+    folder = tmp_path / "pics"
+    write_photos(folder, 5)
+    window.add_folder(str(folder))
+    qtbot.waitUntil(lambda: lib.status()["photos"] == 5, timeout=20000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 5, timeout=20000)
+    dlg = FirstRunDialog(lib, window)
+    qtbot.addWidget(dlg)
+    dlg.add_folder(str(folder))
+    assert dlg.list.count() == 1 and "No model yet" in dlg.model_panel.state.text()
+    window.close()
+
+
+def test_gui_never_stalls_while_the_worker_indexes(qtbot, tmp_path, tiny_encoder, monkeypatch):
+    from photoclip.gui.lag import LagProbe
+    from photoclip.gui.main_window import MainWindow
+
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "lag-home"))
+    lib = make_library(tmp_path / "lag-home", tiny_encoder)
+    folder = tmp_path / "incoming"
+    write_photos(folder, 300, size=(320, 240))
+    window = MainWindow(lib, watch=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.model_ready, timeout=20000)
+    probe = LagProbe()
+    probe.start()
+    window.add_folder(str(folder))
+    deadline = time.monotonic() + 120
+    searches = 0
+    while lib.status()["indexed"] < 300 and time.monotonic() < deadline:
+        window.search.setText(f"photo {searches}")  # searching while indexing
+        searches += 1
+        qtbot.wait(200)
+    qtbot.waitUntil(lambda: window.bridge.worker.wait_idle(0), timeout=30000)
+    probe.stop()
+    assert lib.status()["indexed"] == 300
+    assert probe.samples > 50
+    assert probe.max_lag < 0.1, f"GUI stalled {probe.max_lag * 1000:.0f} ms"
+    window.close()
+
+
+def test_launcher_writes_a_valid_desktop_file(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    from photoclip import desktop
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    path = desktop.install_launcher("/usr/bin/python3")
+    assert path == tmp_path / ".local/share/applications/io.photoclip.PhotoCLIP.desktop"
+    text = path.read_text()
+    assert "Exec=\"/usr/bin/python3\" -m photoclip gui" in text
+    assert (tmp_path / ".local/share/icons/hicolor/256x256/apps/io.photoclip.PhotoCLIP.png").exists()
+    desktop.set_autostart(True, "/usr/bin/python3")
+    auto = tmp_path / ".config/autostart/io.photoclip.PhotoCLIP.desktop"
+    assert auto.exists()
+    validator = shutil.which("desktop-file-validate")
+    if validator is None:
+        pytest.skip("desktop-file-validate is not installed (Debian: desktop-file-utils)")
+    for f in (path, auto):
+        proc = subprocess.run([validator, str(f)], capture_output=True, text=True)
+        assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout + proc.stderr
+    desktop.set_autostart(False)
+    assert not auto.exists()
+
+
+def test_installer_script_installs_into_a_temp_home(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "installer" / "install-linux.sh"
+    env = {**os.environ, "HOME": str(tmp_path), "PHOTOCLIP_PYTHON": sys.executable}
+    env.pop("XDG_DATA_HOME", None)
+    proc = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / ".local/share/applications/io.photoclip.PhotoCLIP.desktop").exists()
