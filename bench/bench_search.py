@@ -20,11 +20,11 @@ from photoclip.app import configure_threads
 
 configure_threads()  # as the app runs (before NumPy is imported)
 import numpy as np  # noqa: E402
-from common import percentiles, write_result
+from common import percentiles, write_result  # noqa: E402
 
-from photoclip.core.encoder import Encoder
-from photoclip.core.index import VectorIndex
-from photoclip.core.search import embed_terms, parse_query
+from photoclip.core.encoder import Encoder  # noqa: E402
+from photoclip.core.index import VectorIndex  # noqa: E402
+from photoclip.core.search import embed_terms, parse_query  # noqa: E402
 
 DIM = 512
 

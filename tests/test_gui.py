@@ -177,7 +177,8 @@ def test_launcher_writes_a_valid_desktop_file(tmp_path, monkeypatch):
     assert path == tmp_path / ".local/share/applications/io.photoclip.PhotoCLIP.desktop"
     text = path.read_text()
     assert "Exec=\"/usr/bin/python3\" -m photoclip gui" in text
-    assert (tmp_path / ".local/share/icons/hicolor/256x256/apps/io.photoclip.PhotoCLIP.png").exists()
+    icons = tmp_path / ".local/share/icons/hicolor"
+    assert (icons / "256x256/apps/io.photoclip.PhotoCLIP.png").exists()
     desktop.set_autostart(True, "/usr/bin/python3")
     auto = tmp_path / ".config/autostart/io.photoclip.PhotoCLIP.desktop"
     assert auto.exists()

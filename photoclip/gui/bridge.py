@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -56,7 +56,7 @@ class Task(QRunnable):
     not enough in PySide6: it is never called.)
     """
 
-    _pending: set[_Delivery] = set()
+    _pending: ClassVar[set[_Delivery]] = set()
 
     def __init__(self, fn: Callable[[], Any], delivery: _Delivery):
         super().__init__()

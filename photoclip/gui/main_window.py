@@ -6,6 +6,7 @@ import math
 import os
 import tempfile
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, QUrl, Signal
@@ -42,6 +43,7 @@ from photoclip.gui.results import ResultsModel, ResultsView
 from photoclip.gui.thumbnails import ThumbnailCache
 
 SEARCH_DEBOUNCE_MS = 250
+RESULT_LIMIT = 500  # ranked results shown for a search (browsing shows the whole library)
 FolderRole = Qt.ItemDataRole.UserRole + 10
 
 
@@ -193,7 +195,7 @@ class MainWindow(QMainWindow):
 
         centre = QWidget()
         cl = QVBoxLayout(centre)
-        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setContentsMargins(0, 8, 8, 0)
         cl.addLayout(top)
         cl.addWidget(self.banner)
         cl.addWidget(self.caption)
@@ -208,7 +210,7 @@ class MainWindow(QMainWindow):
         add.clicked.connect(self.pick_folder)
         side = QWidget()
         sl = QVBoxLayout(side)
-        sl.setContentsMargins(0, 0, 0, 0)
+        sl.setContentsMargins(8, 8, 0, 8)
         sl.addWidget(QLabel("<b>Folders</b>"))
         sl.addWidget(self.sidebar, 1)
         sl.addWidget(add)
@@ -310,13 +312,13 @@ class MainWindow(QMainWindow):
         seq = self._seq
         self._busy = True
         if similar is not None:
-            fn = (lambda: lib.similar(similar[0], limit=500, filters=filters))
+            fn = partial(lib.similar, similar[0], limit=RESULT_LIMIT, filters=filters)
             caption = f"Photos similar to {similar[1]}"
         elif query and self.model_ready:
-            fn = (lambda: lib.search(query, limit=500, filters=filters))
+            fn = partial(lib.search, query, limit=RESULT_LIMIT, filters=filters)
             caption = f"Best matches for “{query}”"
         else:
-            fn = (lambda: lib.browse(filters))
+            fn = partial(lib.browse, filters)
             caption = "All photos, newest first" if not query else (
                 "Search needs a model — showing all photos")
         Task.start(self.search_pool, fn, lambda hits: self._show(seq, hits, caption, request),
@@ -578,10 +580,9 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         dlg = SettingsDialog(self.library, self)
-        if dlg.exec():
-            if dlg.apply():
-                self.model_panel.refresh()
-                self.load_model()
+        if dlg.exec() and dlg.apply():
+            self.model_panel.refresh()
+            self.load_model()
 
     def closeEvent(self, event) -> None:
         self._folders_timer.stop()

@@ -33,7 +33,8 @@ def describe(hit) -> str:
     if hit.width and hit.height:
         parts.append(f"{hit.width} × {hit.height}")
     if hit.size:
-        parts.append(f"{hit.size / 2**20:.1f} MB" if hit.size >= 2**20 else f"{hit.size // 1024} KB")
+        mb = hit.size / 2**20
+        parts.append(f"{mb:.1f} MB" if mb >= 1 else f"{hit.size // 1024} KB")
     if not math.isnan(hit.score):
         parts.append(f"score {hit.score:.3f}")
     return "   ·   ".join(parts)

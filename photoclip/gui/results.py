@@ -8,8 +8,6 @@ from pathlib import Path
 from PySide6.QtCore import (
     QAbstractListModel,
     QMimeData,
-    QModelIndex,
-    QPersistentModelIndex,
     QRect,
     QSize,
     Qt,
@@ -70,8 +68,8 @@ class ResultsModel(QAbstractListModel):
 
     # -- Qt model ----------------------------------------------------------------------------
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self._shown)
+    def rowCount(self, parent=None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._shown)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self._shown):
@@ -149,7 +147,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(pen)
             painter.drawRect(r.adjusted(1, 1, -2, -2))
         score = index.data(ScoreRole)
-        if score is not None and not math.isnan(score) and option.state & QStyle.StateFlag.State_MouseOver:
+        hover = option.state & QStyle.StateFlag.State_MouseOver
+        if score is not None and not math.isnan(score) and hover:
             badge = QRect(r.right() - 46, r.bottom() - 20, 44, 18)
             painter.fillRect(badge, QColor(0, 0, 0, 160))
             painter.setPen(QColor("white"))
@@ -184,4 +183,4 @@ class ResultsView(QListView):
         return sorted(i.row() for i in self.selectionModel().selectedIndexes())
 
 
-__all__ = ["HitRole", "QPersistentModelIndex", "ResultsModel", "ResultsView", "ThumbnailDelegate"]
+__all__ = ["HitRole", "ResultsModel", "ResultsView", "ThumbnailDelegate"]
