@@ -53,6 +53,7 @@ class VectorIndex:
         self.dim = dim
         self.model_id = model_id
         self.exact_max = exact_max
+        self.ef_search = HNSW_EF_SEARCH  # HNSW breadth per query: recall against speed
         self._lock = threading.RLock()
         # exact regime
         self._ids = np.zeros(0, np.int64)
@@ -211,7 +212,7 @@ class VectorIndex:
             filt = None
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        self._hnsw.set_ef(max(HNSW_EF_SEARCH, k))
+        self._hnsw.set_ef(max(self.ef_search, k))
         labels, dist = self._hnsw.knn_query(q[None, :], k=k, num_threads=1, filter=filt)
         return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
 

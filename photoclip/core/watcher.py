@@ -147,7 +147,8 @@ class FolderWatcher:
                 return
             for path in (src, os.fsdecode(getattr(event, "dest_path", "") or "")):
                 if path and is_image_name(path) and is_within(path, root):
-                    pend[path] = (now, None)
+                    # remember size/mtime now: unchanged after the quiet period means settled
+                    pend[path] = (now, _signature(path))
 
     def _loop(self) -> None:
         last_roots_check = 0.0
