@@ -142,7 +142,7 @@ def test_gui_never_stalls_while_the_worker_indexes(qtbot, tmp_path, tiny_encoder
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "lag-home"))
     lib = make_library(tmp_path / "lag-home", tiny_encoder)
     folder = tmp_path / "incoming"
-    write_photos(folder, 300, size=(320, 240))
+    write_photos(folder, 300, size=(640, 480))
     window = MainWindow(lib, watch=False)
     qtbot.addWidget(window)
     window.show()
@@ -159,7 +159,8 @@ def test_gui_never_stalls_while_the_worker_indexes(qtbot, tmp_path, tiny_encoder
     qtbot.waitUntil(lambda: window.bridge.worker.wait_idle(0), timeout=30000)
     probe.stop()
     assert lib.status()["indexed"] == 300
-    assert probe.samples > 50
+    print(f"max GUI lag {probe.max_lag * 1000:.1f} ms over {probe.samples} samples")
+    assert probe.samples > 20, "the probe ran while the worker indexed"
     assert probe.max_lag < 0.1, f"GUI stalled {probe.max_lag * 1000:.0f} ms"
     window.close()
 

@@ -557,7 +557,8 @@ class MainWindow(QMainWindow):
         self._update_failures()
 
     def _on_worker_report(self, report) -> None:
-        if report.encoded or report.removed or report.moved or report.reused:
+        if (report.encoded or report.catalogued or report.removed or report.moved
+                or report.reused):
             self.refresh_folders()
             if not self.search.text().strip() and self._similar_to is None:
                 self.run_search()  # the library view shows new photos as they arrive
