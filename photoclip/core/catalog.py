@@ -401,8 +401,9 @@ class Catalog:
 
     # -- queries for search and status -------------------------------------------------------
 
-    def photo_rows(self, ids: Sequence[int]) -> dict[int, sqlite3.Row]:
-        out: dict[int, sqlite3.Row] = {}
+    def photo_rows(self, ids: Sequence[int]) -> dict[int, dict]:
+        """id -> the photo's columns as a dict, for the ids that exist."""
+        out: dict[int, dict] = {}
         ids = list(ids)
         conn = self.conn
         for chunk in range(0, len(ids), 900):
@@ -421,39 +422,20 @@ class Catalog:
     def filter_ids(self, model: str, folder: str | None = None, after: str | None = None,
                    before: str | None = None) -> np.ndarray:
         """Ids of embedded photos inside ``folder`` taken in [after, before) (ISO dates)."""
-        sql = ["SELECT p.id FROM photos p JOIN embeddings e ON e.photo_id=p.id WHERE e.model=?"]
-        args: list[object] = [model]
-        if folder:
-            lo, hi = _prefix_range(folder)
-            sql.append("AND p.path >= ? AND p.path < ?")
-            args += [lo, hi]
-        if after:
-            sql.append("AND p.taken_at >= ?")
-            args.append(after)
-        if before:
-            sql.append("AND p.taken_at < ?")
-            args.append(before)
-        rows = self.conn.execute(" ".join(sql), args)
+        where, args = _photo_filters(folder, after, before)
+        rows = self.conn.execute(
+            "SELECT p.id FROM photos p JOIN embeddings e ON e.photo_id=p.id "
+            f"WHERE e.model=? {where}", [model, *args])
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def browse(self, folder: str | None = None, after: str | None = None,
                before: str | None = None, limit: int = 1_000_000) -> list[dict]:
         """Catalogued photos, newest first (the library view when nothing is searched)."""
-        sql = ["SELECT id, path, size, width, height, taken_at FROM photos WHERE status='ok'"]
-        args: list[object] = []
-        if folder:
-            lo, hi = _prefix_range(folder)
-            sql.append("AND path >= ? AND path < ?")
-            args += [lo, hi]
-        if after:
-            sql.append("AND taken_at >= ?")
-            args.append(after)
-        if before:
-            sql.append("AND taken_at < ?")
-            args.append(before)
-        sql.append("ORDER BY taken_at DESC, id DESC LIMIT ?")
-        args.append(limit)
-        cur = self.conn.execute(" ".join(sql), args)
+        where, args = _photo_filters(folder, after, before)
+        cur = self.conn.execute(
+            "SELECT p.id, p.path, p.size, p.width, p.height, p.taken_at FROM photos p "
+            f"WHERE p.status='ok' {where} ORDER BY p.taken_at DESC, p.id DESC LIMIT ?",
+            [*args, limit])
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur]
 
@@ -497,6 +479,23 @@ class Catalog:
 def is_within(path: str, folder: str) -> bool:
     """True when ``path`` is ``folder`` or lies inside it (plain string paths, no I/O)."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _photo_filters(folder: str | None, after: str | None,
+                   before: str | None) -> tuple[str, list[object]]:
+    """SQL conditions (on ``photos p``) for: inside ``folder``, taken in [after, before)."""
+    sql: list[str] = []
+    args: list[object] = []
+    if folder:
+        sql.append("AND p.path >= ? AND p.path < ?")
+        args += list(_prefix_range(folder))
+    if after:
+        sql.append("AND p.taken_at >= ?")
+        args.append(after)
+    if before:
+        sql.append("AND p.taken_at < ?")
+        args.append(before)
+    return " ".join(sql), args
 
 
 def _prefix_range(folder: str) -> tuple[str, str]:

@@ -36,7 +36,7 @@ NO_INDEX = "no index on disk"
 EXACT_MAX = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 256
+HNSW_EF_SEARCH = 512  # bench: recall@10 0.98 at 100k, 0.79-1.0 at 1M; +3 ms
 
 
 class VectorSource(Protocol):

@@ -217,6 +217,15 @@ class FirstRunDialog(QDialog):
                 self.add_folder(url.toLocalFile())
 
 
+def _with_browse_button(edit: QLineEdit, on_browse) -> QHBoxLayout:
+    button = QPushButton("Folder…")
+    button.clicked.connect(on_browse)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
 class SettingsDialog(QDialog):
     def __init__(self, library, parent=None):
         super().__init__(parent)
@@ -224,11 +233,7 @@ class SettingsDialog(QDialog):
         self.library = library
         s = library.settings
         self.model = QLineEdit(library.model_id)
-        browse = QPushButton("Folder…")
-        browse.clicked.connect(self._browse_model)
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model, 1)
-        model_row.addWidget(browse)
+        model_row = _with_browse_button(self.model, self._browse_model)
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
         self.device.setCurrentText(s.device)
@@ -238,11 +243,7 @@ class SettingsDialog(QDialog):
         self.batch = QSpinBox(minimum=1, maximum=512, value=s.batch_size)
         self.thumb = QSpinBox(minimum=64, maximum=512, singleStep=32, value=s.thumbnail_size)
         self.home = QLineEdit(str(data_home()))
-        home_btn = QPushButton("Folder…")
-        home_btn.clicked.connect(self._browse_home)
-        home_row = QHBoxLayout()
-        home_row.addWidget(self.home, 1)
-        home_row.addWidget(home_btn)
+        home_row = _with_browse_button(self.home, self._browse_home)
         self.login = QCheckBox("Start PhotoCLIP at login and keep watching my folders")
         self.login.setChecked(s.watch_at_login)
         form = QFormLayout()

@@ -121,6 +121,11 @@ class MainWindow(QMainWindow):
         self.model_ready = False
         self.shown_request: tuple | None = None  # (query, filters, similar) now in the grid
 
+        self.info_pool = QThreadPool(self)
+        self.info_pool.setMaxThreadCount(1)
+        self._refreshing = False
+        self._folders_shown: list | None = None
+        self.counts = {"photos": 0, "indexed": 0, "failed": 0, "pending": 0}
         self.thumbs = ThumbnailCache(cache_home() / "thumbnails",
                                      size=library.settings.thumbnail_size, parent=self)
         self.model = ResultsModel(self.thumbs, self)
@@ -476,8 +481,29 @@ class MainWindow(QMainWindow):
                 self.add_folder(url.toLocalFile())
 
     def refresh_folders(self) -> None:
+        """Re-read folder counts off the GUI thread (they are GROUP BYs over the whole
+        catalog) and update the sidebar, the filters and the counts when they changed."""
+        if self._refreshing:
+            return
+        self._refreshing = True
+        lib = self.library
+
+        def read():
+            return lib.folders(), lib.catalog.counts(lib.model_id)
+
+        Task.start(self.info_pool, read, self._apply_folders,
+                   lambda _e: setattr(self, "_refreshing", False))
+
+    def _apply_folders(self, result) -> None:
+        self._refreshing = False
+        folders, self.counts = result
+        self._update_failures()
+        if self.bridge.worker.status.state == "idle":
+            self._show_idle(self.bridge.worker.status)
+        if folders == self._folders_shown:
+            return
+        self._folders_shown = folders
         current = self.folder_filter.currentData()
-        folders = self.library.folders()
         self.sidebar.clear()
         for f in folders:
             state = "" if f.online else " · offline"
@@ -551,10 +577,12 @@ class MainWindow(QMainWindow):
             self.state_label.setText(f"Paused at {s.done:,} of {s.total:,}")
         else:
             self.progress.setVisible(False)
-            n = self.library.status()["indexed"]
-            msg = f" · {s.message}" if s.message else ""
-            self.state_label.setText(f"{n:,} photos indexed · up to date{msg}")
-        self._update_failures()
+            self._show_idle(s)
+            self.refresh_folders()
+
+    def _show_idle(self, s: WorkerStatus) -> None:
+        msg = f" · {s.message}" if s.message else ""
+        self.state_label.setText(f"{self.counts['indexed']:,} photos indexed · up to date{msg}")
 
     def _on_worker_report(self, report) -> None:
         if (report.encoded or report.catalogued or report.removed or report.moved
@@ -564,7 +592,7 @@ class MainWindow(QMainWindow):
                 self.run_search()  # the library view shows new photos as they arrive
 
     def _update_failures(self) -> None:
-        n = self.library.status()["failed"]
+        n = self.counts["failed"]
         self.failures_btn.setVisible(n > 0)
         self.failures_btn.setText(f"⚠ {n} skipped")
 
@@ -589,6 +617,7 @@ class MainWindow(QMainWindow):
         self._folders_timer.stop()
         self.bridge.stop()
         self.thumbs.pool.waitForDone(2000)
+        self.info_pool.waitForDone(5000)
         self.search_pool.waitForDone(5000)
         self.library.close()
         super().closeEvent(event)
