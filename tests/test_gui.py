@@ -205,3 +205,22 @@ def test_installer_script_installs_into_a_temp_home(tmp_path):
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / ".local/share/applications/io.photoclip.PhotoCLIP.desktop").exists()
+
+
+def test_signals_do_not_leak_references(qtbot):
+    """PySide6 6.12.0 drops a reference to False on every emit: on Python < 3.12 the app then
+    aborts after a few thousand signals (found by bench/bench_gui.py). Guard the pin."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        ping = Signal(str)
+
+    e = Emitter()
+    e.ping.connect(lambda _s: None)
+    before = sys.getrefcount(False), sys.getrefcount(True)
+    for _ in range(500):
+        e.ping.emit("x")
+    after = sys.getrefcount(False), sys.getrefcount(True)
+    assert after[0] >= before[0] - 5 and after[1] >= before[1] - 5, (before, after)

@@ -7,6 +7,7 @@ import shutil
 import threading
 
 import numpy as np
+import pytest
 from conftest import make_library, write_photos
 
 from photoclip.core.index import POINTER
@@ -215,3 +216,61 @@ def test_unplugged_folder_is_offline_not_deleted(tmp_path, tiny_library):
     before = lib.encoder.encoded
     report = lib.index_folders()
     assert report.encoded == 0 and lib.encoder.encoded == before and lib.folders()[0].online
+
+
+def _photo_taken(path, when: str, seed: int) -> None:
+    from PIL import Image
+
+    arr = np.random.default_rng(seed).integers(0, 256, (40, 48, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0132] = when
+    Image.fromarray(arr).save(path, "JPEG", exif=exif.tobytes())
+
+
+def test_date_and_folder_filters_use_capture_dates(tmp_path, tiny_library):
+    from photoclip.core.search import Filters
+
+    lib = tiny_library
+    (tmp_path / "p" / "2019").mkdir(parents=True)
+    (tmp_path / "p" / "2021").mkdir()
+    _photo_taken(tmp_path / "p" / "2019" / "a.jpg", "2019:06:01 10:00:00", 1)
+    _photo_taken(tmp_path / "p" / "2019" / "b.jpg", "2019:12:31 23:59:59", 2)
+    _photo_taken(tmp_path / "p" / "2021" / "c.jpg", "2021:03:04 05:06:07", 3)
+    lib.add_folder(tmp_path / "p")
+    lib.index_folders()
+    names = lambda hits: sorted(h.path.rsplit("/", 1)[1] for h in hits)  # noqa: E731
+    assert names(lib.search("x", filters=Filters(after="2020-01-01"))) == ["c.jpg"]
+    assert names(lib.search("x", filters=Filters(before="2020-01-01"))) == ["a.jpg", "b.jpg"]
+    assert names(lib.search("x", filters=Filters(after="2019-07-01", before="2021-01-01"))) \
+        == ["b.jpg"]
+    assert names(lib.search("x", filters=Filters(folder=str(tmp_path / "p" / "2021")))) \
+        == ["c.jpg"]
+    assert [h.taken_at[:4] for h in lib.browse()] == ["2021", "2019", "2019"]
+    assert lib.catalog.years() == [2021, 2019]
+
+
+def test_hidden_and_system_folders_are_skipped(tmp_path, tiny_library):
+    lib = tiny_library
+    write_photos(tmp_path / "p", 2)
+    write_photos(tmp_path / "p" / ".thumbnails", 3, start=10)
+    write_photos(tmp_path / "p" / "@eaDir", 3, start=20)
+    (tmp_path / "p" / ".hidden.jpg").write_bytes((tmp_path / "p" / "img_0000.jpg").read_bytes())
+    lib.add_folder(tmp_path / "p")
+    lib.index_folders()
+    assert lib.status()["photos"] == 2
+
+
+def test_a_catalog_from_a_newer_version_is_refused_clearly(tmp_path):
+    import sqlite3
+
+    from photoclip.core.catalog import SCHEMA_VERSION, Catalog
+
+    path = tmp_path / "catalog.sqlite3"
+    Catalog(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(RuntimeError, match="newer PhotoCLIP"):
+        Catalog(path)
+    cat_mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert cat_mode == "wal"

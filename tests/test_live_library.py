@@ -190,3 +190,45 @@ def test_searches_run_while_the_worker_writes(live):
         counts.append((len(hits), time.monotonic() - t0))
     assert counts and all(n == 5 for n, _ in counts)
     settle(worker, lib, 220)
+
+
+def test_inotify_limit_falls_back_to_polling(tmp_path, tiny_library, monkeypatch, caplog):
+    import errno
+
+    from watchdog.observers import Observer
+
+    def refuse(self, *a, **k):
+        raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+    monkeypatch.setattr(Observer, "schedule", refuse)
+    lib = tiny_library
+    root = tmp_path / "big"
+    root.mkdir()
+    lib.add_folder(root)
+    worker = Worker(lib, quiet=0.2)
+    with caplog.at_level("WARNING"):
+        worker.start()
+    try:
+        assert "inotify watch limit" in worker.watcher.polling[str(root)]
+        assert "polling" in caplog.text
+        write_photos(root, 2)
+        settle(worker, lib, 2, timeout=30)
+        assert "polling" in worker.status.message
+    finally:
+        worker.stop()
+
+
+def test_cancel_stops_the_current_job_and_keeps_what_was_done(live):
+    lib, worker, root = live
+    lib.settings.batch_size = 4
+    worker.pause()
+    write_photos(root, 80)
+    wait_for(lambda: worker.status.state == "paused" and worker.status.total > 0, 30,
+             "the job to start")
+    worker.cancel()
+    worker.resume()
+    assert worker.wait_idle(30)
+    done = lib.status()["indexed"]
+    assert done < 80
+    worker.rescan()  # nothing lost: the next reconcile finishes the rest
+    settle(worker, lib, 80)

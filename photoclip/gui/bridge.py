@@ -1,7 +1,7 @@
 """Threads to Qt: run work off the GUI thread and deliver results and progress as signals.
 
-- :class:`Task` runs a function in a QThreadPool and posts its result (or error) back to the GUI
-  thread (the MusicBrainz Picard pattern).
+- :func:`run_task` runs a function in a thread pool and posts its result (or error) back to the
+  GUI thread (the MusicBrainz Picard pattern).
 - :class:`WorkerBridge` owns the core background Worker and re-emits its plain callbacks as
   queued Qt signals.
 """
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from photoclip.core.indexer import Report
 from photoclip.core.worker import Worker, WorkerStatus
@@ -34,52 +35,50 @@ class _Delivery(QObject):
 
     @Slot(object)
     def _deliver_done(self, result) -> None:
-        Task._pending.discard(self)
+        _pending.discard(self)
         if self.on_done is not None:
             self.on_done(result)
 
     @Slot(object)
     def _deliver_failed(self, error) -> None:
-        Task._pending.discard(self)
+        _pending.discard(self)
         if self.on_error is not None:
             self.on_error(error)
         else:
             log.warning("background task failed: %s", error)
 
 
-class Task(QRunnable):
-    """``Task.start(pool, fn, on_done, on_error)``: fn() in the pool, callbacks on the GUI thread.
+# Deliveries stay referenced until their result has been handed over; otherwise Python could
+# collect one while its task still runs, and the result would silently never arrive.
+_pending: set[_Delivery] = set()
 
-    Each task's delivery object stays referenced in ``_pending`` until its result has been
-    handed over: otherwise Python could collect it while the pool still runs the task, and the
-    result would silently never arrive. (Connecting a bare lambda to a cross-thread signal is
-    not enough in PySide6: it is never called.)
-    """
 
-    _pending: ClassVar[set[_Delivery]] = set()
+def make_pool(threads: int, name: str) -> ThreadPoolExecutor:
+    """A plain Python thread pool; results come back to the GUI thread as queued signals."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
 
-    def __init__(self, fn: Callable[[], Any], delivery: _Delivery):
-        super().__init__()
-        self.fn = fn
-        self.delivery = delivery
-        self.setAutoDelete(True)
 
-    def run(self) -> None:
+def run_task(pool: ThreadPoolExecutor, fn: Callable[[], Any],
+             on_done: Callable[[Any], None] | None = None,
+             on_error: Callable[[Exception], None] | None = None) -> None:
+    """Run ``fn()`` in ``pool``; ``on_done(result)`` or ``on_error(exc)`` run on the GUI thread.
+    Call from the GUI thread."""
+    delivery = _Delivery(on_done, on_error)
+    _pending.add(delivery)
+
+    def work() -> None:
         try:
-            result = self.fn()
+            result = fn()
         except Exception as e:  # delivered to the GUI as a message, never lost in a thread
             log.debug("background task failed", exc_info=True)
-            self.delivery.failed.emit(e)
+            delivery.failed.emit(e)
         else:
-            self.delivery.done.emit(result)
+            delivery.done.emit(result)
 
-    @classmethod
-    def start(cls, pool: QThreadPool, fn: Callable[[], Any],
-              on_done: Callable[[Any], None] | None = None,
-              on_error: Callable[[Exception], None] | None = None) -> None:
-        delivery = _Delivery(on_done, on_error)
-        Task._pending.add(delivery)
-        pool.start(cls(fn, delivery))
+    try:
+        pool.submit(work)
+    except RuntimeError:  # the pool is shut down: the window is closing
+        _pending.discard(delivery)
 
 
 class WorkerBridge(QObject):

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QThreadPool, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.config import DEFAULT_MODEL, data_home, set_data_home
-from photoclip.gui.bridge import Task
+from photoclip.gui.bridge import make_pool, run_task
 
 DEFAULT_MODEL_MB = 605  # open_clip_model.safetensors of ViT-B-32 laion2b_s34b_b79k
 
@@ -65,7 +65,7 @@ class ModelPanel(QWidget):
     def __init__(self, library, parent=None):
         super().__init__(parent)
         self.library = library
-        self.pool = QThreadPool(self)
+        self.pool = make_pool(1, "photoclip-download")
         self.state = QLabel(wordWrap=True)
         self.download_btn = QPushButton("Download the default model (about 600 MB)")
         self.local_btn = QPushButton("Use a model folder on this computer…")
@@ -120,7 +120,7 @@ class ModelPanel(QWidget):
         self.progress.setFormat("Connecting…")
         self._started = time.monotonic()
         self._poll.start()
-        Task.start(self.pool, lambda: Encoder.load(DEFAULT_MODEL, device="cpu"),
+        run_task(self.pool, lambda: Encoder.load(DEFAULT_MODEL, device="cpu"),
                    self._downloaded, self._download_failed)
 
     def _update_progress(self) -> None:

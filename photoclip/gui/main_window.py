@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -36,7 +36,7 @@ from photoclip.core.errors import PhotoclipError
 from photoclip.core.imageio import is_image_name
 from photoclip.core.search import Filters
 from photoclip.core.worker import WorkerStatus
-from photoclip.gui.bridge import Task, WorkerBridge
+from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, SettingsDialog
 from photoclip.gui.preview import PreviewDialog
 from photoclip.gui.results import ResultsModel, ResultsView
@@ -112,8 +112,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("PhotoCLIP")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
-        self.search_pool = QThreadPool(self)
-        self.search_pool.setMaxThreadCount(1)
+        self.search_pool = make_pool(1, "photoclip-search")
         self._seq = 0
         self._busy = False
         self._queued: tuple | None = None
@@ -121,8 +120,7 @@ class MainWindow(QMainWindow):
         self.model_ready = False
         self.shown_request: tuple | None = None  # (query, filters, similar) now in the grid
 
-        self.info_pool = QThreadPool(self)
-        self.info_pool.setMaxThreadCount(1)
+        self.info_pool = make_pool(1, "photoclip-info")
         self._refreshing = False
         self._folders_shown: list | None = None
         self.counts = {"photos": 0, "indexed": 0, "failed": 0, "pending": 0}
@@ -247,11 +245,10 @@ class MainWindow(QMainWindow):
     def _build_shortcuts(self) -> None:
         for seq in ("Ctrl+F", "/"):
             QShortcut(QKeySequence(seq), self, activated=self._focus_search)
-        QShortcut(QKeySequence(Qt.Key.Key_Space), self.view, activated=self._preview_current)
-        QShortcut(QKeySequence(Qt.Key.Key_Return), self.view, activated=self._open_current)
-        QShortcut(QKeySequence(Qt.Key.Key_Enter), self.view, activated=self._open_current)
-        QShortcut(QKeySequence.StandardKey.Copy, self.view, activated=self.copy_paths)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.view, activated=self.clear_search)
+        self.view.preview_requested.connect(self.preview)
+        self.view.open_requested.connect(self._open_row)
+        self.view.copy_requested.connect(self.copy_paths)
+        self.view.clear_requested.connect(self.clear_search)
         find_similar = QAction("Find similar", self, shortcut=QKeySequence("Ctrl+Shift+F"))
         find_similar.triggered.connect(self._similar_current)
         self.addAction(find_similar)
@@ -264,7 +261,7 @@ class MainWindow(QMainWindow):
 
     def load_model(self) -> None:
         self.state_label.setText(f"Loading model {self.library.model_id}…")
-        Task.start(self.search_pool, self.library.model_ready, self._model_loaded)
+        run_task(self.search_pool, self.library.model_ready, self._model_loaded)
 
     def _model_loaded(self, ok: bool) -> None:
         self.model_ready = ok
@@ -326,7 +323,7 @@ class MainWindow(QMainWindow):
             fn = partial(lib.browse, filters)
             caption = "All photos, newest first" if not query else (
                 "Search needs a model — showing all photos")
-        Task.start(self.search_pool, fn, lambda hits: self._show(seq, hits, caption, request),
+        run_task(self.search_pool, fn, lambda hits: self._show(seq, hits, caption, request),
                    lambda err: self._search_failed(seq, err))
 
     def _finish(self) -> None:
@@ -433,11 +430,8 @@ class MainWindow(QMainWindow):
         self._preview = dlg
         return dlg
 
-    def _preview_current(self) -> None:
-        self.preview(max(self.view.current_row(), 0))
-
-    def _open_current(self) -> None:
-        hit = self.model.hit(self.view.current_row())
+    def _open_row(self, row: int) -> None:
+        hit = self.model.hit(row)
         if hit is not None:
             self.open_photo(hit.path)
 
@@ -491,7 +485,7 @@ class MainWindow(QMainWindow):
         def read():
             return lib.folders(), lib.catalog.counts(lib.model_id)
 
-        Task.start(self.info_pool, read, self._apply_folders,
+        run_task(self.info_pool, read, self._apply_folders,
                    lambda _e: setattr(self, "_refreshing", False))
 
     def _apply_folders(self, result) -> None:
@@ -616,9 +610,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self._folders_timer.stop()
         self.bridge.stop()
-        self.thumbs.pool.waitForDone(2000)
-        self.info_pool.waitForDone(5000)
-        self.search_pool.waitForDone(5000)
+        self.thumbs.shutdown()
+        self.info_pool.shutdown(wait=True, cancel_futures=True)
+        self.search_pool.shutdown(wait=True, cancel_futures=True)
         self.library.close()
         super().closeEvent(event)
 

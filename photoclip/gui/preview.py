@@ -6,12 +6,12 @@ import math
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout
 
 from photoclip.core.imageio import DecodeError, open_upright
-from photoclip.gui.bridge import Task
+from photoclip.gui.bridge import make_pool, run_task
 
 PREVIEW_SIDE = 2048
 
@@ -49,8 +49,7 @@ class PreviewDialog(QDialog):
         self.setWindowTitle("Preview")
         self.model = model
         self.row = row
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.pool = make_pool(1, "photoclip-preview")
         self._pixmap: QPixmap | None = None
         self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
@@ -86,7 +85,7 @@ class PreviewDialog(QDialog):
         self._pixmap = thumb
         self._fit()
         path = hit.path
-        Task.start(self.pool, lambda: _load(path), lambda img, p=path: self._loaded(p, img))
+        run_task(self.pool, lambda: _load(path), lambda img, p=path: self._loaded(p, img))
         self.row_changed.emit(row)
 
     def _loaded(self, path: str, image: QImage) -> None:

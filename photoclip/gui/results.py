@@ -12,8 +12,9 @@ from PySide6.QtCore import (
     QSize,
     Qt,
     QUrl,
+    Signal,
 )
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photoclip.core.search import Hit
@@ -157,7 +158,15 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 
 class ResultsView(QListView):
-    """Virtualised icon grid: only visible cells are painted; thumbnails load on demand."""
+    """Virtualised icon grid: only visible cells are painted; thumbnails load on demand.
+
+    Space previews, Enter opens, Ctrl+C copies, Esc clears: handled here rather than as window
+    shortcuts, so Space still types a space in the search bar."""
+
+    preview_requested = Signal(int)
+    open_requested = Signal(int)
+    copy_requested = Signal()
+    clear_requested = Signal()
 
     def __init__(self, cell: int, parent=None):
         super().__init__(parent)
@@ -174,6 +183,19 @@ class ResultsView(QListView):
         self.setSpacing(2)
         self.setItemDelegate(ThumbnailDelegate(cell, self))
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Space:
+            self.preview_requested.emit(max(self.current_row(), 0))
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.open_requested.emit(self.current_row())
+        elif event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_requested.emit()
+        elif key == Qt.Key.Key_Escape:
+            self.clear_requested.emit()
+        else:
+            super().keyPressEvent(event)
 
     def current_row(self) -> int:
         idx = self.currentIndex()

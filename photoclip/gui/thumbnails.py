@@ -7,24 +7,11 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from photoclip.core.imageio import DecodeError, open_upright
-
-
-class _Done(QObject):
-    loaded = Signal(str, QImage)
-
-
-class _Load(QRunnable):
-    def __init__(self, path: str, size: int, cache_dir: Path, signals: _Done):
-        super().__init__()
-        self.path, self.size, self.cache_dir, self.signals = path, size, cache_dir, signals
-
-    def run(self) -> None:
-        image = load_thumbnail(self.path, self.size, self.cache_dir)
-        self.signals.loaded.emit(self.path, image)
+from photoclip.gui.bridge import make_pool
 
 
 def _cache_file(path: str, size: int, cache_dir: Path) -> Path | None:
@@ -66,19 +53,19 @@ class ThumbnailCache(QObject):
     ``ready(path)``. Keeps the most recent ``capacity`` pixmaps in memory."""
 
     ready = Signal(str)
+    _loaded = Signal(str, QImage, int)  # emitted from pool threads, delivered queued
 
     def __init__(self, cache_dir: Path, size: int = 192, capacity: int = 2000, parent=None):
         super().__init__(parent)
         self.cache_dir = Path(cache_dir)
         self.size = size
         self.capacity = capacity
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(2, min(4, (os.cpu_count() or 2))))
+        self.pool = make_pool(max(2, min(4, os.cpu_count() or 2)), "photoclip-thumbs")
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
         self._failed: set[str] = set()
-        self._signals = _Done()
-        self._signals.loaded.connect(self._on_loaded)
+        self._generation = 0  # bumped when the grid changes: older queued loads are skipped
+        self._loaded.connect(self._on_loaded)
 
     def get(self, path: str) -> QPixmap | None:
         pm = self._pixmaps.get(path)
@@ -87,19 +74,34 @@ class ThumbnailCache(QObject):
             return pm
         if path not in self._pending and path not in self._failed:
             self._pending.add(path)
-            self.pool.start(_Load(path, self.size, self.cache_dir, self._signals))
+            try:
+                self.pool.submit(self._load, path, self._generation)
+            except RuntimeError:  # shut down: the window is closing
+                pass
         return None
+
+    def _load(self, path: str, generation: int) -> None:  # pool thread
+        if generation != self._generation:
+            self._loaded.emit(path, QImage(), -1)  # skipped, not failed
+            return
+        self._loaded.emit(path, load_thumbnail(path, self.size, self.cache_dir), generation)
+
+    def shutdown(self) -> None:
+        self._generation += 1
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def failed(self, path: str) -> bool:
         return path in self._failed
 
     def clear_pending(self) -> None:
-        """Forget queued loads (a new search replaced the grid)."""
-        self.pool.clear()
+        """Skip queued loads (a new search replaced the grid); visible cells ask again."""
+        self._generation += 1
         self._pending.clear()
 
-    def _on_loaded(self, path: str, image: QImage) -> None:
+    def _on_loaded(self, path: str, image: QImage, generation: int) -> None:
         self._pending.discard(path)
+        if generation < 0:
+            return
         if image.isNull():
             self._failed.add(path)
         else:
