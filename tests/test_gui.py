@@ -224,3 +224,35 @@ def test_signals_do_not_leak_references(qtbot):
         e.ping.emit("x")
     after = sys.getrefcount(False), sys.getrefcount(True)
     assert after[0] >= before[0] - 5 and after[1] >= before[1] - 5, (before, after)
+
+
+def test_app_starts_from_the_entry_point_and_shows_the_welcome(qtbot, tmp_path, monkeypatch):
+    """What a double-click runs: app.run() with an empty data folder and no model."""
+    from PySide6.QtWidgets import QApplication
+
+    from photoclip.gui import app as gui_app
+    from photoclip.gui.dialogs import FirstRunDialog
+
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PHOTOCLIP_MODEL", f"local-dir:{tmp_path / 'no-model-here'}")
+    shown = []
+
+    def fake_exec(dialog):
+        shown.append(dialog.windowTitle())
+        return 0  # the user closes the welcome
+
+    monkeypatch.setattr(FirstRunDialog, "exec", fake_exec)
+    windows = []
+
+    def fake_app_exec():
+        windows.extend(w for w in QApplication.topLevelWidgets() if w.isVisible())
+        main = next(w for w in windows if w.windowTitle() == "PhotoCLIP")
+        qtbot.waitUntil(lambda: main.banner.isVisible(), timeout=20000)
+        assert "does not exist" in main.model_panel.state.text()
+        main.close()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", staticmethod(fake_app_exec))
+    assert gui_app.run([]) == 0
+    assert shown == ["Welcome to PhotoCLIP"]
+    assert (tmp_path / "home" / "photoclip.log").exists()
