@@ -1,0 +1,74 @@
+"""The CLI as a user runs it, in real processes: Ctrl-C during `index`, and `watch`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from conftest import write_photos
+
+
+def photoclip(home, *args, **kw):
+    return subprocess.run([sys.executable, "-m", "photoclip", "--home", str(home), *args],
+                          capture_output=True, text=True, timeout=180, **kw)
+
+
+def status(home) -> dict:
+    proc = photoclip(home, "status", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_ctrl_c_during_index_keeps_the_work_and_the_next_run_finishes(tmp_path, tiny_spec):
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 400, size=(800, 600))
+    assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "photos")).returncode == 0
+    settings = json.loads((home / "settings.json").read_text())
+    (home / "settings.json").write_text(json.dumps({**settings, "batch_size": 4}))
+    proc = subprocess.Popen([sys.executable, "-m", "photoclip", "--home", str(home), "index"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()  # the first progress line: indexing has begun
+    assert "/400" in first, first
+    db = sqlite3.connect(home / "catalog.sqlite3")
+    deadline = time.monotonic() + 60
+    while db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 0:
+        assert time.monotonic() < deadline, "no batch was ever committed"
+        time.sleep(0.01)
+    db.close()
+    proc.send_signal(signal.SIGINT)  # after the first committed batch, long before the end
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Stopping after the current batch" in err and "Stopped early" in out
+    done = status(home)["indexed"]
+    assert 0 < done < 400
+    again = photoclip(home, "index", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["encoded"] == 400 - done
+    assert status(home)["indexed"] == 400
+
+
+def test_watch_indexes_new_photos_until_ctrl_c(tmp_path, tiny_spec):
+    home = tmp_path / "home"
+    folder = tmp_path / "photos"
+    write_photos(folder, 3)
+    assert photoclip(home, "--model", tiny_spec, "add", str(folder)).returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "photoclip", "--home", str(home), "watch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while status(home)["indexed"] < 3:  # start-up reconcile
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.3)
+        write_photos(folder / "new", 5, start=50)
+        while status(home)["indexed"] < 8:  # picked up live
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "Watching 1 folder" in err and "Stopping" in err
