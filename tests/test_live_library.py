@@ -232,3 +232,14 @@ def test_cancel_stops_the_current_job_and_keeps_what_was_done(live):
     assert done < 80
     worker.rescan()  # nothing lost: the next reconcile finishes the rest
     settle(worker, lib, 80)
+
+
+def test_hidden_folders_are_ignored_by_the_watcher_too(live):
+    lib, worker, root = live
+    write_photos(root / ".thumbnails", 3)
+    write_photos(root / "@eaDir", 2, start=10)
+    write_photos(root / "visible", 1, start=20)
+    settle(worker, lib, 1)
+    time.sleep(1.0)
+    assert worker.wait_idle(10)
+    assert lib.status()["photos"] == 1

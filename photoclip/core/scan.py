@@ -24,6 +24,13 @@ SKIP_DIRS = frozenset({
 })
 
 
+def is_skipped(path: str, root: str) -> bool:
+    """True for a path below ``root`` that a scan would not visit (hidden or system folders,
+    hidden files): the watcher applies the same rules as the scan."""
+    rel = os.path.relpath(path, root)
+    return any(part.startswith(".") or part in SKIP_DIRS for part in rel.split(os.sep))
+
+
 @dataclass(frozen=True)
 class FileInfo:
     path: str

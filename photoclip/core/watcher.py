@@ -32,7 +32,7 @@ from watchdog.observers.polling import PollingObserver
 
 from photoclip.core.catalog import is_within
 from photoclip.core.imageio import is_image_name
-from photoclip.core.scan import scan
+from photoclip.core.scan import is_skipped, scan
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +130,13 @@ class FolderWatcher:
     def _event(self, root: str, event: FileSystemEvent) -> None:
         now = time.monotonic()
         src = os.fsdecode(event.src_path)
+        dst = os.fsdecode(getattr(event, "dest_path", "") or "")
+        if is_skipped(src, root) and (not dst or is_skipped(dst, root)):
+            return  # hidden or system folders (.thumbnails, @eaDir…) are never indexed
         with self._lock:
             pend = self._pending.setdefault(root, {})
             if isinstance(event, DirMovedEvent):
-                dst = os.fsdecode(event.dest_path)
-                if is_within(dst, root):
+                if is_within(dst, root) and not is_skipped(dst, root):
                     self._moves.setdefault(root, []).append((src, dst))
                     pend[dst + os.sep] = (now, None)  # scan the new place once it settles
                 else:
@@ -145,8 +147,9 @@ class FolderWatcher:
                 return
             if event.is_directory:
                 return
-            for path in (src, os.fsdecode(getattr(event, "dest_path", "") or "")):
-                if path and is_image_name(path) and is_within(path, root):
+            for path in (src, dst):
+                if path and is_image_name(path) and is_within(path, root) \
+                        and not is_skipped(path, root):
                     # remember size/mtime now: unchanged after the quiet period means settled
                     pend[path] = (now, _signature(path))
 
