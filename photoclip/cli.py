@@ -37,6 +37,8 @@ query syntax: a phrase is one concept; '+word' adds and '-word' subtracts a conc
 '2:word' weights it. Short parts like 'dog' are expanded to photo prompts automatically.
 CLIP is weak at counting ("three dogs") and at very fine distinctions (dog breeds, car models).
 
+'photoclip' with no command (or 'photoclip gui') opens the desktop app.
+
 exit codes: 0 ok, 1 error, 2 bad usage, 3 model unavailable, 4 folder or photo not found,
 130 interrupted (the work done so far is kept)."""
 

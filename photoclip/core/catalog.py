@@ -266,12 +266,6 @@ class Catalog:
         ).fetchone()
         return PhotoState(*r) if r else None
 
-    def photo_ids_under(self, prefix: str) -> list[int]:
-        """Ids of photos whose path lies inside folder ``prefix``."""
-        lo, hi = _prefix_range(prefix)
-        rows = self.conn.execute("SELECT id FROM photos WHERE path >= ? AND path < ?", (lo, hi))
-        return [r[0] for r in rows]
-
     def paths_under(self, prefix: str) -> list[str]:
         lo, hi = _prefix_range(prefix)
         rows = self.conn.execute("SELECT path FROM photos WHERE path >= ? AND path < ?", (lo, hi))

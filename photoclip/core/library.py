@@ -173,12 +173,6 @@ class Library:
                 return f
         raise NotFound(f"{path} is not a folder of this library. See 'photoclip status'.")
 
-    def folder_of(self, path: str) -> Folder | None:
-        for f in self.catalog.folders():
-            if is_within(path, f.path):
-                return f
-        return None
-
     def folders(self) -> list[FolderStatus]:
         counts = self.catalog.folder_counts(self.model_id)
         return [FolderStatus(f.path, f.online, *counts.get(f.id, (0, 0, 0)), f.last_scan)
