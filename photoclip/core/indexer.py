@@ -291,13 +291,12 @@ class _RunState:
             vec_of = {id(b): v for b, v in zip(enc, vectors, strict=True)} if enc else {}
             for b in batch:
                 fi = b.info
-                if b.error is not None:
-                    cat.upsert_photo(tx, PhotoRecord(
+                if b.error is not None:  # recorded with its reason; an old vector is dropped
+                    failed_id = cat.upsert_photo(tx, PhotoRecord(
                         fi.path, folder_id, fi.size, fi.mtime_ns, None,
                         taken_at=mtime_iso(fi.mtime_ns) if fi.mtime_ns else None,
                         status="failed", error=b.error))
-                    row = tx.execute("SELECT id FROM photos WHERE path=?", (fi.path,)).fetchone()
-                    cat.delete_embeddings(tx, row[0])
+                    cat.delete_embeddings(tx, failed_id)
                     self.report.failed.append((fi.path, b.error))
                     self.prog.failed += 1
                     continue
