@@ -256,3 +256,17 @@ def test_app_starts_from_the_entry_point_and_shows_the_welcome(qtbot, tmp_path, 
     assert gui_app.run([]) == 0
     assert shown == ["Welcome to PhotoCLIP"]
     assert (tmp_path / "home" / "photoclip.log").exists()
+
+
+def test_show_in_folder_falls_back_to_opening_the_folder(qtbot, tmp_path, monkeypatch):
+    """Without a freedesktop file manager on the session bus (as here), the folder opens."""
+    from PySide6.QtGui import QDesktopServices
+
+    from photoclip.gui.main_window import MainWindow
+
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url)))
+    photo = write_photos(tmp_path / "album", 1)[0]
+    MainWindow.show_in_folder(None, str(photo))
+    assert [u.toLocalFile() for u in opened] == [str(tmp_path / "album")]

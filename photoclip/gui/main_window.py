@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import tempfile
 from datetime import date, timedelta
 from functools import partial
@@ -439,6 +441,15 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
     def show_in_folder(self, path: str) -> None:
+        """Open the file manager with the photo selected where the platform allows it."""
+        if sys.platform == "darwin":
+            subprocess.Popen(["open", "-R", path])
+            return
+        if sys.platform == "win32":
+            subprocess.Popen(["explorer", "/select,", os.path.normpath(path)])
+            return
+        if _freedesktop_show_item(path):
+            return
         QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
 
     def copy_paths(self) -> None:
@@ -615,6 +626,23 @@ class MainWindow(QMainWindow):
         self.search_pool.shutdown(wait=True, cancel_futures=True)
         self.library.close()
         super().closeEvent(event)
+
+
+def _freedesktop_show_item(path: str) -> bool:
+    """Ask the desktop's file manager (org.freedesktop.FileManager1) to select the file."""
+    try:
+        from PySide6.QtDBus import QDBusConnection, QDBusInterface
+    except ImportError:
+        return False
+    bus = QDBusConnection.sessionBus()
+    if not bus.isConnected():
+        return False
+    iface = QDBusInterface("org.freedesktop.FileManager1", "/org/freedesktop/FileManager1",
+                           "org.freedesktop.FileManager1", bus)
+    if not iface.isValid():
+        return False
+    reply = iface.call("ShowItems", [QUrl.fromLocalFile(path).toString()], "")
+    return not reply.errorMessage()
 
 
 def app_icon() -> QIcon:
