@@ -271,14 +271,15 @@ class Catalog:
         rows = self.conn.execute("SELECT path FROM photos WHERE path >= ? AND path < ?", (lo, hi))
         return [r[0] for r in rows]
 
-    def ids_with_embedding_by_hash(self, model: str) -> dict[str, int]:
-        """content hash -> a photo id holding an embedding for ``model`` (for reuse on copy)."""
-        rows = self.conn.execute(
-            "SELECT p.content_hash, p.id FROM photos p JOIN embeddings e ON e.photo_id = p.id "
-            "WHERE e.model = ? AND p.content_hash IS NOT NULL",
-            (model,),
-        )
-        return {h: i for h, i in rows}
+    def photo_with_embedding(self, content_hash: str, model: str) -> int | None:
+        """A photo with this content that already has an embedding for ``model`` (so a moved
+        or copied file needs no encoding), or None. Any thread."""
+        row = self.conn.execute(
+            "SELECT p.id FROM photos p JOIN embeddings e ON e.photo_id = p.id "
+            "WHERE p.content_hash = ? AND e.model = ? LIMIT 1",
+            (content_hash, model),
+        ).fetchone()
+        return row[0] if row else None
 
     def pending_paths(self, model: str, folder_id: int) -> list[PhotoState]:
         """Readable photos of a folder that have no embedding for ``model`` yet."""

@@ -107,6 +107,7 @@ class _Prepared:
     height: int | None = None
     taken_at: str | None = None
     error: str | None = None
+    known_id: int | None = None  # a photo that already has this content's embedding
 
 
 class Indexer:
@@ -190,12 +191,21 @@ class Indexer:
         cancel = cancel or threading.Event()
         state = _RunState(self, plan, report, progress)
         pre = self.encoder.preprocess if self.encoder is not None else None
-        # Files whose content is already embedded (or, with no model, only moved) need no decode.
-        known_hashes = frozenset(state.known if self.encoder is not None
-                                 else state.missing_by_hash)
+        catalog, model = self.catalog, self.model_id
+        moved_hashes = frozenset(state.missing_by_hash)
+
+        def known(h: str) -> tuple[bool, int | None]:
+            """(skip the decode?, a photo already holding this content's embedding). Moves and
+            copies of embedded photos need no decode; with no model, only moves skip it. Runs
+            in the decode threads: one indexed lookup per file, so a one-file change costs the
+            same in any library."""
+            if model is None:
+                return h in moved_hashes, None
+            src = catalog.photo_with_embedding(h, model)
+            return src is not None, src
 
         def prepare(fi: FileInfo) -> _Prepared:
-            return _prepare(fi, pre, known_hashes)
+            return _prepare(fi, pre, known)
 
         window = max(2 * self.batch_size, 2 * self.threads)
         with ThreadPoolExecutor(self.threads, thread_name_prefix="photoclip-decode") as pool:
@@ -227,15 +237,17 @@ class Indexer:
         return report
 
 
-def _prepare(fi: FileInfo, pre, known_hashes: frozenset[str]) -> _Prepared:
+def _prepare(fi: FileInfo, pre,
+             known: Callable[[str], tuple[bool, int | None]]) -> _Prepared:
     """Runs in the decode pool: read once, hash, and decode only when the content is new."""
     if fi.error:
         return _Prepared(fi, error=fi.error)
     try:
         data = read_file(fi.path)
         h = content_hash(data)
-        if h in known_hashes:
-            return _Prepared(fi, hash=h)
+        skip, known_id = known(h)
+        if skip:
+            return _Prepared(fi, hash=h, known_id=known_id)
         if pre is not None:
             dec, arr = decode_for_model(data, pre)
         else:
@@ -257,8 +269,6 @@ class _RunState:
         self.report = report
         self.progress_cb = progress
         self.model = indexer.model_id
-        self.known: dict[str, int] = (
-            indexer.catalog.ids_with_embedding_by_hash(self.model) if self.model else {})
         self.missing_by_hash: dict[str, list[PhotoState]] = {}
         for st in plan.missing.values():
             if st.content_hash:
@@ -312,11 +322,12 @@ class _RunState:
                     same_content = prev is not None and prev[1] == b.hash
                     if b.array is None and same_content:  # touched, not changed
                         width, height, taken, exif = prev[2], prev[3], prev[4], bool(prev[5])
-                    elif b.array is None and b.hash in self.known:  # a copy of a known photo
+                    elif b.array is None and b.known_id is not None:  # a copy of a known photo
                         src = tx.execute("SELECT width, height, taken_at, taken_from_exif "
-                                         "FROM photos WHERE id=?",
-                                         (self.known[b.hash],)).fetchone()
-                        width, height, taken, exif = src[0], src[1], src[2], bool(src[3])
+                                         "FROM photos WHERE id=?", (b.known_id,)).fetchone()
+                        # (gone meanwhile: the copy stays pending and is encoded next run)
+                        width, height, taken, exif = src or (None, None, None, 0)
+                        exif = bool(exif)
                     else:
                         width, height = b.width, b.height
                         taken, exif = b.taken_at, b.taken_at is not None
@@ -326,7 +337,7 @@ class _RunState:
                     if prev is not None and not same_content:
                         cat.delete_embeddings(tx, pid)
                     if b.array is None and self.model and not same_content:
-                        src_id = self.known.get(b.hash)
+                        src_id = b.known_id
                         if src_id is not None and src_id != pid:
                             cat.copy_embeddings(tx, src_id, pid)
                             index_add.append((pid, src_id))
@@ -338,7 +349,6 @@ class _RunState:
                     if self.model:
                         cat.put_embeddings(tx, self.model, [(pid, v)])
                         index_add.append((pid, v))
-                        self.known.setdefault(b.hash, pid)
                         self.report.encoded += 1
                     else:
                         self.report.catalogued += 1
