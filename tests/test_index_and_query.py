@@ -51,10 +51,7 @@ def test_remove_readd_and_filter(exact_max):
 def test_save_is_atomic_and_reload_matches(tmp_path):
     class Source:
         def __init__(self, ids, vecs):
-            self.ids, self.vecs, self.version = ids, vecs, 1
-
-        def vectors_version(self):
-            return self.version
+            self.ids, self.vecs = ids, vecs
 
         def embedding_ids(self, model):
             return self.ids
@@ -69,15 +66,14 @@ def test_save_is_atomic_and_reload_matches(tmp_path):
     src = Source(np.arange(200), vecs)
     idx = VectorIndex.load_or_build(tmp_path, "m", 16, src, exact_max=50)
     assert idx.mode == "hnsw"
-    idx.save(tmp_path, 1)
-    idx.save(tmp_path, 1)  # a second generation replaces the first
+    idx.save(tmp_path)
+    idx.save(tmp_path)  # a second generation replaces the first
     assert len(list(tmp_path.glob("index-*.hnsw"))) == 1
     back = VectorIndex.load_or_build(tmp_path, "m", 16, src, exact_max=50)
     assert set(back.ids()) == set(range(200))
     # the catalog moved on (one vector gone, one added): the loaded index is patched
     src.ids = np.append(np.arange(1, 200), 500)
     src.vecs = np.vstack([vecs[1:], _unit(1, 16, seed=9)])
-    src.version = 2
     patched = VectorIndex.load_or_build(tmp_path, "m", 16, src, exact_max=50)
     assert set(patched.ids()) == set(src.ids.tolist())
     # a half-written pointer means "no index": rebuilt from the source

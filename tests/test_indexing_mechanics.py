@@ -274,3 +274,28 @@ def test_a_catalog_from_a_newer_version_is_refused_clearly(tmp_path):
         Catalog(path)
     cat_mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert cat_mode == "wal"
+
+
+def test_index_saved_while_a_batch_is_in_flight_is_completed_on_load(tmp_path, tiny_encoder):
+    """The worker commits a batch, then adds it to the index; a save from another thread
+    (removing a folder in the GUI) can land in between. The next load must still hold it."""
+    from photoclip.core.catalog import PhotoRecord
+
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 30)
+    lib = make_library(home, tiny_encoder)
+    lib.index.exact_max = 10
+    folder = lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    vec = np.ones(tiny_encoder.dim, np.float32) / np.sqrt(tiny_encoder.dim)
+    with lib.catalog.transaction() as tx:  # committed, not yet in the index
+        pid = lib.catalog.upsert_photo(tx, PhotoRecord(
+            str(tmp_path / "photos" / "late.jpg"), folder.id, 1, 1, "late"))
+        lib.catalog.put_embeddings(tx, lib.model_id, [(pid, vec)])
+    lib.mark_index_dirty()
+    lib.save_index()  # the save lands before the index update
+    lib.close()
+    again = make_library(home, tiny_encoder)
+    assert again.index.mode == "hnsw"
+    assert pid in again.index and len(again.index) == 31
+    again.close()

@@ -1,8 +1,7 @@
 """The catalog: one SQLite file (WAL) holding folders, photos, embeddings and, later, labels.
 
 The catalog is the source of truth. The ANN index is a cache that can always be rebuilt from the
-embeddings stored here, so every change to the set of embeddings bumps ``vectors_version`` (by
-trigger, in the same transaction) and the index records the version it was saved at.
+embeddings stored here; on load it is compared with them id by id and patched.
 
 Threads: each thread gets its own connection (WAL lets readers run beside the one writer and see
 the last committed state). Writes go through :meth:`Catalog.transaction`.
@@ -30,7 +29,6 @@ MIGRATIONS: list[str] = [
     # 0 -> 1: folders, photos, embeddings, meta
     """
     CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    INSERT INTO meta(key, value) VALUES ('vectors_version', '0');
 
     CREATE TABLE folders(
         id INTEGER PRIMARY KEY,
@@ -68,16 +66,6 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (photo_id, model)
     ) WITHOUT ROWID;
     CREATE INDEX embeddings_model ON embeddings(model);
-
-    CREATE TRIGGER embeddings_ins AFTER INSERT ON embeddings BEGIN
-        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_version';
-    END;
-    CREATE TRIGGER embeddings_del AFTER DELETE ON embeddings BEGIN
-        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_version';
-    END;
-    CREATE TRIGGER embeddings_upd AFTER UPDATE ON embeddings BEGIN
-        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'vectors_version';
-    END;
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -201,9 +189,6 @@ class Catalog:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as tx:
             tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
-    def vectors_version(self) -> int:
-        return int(self.get_meta("vectors_version", "0"))
 
     # -- folders -----------------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ Two regimes behind one interface:
 
 Persistence is atomic: the data files are written under a new generation number, then a small
 pointer file (``index.json``) is replaced with ``os.replace``. A crash leaves either the old or
-the new index, never a torn one. The pointer records the catalog's ``vectors_version``; on start
-the index is patched from the catalog when behind, or rebuilt when missing, unreadable, or from
-another model. The catalog is always the truth.
+the new index, never a torn one. On start the index is compared with the catalog's embeddings id
+by id (a save can land between a batch's commit and its index update) and patched, or rebuilt
+when missing, unreadable, or from another model. The catalog is always the truth.
 
 Only this module imports hnswlib.
 """
@@ -42,7 +42,6 @@ HNSW_EF_SEARCH = 512  # bench: recall@10 0.98 at 100k, 0.79-1.0 at 1M; +3 ms
 class VectorSource(Protocol):
     """What the index needs from the catalog to rebuild or patch itself."""
 
-    def vectors_version(self) -> int: ...
     def embedding_ids(self, model: str) -> np.ndarray: ...
     def vectors(self, model: str,
                 ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]: ...
@@ -227,7 +226,7 @@ class VectorIndex:
 
     # -- persistence -------------------------------------------------------------------------
 
-    def save(self, directory: Path, vectors_version: int) -> None:
+    def save(self, directory: Path) -> None:
         """Atomically persist (HNSW regime only; the exact regime reloads from the catalog)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -235,8 +234,7 @@ class VectorIndex:
         old = _read_pointer(pointer)
         with self._lock:
             if self._hnsw is None:
-                info = {"mode": "exact", "model": self.model_id, "dim": self.dim,
-                        "vectors_version": vectors_version}
+                info = {"mode": "exact", "model": self.model_id, "dim": self.dim}
                 _write_json_atomic(pointer, info)
             else:
                 gen = int(old.get("generation", 0)) + 1 if old else 1
@@ -249,7 +247,7 @@ class VectorIndex:
                 for f in (hnsw_file, ids_file, directory / f"index-{gen}.deleted.npy"):
                     _fsync_file(f)
                 info = {"mode": "hnsw", "model": self.model_id, "dim": self.dim,
-                        "vectors_version": vectors_version, "generation": gen,
+                        "generation": gen,
                         "count": len(self._live), "capacity": self._hnsw.get_max_elements()}
                 _write_json_atomic(pointer, info)
         # Old generations go only after the pointer names the new one.
@@ -263,7 +261,6 @@ class VectorIndex:
                       exact_max: int = EXACT_MAX) -> VectorIndex:
         """The index for ``model_id``, made consistent with the catalog (patched or rebuilt)."""
         directory = Path(directory)
-        version = source.vectors_version()
         index, why = cls._load(directory, model_id, dim, exact_max)
         if index is None:
             ids, vecs = source.vectors(model_id)
@@ -272,9 +269,7 @@ class VectorIndex:
             if why and (why != NO_INDEX or len(ids) > exact_max):
                 log.warning("rebuilt the search index from %d stored embeddings: %s", len(ids), why)
             return index
-        info = _read_pointer(directory / POINTER)
-        if info.get("vectors_version") != version:
-            index.patch_from(source)
+        index.patch_from(source)  # one id query: cheap next to loading the graph itself
         return index
 
     def patch_from(self, source: VectorSource) -> tuple[int, int]:

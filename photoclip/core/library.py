@@ -134,7 +134,7 @@ class Library:
     def save_index(self) -> None:
         with self._load_lock:
             if self._index is not None and self._index_dirty:
-                self._index.save(self.home / INDEX_DIR, self.catalog.vectors_version())
+                self._index.save(self.home / INDEX_DIR)
                 self._index_dirty = False
 
     def close(self) -> None:
