@@ -13,6 +13,14 @@ from conftest import make_library, write_photos
 from photoclip.core.index import POINTER
 
 
+def indexed_photos(lib, folder, n):
+    """``n`` new photos in ``folder``, added to the library and indexed."""
+    photos = write_photos(folder, n)
+    lib.add_folder(folder)
+    lib.index_folders()
+    return photos
+
+
 def _ids_in_index(lib):
     return set(lib.index.ids().tolist())
 
@@ -46,9 +54,7 @@ def test_interrupted_run_resumes_without_encoding_anything_twice(tmp_path, tiny_
 
 def test_renamed_photo_keeps_its_row_and_is_not_reencoded(tmp_path, tiny_library):
     lib = tiny_library
-    photos = write_photos(tmp_path / "photos", 10)
-    lib.add_folder(tmp_path / "photos")
-    lib.index_folders()
+    photos = indexed_photos(lib, tmp_path / "photos", 10)
     old = lib.catalog.photo_state(str(photos[3]))
     before = lib.encoder.encoded
     new_path = tmp_path / "photos" / "sub" / "renamed.jpg"
@@ -66,9 +72,7 @@ def test_renamed_photo_keeps_its_row_and_is_not_reencoded(tmp_path, tiny_library
 
 def test_copied_photo_reuses_the_embedding(tmp_path, tiny_library):
     lib = tiny_library
-    photos = write_photos(tmp_path / "photos", 5)
-    lib.add_folder(tmp_path / "photos")
-    lib.index_folders()
+    photos = indexed_photos(lib, tmp_path / "photos", 5)
     before = lib.encoder.encoded
     shutil.copy(photos[0], tmp_path / "photos" / "copy of img.jpg")
     report = lib.index_folders()
@@ -84,9 +88,7 @@ def test_copied_photo_reuses_the_embedding(tmp_path, tiny_library):
 
 def test_deleted_photo_leaves_search_results(tmp_path, tiny_library):
     lib = tiny_library
-    photos = write_photos(tmp_path / "photos", 12)
-    lib.add_folder(tmp_path / "photos")
-    lib.index_folders()
+    photos = indexed_photos(lib, tmp_path / "photos", 12)
     assert str(photos[5]) in {h.path for h in lib.search("noise", limit=12)}
     photos[5].unlink()
     report = lib.index_folders()
@@ -98,9 +100,7 @@ def test_deleted_photo_leaves_search_results(tmp_path, tiny_library):
 
 def test_touched_photo_is_not_reencoded_but_overwritten_one_is(tmp_path, tiny_library):
     lib = tiny_library
-    photos = write_photos(tmp_path / "photos", 4)
-    lib.add_folder(tmp_path / "photos")
-    lib.index_folders()
+    photos = indexed_photos(lib, tmp_path / "photos", 4)
     before = lib.encoder.encoded
     os.utime(photos[0], ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
     assert lib.index_folders().encoded == 0 and lib.encoder.encoded == before
