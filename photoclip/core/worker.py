@@ -180,9 +180,7 @@ class Worker:
                 job = self._queue.get(timeout=0.5)
             except queue.Empty:
                 if not self._idle.is_set():
-                    self._maybe_save(force=True)
-                    self._idle.set()
-                    self._emit(replace(WorkerStatus("idle"), message=self._status.message))
+                    self._become_idle()
                 continue
             if job.kind == "stop" or self._stopping.is_set():
                 self._idle.set()
@@ -194,12 +192,16 @@ class Worker:
             except Exception as e:  # keep working: one bad job must not stop the library
                 log.exception("background job failed: %s %s", job.kind, job.root)
                 self._emit(replace(self._status, message=f"error: {e}"))
-            self._maybe_save(force=False)
             if self._queue.empty():
-                self._maybe_save(force=True)
-                self._idle.set()
-                msg = self._message()
-                self._emit(WorkerStatus("paused" if self.paused else "idle", message=msg))
+                self._become_idle()
+            else:
+                self._maybe_save(force=False)
+
+    def _become_idle(self) -> None:
+        """Nothing queued: save the index now and tell the listeners."""
+        self._maybe_save(force=True)
+        self._idle.set()
+        self._emit(WorkerStatus("paused" if self.paused else "idle", message=self._message()))
 
     def _message(self) -> str:
         lib = self.library
