@@ -226,18 +226,14 @@ class Library:
 
     def image_vector(self, photo: str | int) -> tuple[np.ndarray, int | None]:
         if isinstance(photo, int):
-            vec = self.index.vector(photo)
-            if vec is None:
-                vec = self.catalog.vector_of(photo, self.model_id)
+            vec = self._stored_vector(photo)
             if vec is None:
                 raise NotFound(f"Photo #{photo} has not been indexed.")
             return vec, photo
         path = str(Path(photo).expanduser().resolve()) if os.path.exists(photo) else str(photo)
         st = self.catalog.photo_state(path)
         if st is not None:
-            vec = self.index.vector(st.id)
-            if vec is None:
-                vec = self.catalog.vector_of(st.id, self.model_id)
+            vec = self._stored_vector(st.id)
             if vec is not None:
                 return vec, st.id
         if not os.path.exists(path):
@@ -247,6 +243,10 @@ class Library:
         except DecodeError as e:
             raise PhotoclipError(f"Cannot use {photo} as a search image: {e}.") from None
         return self.encoder.encode_images(arr[None])[0], (st.id if st else None)
+
+    def _stored_vector(self, photo_id: int) -> np.ndarray | None:
+        vec = self.index.vector(photo_id)
+        return vec if vec is not None else self.catalog.vector_of(photo_id, self.model_id)
 
     def browse(self, filters: Filters | None = None, limit: int = 1_000_000) -> list[Hit]:
         """The library newest first, as hits without a score (what an empty search shows)."""

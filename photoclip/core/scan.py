@@ -24,11 +24,15 @@ SKIP_DIRS = frozenset({
 })
 
 
+def skipped_name(name: str) -> bool:
+    """Hidden entries and system folders (.thumbnails, @eaDir, $RECYCLE.BIN…) are never indexed."""
+    return name.startswith(".") or name in SKIP_DIRS
+
+
 def is_skipped(path: str, root: str) -> bool:
-    """True for a path below ``root`` that a scan would not visit (hidden or system folders,
-    hidden files): the watcher applies the same rules as the scan."""
-    rel = os.path.relpath(path, root)
-    return any(part.startswith(".") or part in SKIP_DIRS for part in rel.split(os.sep))
+    """True for a path below ``root`` that a scan would not visit: the watcher applies the same
+    rule as the scan."""
+    return any(skipped_name(part) for part in os.path.relpath(path, root).split(os.sep))
 
 
 @dataclass(frozen=True)
@@ -60,15 +64,13 @@ def scan(root: str) -> Iterator[FileInfo]:
         subdirs = []
         for entry in entries:
             name = entry.name
-            if name.startswith("."):
+            if skipped_name(name):
                 continue
             try:
                 is_dir = entry.is_dir()  # follows links
             except OSError:
                 is_dir = False
             if is_dir:
-                if name in SKIP_DIRS:
-                    continue
                 try:
                     dst = entry.stat()
                 except OSError:
