@@ -32,7 +32,9 @@ def test_core_has_no_qt_and_never_imports_the_ui():
 
 
 def test_heavy_libraries_stay_in_their_module():
-    owners = {"torch": {"encoder.py", "probe.py"}, "open_clip": {"encoder.py", "probe.py"},
+    owners = {"torch": {"encoder.py", "export.py", "probe.py"},
+              "open_clip": {"encoder.py", "export.py", "probe.py"},
+              "onnxruntime": {"runtime.py", "export.py"},
               "hnswlib": {"index.py"}, "watchdog": {"watcher.py"}}
     for f in modules():
         imp = imports_of(f)

@@ -8,7 +8,7 @@ Model specs:
 - ``local-dir:PATH`` — a folder with ``open_clip_config.json`` and the weights;
 - ``random:NAME`` — randomly initialised weights (benchmarks and tests only: meaningless results).
 
-Only this module (and the probe) imports torch and open_clip.
+Only this module, export.py and probe.py import torch and open_clip.
 """
 
 from __future__ import annotations
@@ -16,15 +16,33 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from photoclip.core import export
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.imageio import Preprocess
+from photoclip.core.precision import (
+    PRECISIONS,
+    CalibrationCache,
+    Choice,
+    Measurement,
+    cache_key,
+    choose_cpu_precision,
+    cpu_info,
+    gpu_precision,
+    runtime_signature,
+)
+from photoclip.core.runtime import (
+    IMAGE_INT8_FILE,
+    TEXT_FILE,
+    ModelStore,
+    OrtImageEncoder,
+    TextCache,
+    onnxruntime_available,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,25 +74,41 @@ def pick_device(requested: str = "auto") -> str:
     return "cpu"
 
 
-def pick_precision(device: str, requested: str = "auto") -> str:
-    """fp16 on GPUs; bf16 weights on CPU (measured faster than fp32 and faithful, see bench/);
-    fp32 whenever asked for."""
-    if requested != "auto":
-        return requested
-    if device == "cuda":
-        import torch
+def _gpu_bf16(device: str) -> bool:
+    import torch
 
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device == "mps":
-        return "fp16"
-    return "bf16"
+    return device == "cuda" and torch.cuda.is_bf16_supported()
+
+
+CALIBRATION_IMAGES = 4  # per timed batch: about a second for ViT-B-32 on two cores
+
+
+def calibration_batch(pre: Preprocess, n: int = CALIBRATION_IMAGES) -> np.ndarray:
+    """Deterministic photo-like inputs (smooth colour fields, edges, sensor noise) for timing
+    and for checking a faster path against fp32; white noise would flatter int8."""
+    from PIL import Image
+
+    rng = np.random.default_rng(1234)
+    out = []
+    for _ in range(n):
+        small = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
+        im = Image.fromarray(small).resize((pre.size * 2, pre.size * 2),
+                                           Image.Resampling.BICUBIC)
+        arr = np.asarray(im).astype(np.int16) + rng.integers(-10, 11, (pre.size * 2,) * 2 + (3,))
+        out.append(pre(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))))
+    return np.stack(out)
 
 
 class Encoder:
-    """An open_clip model ready for inference. Construct with :meth:`load`."""
+    """An open_clip model ready for inference. Construct with :meth:`load`.
 
-    def __init__(self, model, tokenizer, spec: str, device: str, precision: str,
-                 preprocess: Preprocess, text_cache_size: int = 512):
+    Texts run through torch here (the ONNX text tower in runtime.py serves searches when torch
+    is not loaded). Images run through the path :mod:`precision` chose for this machine:
+    torch fp32, torch with bf16/fp16 weights, or the int8 image tower in ONNX Runtime.
+    """
+
+    def __init__(self, model, tokenizer, spec: str, device: str, preprocess: Preprocess,
+                 text_cache_size: int = 512):
         import torch
 
         self._torch = torch
@@ -82,29 +116,39 @@ class Encoder:
         self.tokenizer = tokenizer
         self.model_id = spec
         self.device = device
-        self.precision = precision
         self.preprocess = preprocess
-        self.dim = int(model.text_projection.shape[1]) if _has_text_projection(model) else None
+        self.precision = "fp32"
+        self.choice = Choice("fp32", "fp32")
+        self._image_dtype = torch.float32
+        self._ort_image: OrtImageEncoder | None = None
+        self._trimmed = export.supports_trimming(model)
         self.logit_scale = float(model.logit_scale.exp().item())
-        self._image_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16,
-                             "fp16": torch.float16}[precision]
-        self._text_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._text_cache_size = text_cache_size
-        self._text_lock = threading.Lock()
-        if self.dim is None:
-            self.dim = int(self.encode_texts(["a photo"]).shape[1])
+        self.context_length = int(getattr(model, "context_length", 0) or 77)
+        self._cache = TextCache(text_cache_size)
+        self.dim = (int(model.text_projection.shape[1]) if _has_text_projection(model)
+                    else int(self.encode_texts(["a photo"]).shape[1]))
 
     @classmethod
-    def load(cls, spec: str, device: str = "auto", precision: str = "auto") -> Encoder:
-        """Load the model named by ``spec``; ModelUnavailable carries a sentence for the user."""
+    def load(cls, spec: str, device: str = "auto", precision: str = "auto",
+             store: ModelStore | None = None,
+             calibration: CalibrationCache | None = None) -> Encoder:
+        """Load the model named by ``spec``; ModelUnavailable carries a sentence for the user.
+
+        With a ``store`` (the data folder's models/), the first load of a model also exports
+        its text tower (fast searches without torch) and, on a CPU, an int8 image tower;
+        ``precision="auto"`` then picks the fastest faithful path for this machine, measured
+        once and remembered in ``calibration``.
+        """
         spec = canonical_spec(spec)
+        if precision not in PRECISIONS:
+            raise ModelUnavailable(f"Unknown precision '{precision}': use one of "
+                                   f"{', '.join(PRECISIONS)}.")
         try:
             import open_clip
-            import torch
+            import torch  # noqa: F401 - a broken install fails here, with a clear message
         except ImportError as e:  # pragma: no cover - broken install
             raise ModelUnavailable(f"PyTorch/open_clip is not installed correctly: {e}") from None
         device = pick_device(device)
-        precision = pick_precision(device, precision)
         name, pretrained = _parse(spec)
         try:
             with _hub_offline_unless_reachable(needs_hub=bool(pretrained) or
@@ -118,10 +162,6 @@ class Encoder:
         except Exception as e:  # any load failure becomes one clear sentence
             raise ModelUnavailable(_explain_failure(spec, name, e)) from None
         model.eval()
-        if precision != "fp32":
-            # Cast only the image tower: it does the bulk work; text stays fp32 for query fidelity.
-            dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-            model.visual.to(dtype)
         cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
         size = model.visual.image_size
         size = size[0] if isinstance(size, (tuple, list)) else int(size)
@@ -132,13 +172,113 @@ class Encoder:
             resize_mode=cfg.get("resize_mode", "shortest") or "shortest",
             fill=int(cfg.get("fill_color", 0) or 0),
         )
-        log.info("loaded model %s on %s (%s)", spec, device, precision)
-        return cls(model, tokenizer, spec, device, precision, pre)
+        enc = cls(model, tokenizer, spec, device, pre)
+        random_weights = spec.startswith("random:")  # a new model on every load: never cached
+        if store is not None and not random_weights:
+            enc._prepare(store, want_int8=device == "cpu" and precision in ("auto", "int8"))
+        int8_path = store.image_int8_path(spec) if store is not None and not random_weights \
+            else None
+        if device == "cpu":
+            cpu = cpu_info()
+            key = cache_key(spec, cpu, runtime_signature())
+            cache = calibration if calibration is not None and not random_weights \
+                else CalibrationCache(None)
+            choice = choose_cpu_precision(
+                precision, cpu, int8_path is not None,
+                lambda p: enc._measure(p, int8_path), cache, key)
+        elif precision in ("auto", "int8"):  # (int8 is the CPU's fast path, not a GPU's)
+            choice = gpu_precision(device, _gpu_bf16(device))
+        else:
+            choice = Choice(precision, f"{precision}: chosen in Settings")
+        enc._use(choice, int8_path)
+        log.info("loaded model %s on %s: %s", spec, device, choice.reason)
+        return enc
+
+    # -- preparation -------------------------------------------------------------------------
+
+    def _prepare(self, store: ModelStore, want_int8: bool) -> None:
+        """Export what this model still lacks in the store (once per model and weights)."""
+        import time
+
+        meta = store.meta(self.model_id)
+        changed = False
+        if "text" not in meta:
+            t0 = time.monotonic()
+            meta["text"] = export.export_text(self.model, self.tokenizer, self.context_length,
+                                              store.folder(self.model_id) / TEXT_FILE)
+            meta["text"]["seconds"] = round(time.monotonic() - t0, 1)
+            changed = True
+            log.info("prepared the fast text model for %s: %s", self.model_id, meta["text"])
+        if want_int8 and "image_int8" not in meta and onnxruntime_available():
+            t0 = time.monotonic()
+            log.warning("preparing %s for fast indexing on this computer (once, a few "
+                        "seconds)…", self.model_id)
+            meta["image_int8"] = export.export_image_int8(
+                self.model, self.preprocess.size, store.folder(self.model_id) / IMAGE_INT8_FILE)
+            meta["image_int8"]["seconds"] = round(time.monotonic() - t0, 1)
+            changed = True
+        if changed:
+            meta.update(dim=self.dim, context_length=self.context_length,
+                        logit_scale=self.logit_scale)
+            try:
+                store.write_meta(self.model_id, meta)
+            except OSError as e:
+                log.warning("could not save the prepared model files: %s", e)
+
+    def _measure(self, precision: str, int8_path) -> Measurement:
+        """Time one precision on the calibration batch and compare it with fp32."""
+        import copy
+        import time
+
+        torch = self._torch
+        batch = calibration_batch(self.preprocess)
+        if precision == "int8":
+            run = OrtImageEncoder(int8_path, torch.get_num_threads())
+        else:
+            dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
+            visual = self.model.visual if precision == "fp32" else \
+                copy.deepcopy(self.model.visual).to(dtype)
+
+            def run(x: np.ndarray) -> np.ndarray:
+                with torch.inference_mode():
+                    f = visual(torch.from_numpy(x).to(self.device, dtype=dtype)).float()
+                    return torch.nn.functional.normalize(f, dim=-1).cpu().numpy()
+
+        run(batch[:1])  # warm-up: first-call allocations and kernel selection
+        best, out = float("inf"), None
+        for _ in range(2):
+            t0 = time.perf_counter()
+            out = run(batch)
+            best = min(best, time.perf_counter() - t0)
+        if precision == "fp32":
+            self._reference = out
+            cos = 1.0
+        else:
+            if getattr(self, "_reference", None) is None:
+                self._measure("fp32", None)
+            ref = self._reference
+            cos = float((out * ref).sum(axis=1).min())
+        return Measurement(best / len(batch), cos)
+
+    def _use(self, choice: Choice, int8_path) -> None:
+        torch = self._torch
+        self.choice = choice
+        self.precision = choice.precision
+        self.__dict__.pop("_reference", None)
+        if choice.precision == "int8":
+            self._ort_image = OrtImageEncoder(int8_path, torch.get_num_threads())
+            self.model.visual = None  # the int8 tower replaces it: free its memory
+        elif choice.precision in ("bf16", "fp16"):
+            # Only the image tower: it does the bulk work; text stays fp32 for query fidelity.
+            self._image_dtype = torch.bfloat16 if choice.precision == "bf16" else torch.float16
+            self.model.visual.to(self._image_dtype)
 
     # -- encoding ----------------------------------------------------------------------------
 
     def encode_images(self, batch: np.ndarray) -> np.ndarray:
         """(N, 3, S, S) preprocessed float32 → (N, D) L2-normalised float32 embeddings."""
+        if self._ort_image is not None:
+            return self._ort_image(batch)
         torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(batch).to(self.device, dtype=self._image_dtype)
@@ -148,27 +288,19 @@ class Encoder:
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Texts → (N, D) L2-normalised float32 embeddings; recent texts come from a cache."""
+        return self._cache.encode(texts, self._encode_texts)
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
         torch = self._torch
-        with self._text_lock:
-            found = {t: self._text_cache[t] for t in texts if t in self._text_cache}
-            for t in found:
-                self._text_cache.move_to_end(t)
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
-        if missing:
-            with torch.inference_mode():
-                tokens = self.tokenizer(missing).to(self.device)
-                feats = _encode_text_trimmed(self.model, tokens)
-                if feats is None:
-                    feats = self.model.encode_text(tokens)
-                feats = feats.float()
-                feats = torch.nn.functional.normalize(feats, dim=-1).cpu().numpy()
-            fresh = dict(zip(missing, feats, strict=True))
-            found.update(fresh)
-            with self._text_lock:
-                self._text_cache.update(fresh)
-                while len(self._text_cache) > self._text_cache_size:
-                    self._text_cache.popitem(last=False)
-        return np.stack([found[t] for t in texts])
+        with torch.inference_mode():
+            tokens = self.tokenizer(texts).to(self.device)
+            if self._trimmed:  # exact: the causal tower never looks past end-of-text
+                tokens = tokens[:, :int(tokens.argmax(dim=-1).max()) + 1]
+                feats = export.trimmed_text_forward(self.model, tokens)
+            else:
+                feats = self.model.encode_text(tokens)
+            feats = torch.nn.functional.normalize(feats.float(), dim=-1)
+        return feats.cpu().numpy()
 
     def encode_pil(self, images) -> np.ndarray:
         return self.encode_images(np.stack([self.preprocess(im) for im in images]))
@@ -201,39 +333,6 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return True
     except OSError:
         return False
-
-
-def _encode_text_trimmed(model, tokens):
-    """CLIP's text tower run on the tokens up to the end-of-text token only.
-
-    The tokenizer pads every text to the context length (77), but the text transformer is
-    causal and pools at the end-of-text token, so the padding after it cannot change the
-    result: cutting it is exact, and a short query costs several times less. Returns None for
-    towers where this does not hold (non-causal, other pooling, Hugging Face text towers).
-    """
-    import torch
-    from open_clip.model import CLIP
-
-    if type(model) is not CLIP or getattr(model, "attn_mask", None) is None:
-        return None
-    pool = getattr(model, "text_pool_type", "argmax")
-    if pool == "argmax":
-        pos = tokens.argmax(dim=-1)
-    elif pool == "eos" and getattr(model, "text_eos_id", None) is not None:
-        pos = (tokens == model.text_eos_id).int().argmax(dim=-1)
-    else:
-        return None
-    length = int(pos.max()) + 1
-    cast = model.transformer.get_cast_dtype()
-    x = model.token_embedding(tokens[:, :length]).to(cast)
-    x = x + model.positional_embedding[:length].to(cast)
-    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-    x = model.ln_final(x)
-    x = x[torch.arange(x.shape[0], device=x.device), pos]
-    proj = model.text_projection
-    if proj is None:
-        return x
-    return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
 
 
 def _has_text_projection(model) -> bool:

@@ -1,0 +1,205 @@
+"""The exported towers, run with ONNX Runtime, and the folder that keeps them.
+
+A search needs only the text tower. Loading torch and open_clip to get it costs four to five
+seconds and over a gigabyte; the exported tower (export.py) runs here with ONNX Runtime and our
+own tokenizer, so ``photoclip search`` and the app's first search start in about a second.
+
+The data folder keeps one entry per model in ``models/<key>/``: ``meta.json`` (what was
+exported, from which weights, and how it checked against torch), ``text.onnx`` and, where the
+int8 image path was prepared, ``image-int8.onnx``. An entry whose weights changed (a
+``local-dir`` model edited, another open_clip version) is ignored and made again.
+
+Only this module imports onnxruntime; nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODELS_DIR = "models"
+META = "meta.json"
+TEXT_FILE = "text.onnx"
+IMAGE_INT8_FILE = "image-int8.onnx"
+FORMAT = 2  # bump when what is exported changes
+
+
+def onnxruntime_available() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _session(path: Path, threads: int, spin: bool):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, threads)
+    opts.inter_op_num_threads = 1
+    # Spinning threads would take the cores the decode pool (or the GUI) needs between calls.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+class TextCache:
+    """A small LRU of text → embedding shared by the torch and the ONNX text encoders."""
+
+    def __init__(self, size: int = 512):
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str], compute) -> np.ndarray:
+        with self._lock:
+            found = {t: self._items[t] for t in texts if t in self._items}
+            for t in found:
+                self._items.move_to_end(t)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = dict(zip(missing, compute(missing), strict=True))
+            found.update(fresh)
+            with self._lock:
+                self._items.update(fresh)
+                while len(self._items) > self._size:
+                    self._items.popitem(last=False)
+        return np.stack([found[t] for t in texts])
+
+
+class OrtTextEncoder:
+    """The text half of an Encoder: ``encode_texts(texts)`` → (N, D) L2-normalised float32."""
+
+    backend = "onnxruntime"
+
+    def __init__(self, path: Path, context_length: int, trimmed: bool, threads: int = 2,
+                 model_id: str = "", logit_scale: float = 100.0, cache_dir: Path | None = None):
+        self._cache_dir = cache_dir
+        self._session = _session(path, threads, spin=False)
+        self._input = self._session.get_inputs()[0].name
+        self.context_length = context_length
+        self.trimmed = trimmed
+        self.model_id = model_id
+        self.logit_scale = logit_scale
+        self._tokenizer = None
+        self._tok_lock = threading.Lock()
+        self._cache = TextCache()
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+
+    @property
+    def tokenizer(self):
+        with self._tok_lock:
+            if self._tokenizer is None:
+                from photoclip.core.tokenizer import ClipTokenizer
+
+                self._tokenizer = ClipTokenizer(context_length=self.context_length,
+                                                cache_dir=self._cache_dir)
+            return self._tokenizer
+
+    def encode_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        tokens = np.asarray(tokens, np.int64)
+        if self.trimmed:  # nothing after the longest text's end-of-text token is needed
+            length = int(tokens.argmax(axis=1).max()) + 1 if len(tokens) else 1
+            tokens = tokens[:, :length]
+        out = self._session.run(None, {self._input: np.ascontiguousarray(tokens)})[0]
+        return np.asarray(out, np.float32)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        return self._cache.encode(texts, lambda t: self.encode_tokens(self.tokenizer(t)))
+
+
+class OrtImageEncoder:
+    """An exported (int8) image tower: (N, 3, S, S) float32 → (N, D) L2-normalised."""
+
+    def __init__(self, path: Path, threads: int):
+        self._session = _session(path, threads, spin=False)
+        self._input = self._session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        out = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
+        out = np.asarray(out, np.float32)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+
+def weights_fingerprint(spec: str) -> str:
+    """What the exported files were made from: a local folder's files (name, size, mtime) or,
+    for downloaded models, the spec and the open_clip version that maps it to weights."""
+    h = hashlib.sha256(f"{FORMAT}|{spec}".encode())
+    if spec.startswith("local-dir:"):
+        folder = Path(spec[len("local-dir:"):])
+        try:
+            for p in sorted(folder.iterdir()):
+                st = p.stat()
+                h.update(f"|{p.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        except OSError:
+            h.update(b"|unreadable")
+    try:
+        h.update(metadata.version("open_clip_torch").encode())
+    except metadata.PackageNotFoundError:
+        pass
+    return h.hexdigest()[:24]
+
+
+class ModelStore:
+    """``<data folder>/models``: exported towers and their metadata, one folder per model."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def folder(self, spec: str) -> Path:
+        return self.root / hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+    def meta(self, spec: str) -> dict:
+        """The entry for ``spec`` if it was made from the weights the spec names now."""
+        try:
+            meta = json.loads((self.folder(spec) / META).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(meta, dict) or meta.get("spec") != spec:
+            return {}
+        if meta.get("fingerprint") != weights_fingerprint(spec):
+            return {}
+        return meta
+
+    def write_meta(self, spec: str, meta: dict) -> None:
+        folder = self.folder(spec)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {**meta, "spec": spec, "fingerprint": weights_fingerprint(spec)}
+        tmp = folder / f"{META}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        os.replace(tmp, folder / META)
+
+    def text_encoder(self, spec: str, threads: int = 2) -> OrtTextEncoder | None:
+        """The fast text encoder for ``spec``, or None (not exported yet, failed, changed)."""
+        meta = self.meta(spec)
+        text = meta.get("text") or {}
+        path = self.folder(spec) / TEXT_FILE
+        if not text.get("ok") or not path.is_file() or not onnxruntime_available():
+            return None
+        try:
+            return OrtTextEncoder(path, int(meta["context_length"]), bool(text["trimmed"]),
+                                  threads, spec, float(meta.get("logit_scale", 100.0)),
+                                  cache_dir=self.root)
+        except Exception as e:  # damaged file: the torch path answers, the next load re-exports
+            log.warning("the prepared text model for %s could not be loaded (%s); "
+                        "using PyTorch", spec, e)
+            return None
+
+    def image_int8_path(self, spec: str) -> Path | None:
+        meta = self.meta(spec)
+        path = self.folder(spec) / IMAGE_INT8_FILE
+        if (meta.get("image_int8") or {}).get("ok") and path.is_file():
+            return path
+        return None

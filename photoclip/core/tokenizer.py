@@ -1,0 +1,180 @@
+"""CLIP's byte-pair tokenizer without torch, for the fast text path (see textmodel.py).
+
+The same algorithm and vocabulary as open_clip's ``SimpleTokenizer`` (itself copied from
+OpenAI's CLIP, MIT licence, Copyright (c) 2021 OpenAI), returning NumPy arrays, so a search can
+tokenize without importing torch. Whether it matches the model's own tokenizer is checked token
+for token when the text tower is exported; a model with another tokenizer keeps the torch path.
+
+The vocabulary file is the one open_clip ships; it is located without importing open_clip.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import importlib.util
+import itertools
+import marshal
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
+N_MERGES = 49152 - 256 - 2
+
+
+def default_vocab_path() -> Path | None:
+    """open_clip's BPE vocabulary, found without importing open_clip (which imports torch)."""
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for loc in spec.submodule_search_locations:
+        p = Path(loc) / VOCAB_FILE
+        if p.is_file():
+            return p
+    return None
+
+
+@lru_cache
+def _bytes_to_unicode() -> dict[int, str]:
+    bs = (list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1))
+          + list(range(ord("®"), ord("ÿ") + 1)))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, (chr(c) for c in cs), strict=True))
+
+
+def _pairs(word: tuple[str, ...]) -> set[tuple[str, str]]:
+    return set(itertools.pairwise(word))
+
+
+class ClipTokenizer:
+    """``tokenizer(texts, context_length)`` → int64 array (N, context_length), zero padded."""
+
+    def __init__(self, vocab_path: Path | str | None = None, context_length: int = 77,
+                 cache_dir: Path | None = None):
+        """``cache_dir``: where to keep the built tables (a fifth of the build time to load)."""
+        import regex
+
+        path = Path(vocab_path) if vocab_path else default_vocab_path()
+        if path is None:
+            raise FileNotFoundError("open_clip's BPE vocabulary is not installed")
+        self.byte_encoder = _bytes_to_unicode()
+        specials = ["<start_of_text>", "<end_of_text>"]
+        self.encoder, self.bpe_ranks = _tables(path, specials, cache_dir)
+        self.cache = {t: t for t in specials}
+        self.pat = regex.compile(
+            "|".join(specials) + r"""|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
+            regex.IGNORECASE)
+        self.sot = self.encoder["<start_of_text>"]
+        self.eot = self.encoder["<end_of_text>"]
+        self.context_length = context_length
+
+    def _bpe(self, token: str) -> str:
+        cached = self.cache.get(token)
+        if cached is not None:
+            return cached
+        word = (*token[:-1], token[-1] + "</w>")
+        pairs = _pairs(word)
+        while pairs:
+            bigram = min(pairs, key=lambda p: self.bpe_ranks.get(p, float("inf")))
+            if bigram not in self.bpe_ranks:
+                break
+            first, second = bigram
+            merged: list[str] = []
+            i = 0
+            while i < len(word):
+                try:
+                    j = word.index(first, i)
+                except ValueError:
+                    merged.extend(word[i:])
+                    break
+                merged.extend(word[i:j])
+                i = j
+                if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
+                    merged.append(first + second)
+                    i += 2
+                else:
+                    merged.append(word[i])
+                    i += 1
+            word = tuple(merged)
+            if len(word) == 1:
+                break
+            pairs = _pairs(word)
+        out = " ".join(word)
+        self.cache[token] = out
+        return out
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = []
+        for token in self.pat.findall(_clean(text)):
+            token = "".join(self.byte_encoder[b] for b in token.encode("utf-8"))
+            ids.extend(self.encoder[t] for t in self._bpe(token).split(" "))
+        return ids
+
+    def __call__(self, texts: list[str], context_length: int | None = None) -> np.ndarray:
+        ctx = context_length or self.context_length
+        out = np.zeros((len(texts), ctx), np.int64)
+        for row, text in enumerate(texts):
+            ids = [self.sot, *self.encode(text), self.eot]
+            if len(ids) > ctx:  # truncated like open_clip: the last kept token becomes EOT
+                ids = ids[:ctx]
+                ids[-1] = self.eot
+            out[row, :len(ids)] = ids
+        return out
+
+
+def _build_tables(path: Path, specials: list[str]) -> tuple[dict, dict]:
+    with gzip.open(path) as f:
+        merges = f.read().decode("utf-8").split("\n")[1:N_MERGES + 1]
+    merge_pairs = [tuple(m.split()) for m in merges]
+    vocab = list(_bytes_to_unicode().values())
+    vocab += [v + "</w>" for v in vocab]
+    vocab += ["".join(m) for m in merge_pairs]
+    vocab += specials
+    return {tok: i for i, tok in enumerate(vocab)}, {m: i for i, m in enumerate(merge_pairs)}
+
+
+def _tables(path: Path, specials: list[str], cache_dir: Path | None) -> tuple[dict, dict]:
+    """The vocabulary and merge ranks, from a marshal cache when one matches the file."""
+    if cache_dir is None:
+        return _build_tables(path, specials)
+    st = path.stat()
+    stamp = f"{path}|{st.st_size}|{st.st_mtime_ns}|{N_MERGES}"
+    cache = Path(cache_dir) / "clip-bpe.marshal"
+    try:
+        with open(cache, "rb") as f:
+            saved_stamp, encoder, ranks = marshal.load(f)
+        if saved_stamp == stamp and isinstance(encoder, dict) and isinstance(ranks, dict):
+            return encoder, ranks
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
+    encoder, ranks = _build_tables(path, specials)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as f:
+            marshal.dump((stamp, encoder, ranks), f)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return encoder, ranks
+
+
+def _clean(text: str) -> str:
+    """open_clip's default cleaning ('lower'): fix mojibake, unescape HTML, squash spaces.
+    Plain printable ASCII without '&' has nothing ftfy would change: it skips ftfy (whose
+    import alone costs a cold search 80 ms)."""
+    if not (text.isascii() and text.isprintable() and "&" not in text):
+        import ftfy
+
+        text = ftfy.fix_text(text)
+    text = html.unescape(html.unescape(text)).strip()
+    return " ".join(text.split()).lower()
