@@ -32,6 +32,8 @@ def test_ctrl_c_during_index_keeps_the_work_and_the_next_run_finishes(tmp_path, 
     proc = subprocess.Popen([sys.executable, "-m", "photoclip", "--home", str(home), "index"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()  # the first progress line: indexing has begun
+    while first and "/400" not in first:  # (a model's first load prepares it: one more line)
+        first = proc.stderr.readline()
     assert "/400" in first, first
     db = sqlite3.connect(home / "catalog.sqlite3")
     deadline = time.monotonic() + 60
@@ -72,3 +74,25 @@ def test_watch_indexes_new_photos_until_ctrl_c(tmp_path, tiny_spec):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Watching 1 folder" in err and "Stopping" in err
+
+
+def test_a_search_after_indexing_never_loads_torch(tmp_path, tiny_spec):
+    """`photoclip index` prepares the model's text tower once; every later search process
+    answers from it with ONNX Runtime, without importing torch or open_clip (that import alone
+    costs seconds and a gigabyte)."""
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 12)
+    assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "photos")).returncode == 0
+    assert photoclip(home, "index").returncode == 0
+    st = status(home)
+    assert st["fast_search"].startswith("ready"), st
+    assert "precision_why" in st  # which path encodes photos, and why
+    check = ("import sys; from photoclip.app import main; rc = main(sys.argv[1:]); "
+             "heavy = {'torch', 'open_clip'} & set(sys.modules); "
+             "print('HEAVY', sorted(heavy)); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", check, "--home", str(home), "search", "noise",
+                           "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stdout
+    hits = json.loads(proc.stdout.split("HEAVY")[0])
+    assert len(hits) == 12

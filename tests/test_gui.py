@@ -121,7 +121,7 @@ def test_first_run_without_a_model_opens_and_explains(qtbot, tmp_path, monkeypat
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=20000)
     assert "No model yet" in window.model_panel.state.text()
     assert "could not be downloaded" in window.model_panel.state.text()
-    assert "No photo folders yet" in window.empty.text()
+    qtbot.waitUntil(lambda: "No photo folders yet" in window.empty.text(), timeout=20000)
     # folders are still catalogued without a model
     folder = tmp_path / "pics"
     write_photos(folder, 5)

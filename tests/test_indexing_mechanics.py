@@ -299,3 +299,35 @@ def test_index_saved_while_a_batch_is_in_flight_is_completed_on_load(tmp_path, t
     assert again.index.mode == "hnsw"
     assert pid in again.index and len(again.index) == 31
     again.close()
+
+
+def test_a_missing_graph_is_rebuilt_in_the_background_and_saved(tmp_path, tiny_encoder):
+    """Above the exact-search size a lost index must not make every search rebuild it: the
+    first search answers at once (exact), the graph is built meanwhile and saved once built,
+    and the next start loads it from disk."""
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 60)
+    lib = make_library(home, tiny_encoder)
+    lib.exact_max = 10
+    lib.add_folder(tmp_path / "photos")
+    lib.index_folders()
+    expected = [h.path for h in lib.search("a photo", limit=10)]
+    lib.close()
+    shutil.rmtree(home / "index")
+
+    lib2 = make_library(home, tiny_encoder)
+    lib2.exact_max = 10
+    got = [h.path for h in lib2.search("a photo", limit=10)]  # answered before the graph
+    assert got == expected
+    assert lib2.wait_for_index(60)
+    assert lib2.index.mode == "hnsw"
+    assert lib2.index_build_progress() is None
+    assert (home / "index" / POINTER).exists()  # saved by the build, not at close
+    assert next((home / "index").glob("index-*.hnsw")).stat().st_size > 0
+    lib2.close()
+
+    lib3 = make_library(home, tiny_encoder)
+    lib3.exact_max = 10
+    assert lib3.index.mode == "hnsw" and not lib3.index.needs_save  # loaded, not rebuilt
+    assert [h.path for h in lib3.search("a photo", limit=10)] == expected
+    lib3.close()

@@ -63,6 +63,14 @@ class VectorIndex:
         self._hnsw = None
         self._live: set[int] = set()
         self._deleted: set[int] = set()
+        # a background HNSW build (see build_in_background): exact search answers meanwhile
+        self._build_log: list[tuple[str, np.ndarray, np.ndarray | None]] | None = None
+        self._build_thread: threading.Thread | None = None
+        self._build_cancel = threading.Event()
+        self._build_done = 0
+        self._build_total = 0
+        self._exact_max_after_build = exact_max
+        self.needs_save = False  # patched or rebuilt since loaded: the copy on disk is behind
 
     # -- state -------------------------------------------------------------------------------
 
@@ -91,7 +99,10 @@ class VectorIndex:
             return
         vecs = np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(ids), self.dim)
         with self._lock:
-            if self._hnsw is None and self._n + len(ids) > self.exact_max:
+            if self._build_log is not None:
+                self._build_log.append(("add", ids.copy(), vecs.copy()))
+            if (self._hnsw is None and self._n + len(ids) > self.exact_max
+                    and self._build_thread is None):
                 self._to_hnsw()
             if self._hnsw is not None:
                 self._hnsw_add(ids, vecs)
@@ -100,23 +111,29 @@ class VectorIndex:
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None:
         with self._lock:
+            if self._build_log is not None:
+                self._build_log.append(("remove", np.asarray(ids, np.int64).copy(), None))
+            if self._hnsw is not None:
+                self._hnsw_remove(ids)
+                return
             for pid in (int(i) for i in ids):
-                if self._hnsw is not None:
-                    if pid in self._live:
-                        self._hnsw.mark_deleted(pid)
-                        self._live.discard(pid)
-                        self._deleted.add(pid)
-                else:
-                    row = self._pos.pop(pid, None)
-                    if row is None:
-                        continue
-                    last = self._n - 1
-                    if row != last:  # move the last row into the hole
-                        moved = int(self._ids[last])
-                        self._ids[row] = moved
-                        self._vecs[row] = self._vecs[last]
-                        self._pos[moved] = row
-                    self._n -= 1
+                row = self._pos.pop(pid, None)
+                if row is None:
+                    continue
+                last = self._n - 1
+                if row != last:  # move the last row into the hole
+                    moved = int(self._ids[last])
+                    self._ids[row] = moved
+                    self._vecs[row] = self._vecs[last]
+                    self._pos[moved] = row
+                self._n -= 1
+
+    def _hnsw_remove(self, ids) -> None:
+        for pid in (int(i) for i in ids):
+            if pid in self._live:
+                self._hnsw.mark_deleted(pid)
+                self._live.discard(pid)
+                self._deleted.add(pid)
 
     def _exact_add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
         fresh = []
@@ -176,6 +193,94 @@ class VectorIndex:
                 self._deleted.discard(pid)
         index.add_items(vecs, ids)
         self._live.update(ids.tolist())
+
+    # -- background build --------------------------------------------------------------------
+
+    @classmethod
+    def exact_now(cls, dim: int, model_id: str, ids: np.ndarray, vecs: np.ndarray,
+                  exact_max: int = EXACT_MAX) -> VectorIndex:
+        """An exact index over ``ids``/``vecs`` (taken over, not copied), whatever their number:
+        it answers at once while :meth:`build_in_background` makes the graph."""
+        index = cls(dim, model_id, exact_max=max(exact_max, len(ids)))
+        index._ids = np.ascontiguousarray(ids, np.int64)
+        index._vecs = np.ascontiguousarray(vecs, np.float32)
+        index._n = len(ids)
+        index._pos = {pid: row for row, pid in enumerate(index._ids.tolist())}
+        index._exact_max_after_build = exact_max
+        return index
+
+    def build_in_background(self, on_built: Callable[[VectorIndex], None] | None = None,
+                            chunk: int = 10_000) -> None:
+        """Build the HNSW graph from the current vectors in a thread, then switch to it; until
+        then searches stay exact (slower above ~100k vectors, never wrong). Changes made during
+        the build are logged and replayed onto the graph before the switch. ``on_built`` runs
+        in the build thread once the graph is in use (the Library saves it there)."""
+        with self._lock:
+            if self._hnsw is not None or self._build_thread is not None:
+                return
+            n = self._n
+            ids, vecs = self._ids[:n].copy(), self._vecs[:n]
+            self._build_log = []
+            self._build_done, self._build_total = 0, n
+            self._build_cancel.clear()
+            thread = threading.Thread(target=self._build, args=(ids, vecs, on_built, chunk),
+                                      name="photoclip-index-build", daemon=True)
+            self._build_thread = thread
+        thread.start()
+
+    def _build(self, ids: np.ndarray, vecs: np.ndarray, on_built, chunk: int) -> None:
+        try:
+            graph = self._new_hnsw(max(2 * len(ids), 1024))
+            for start in range(0, len(ids), chunk):
+                if self._build_cancel.is_set():
+                    log.info("search index build cancelled at %d of %d", start, len(ids))
+                    return
+                # (rows may be rewritten meanwhile by add/remove: the log replay below makes
+                # every such id right again)
+                graph.add_items(vecs[start:start + chunk], ids[start:start + chunk])
+                self._build_done = min(start + chunk, len(ids))
+            with self._lock:
+                if self._build_cancel.is_set():
+                    return
+                self._hnsw, self._live, self._deleted = graph, set(ids.tolist()), set()
+                for op, op_ids, op_vecs in self._build_log or []:
+                    if op == "add":
+                        self._hnsw_add(op_ids, op_vecs)
+                    else:
+                        self._hnsw_remove(op_ids)
+                self._build_log = None
+                self._ids = np.zeros(0, np.int64)
+                self._vecs = np.zeros((0, self.dim), np.float32)
+                self._pos, self._n = {}, 0
+                self.exact_max = self._exact_max_after_build
+                self.needs_save = True
+            log.info("search index built: %d vectors", len(self._live))
+            if on_built is not None:
+                on_built(self)
+        except Exception:  # the exact index keeps answering; the next start tries again
+            log.exception("building the search index failed")
+        finally:
+            with self._lock:
+                self._build_log = None
+                self._build_thread = None
+
+    @property
+    def build_progress(self) -> tuple[int, int] | None:
+        """(vectors in the graph, of total) while a background build runs, else None."""
+        if self._build_thread is None:
+            return None
+        return self._build_done, self._build_total
+
+    def wait_built(self, timeout: float | None = None) -> bool:
+        """Block until a background build has finished (or ``timeout``); True when none runs."""
+        thread = self._build_thread
+        if thread is not None:
+            thread.join(timeout)
+        return self._build_thread is None
+
+    def cancel_build(self) -> None:
+        self._build_cancel.set()
+        self.wait_built(30)
 
     # -- search ------------------------------------------------------------------------------
 
@@ -258,18 +363,29 @@ class VectorIndex:
 
     @classmethod
     def load_or_build(cls, directory: Path, model_id: str, dim: int, source: VectorSource,
-                      exact_max: int = EXACT_MAX) -> VectorIndex:
-        """The index for ``model_id``, made consistent with the catalog (patched or rebuilt)."""
+                      exact_max: int = EXACT_MAX, background: bool = False,
+                      on_built: Callable[[VectorIndex], None] | None = None) -> VectorIndex:
+        """The index for ``model_id``, made consistent with the catalog (patched or rebuilt).
+
+        With ``background``, a graph that must be rebuilt is built in a thread while an exact
+        index answers (see :meth:`build_in_background`); ``on_built`` then saves it."""
         directory = Path(directory)
         index, why = cls._load(directory, model_id, dim, exact_max)
         if index is None:
             ids, vecs = source.vectors(model_id)
+            if why and (why != NO_INDEX or len(ids) > exact_max):
+                log.warning("rebuilding the search index from %d stored embeddings: %s",
+                            len(ids), why)
+            if background and len(ids) > exact_max:
+                index = cls.exact_now(dim, model_id, ids, vecs, exact_max)
+                index.build_in_background(on_built)
+                return index
             index = cls(dim, model_id, exact_max)
             index.add(ids, vecs)
-            if why and (why != NO_INDEX or len(ids) > exact_max):
-                log.warning("rebuilt the search index from %d stored embeddings: %s", len(ids), why)
+            index.needs_save = index.mode == "hnsw"
             return index
-        index.patch_from(source)  # one id query: cheap next to loading the graph itself
+        added, removed = index.patch_from(source)
+        index.needs_save = bool(added or removed)
         return index
 
     def patch_from(self, source: VectorSource) -> tuple[int, int]:

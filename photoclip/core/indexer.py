@@ -118,10 +118,14 @@ class Indexer:
     """
 
     def __init__(self, catalog: Catalog, encoder=None, index=None, *, batch_size: int = 32,
-                 threads: int = 0):
+                 threads: int = 0, plan_model: str | None = None):
         self.catalog = catalog
         self.encoder = encoder
         self.index = index
+        # Plans can be made for a model that is not loaded (yet): loading it costs seconds and
+        # a gigabyte, worth paying only when a plan has photos to encode.
+        self._plan_model = plan_model
+        self.index_changed = False  # whether a run added or removed vectors (needs a save)
         self.batch_size = max(1, batch_size)
         self.threads = threads or min(8, os.cpu_count() or 2)
 
@@ -168,10 +172,11 @@ class Indexer:
     def _add_pending(self, plan: Plan) -> None:
         """Catalogued photos without an embedding for the current model (new model, or
         catalogued while no model was loaded) are work too."""
-        if self.encoder is None:
+        model = self.model_id or self._plan_model
+        if model is None:
             return
         queued = {fi.path for fi in plan.work}
-        for st in self.catalog.pending_paths(self.model_id, plan.folder.id):
+        for st in self.catalog.pending_paths(model, plan.folder.id):
             if st.path not in queued and st.path not in plan.missing:
                 plan.work.append(FileInfo(st.path, st.size, st.mtime_ns))
                 plan.unchanged -= 1
@@ -380,6 +385,7 @@ class _RunState:
             vecs.append(v)
         if ids:
             index.add(ids, np.stack(vecs))
+            self.ix.index_changed = True
 
     def missing_left(self) -> bool:
         return bool(self.plan.missing)
@@ -389,6 +395,7 @@ class _RunState:
         self.ix.catalog.delete_photos(ids)
         if self.ix.index is not None:
             self.ix.index.remove(ids)
+            self.ix.index_changed = True
         self.report.removed += len(ids)
         self.plan.missing.clear()
 

@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,16 @@ from photoclip.core.catalog import Catalog, Folder, is_within
 from photoclip.core.encoder import Encoder, canonical_spec
 from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError
 from photoclip.core.imageio import DecodeError, decode_for_model, read_file
-from photoclip.core.index import VectorIndex
+from photoclip.core.index import EXACT_MAX, VectorIndex
 from photoclip.core.indexer import Indexer, Progress, Report
+from photoclip.core.precision import (
+    CALIBRATION_FILE,
+    CalibrationCache,
+    cache_key,
+    cpu_info,
+    runtime_signature,
+)
+from photoclip.core.runtime import MODELS_DIR, ModelStore
 from photoclip.core.search import Filters, Hit, Searcher, embed_terms, parse_query
 
 log = logging.getLogger(__name__)
@@ -51,22 +60,34 @@ class Library:
         self.settings = settings or Settings.load(self.home)
         self.model_spec = canonical_spec(resolve_model_spec(model, self.settings))
         self.catalog = Catalog(self.home / CATALOG_FILE)
+        self.store = ModelStore(self.home / MODELS_DIR)
+        self.calibration = CalibrationCache(self.home / CALIBRATION_FILE)
         self._encoder_loader = encoder_loader
         self._encoder: Encoder | None = None
+        self._fast_text = None  # the exported text tower (runtime.OrtTextEncoder), if prepared
+        self._fast_text_checked = False
         self._index: VectorIndex | None = None
         self._model_error: str | None = None
-        self._load_lock = threading.RLock()
+        # Separate locks: a search must not wait for the (seconds-long) model load to answer
+        # from the exported text tower.
+        self._load_lock = threading.RLock()  # the torch model
+        self._text_lock = threading.Lock()  # the exported text tower
+        self._index_lock = threading.RLock()
         self._index_dirty = False
+        self.exact_max = EXACT_MAX  # above this many photos the index is an HNSW graph
 
     @classmethod
     def open(cls, home: Path | None = None, model: str | None = None,
-             remember_model: bool = False) -> Library:
+             remember_model: bool = False, precision: str | None = None) -> Library:
         """Open the library in ``home`` (default: the data folder). With ``remember_model``,
-        an explicit ``model`` becomes the saved setting."""
+        an explicit ``model`` becomes the saved setting; a ``precision`` is always saved."""
         home = Path(home) if home is not None else data_home()
         settings = Settings.load(home)
-        if model and remember_model:
-            settings.model = canonical_spec(model)
+        if (model and remember_model) or precision:
+            if model and remember_model:
+                settings.model = canonical_spec(model)
+            if precision:
+                settings.precision = precision
             settings.save(home)
         return cls(home, settings, model)
 
@@ -84,12 +105,39 @@ class Library:
                 try:
                     self._encoder = self._encoder_loader(
                         self.model_spec, device=self.settings.device,
-                        precision=self.settings.precision)
+                        precision=self.settings.precision, store=self.store,
+                        calibration=self.calibration)
                 except ModelUnavailable as e:
                     self._model_error = str(e)
                     raise
                 self._model_error = None
+                with self._text_lock:  # the load may just have prepared the text tower
+                    if self._fast_text is None:
+                        self._fast_text_checked = False
             return self._encoder
+
+    def _fast_text_encoder(self):
+        with self._text_lock:
+            if not self._fast_text_checked:
+                self._fast_text_checked = True
+                self._fast_text = self.store.text_encoder(self.model_spec)
+            return self._fast_text
+
+    def text_encoder(self):
+        """What turns a query into a vector: the exported text tower when this model has one
+        (no torch: a cold search starts in about a second), else the model itself."""
+        fast = self._fast_text_encoder()
+        return fast if fast is not None else self.encoder
+
+    def search_ready(self, retry: bool = False) -> bool:
+        """Whether text searches can be answered now (loading what they need)."""
+        return self._fast_text_encoder() is not None or self.model_ready(retry)
+
+    def _dim(self) -> int:
+        if self._encoder is not None:
+            return self._encoder.dim
+        fast = self._fast_text_encoder()
+        return fast.dim if fast is not None else self.encoder.dim
 
     def model_ready(self, retry: bool = False) -> bool:
         """Load the model if possible; False (with :attr:`model_error`) when it cannot be.
@@ -117,27 +165,57 @@ class Library:
             self.settings.model = self.model_spec
             self.settings.save(self.home)
             self._encoder = None
-            self._index = None
+            with self._text_lock:
+                self._fast_text, self._fast_text_checked = None, False
+            with self._index_lock:
+                if self._index is not None and self._index.build_progress is not None:
+                    self._index.cancel_build()
+                self._index = None
             self._model_error = None
 
     @property
     def index(self) -> VectorIndex:
-        with self._load_lock:
+        with self._index_lock:
             if self._index is None:
                 self._index = VectorIndex.load_or_build(
-                    self.home / INDEX_DIR, self.model_id, self.encoder.dim, self.catalog)
+                    self.home / INDEX_DIR, self.model_id, self._dim(), self.catalog,
+                    exact_max=self.exact_max, background=True, on_built=self._index_built)
+                self._index_dirty = self._index_dirty or self._index.needs_save
             return self._index
+
+    def _index_built(self, index: VectorIndex) -> None:
+        """A graph rebuilt in the background is saved at once (build thread)."""
+        with self._index_lock:
+            if self._index is index:
+                self._index_dirty = True
+                try:
+                    self.save_index()
+                except OSError as e:
+                    log.warning("could not save the rebuilt search index: %s", e)
+
+    def index_build_progress(self) -> tuple[int, int] | None:
+        """(done, total) while the search index is being rebuilt in the background."""
+        index = self._index
+        return index.build_progress if index is not None else None
+
+    def wait_for_index(self, timeout: float | None = None) -> bool:
+        """Wait for a background rebuild of the index (it is saved when done)."""
+        index = self._index
+        return index.wait_built(timeout) if index is not None else True
 
     def mark_index_dirty(self) -> None:
         self._index_dirty = True
 
     def save_index(self) -> None:
-        with self._load_lock:
+        with self._index_lock:
             if self._index is not None and self._index_dirty:
                 self._index.save(self.home / INDEX_DIR)
                 self._index_dirty = False
 
     def close(self) -> None:
+        index = self._index
+        if index is not None and index.build_progress is not None:
+            index.cancel_build()  # (the next start builds it again)
         self.save_index()
         self.catalog.close()
 
@@ -180,14 +258,22 @@ class Library:
 
     # -- indexing ----------------------------------------------------------------------------
 
-    def indexer(self, require_model: bool = True) -> Indexer:
-        """An Indexer wired to this library; without a model (and not required) it catalogues."""
-        if require_model or self.model_ready():
+    def indexer(self, require_model: bool = True, load_model: bool = True) -> Indexer:
+        """An Indexer wired to this library. Without a model (unavailable and not required,
+        or not to be loaded) it catalogues, moves and removes, and encodes nothing."""
+        if require_model or (load_model and self.model_ready()):
             return Indexer(self.catalog, self.encoder, self.index,
                            batch_size=self.settings.batch_size,
                            threads=self.settings.decode_threads)
-        return Indexer(self.catalog, None, None, batch_size=self.settings.batch_size,
+        return Indexer(self.catalog, None, self._index, batch_size=self.settings.batch_size,
                        threads=self.settings.decode_threads)
+
+    def planner(self) -> Indexer:
+        """An Indexer for planning only: it finds what needs encoding for the current model
+        without loading the model."""
+        return Indexer(self.catalog, None, None, batch_size=self.settings.batch_size,
+                       threads=self.settings.decode_threads,
+                       plan_model=None if self._model_error else self.model_id)
 
     def index_folders(self, progress: Callable[[Progress], None] | None = None,
                       cancel: threading.Event | None = None, retry_failed: bool = False,
@@ -202,7 +288,7 @@ class Library:
                 if report.cancelled:
                     break
         finally:
-            if indexer.index is not None:
+            if indexer.index_changed:
                 self.mark_index_dirty()
                 self.save_index()
         return report
@@ -214,8 +300,26 @@ class Library:
 
     def search(self, query: str, limit: int = 50, filters: Filters | None = None) -> list[Hit]:
         """Photos best matching ``query`` (see search.py for the syntax), best first."""
-        vec = embed_terms(self.encoder, parse_query(query))
+        terms = parse_query(query)
+        if self._index is None:  # a cold start: load the index while the query is embedded
+            with ThreadPoolExecutor(1, thread_name_prefix="photoclip-index-load") as pool:
+                loading = pool.submit(lambda: self.index)
+                vec = embed_terms(self.text_encoder(), terms)
+                loading.result()
+        else:
+            vec = embed_terms(self.text_encoder(), terms)
         return self._searcher().by_vector(vec, limit, filters)
+
+    def prepare_search(self) -> bool:
+        """Load what a text search needs (the text encoder and the index, side by side), so
+        the first search is as quick as the next; False when no model can answer one."""
+        with ThreadPoolExecutor(1, thread_name_prefix="photoclip-index-load") as pool:
+            ready = self.search_ready()
+            if ready:
+                loading = pool.submit(lambda: self.index)
+                self.text_encoder().encode_texts(["a photo"])  # tokenizer and first run
+                loading.result()
+        return ready
 
     def similar(self, photo: str | int, limit: int = 50,
                 filters: Filters | None = None) -> list[Hit]:
@@ -279,7 +383,26 @@ class Library:
         }
         if self._encoder is not None:
             out["device"] = self._encoder.device
+        out.update(self.encoding_info())
+        return out
+
+    def encoding_info(self) -> dict:
+        """How photos are encoded and queries answered, and why, without loading the model:
+        ``precision``/``precision_why`` (when known) and ``fast_search``."""
+        out = {}
+        if self._encoder is not None:
             out["precision"] = self._encoder.precision
+            out["precision_why"] = self._encoder.choice.reason
+        elif self.settings.precision == "auto":
+            known = self.calibration.get(cache_key(self.model_id, cpu_info(),
+                                                   runtime_signature()))
+            if known is not None:
+                out["precision"] = known.precision
+                out["precision_why"] = known.reason
+        text = self.store.meta(self.model_id).get("text") or {}
+        out["fast_search"] = ("ready (exported text tower, ONNX Runtime)" if text.get("ok")
+                              else f"off: {text['why']}" if "why" in text
+                              else "prepared when the model is first loaded (photoclip index)")
         return out
 
     def failures(self, limit: int = 1000) -> list[tuple[str, str]]:

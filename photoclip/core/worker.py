@@ -217,9 +217,9 @@ class Worker:
         folder = lib.catalog.folder_by_path(job.root)
         if folder is None:
             return  # removed meanwhile
-        indexer = lib.indexer(require_model=False)
+        planner = lib.planner()
         if job.kind == "scan" or (job.change is not None and job.change.rescan):
-            plan = indexer.plan_folder(folder)
+            plan = planner.plan_folder(folder)
         else:
             change = job.change
             for src, dst in change.moved_dirs:
@@ -233,13 +233,15 @@ class Worker:
                 elif is_within(p, folder.path):
                     paths.add(p)
             if not os.path.isdir(folder.path):  # the whole folder went away: offline, not gone
-                plan = indexer.plan_folder(folder)
+                plan = planner.plan_folder(folder)
             else:
-                plan = indexer.plan_paths(folder, sorted(paths))
+                plan = planner.plan_paths(folder, sorted(paths))
         if not plan.work and not plan.missing and not plan.offline and folder.online:
             return
+        # The model is loaded only for files to read: an idle library never loads it.
+        indexer = lib.indexer(require_model=False, load_model=bool(plan.work))
         report = indexer.run(plan, self._progress, self._cancel)
-        if indexer.index is not None:
+        if indexer.index_changed:
             lib.mark_index_dirty()
         if self.on_report is not None:
             self.on_report(report)

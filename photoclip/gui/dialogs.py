@@ -226,6 +226,20 @@ def _with_browse_button(edit: QLineEdit, on_browse) -> QHBoxLayout:
     return row
 
 
+PRECISION_CHOICES = (
+    ("auto", "Automatic — the fastest faithful path, measured on this computer"),
+    ("fp32", "fp32 — exact, slowest on most computers"),
+    ("int8", "int8 — fastest on most CPUs, very slightly less exact"),
+    ("bf16", "bf16 — fast on CPUs with native bf16 and on GPUs, slow elsewhere"),
+    ("fp16", "fp16 — GPUs only"),
+)
+
+
+def _precision_now(library) -> str:
+    why = library.encoding_info().get("precision_why")
+    return f"Now: {why}." if why else "Measured when the model is first loaded."
+
+
 class SettingsDialog(QDialog):
     def __init__(self, library, parent=None):
         super().__init__(parent)
@@ -238,8 +252,11 @@ class SettingsDialog(QDialog):
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
         self.device.setCurrentText(s.device)
         self.precision = QComboBox()
-        self.precision.addItems(["auto", "fp32", "bf16", "fp16"])
-        self.precision.setCurrentText(s.precision)
+        for value, label in PRECISION_CHOICES:
+            self.precision.addItem(label, value)
+        self.precision.setCurrentIndex(max(0, self.precision.findData(s.precision)))
+        self.precision_now = QLabel(_precision_now(library), wordWrap=True)
+        self.precision_now.setStyleSheet("color: palette(mid);")
         self.batch = QSpinBox(minimum=1, maximum=512, value=s.batch_size)
         self.thumb = QSpinBox(minimum=64, maximum=512, singleStep=32, value=s.thumbnail_size)
         self.home = QLineEdit(str(data_home()))
@@ -250,6 +267,7 @@ class SettingsDialog(QDialog):
         form.addRow("Model", model_row)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
+        form.addRow("", self.precision_now)
         form.addRow("Batch size", self.batch)
         form.addRow("Thumbnail size", self.thumb)
         form.addRow("Data folder", home_row)
@@ -285,7 +303,7 @@ class SettingsDialog(QDialog):
         lib = self.library
         s = lib.settings
         s.device = self.device.currentText()
-        s.precision = self.precision.currentText()
+        s.precision = self.precision.currentData()
         s.batch_size = self.batch.value()
         s.thumbnail_size = self.thumb.value()
         s.watch_at_login = self.login.isChecked()

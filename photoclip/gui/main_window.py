@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import subprocess
@@ -44,8 +45,10 @@ from photoclip.gui.preview import PreviewDialog
 from photoclip.gui.results import ResultsModel, ResultsView
 from photoclip.gui.thumbnails import ThumbnailCache
 
+log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_MS = 250
 RESULT_LIMIT = 500  # ranked results shown for a search (browsing shows the whole library)
+BROWSE_FIRST = 2000  # a browse shows this many newest photos at once, then the rest
 FolderRole = Qt.ItemDataRole.UserRole + 10
 
 
@@ -115,11 +118,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self.search_pool = make_pool(1, "photoclip-search")
+        self.browse_pool = make_pool(1, "photoclip-browse")
         self._seq = 0
         self._busy = False
         self._queued: tuple | None = None
         self._similar_to: tuple[int | str, str] | None = None
         self.model_ready = False
+        self._preparing = False  # the model (or its text tower) is being made ready
+        self._rest_of_browse: tuple | None = None  # a browse shown in part, to complete
         self.shown_request: tuple | None = None  # (query, filters, similar) now in the grid
 
         self.info_pool = make_pool(1, "photoclip-info")
@@ -141,9 +147,8 @@ class MainWindow(QMainWindow):
         self._folders_timer.timeout.connect(self.refresh_folders)
         self._folders_timer.start()
         self.refresh_folders()
+        self._start_worker = start_worker  # once search is ready: the first query goes first
         self.load_model()
-        if start_worker:
-            self.bridge.start()
         self.run_search()
 
     # -- layout ------------------------------------------------------------------------------
@@ -262,11 +267,18 @@ class MainWindow(QMainWindow):
     # -- model -------------------------------------------------------------------------------
 
     def load_model(self) -> None:
+        """Make search available: from the exported text tower in about a second when the
+        model has one, else by loading the model (the worker loads it for indexing anyway)."""
         self.state_label.setText(f"Loading model {self.library.model_id}…")
-        run_task(self.search_pool, self.library.model_ready, self._model_loaded)
+        self._preparing = True
+        run_task(self.search_pool, self.library.prepare_search, self._model_loaded)
 
     def _model_loaded(self, ok: bool) -> None:
         self.model_ready = ok
+        self._preparing = False
+        if self._start_worker:
+            self._start_worker = False
+            self.bridge.start()
         self.banner.setVisible(not ok)
         self.model_panel.refresh()
         self.search.setPlaceholderText(
@@ -275,10 +287,11 @@ class MainWindow(QMainWindow):
         if ok:
             self.state_label.setText("Ready")
             self.bridge.worker.rescan(priority=1)  # encode what was catalogued without a model
-            if self.search.text().strip():
-                self.run_search()
         else:
             self.state_label.setText("No model: cataloguing only")
+        if self.search.text().strip():  # typed while the model was prepared: it goes first
+            self.run_search()
+        self._load_rest_of_browse()  # (dropped if that search replaced the browse)
 
     def switch_model(self, spec: str) -> None:
         self.library.set_model(spec)
@@ -304,6 +317,9 @@ class MainWindow(QMainWindow):
         thread. While one runs, only the newest request waits (typing never queues a backlog)."""
         self._debounce.stop()
         request = (self.search.text().strip(), self.filters(), self._similar_to)
+        if request[0] and request[2] is None and self._preparing:
+            self.caption.setText("Preparing search…")  # run when ready (see _model_loaded)
+            return
         if self._busy:
             self._queued = request
             return
@@ -314,27 +330,32 @@ class MainWindow(QMainWindow):
         lib = self.library
         self._seq += 1
         seq = self._seq
-        self._busy = True
+        pool = self.search_pool
         if similar is not None:
             fn = partial(lib.similar, similar[0], limit=RESULT_LIMIT, filters=filters)
             caption = f"Photos similar to {similar[1]}"
         elif query and self.model_ready:
             fn = partial(lib.search, query, limit=RESULT_LIMIT, filters=filters)
             caption = f"Best matches for “{query}”"
-        else:
-            fn = partial(lib.browse, filters)
+        else:  # Browsing has its own thread: a long one never holds up the next search.
+            fn = partial(lib.browse, filters, BROWSE_FIRST)
             caption = "All photos, newest first" if not query else (
                 "Search needs a model — showing all photos")
-        run_task(self.search_pool, fn, lambda hits: self._show(seq, hits, caption, request),
-                   lambda err: self._search_failed(seq, err))
+            pool = self.browse_pool
+        serial = pool is self.search_pool
+        self._busy = self._busy or serial
+        run_task(pool, fn, lambda hits: self._show(seq, hits, caption, request, serial),
+                 lambda err: self._search_failed(seq, err, serial))
 
-    def _finish(self) -> None:
+    def _finish(self, serial: bool = True) -> None:
+        if not serial:
+            return
         self._busy = False
         if self._queued is not None:
             request, self._queued = self._queued, None
             self._start(request)
 
-    def _show(self, seq: int, hits, caption: str, request) -> None:
+    def _show(self, seq: int, hits, caption: str, request, serial: bool = True) -> None:
         if seq == self._seq:
             self.shown_request = request
             self.model.set_hits(hits)
@@ -343,16 +364,37 @@ class MainWindow(QMainWindow):
             self._show_empty(not hits)
             if hits:
                 self.view.setCurrentIndex(self.model.index(0))
-        self._finish()
+            if not serial and len(hits) >= BROWSE_FIRST:
+                self._rest_of_browse = (seq, caption, request)
+                self._load_rest_of_browse()
+        self._finish(serial)
         self.search_done.emit()
 
-    def _search_failed(self, seq: int, err: Exception) -> None:
+    def _load_rest_of_browse(self) -> None:
+        """The rest of a long browse, once the first search no longer waits on start-up work
+        (both are Python-heavy and share the interpreter)."""
+        if self._rest_of_browse is None or self._preparing:
+            return
+        seq, caption, request = self._rest_of_browse
+        self._rest_of_browse = None
+        if seq != self._seq:
+            return
+
+        def show_rest(hits) -> None:
+            if seq == self._seq:
+                self.model.extend_hits(hits[self.model.total:])
+                self.caption.setText(f"{caption} — {len(hits)} photos")
+
+        run_task(self.browse_pool, partial(self.library.browse, request[1]), show_rest,
+                 lambda err: log.warning("browsing failed: %s", err))
+
+    def _search_failed(self, seq: int, err: Exception, serial: bool = True) -> None:
         if seq == self._seq:
             msg = str(err) if isinstance(err, PhotoclipError) else f"Search failed: {err}"
             self.caption.setText(msg)
             if not isinstance(err, PhotoclipError):
                 self.model.set_hits([])
-        self._finish()
+        self._finish(serial)
         self.search_done.emit()
 
     def _show_empty(self, empty: bool) -> None:
@@ -587,6 +629,11 @@ class MainWindow(QMainWindow):
 
     def _show_idle(self, s: WorkerStatus) -> None:
         msg = f" · {s.message}" if s.message else ""
+        build = self.library.index_build_progress()
+        if build is not None:  # a lost or damaged index being rebuilt (minutes, once)
+            done, total = build
+            msg += (f" · building the search index: {done / max(total, 1):.0%} "
+                    "(searches are exact and slower meanwhile)")
         self.state_label.setText(f"{self.counts['indexed']:,} photos indexed · up to date{msg}")
 
     def _on_worker_report(self, report) -> None:
@@ -624,6 +671,7 @@ class MainWindow(QMainWindow):
         self.thumbs.shutdown()
         self.info_pool.shutdown(wait=True, cancel_futures=True)
         self.search_pool.shutdown(wait=True, cancel_futures=True)
+        self.browse_pool.shutdown(wait=True, cancel_futures=True)
         self.library.close()
         super().closeEvent(event)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import (
     QAbstractListModel,
     QMimeData,
+    QModelIndex,
     QRect,
     QSize,
     Qt,
@@ -44,6 +45,21 @@ class ResultsModel(QAbstractListModel):
         self._all = hits
         self._refilter()
         self.endResetModel()
+
+    def extend_hits(self, more: list[Hit]) -> None:
+        """Append hits below the current ones (the rest of a long browse) without a reset:
+        the scroll position and the selection stay."""
+        cut = self.min_score
+        keep = [h for h in more if cut is None or math.isnan(h.score) or h.score >= cut]
+        self._all = self._all + more
+        if not keep:
+            return
+        first = len(self._shown)
+        self.beginInsertRows(QModelIndex(), first, first + len(keep) - 1)
+        self._shown.extend(keep)
+        for i, h in enumerate(keep, first):
+            self._row_of[h.path] = i
+        self.endInsertRows()
 
     def set_min_score(self, value: float | None) -> None:
         self.beginResetModel()
