@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_index.py
 	$(BIN)/python bench/bench_search.py
+	$(BIN)/python bench/bench_cold.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -41,7 +41,7 @@ from photoclip.core.runtime import ModelStore  # noqa: E402
 from photoclip.core.search import embed_terms, parse_query  # noqa: E402
 
 DIM = 512
-EF_SWEEP = (256, 512, 1024)
+EF_SWEEP = (512, 1024, 2048)
 WORDS = ["dog", "beach", "sunset", "mountain", "city", "snow", "child", "car", "cake", "boat"]
 
 
@@ -73,8 +73,8 @@ def exact_top10(vecs, q):
     return set((top + 1).tolist())
 
 
-def recall(index, vecs, queries, k=50):
-    got = [set(index.search(q, k)[0][:10].tolist()) for q in queries]
+def recall(index, vecs, queries, text: bool, k=50):
+    got = [set(index.search(q, k, text=text)[0][:10].tolist()) for q in queries]
     return round(float(np.mean([len(g & exact_top10(vecs, q)) / 10
                                 for g, q in zip(got, queries, strict=True)])), 4)
 
@@ -105,7 +105,7 @@ def main() -> None:
             t0 = time.perf_counter()
             embed_terms(enc, parse_query(text))
             t1 = time.perf_counter()
-            index.search(qv, 50)
+            index.search(qv, 50, text=True)
             t2 = time.perf_counter()
             encode_only.append(t1 - t0)
             ours.append(t2 - t0)
@@ -117,26 +117,27 @@ def main() -> None:
             top[np.argsort(-s[top])]
             brute.append(time.perf_counter() - t0)
         entry = {"index_mode": index.mode, "load_or_build_s": round(build_s, 1),
+                 "ef_text": index.ef_text, "ef_photo": index.ef_search,
                  "photoclip_text_query_end_to_end": percentiles(ours),
                  "bruteforce_numpy_text_query_end_to_end": percentiles(brute),
                  "text_encode_only": percentiles(encode_only),
-                 "recall_at_10_text_queries": recall(index, vecs, texts_q),
-                 "recall_at_10_photo_queries": recall(index, vecs, photo_q)}
+                 "recall_at_10_text_queries": recall(index, vecs, texts_q, True),
+                 "recall_at_10_photo_queries": recall(index, vecs, photo_q, False)}
         entry["p95_ratio_bruteforce_over_photoclip"] = round(
             entry["bruteforce_numpy_text_query_end_to_end"]["p95_ms"]
             / entry["photoclip_text_query_end_to_end"]["p95_ms"], 2)
         if index.mode == "hnsw":
-            sweep, default_ef = {}, index.ef_search
+            sweep, default_ef = {}, index.ef_text
             for ef in EF_SWEEP:
-                index.ef_search = ef
+                index.ef_text = ef
                 times = []
                 for qv in texts_q:
                     t0 = time.perf_counter()
-                    index.search(qv, 50)
+                    index.search(qv, 50, text=True)
                     times.append(time.perf_counter() - t0)
                 sweep[str(ef)] = {"index_search_only": percentiles(times),
-                                  "recall_at_10_text_queries": recall(index, vecs, texts_q)}
-            index.ef_search = default_ef
+                                  "recall_at_10_text_queries": recall(index, vecs, texts_q, True)}
+            index.ef_text = default_ef
             entry["ef_sweep"] = sweep
         entry["vectors"] = GapVectors.describe(vecs, texts_q)
         results[str(n)] = entry

@@ -183,7 +183,8 @@ def cmd_remove(lib: Library, args) -> int:
 
 
 def cmd_index(lib: Library, args) -> int:
-    lib.encoder  # noqa: B018 - load the model first: a missing model fails before any work
+    encoder = lib.encoder  # load the model first: a missing model fails before any work
+    print(f"Encoding with {encoder.choice.reason}.", file=sys.stderr)
     cancel = threading.Event()
     bar = ProgressPrinter(sys.stderr)
 

@@ -270,3 +270,20 @@ def test_show_in_folder_falls_back_to_opening_the_folder(qtbot, tmp_path, monkey
     photo = write_photos(tmp_path / "album", 1)[0]
     MainWindow.show_in_folder(None, str(photo))
     assert [u.toLocalFile() for u in opened] == [str(tmp_path / "album")]
+
+
+def test_settings_offer_the_fastest_path_and_say_which_one_runs(qtbot, cifar_window):
+    from photoclip.config import Settings
+    from photoclip.gui.dialogs import SettingsDialog
+
+    lib = cifar_window.library
+    dlg = SettingsDialog(lib, cifar_window)
+    qtbot.addWidget(dlg)
+    labels = [dlg.precision.itemText(i) for i in range(dlg.precision.count())]
+    assert dlg.precision.currentData() == "auto"
+    assert any(t.startswith("int8") and "fastest" in t for t in labels)
+    assert "Now: fp32" in dlg.precision_now.text()  # what runs, and why
+    assert "CPU" in dlg.precision_now.text()
+    dlg.precision.setCurrentIndex(dlg.precision.findData("int8"))
+    dlg.apply()
+    assert Settings.load(lib.home).precision == "int8"

@@ -36,7 +36,12 @@ NO_INDEX = "no index on disk"
 EXACT_MAX = 50_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
-HNSW_EF_SEARCH = 512  # bench: recall@10 0.98 at 100k, 0.79-1.0 at 1M; +3 ms
+# HNSW search breadth. A text query sits far from every photo (CLIP's modality gap), where a
+# graph search needs a much wider beam than for a photo-like query ("find similar"). Measured
+# on synthetic vectors with ViT-B/32's gap (bench/bench_search.py, 1M photos): text queries
+# recall@10 0.91 at ef 512, 0.99 at 1024, 1.0 at 2048 (p95 12 ms); photo queries 1.0 at 512.
+HNSW_EF_SEARCH = 512
+HNSW_EF_TEXT = 2048
 
 
 class VectorSource(Protocol):
@@ -53,6 +58,7 @@ class VectorIndex:
         self.model_id = model_id
         self.exact_max = exact_max
         self.ef_search = HNSW_EF_SEARCH  # HNSW breadth per query: recall against speed
+        self.ef_text = HNSW_EF_TEXT  # ... for text queries (see above)
         self._lock = threading.RLock()
         # exact regime
         self._ids = np.zeros(0, np.int64)
@@ -284,13 +290,15 @@ class VectorIndex:
 
     # -- search ------------------------------------------------------------------------------
 
-    def search(self, query: np.ndarray, k: int,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (ids, scores) by inner product, best first; only ``allowed`` ids when given."""
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               text: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (ids, scores) by inner product, best first; only ``allowed`` ids when given.
+        ``text``: the query is a text embedding (searched with a wider beam)."""
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(self.dim)
         with self._lock:
             if self._hnsw is not None:
-                return self._hnsw_search(q, k, allowed)
+                return self._hnsw_search(q, k, allowed,
+                                         self.ef_text if text else self.ef_search)
             n = self._n
             ids, vecs = self._ids[:n], self._vecs[:n]
             if allowed is not None:
@@ -299,7 +307,7 @@ class VectorIndex:
             scores = vecs @ q
         return _top_k(ids, scores, k)
 
-    def _hnsw_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None):
+    def _hnsw_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None, ef: int):
         live = len(self._live)
         if allowed is not None:
             allowed_set = set(allowed.tolist()) & self._live
@@ -316,7 +324,7 @@ class VectorIndex:
             filt = None
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        self._hnsw.set_ef(max(self.ef_search, k))
+        self._hnsw.set_ef(max(ef, k))
         labels, dist = self._hnsw.knn_query(q[None, :], k=k, num_threads=1, filter=filt)
         return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
 

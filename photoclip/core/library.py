@@ -308,7 +308,7 @@ class Library:
                 loading.result()
         else:
             vec = embed_terms(self.text_encoder(), terms)
-        return self._searcher().by_vector(vec, limit, filters)
+        return self._searcher().by_vector(vec, limit, filters, text=True)
 
     def prepare_search(self) -> bool:
         """Load what a text search needs (the text encoder and the index, side by side), so

@@ -114,13 +114,15 @@ class Searcher:
         self.model_id = model_id
 
     def by_vector(self, query: np.ndarray, limit: int = 50, filters: Filters | None = None,
-                  exclude: set[int] | frozenset[int] = frozenset()) -> list[Hit]:
+                  exclude: set[int] | frozenset[int] = frozenset(),
+                  text: bool = False) -> list[Hit]:
+        """``text``: the query vector comes from text (see VectorIndex.search)."""
         filters = filters or Filters()
         allowed = None
         if filters.restricts_ids:
             allowed = self.catalog.filter_ids(self.model_id, filters.folder, filters.after,
                                               filters.before)
-        ids, scores = self.index.search(query, limit + len(exclude), allowed)
+        ids, scores = self.index.search(query, limit + len(exclude), allowed, text=text)
         keep = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)
                 if int(i) not in exclude]
         if filters.min_score is not None:
