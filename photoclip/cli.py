@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
+import re
 import signal
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 from photoclip import __version__
@@ -16,6 +19,7 @@ from photoclip.config import DEFAULT_MODEL
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.indexer import Progress, Report
 from photoclip.core.library import Library
+from photoclip.core.paths import show
 from photoclip.core.precision import PRECISIONS
 from photoclip.core.search import Filters, Hit
 
@@ -66,10 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("add", help="add photo folders to the library")
-    s.add_argument("folders", nargs="+", metavar="FOLDER")
+    s.add_argument("folders", nargs="+", metavar="FOLDER", type=_nonempty)
 
     s = sub.add_parser("remove", help="forget folders (the photos on disk are not touched)")
-    s.add_argument("folders", nargs="+", metavar="FOLDER")
+    s.add_argument("folders", nargs="+", metavar="FOLDER", type=_nonempty)
 
     s = sub.add_parser("index", help="embed new and changed photos of every folder")
     s.add_argument("--retry-failed", action="store_true",
@@ -82,15 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
          "a photo of the library or any image file"),
     ):
         s = sub.add_parser(name, help=helptext)
-        s.add_argument(arg, help=arghelp)
-        s.add_argument("-n", "--limit", type=int, default=20, metavar="N",
+        s.add_argument(arg, help=arghelp + (" (a query starting with '-', like '-dog', "
+                                            "works too)" if name == "search" else ""))
+        s.add_argument("-n", "--limit", type=_positive_int, default=20, metavar="N",
                        help="at most N results (default 20)")
-        s.add_argument("--min-score", type=float, metavar="S",
+        s.add_argument("--min-score", type=_score, metavar="S",
                        help="hide results scoring below S (cosine similarity, about 0.1-0.4)")
-        s.add_argument("--folder", metavar="DIR", help="only photos inside DIR")
-        s.add_argument("--after", metavar="DATE", help="only photos taken on or after DATE "
-                       "(YYYY-MM-DD)")
-        s.add_argument("--before", metavar="DATE", help="only photos taken before DATE")
+        s.add_argument("--folder", metavar="DIR", type=_nonempty,
+                       help="only photos inside DIR")
+        s.add_argument("--after", metavar="DATE", type=_date, help="only photos taken on or "
+                       "after DATE (YYYY-MM-DD, or YYYY-MM-DDTHH:MM)")
+        s.add_argument("--before", metavar="DATE", type=_date,
+                       help="only photos taken before DATE")
         s.add_argument("--json", action="store_true", help="print a JSON array of hits")
 
     s = sub.add_parser("status", help="folders, photo counts, failures, model and index")
@@ -105,9 +112,78 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _score(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value) or not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a score is a number from -1 to 1, not '{text}'")
+    return value
+
+
+def _date(text: str) -> str:
+    """An ISO date or date-time, normalised (YYYY-MM-DD[THH:MM[:SS]])."""
+    try:
+        return datetime.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date: use YYYY-MM-DD, e.g. 2021-06-30") from None
+
+
+def _nonempty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name is not a folder")
+    return text
+
+
+def _queries_may_start_with_a_dash(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``search -dog`` is the documented syntax (subtract a concept): argparse would take
+    ``-dog`` for an option. A search argument that starts with '-' and is no option of
+    ``search`` is the query; it is passed after '--'."""
+    if "search" not in argv:
+        return argv
+    at = argv.index("search")
+    options = {o for a in _subparser(parser, "search")._actions for o in a.option_strings}
+    rest = argv[at + 1:]
+    for i, arg in enumerate(rest):
+        if arg == "--":
+            return argv
+        if arg.startswith("-") and len(arg) > 1 and arg.split("=")[0] not in options \
+                and not _is_number(arg):
+            return [*argv[:at + 1], *rest[:i], *rest[i + 1:], "--", arg]
+    return argv
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    raise KeyError(name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(_queries_may_start_with_a_dash(parser, argv))
     setup_logging(args.verbose)
     if args.command is None:
         parser.print_help()
@@ -162,6 +238,25 @@ def setup_logging(verbose: bool) -> None:
                         force=True)
 
 
+def _json(data) -> str:
+    """Always valid JSON: no NaN or infinity (null instead), and file names that are not valid
+    UTF-8 kept losslessly as \\udcXX escapes (json.loads and os.fsencode give the bytes back)."""
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    text = json.dumps(clean(data), ensure_ascii=False, indent=1, allow_nan=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _fail(e: PhotoclipError) -> int:
     print(f"photoclip: {e}", file=sys.stderr)
     return e.exit_code
@@ -170,7 +265,7 @@ def _fail(e: PhotoclipError) -> int:
 def cmd_add(lib: Library, args) -> int:
     for folder in args.folders:
         f = lib.add_folder(folder)
-        print(f"Added {f.path}")
+        print(f"Added {show(f.path)}")
     print("Run 'photoclip index' to index the photos in it.")
     return EXIT_OK
 
@@ -178,7 +273,7 @@ def cmd_add(lib: Library, args) -> int:
 def cmd_remove(lib: Library, args) -> int:
     for folder in args.folders:
         n = lib.remove_folder(folder)
-        print(f"Removed {folder} ({n} photos forgotten; no file was touched)")
+        print(f"Removed {show(folder)} ({n} photos forgotten; no file was touched)")
     return EXIT_OK
 
 
@@ -196,12 +291,15 @@ def cmd_index(lib: Library, args) -> int:
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        report = lib.index_folders(progress=bar, cancel=cancel, retry_failed=args.retry_failed)
+        report = lib.index_folders(
+            progress=bar, cancel=cancel, retry_failed=args.retry_failed,
+            on_wait=lambda holder: print(f"{holder} is indexing this library; waiting for it "
+                                         "to finish (Ctrl-C to stop)…", file=sys.stderr))
     finally:
         signal.signal(signal.SIGINT, old)
         bar.finish()
     if args.json:
-        print(json.dumps(_report_dict(report), indent=2))
+        print(_json(_report_dict(report)))
     else:
         _print_report(report)
     return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
@@ -210,7 +308,8 @@ def cmd_index(lib: Library, args) -> int:
 def _report_dict(r: Report) -> dict:
     return {"encoded": r.encoded, "reused": r.reused, "moved": r.moved, "removed": r.removed,
             "unchanged": r.unchanged, "failed": [{"path": p, "reason": w} for p, w in r.failed],
-            "offline": r.offline, "cancelled": r.cancelled, "seconds": round(r.seconds, 2)}
+            "offline": r.offline, "offline_why": r.offline_why, "cancelled": r.cancelled,
+            "seconds": round(r.seconds, 2)}
 
 
 def _print_report(r: Report) -> None:
@@ -222,11 +321,12 @@ def _print_report(r: Report) -> None:
     parts.append(f"{len(r.failed)} failed")
     print(", ".join(parts) + f" in {r.seconds:.1f} s.")
     for path, reason in r.failed[:20]:
-        print(f"  failed: {path}: {reason}")
+        print(f"  failed: {show(path)}: {reason}")
     if len(r.failed) > 20:
         print(f"  … and {len(r.failed) - 20} more ('photoclip status --failures' lists them)")
     for path in r.offline:
-        print(f"  offline: {path} is not reachable; its photos are kept")
+        why = r.offline_why.get(path, "not reachable")
+        print(f"  offline: {show(path)}: {why}; its photos are kept")
     if r.cancelled:
         print("Stopped early: what was done is saved. Run 'photoclip index' to continue.")
 
@@ -252,7 +352,7 @@ class ProgressPrinter:
         if self.tty:
             width = 24
             fill = int(frac * width)
-            name = Path(p.current).name[:30]
+            name = show(Path(p.current).name)[:30]
             self.stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {line}  {name:<30}")
         else:
             self.stream.write(line + "\n")
@@ -279,12 +379,12 @@ def _filters(args) -> Filters:
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if as_json:
-        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        print(_json([h.to_dict() for h in hits]))
         return
     if not hits:
         print("No matching photos.")
     for h in hits:
-        print(f"{h.score:6.3f}  {h.path}")
+        print(f"{h.score:6.3f}  {show(h.path)}")
 
 
 def cmd_search(lib: Library, args) -> int:
@@ -302,7 +402,7 @@ def cmd_status(lib: Library, args) -> int:
     if args.failures or args.json:
         st["failures"] = [{"path": p, "reason": r} for p, r in lib.failures(100000)]
     if args.json:
-        print(json.dumps(st, indent=2, ensure_ascii=False))
+        print(_json(st))
         return EXIT_OK
     print(f"Library:  {st['home']}")
     print(f"Model:    {st['model']}")
@@ -315,12 +415,13 @@ def cmd_status(lib: Library, args) -> int:
           f"{st['index']['bytes_on_disk'] / 2**20:.1f} MB on disk")
     print("Folders:" if st["folders"] else "Folders:  none yet — add one with 'photoclip add DIR'")
     for f in st["folders"]:
-        state = "" if f["online"] else "  (offline: not reachable, photos kept)"
-        print(f"  {f['path']}: {f['photos']} photos, {f['indexed']} indexed, "
+        state = "" if f["online"] else ("  (offline: not reachable or empty — drive unplugged? "
+                                        "its photos are kept)")
+        print(f"  {show(f['path'])}: {f['photos']} photos, {f['indexed']} indexed, "
               f"{f['failed']} failed{state}")
     if args.failures:
         for item in st["failures"]:
-            print(f"  failed: {item['path']}: {item['reason']}")
+            print(f"  failed: {show(item['path'])}: {item['reason']}")
     elif st["failed"]:
         print("  ('photoclip status --failures' lists the failed files and why)")
     return EXIT_OK
@@ -340,7 +441,7 @@ def cmd_watch(lib: Library, args) -> int:
         if s.state == "working":
             eta = _hms(s.eta) if s.eta is not None else "--:--"
             line = (f"{s.done}/{s.total}  {s.rate:.1f} img/s  ETA {eta}"
-                    f"{f'  failed {s.failed}' if s.failed else ''}  {Path(s.current).name}")
+                    f"{f'  failed {s.failed}' if s.failed else ''}  {show(Path(s.current).name)}")
         else:
             line = s.state + (f" ({s.message})" if s.message else "")
         if line != last["line"]:
@@ -349,7 +450,7 @@ def cmd_watch(lib: Library, args) -> int:
 
     def on_report(r: Report) -> None:
         for path, reason in r.failed:
-            print(f"failed: {path}: {reason}", file=sys.stderr, flush=True)
+            print(f"failed: {show(path)}: {reason}", file=sys.stderr, flush=True)
 
     worker = Worker(lib, on_status=on_status, on_report=on_report, force_polling=args.poll)
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())

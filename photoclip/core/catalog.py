@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from photoclip.core.paths import from_db, to_db
+
 log = logging.getLogger(__name__)
 
 # Each entry migrates from version i to i+1. Never edit a released entry: append a new one.
@@ -67,6 +69,15 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX embeddings_model ON embeddings(model);
     """,
+    # 1 -> 2: a revision per stored vector, so an index saved before a vector changed can tell
+    # (a crash between commit and index save left stale vectors that a load never noticed);
+    # the device a folder was last seen on, so an unmounted drive is not read as "all deleted".
+    """
+    ALTER TABLE embeddings ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX embeddings_rev ON embeddings(model, rev);
+    INSERT OR REPLACE INTO meta(key, value) VALUES ('embedding_rev', '0');
+    ALTER TABLE folders ADD COLUMN device INTEGER;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -77,6 +88,7 @@ class Folder:
     path: str
     online: bool
     last_scan: float | None
+    device: int | None = None  # st_dev of the folder when it last held its photos
 
 
 @dataclass(frozen=True)
@@ -193,26 +205,27 @@ class Catalog:
     # -- folders -----------------------------------------------------------------------------
 
     def folders(self) -> list[Folder]:
-        rows = self.conn.execute("SELECT id, path, online, last_scan FROM folders ORDER BY path")
-        return [Folder(r[0], r[1], bool(r[2]), r[3]) for r in rows]
+        rows = self.conn.execute(
+            "SELECT id, path, online, last_scan, device FROM folders ORDER BY path")
+        return [Folder(r[0], from_db(r[1]), bool(r[2]), r[3], r[4]) for r in rows]
 
     def folder_by_path(self, path: str) -> Folder | None:
         r = self.conn.execute(
-            "SELECT id, path, online, last_scan FROM folders WHERE path=?", (path,)
+            "SELECT id, path, online, last_scan, device FROM folders WHERE path=?", (to_db(path),)
         ).fetchone()
-        return Folder(r[0], r[1], bool(r[2]), r[3]) if r else None
+        return Folder(r[0], from_db(r[1]), bool(r[2]), r[3], r[4]) if r else None
 
     def add_folder(self, path: str) -> Folder:
         """Add a folder; a folder inside it that was added before is absorbed (its photos kept)."""
         with self.transaction() as tx:
             cur = tx.execute(
-                "INSERT INTO folders(path, added_at) VALUES (?, ?)", (path, time.time())
+                "INSERT INTO folders(path, added_at) VALUES (?, ?)", (to_db(path), time.time())
             )
             new_id = cur.lastrowid
             children = [
                 (r[0], r[1])
                 for r in tx.execute("SELECT id, path FROM folders WHERE id != ?", (new_id,))
-                if is_within(r[1], path)
+                if is_within(from_db(r[1]), path)
             ]
             for child_id, _ in children:
                 tx.execute("UPDATE photos SET folder_id=? WHERE folder_id=?", (new_id, child_id))
@@ -231,9 +244,11 @@ class Catalog:
         with self.transaction() as tx:
             tx.execute("UPDATE folders SET online=? WHERE id=?", (int(online), folder_id))
 
-    def mark_scanned(self, folder_id: int) -> None:
+    def mark_scanned(self, folder_id: int, device: int | None = None) -> None:
+        """A complete scan: when, and the device (st_dev) the folder's photos were found on."""
         with self.transaction() as tx:
-            tx.execute("UPDATE folders SET last_scan=? WHERE id=?", (time.time(), folder_id))
+            tx.execute("UPDATE folders SET last_scan=?, device=coalesce(?, device) WHERE id=?",
+                       (time.time(), device, folder_id))
 
     # -- photos ------------------------------------------------------------------------------
 
@@ -242,19 +257,19 @@ class Catalog:
             "SELECT id, path, size, mtime_ns, content_hash, status FROM photos WHERE folder_id=?",
             (folder_id,),
         )
-        return {r[1]: PhotoState(*r) for r in rows}
+        return {from_db(r[1]): _state(r) for r in rows}
 
     def photo_state(self, path: str) -> PhotoState | None:
         r = self.conn.execute(
             "SELECT id, path, size, mtime_ns, content_hash, status FROM photos WHERE path=?",
-            (path,),
+            (to_db(path),),
         ).fetchone()
-        return PhotoState(*r) if r else None
+        return _state(r) if r else None
 
     def paths_under(self, prefix: str) -> list[str]:
-        lo, hi = _prefix_range(prefix)
+        lo, hi = _prefix_range(to_db(prefix))
         rows = self.conn.execute("SELECT path FROM photos WHERE path >= ? AND path < ?", (lo, hi))
-        return [r[0] for r in rows]
+        return [from_db(r[0]) for r in rows]
 
     def photo_with_embedding(self, content_hash: str, model: str) -> int | None:
         """A photo with this content that already has an embedding for ``model`` (so a moved
@@ -266,6 +281,25 @@ class Catalog:
         ).fetchone()
         return row[0] if row else None
 
+    def moved_away(self, content_hash: str, new_path: str) -> PhotoState | None:
+        """A catalogued photo with this content whose file is gone from its path, in a folder
+        that is reachable now: the file at ``new_path`` is that photo, moved (from any folder
+        of the library), so it keeps its row, vector and labels. A photo of an unplugged drive
+        is never taken for moved (its copy elsewhere is a copy)."""
+        rows = self.conn.execute(
+            "SELECT p.id, p.path, p.size, p.mtime_ns, p.content_hash, p.status, f.path "
+            "FROM photos p JOIN folders f ON f.id = p.folder_id "
+            "WHERE p.content_hash = ? AND p.path != ? AND f.online = 1",
+            (content_hash, to_db(new_path)))
+        for r in rows:
+            if os.path.isdir(from_db(r[6])) and not os.path.lexists(from_db(r[1])):
+                return _state(r[:6])
+        return None
+
+    def folder_exists(self, folder_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM folders WHERE id=?", (folder_id,)).fetchone() \
+            is not None
+
     def pending_paths(self, model: str, folder_id: int) -> list[PhotoState]:
         """Readable photos of a folder that have no embedding for ``model`` yet."""
         rows = self.conn.execute(
@@ -274,7 +308,7 @@ class Catalog:
             "(SELECT 1 FROM embeddings e WHERE e.photo_id=p.id AND e.model=?)",
             (folder_id, model),
         )
-        return [PhotoState(*r) for r in rows]
+        return [_state(r) for r in rows]
 
     @staticmethod
     def upsert_photo(tx: sqlite3.Connection, rec: PhotoRecord) -> int:
@@ -289,15 +323,16 @@ class Catalog:
             "width=excluded.width, height=excluded.height, taken_at=excluded.taken_at, "
             "taken_from_exif=excluded.taken_from_exif, status=excluded.status, "
             "error=excluded.error, updated_at=excluded.updated_at",
-            (rec.folder_id, rec.path, rec.size, rec.mtime_ns, rec.content_hash, rec.width,
+            (rec.folder_id, to_db(rec.path), rec.size, rec.mtime_ns, rec.content_hash, rec.width,
              rec.height, rec.taken_at, int(rec.taken_from_exif), rec.status, rec.error, now, now),
         )
-        return tx.execute("SELECT id FROM photos WHERE path=?", (rec.path,)).fetchone()[0]
+        return tx.execute("SELECT id FROM photos WHERE path=?", (to_db(rec.path),)).fetchone()[0]
 
     @staticmethod
     def move_photo(tx: sqlite3.Connection, photo_id: int, new_path: str, folder_id: int,
                    size: int, mtime_ns: int) -> None:
         """A photo moved on disk: same row, same embedding, same labels; new path."""
+        new_path = to_db(new_path)
         tx.execute("DELETE FROM photos WHERE path=? AND id != ?", (new_path, photo_id))
         tx.execute(
             "UPDATE photos SET path=?, folder_id=?, size=?, mtime_ns=?, updated_at=? WHERE id=?",
@@ -307,6 +342,7 @@ class Catalog:
     def move_prefix(self, src: str, dst: str, folder_id: int) -> int:
         """A folder moved on disk: every photo below ``src`` now lies below ``dst``.
         Rows, embeddings and labels are kept. Returns the number of photos moved."""
+        src, dst = to_db(src), to_db(dst)  # (one character for one: lengths are kept)
         lo, hi = _prefix_range(src)
         n = len(src.rstrip(os.sep))
         with self.transaction() as tx:
@@ -325,19 +361,31 @@ class Catalog:
         tx.execute("DELETE FROM embeddings WHERE photo_id=?", (photo_id,))
 
     @staticmethod
-    def put_embeddings(tx: sqlite3.Connection, model: str,
+    def _next_rev(tx: sqlite3.Connection, n: int = 1) -> int:
+        """Reserve ``n`` vector revisions; returns the first. Every write of a vector gets a new,
+        higher revision (VectorIndex.patch_from finds what changed since its last save)."""
+        tx.execute("UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key='embedding_rev'",
+                   (n,))
+        last = int(tx.execute("SELECT value FROM meta WHERE key='embedding_rev'").fetchone()[0])
+        return last - n + 1
+
+    @classmethod
+    def put_embeddings(cls, tx: sqlite3.Connection, model: str,
                        items: Iterable[tuple[int, np.ndarray]]) -> None:
+        items = list(items)
+        first = cls._next_rev(tx, len(items))
         tx.executemany(
-            "INSERT OR REPLACE INTO embeddings(photo_id, model, vector) VALUES (?, ?, ?)",
-            ((pid, model, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for pid, v in items),
+            "INSERT OR REPLACE INTO embeddings(photo_id, model, vector, rev) VALUES (?, ?, ?, ?)",
+            ((pid, model, np.ascontiguousarray(v, dtype=np.float32).tobytes(), first + k)
+             for k, (pid, v) in enumerate(items)),
         )
 
-    @staticmethod
-    def copy_embeddings(tx: sqlite3.Connection, src_id: int, dst_id: int) -> None:
+    @classmethod
+    def copy_embeddings(cls, tx: sqlite3.Connection, src_id: int, dst_id: int) -> None:
         tx.execute(
-            "INSERT OR REPLACE INTO embeddings(photo_id, model, vector) "
-            "SELECT ?, model, vector FROM embeddings WHERE photo_id=?",
-            (dst_id, src_id),
+            "INSERT OR REPLACE INTO embeddings(photo_id, model, vector, rev) "
+            "SELECT ?, model, vector, ? FROM embeddings WHERE photo_id=?",
+            (dst_id, cls._next_rev(tx), src_id),
         )
 
     def delete_photos(self, ids: Sequence[int]) -> None:
@@ -348,6 +396,16 @@ class Catalog:
 
     def embedding_ids(self, model: str) -> np.ndarray:
         rows = self.conn.execute("SELECT photo_id FROM embeddings WHERE model=?", (model,))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def max_rev(self) -> int:
+        """The newest vector revision written (any model)."""
+        return int(self.get_meta("embedding_rev", "0") or 0)
+
+    def changed_since(self, model: str, rev: int) -> np.ndarray:
+        """Ids whose ``model`` vector was written after revision ``rev``."""
+        rows = self.conn.execute(
+            "SELECT photo_id FROM embeddings WHERE model=? AND rev > ?", (model, rev))
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def vectors(self, model: str,
@@ -396,7 +454,9 @@ class Catalog:
             )
             cols = [d[0] for d in cur.description]
             for r in cur:
-                out[r[0]] = dict(zip(cols, r, strict=True))
+                row = dict(zip(cols, r, strict=True))
+                row["path"] = from_db(row["path"])
+                out[r[0]] = row
         return out
 
     def filter_ids(self, model: str, folder: str | None = None, after: str | None = None,
@@ -417,7 +477,10 @@ class Catalog:
             f"WHERE p.status='ok' {where} ORDER BY p.taken_at DESC, p.id DESC LIMIT ?",
             [*args, limit])
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur]
+        rows = [dict(zip(cols, r, strict=True)) for r in cur]
+        for row in rows:
+            row["path"] = from_db(row["path"])
+        return rows
 
     def years(self) -> list[int]:
         rows = self.conn.execute(
@@ -453,7 +516,7 @@ class Catalog:
         rows = self.conn.execute(
             "SELECT path, error FROM photos WHERE status='failed' ORDER BY path LIMIT ?", (limit,)
         )
-        return [(r[0], r[1] or "") for r in rows]
+        return [(from_db(r[0]), r[1] or "") for r in rows]
 
 
 def is_within(path: str, folder: str) -> bool:
@@ -468,7 +531,7 @@ def _photo_filters(folder: str | None, after: str | None,
     args: list[object] = []
     if folder:
         sql.append("AND p.path >= ? AND p.path < ?")
-        args += list(_prefix_range(folder))
+        args += list(_prefix_range(to_db(folder)))
     if after:
         sql.append("AND p.taken_at >= ?")
         args.append(after)
@@ -476,6 +539,10 @@ def _photo_filters(folder: str | None, after: str | None,
         sql.append("AND p.taken_at < ?")
         args.append(before)
     return " ".join(sql), args
+
+
+def _state(row) -> PhotoState:
+    return PhotoState(row[0], from_db(row[1]), *row[2:6])
 
 
 def _prefix_range(folder: str) -> tuple[str, str]:

@@ -340,6 +340,14 @@ def _has_text_projection(model) -> bool:
     return tp is not None and hasattr(tp, "shape") and len(tp.shape) == 2
 
 
+def check_spec(spec: str) -> str:
+    """The canonical spec, or ModelUnavailable when it cannot name a model (bad syntax, a
+    local folder that is missing or holds no model) — checked without loading anything."""
+    spec = canonical_spec(spec)
+    _parse(spec)
+    return spec
+
+
 def _parse(spec: str) -> tuple[str, str | None]:
     if spec.startswith("local-dir:"):
         path = Path(spec[len("local-dir:"):])
@@ -357,7 +365,8 @@ def _parse(spec: str) -> tuple[str, str | None]:
         return spec[len("random:"):], None
     if ":" in spec:
         name, tag = spec.split(":", 1)
-        return name, tag
+        if name.strip() and tag.strip():
+            return name, tag
     raise ModelUnavailable(
         f"'{spec}' is not a model spec. Use NAME:PRETRAINED (e.g. ViT-B-32:laion2b_s34b_b79k), "
         "hf-hub:ORG/REPO, or local-dir:PATH."
@@ -365,7 +374,13 @@ def _parse(spec: str) -> tuple[str, str | None]:
 
 
 def _explain_failure(spec: str, name: str, err: Exception) -> str:
-    text = f"{type(err).__name__}: {err}".splitlines()[0][:300]
+    full = f"{type(err).__name__}: {err}"
+    if "weights_only" in full or "Weights only load failed" in full:
+        # torch refused a pickled checkpoint (it could run code); never suggest loading it
+        return (f"The weights of {spec} are in an unsafe format (a Python pickle, which can run "
+                "code when loaded), so PhotoCLIP does not load them. Use a model folder whose "
+                "weights are in safetensors format (open_clip_model.safetensors).")
+    text = _first_sentence(full)
     net = any(w in text.lower() for w in (
         "connect", "resolve", "offline", "network", "timed out", "localentrynotfound",
         "cannot find the requested files", "max retries", "name or service", "hub",
@@ -376,4 +391,12 @@ def _explain_failure(spec: str, name: str, err: Exception) -> str:
     if "Unknown model" in text or ("not found" in text.lower() and name in text):
         return f"open_clip does not know the model '{name}'. {LOCAL_HELP}"
     return f"The model {spec} could not be loaded ({text}). {LOCAL_HELP}"
+
+
+def _first_sentence(text: str, limit: int = 300) -> str:
+    """The error's first line, cut at a word boundary with an ellipsis when too long."""
+    line = text.strip().splitlines()[0] if text.strip() else text
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -34,6 +35,7 @@ from photoclip.core.imageio import (
     mtime_iso,
     read_file,
 )
+from photoclip.core.paths import to_db
 from photoclip.core.scan import FileInfo, file_info, scan
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,9 @@ class Plan:
     missing: dict[str, PhotoState] = field(default_factory=dict)  # path -> row; file is gone
     unchanged: int = 0
     offline: bool = False
+    offline_why: str = ""
     complete: bool = True  # a full scan: rows not seen on disk really are gone
+    device: int | None = None  # st_dev of the folder during a full scan that found photos
 
     @property
     def total(self) -> int:
@@ -86,6 +90,7 @@ class Report:
     unchanged: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     offline: list[str] = field(default_factory=list)
+    offline_why: dict[str, str] = field(default_factory=dict)
     cancelled: bool = False
     seconds: float = 0.0
 
@@ -94,8 +99,13 @@ class Report:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed += other.failed
         self.offline += other.offline
+        self.offline_why.update(other.offline_why)
         self.cancelled = self.cancelled or other.cancelled
         self.seconds += other.seconds
+
+
+class _FolderGone(Exception):
+    """The folder being indexed was removed from the library meanwhile."""
 
 
 @dataclass
@@ -138,8 +148,12 @@ class Indexer:
     def plan_folder(self, folder: Folder, retry_failed: bool = False) -> Plan:
         """Full scan of one folder against the catalog."""
         plan = Plan(folder)
-        if not os.path.isdir(folder.path):
-            plan.offline = True
+        try:
+            device = os.stat(folder.path).st_dev
+        except OSError:
+            device = None
+        if device is None or not os.path.isdir(folder.path):
+            plan.offline, plan.offline_why = True, "not reachable"
             return plan
         known = self.catalog.photo_states(folder.id)
         seen: set[str] = set()
@@ -147,6 +161,12 @@ class Indexer:
             seen.add(fi.path)
             self._classify(plan, fi, known.get(fi.path), retry_failed)
         plan.missing = {p: st for p, st in known.items() if p not in seen}
+        why = _looks_unmounted(folder, device, len(known), len(seen), len(plan.missing))
+        if why:  # an unplugged drive or an unmounted share: offline, never "all deleted"
+            log.warning("%s: %s; its %d photos are kept", folder.path, why, len(known))
+            return Plan(folder, offline=True, offline_why=why)
+        if seen:
+            plan.device = device
         self._add_pending(plan)
         return plan
 
@@ -184,12 +204,41 @@ class Indexer:
     # -- running -----------------------------------------------------------------------------
 
     def run(self, plan: Plan, progress: Callable[[Progress], None] | None = None,
-            cancel: threading.Event | None = None) -> Report:
+            cancel: threading.Event | None = None, remove_missing: bool = True) -> Report:
+        """Do the plan. With ``remove_missing`` False, rows whose files are gone stay for
+        :meth:`remove_missing` (after every folder ran, so a photo moved to another folder of
+        the library keeps its row). A folder removed meanwhile ends the run early, quietly."""
+        try:
+            return self._run(plan, progress, cancel, remove_missing)
+        except _FolderGone:
+            log.info("folder %s was removed while it was indexed", plan.folder.path)
+            return Report(cancelled=True)
+
+    def remove_missing(self, plans: Iterable[Plan]) -> int:
+        """Forget the photos the plans found missing that are still missing and were not moved
+        to another path meanwhile. Returns how many were removed."""
+        gone = []
+        for plan in plans:
+            if plan.offline:
+                continue
+            for path, st in plan.missing.items():
+                now = self.catalog.photo_state(path)
+                if now is not None and now.id == st.id and not os.path.lexists(path):
+                    gone.append(st.id)
+        if gone:
+            self.catalog.delete_photos(gone)
+            if self.index is not None:
+                self.index.remove(gone)
+                self.index_changed = True
+        return len(gone)
+
+    def _run(self, plan: Plan, progress, cancel, remove_missing: bool) -> Report:
         t0 = time.monotonic()
         report = Report(unchanged=max(plan.unchanged, 0))
         if plan.offline:
             self.catalog.set_folder_online(plan.folder.id, False)
             report.offline.append(plan.folder.path)
+            report.offline_why[plan.folder.path] = plan.offline_why or "not reachable"
             return report
         if not plan.folder.online:
             self.catalog.set_folder_online(plan.folder.id, True)
@@ -234,12 +283,30 @@ class Indexer:
                 state.take(pending.popleft().result())
             if not report.cancelled:
                 state.flush()
-        if not report.cancelled and plan.missing and state.missing_left():
+        if not report.cancelled and plan.missing and state.missing_left() and remove_missing:
             state.remove_missing()
         if plan.complete and not report.cancelled:
-            self.catalog.mark_scanned(plan.folder.id)
+            self.catalog.mark_scanned(plan.folder.id, plan.device)
         report.seconds = time.monotonic() - t0
         return report
+
+
+MASS_REMOVAL = 20  # missing photos above which a device change means "not mounted"
+
+
+def _looks_unmounted(folder: Folder, device: int, known: int, seen: int,
+                     missing: int) -> str | None:
+    """Why a scan that misses photos looks like a drive that is not there rather than photos
+    deleted: the folder had photos and is empty now (an empty mount point), or most of them
+    are missing and the folder now lies on another device than when they were found."""
+    if not known or not missing:
+        return None
+    if not seen:
+        return "the folder is empty now (its drive or share unplugged or not mounted?)"
+    if (folder.device is not None and device != folder.device and missing > MASS_REMOVAL
+            and missing > known // 2):
+        return "most photos are missing and the folder is on another disk than before"
+    return None
 
 
 def _prepare(fi: FileInfo, pre,
@@ -299,9 +366,21 @@ class _RunState:
         enc = [b for b in batch if b.array is not None]
         vectors = (self.ix.encoder.encode_images(np.stack([b.array for b in enc]))
                    if enc else None)
-        index_add: list[tuple[int, np.ndarray | int]] = []
         cat = self.ix.catalog
         folder_id = self.plan.folder.id
+        try:
+            index_add = self._commit(batch, enc, vectors, cat, folder_id)
+        except sqlite3.IntegrityError:
+            if not cat.folder_exists(folder_id):
+                raise _FolderGone() from None
+            raise
+        self._update_index(index_add)
+        self.prog.done += len(batch)
+        self._emit(batch[-1].info.path, force=True)
+
+    def _commit(self, batch, enc, vectors, cat, folder_id) -> list:
+        """One batch in one transaction; returns what the index must add."""
+        index_add: list[tuple[int, np.ndarray | int]] = []
         with cat.transaction() as tx:
             vec_of = {id(b): v for b, v in zip(enc, vectors, strict=True)} if enc else {}
             for b in batch:
@@ -323,10 +402,11 @@ class _RunState:
                 else:
                     prev = tx.execute("SELECT id, content_hash, width, height, taken_at, "
                                       "taken_from_exif FROM photos WHERE path=?",
-                                      (fi.path,)).fetchone()
+                                      (to_db(fi.path),)).fetchone()
                     same_content = prev is not None and prev[1] == b.hash
                     if b.array is None and same_content:  # touched, not changed
                         width, height, taken, exif = prev[2], prev[3], prev[4], bool(prev[5])
+                        self.report.unchanged += 1
                     elif b.array is None and b.known_id is not None:  # a copy of a known photo
                         src = tx.execute("SELECT width, height, taken_at, taken_from_exif "
                                          "FROM photos WHERE id=?", (b.known_id,)).fetchone()
@@ -357,16 +437,18 @@ class _RunState:
                         self.report.encoded += 1
                     else:
                         self.report.catalogued += 1
-        self._update_index(index_add)
-        self.prog.done += len(batch)
-        self._emit(batch[-1].info.path, force=True)
+        return index_add
 
     def _pop_missing(self, h: str | None, path: str) -> PhotoState | None:
+        """The row this file was moved from: one this plan found missing, else any photo of
+        the library with this content whose file is gone (a move between folders)."""
         cands = self.missing_by_hash.get(h) if h else None
         while cands:
             st = cands.pop()
             if self.plan.missing.pop(st.path, None) is not None and st.path != path:
                 return st
+        if h and self.ix.catalog.photo_state(path) is None:
+            return self.ix.catalog.moved_away(h, path)
         return None
 
     def _update_index(self, adds: list[tuple[int, np.ndarray | int]]) -> None:

@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,12 @@ import numpy as np
 
 from photoclip.config import Settings, data_home, resolve_model_spec
 from photoclip.core.catalog import Catalog, Folder, is_within
-from photoclip.core.encoder import Encoder, canonical_spec
+from photoclip.core.encoder import Encoder, canonical_spec, check_spec
 from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError
 from photoclip.core.imageio import DecodeError, decode_for_model, read_file
 from photoclip.core.index import EXACT_MAX, VectorIndex
 from photoclip.core.indexer import Indexer, Progress, Report
+from photoclip.core.lock import FileLock, LockTimeout
 from photoclip.core.precision import (
     CALIBRATION_FILE,
     CalibrationCache,
@@ -75,6 +77,8 @@ class Library:
         self._index_lock = threading.RLock()
         self._index_dirty = False
         self.exact_max = EXACT_MAX  # above this many photos the index is an HNSW graph
+        self.indexing_lock = FileLock(self.home / "indexing.lock")
+        self.index_lock = FileLock(self.home / "index.lock")
 
     @classmethod
     def open(cls, home: Path | None = None, model: str | None = None,
@@ -85,7 +89,7 @@ class Library:
         settings = Settings.load(home)
         if (model and remember_model) or precision:
             if model and remember_model:
-                settings.model = canonical_spec(model)
+                settings.model = check_spec(model)  # a typo is refused, not remembered
             if precision:
                 settings.precision = precision
             settings.save(home)
@@ -208,9 +212,25 @@ class Library:
 
     def save_index(self) -> None:
         with self._index_lock:
-            if self._index is not None and self._index_dirty:
-                self._index.save(self.home / INDEX_DIR)
-                self._index_dirty = False
+            if self._index is None or not self._index_dirty:
+                return
+            try:  # one process writes index files at a time
+                self.index_lock.acquire(timeout=120)
+            except LockTimeout as e:
+                log.warning("search index not saved: %s kept its files locked", e.holder)
+                return
+            try:
+                self._save_index_locked()
+            finally:
+                self.index_lock.release()
+
+    def _save_index_locked(self) -> None:
+        if self._index.mode == "hnsw":
+            # what the catalog holds now, so the saved revision is true: a vector committed
+            # but not yet added (a batch in flight) is added here
+            self._index.patch_from(self.catalog, level=logging.INFO)
+        self._index.save(self.home / INDEX_DIR)
+        self._index_dirty = False
 
     def close(self) -> None:
         index = self._index
@@ -277,21 +297,36 @@ class Library:
 
     def index_folders(self, progress: Callable[[Progress], None] | None = None,
                       cancel: threading.Event | None = None, retry_failed: bool = False,
-                      require_model: bool = True) -> Report:
-        """Scan every folder and bring catalog and index in step with the disk."""
-        indexer = self.indexer(require_model)
-        report = Report()
-        try:
-            for folder in self.catalog.folders():
-                plan = indexer.plan_folder(folder, retry_failed=retry_failed)
-                report.merge(indexer.run(plan, progress, cancel))
-                if report.cancelled:
-                    break
-        finally:
-            if indexer.index_changed:
-                self.mark_index_dirty()
-                self.save_index()
+                      require_model: bool = True,
+                      on_wait: Callable[[str], None] | None = None) -> Report:
+        """Scan every folder and bring catalog and index in step with the disk. One process
+        indexes a library at a time: ``on_wait(holder)`` says whom this one waits for."""
+        with self.indexing(on_wait):
+            indexer = self.indexer(require_model)
+            report = Report()
+            try:
+                plans = [indexer.plan_folder(f, retry_failed=retry_failed)
+                         for f in self.catalog.folders()]
+                for plan in plans:  # removals wait until every folder ran: moves between
+                    report.merge(indexer.run(plan, progress, cancel, remove_missing=False))
+                    if report.cancelled:  # folders keep their rows
+                        break
+                if not report.cancelled:
+                    report.removed += indexer.remove_missing(plans)
+            finally:
+                if indexer.index_changed:
+                    self.mark_index_dirty()
+                    self.save_index()
         return report
+
+    @contextmanager
+    def indexing(self, on_wait: Callable[[str], None] | None = None):
+        """Hold the library's indexing lock (another process indexing it makes this wait)."""
+        self.indexing_lock.acquire(on_wait=on_wait)
+        try:
+            yield
+        finally:
+            self.indexing_lock.release()
 
     # -- search ------------------------------------------------------------------------------
 

@@ -83,9 +83,11 @@ class FolderWatcher:
     def start(self, roots: list[str]) -> None:
         for root in roots:
             self.watch(root)
+        _OVERFLOWS.add(self)
         self._thread.start()
 
     def stop(self) -> None:
+        _OVERFLOWS.discard(self)
         self._stop.set()
         for obs in list(self._observers.values()):
             obs.stop()
@@ -193,8 +195,23 @@ class FolderWatcher:
                     out.append(change)
         return out
 
+    def events_lost(self, below: str | None = None) -> None:
+        """The system dropped events (inotify queue overflow) or a watch broke: every folder
+        concerned is reconciled with a full scan, so nothing that happened is missed."""
+        roots = [r for r in self._observers if below is None or is_within(below, r)
+                 or is_within(r, below)]
+        log.warning("file-system events were lost for %s: rescanning", ", ".join(roots) or "-")
+        with self._lock:
+            self._rescan.update(roots)
+
     def _check_roots(self) -> None:
-        """Notice folders that went offline (unplugged) or came back."""
+        """Notice folders that went offline (unplugged) or came back, and watches that died."""
+        for root, obs in list(self._observers.items()):
+            if not obs.is_alive() and not self._stop.is_set() and os.path.isdir(root):
+                log.warning("the watch on %s stopped: watching it again", root)
+                self._observers.pop(root, None)
+                self.watch(root)
+                self.events_lost(root)
         for root, was_online in list(self._online.items()):
             online = os.path.isdir(root)
             if online == was_online:
@@ -210,6 +227,39 @@ class FolderWatcher:
                 log.info("%s went offline: its photos are kept", root)
             with self._lock:
                 self._rescan.add(root)
+
+
+class _OverflowListener(logging.Handler):
+    """watchdog rebuilds its inotify watches after a queue overflow but tells its handlers
+    nothing: the events are simply gone. It does log it, with the folder: that is our cue."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self._watchers: set[FolderWatcher] = set()
+        self._lock = threading.Lock()
+
+    def add(self, watcher: FolderWatcher) -> None:
+        with self._lock:
+            if not self._watchers:
+                for name in ("watchdog.observers.inotify", "watchdog.observers.inotify_c"):
+                    logging.getLogger(name).addHandler(self)
+            self._watchers.add(watcher)
+
+    def discard(self, watcher: FolderWatcher) -> None:
+        with self._lock:
+            self._watchers.discard(watcher)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" not in str(record.msg).lower():
+            return
+        below = os.fsdecode(record.args[0]) if record.args else None
+        with self._lock:
+            watchers = list(self._watchers)
+        for w in watchers:
+            w.events_lost(below)
+
+
+_OVERFLOWS = _OverflowListener()
 
 
 def _signature(path: str) -> tuple[int, int] | None:

@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from photoclip.core.catalog import is_within
-from photoclip.core.indexer import Progress, Report
+from photoclip.core.indexer import Plan, Progress, Report
 from photoclip.core.watcher import Change, FolderWatcher
 
 log = logging.getLogger(__name__)
 
 PRIORITY_USER, PRIORITY_LIVE, PRIORITY_BACKFILL = 0, 1, 2
+FOLDER_SYNC = 2.0  # seconds between checks for folders added or removed by another process
+REMOVAL_GRACE = 3.0  # seconds a vanished photo waits before it is forgotten (see _remove_gone)
 
 
 @dataclass(order=True)
@@ -67,6 +69,9 @@ class Worker:
         self._thread = threading.Thread(target=self._run, name="photoclip-worker", daemon=True)
         self._last_save = time.monotonic()
         self._status = WorkerStatus("idle")
+        self._removals: list[tuple[float, Plan]] = []
+        self._roots: set[str] = set()  # the folders being watched and indexed
+        self._last_sync = 0.0  # (due, plan) of vanished photos
         self.watcher = (FolderWatcher(self._on_change, quiet=quiet, force_polling=force_polling)
                         if watch else None)
 
@@ -74,12 +79,15 @@ class Worker:
 
     def start(self, reconcile: bool = True) -> None:
         """Start working; with ``reconcile``, first diff every folder against the disk."""
+        folders = [f.path for f in self.library.catalog.folders()]
+        self._roots = set(folders)
+        self._last_sync = time.monotonic()
         if reconcile:
-            for folder in self.library.catalog.folders():
-                self._put(PRIORITY_BACKFILL, "scan", folder.path)
+            for root in folders:
+                self._put(PRIORITY_BACKFILL, "scan", root)
         self._thread.start()
         if self.watcher is not None:
-            self.watcher.start([f.path for f in self.library.catalog.folders()])
+            self.watcher.start(folders)
 
     def stop(self, timeout: float = 30) -> None:
         self._stopping.set()
@@ -117,6 +125,7 @@ class Worker:
 
     def add_folder(self, path: str):
         folder = self.library.add_folder(path)
+        self._roots.add(folder.path)
         if self.watcher is not None:
             self.watcher.watch(folder.path)
         self._put(PRIORITY_USER, "scan", folder.path)
@@ -124,6 +133,7 @@ class Worker:
 
     def remove_folder(self, path: str) -> int:
         folder = self.library._folder(path)
+        self._roots.discard(folder.path)
         if self.watcher is not None:
             self.watcher.unwatch(folder.path)
         return self.library.remove_folder(folder.path)
@@ -179,7 +189,10 @@ class Worker:
             try:
                 job = self._queue.get(timeout=0.5)
             except queue.Empty:
-                if not self._idle.is_set():
+                self._sync_folders()
+                if self._removals:
+                    self._guard(self._remove_gone)
+                elif not self._idle.is_set():
                     self._become_idle()
                 continue
             if job.kind == "stop" or self._stopping.is_set():
@@ -187,15 +200,58 @@ class Worker:
                 return
             self._idle.clear()
             self._cancel.clear()
-            try:
-                self._do(job)
-            except Exception as e:  # keep working: one bad job must not stop the library
-                log.exception("background job failed: %s %s", job.kind, job.root)
-                self._emit(replace(self._status, message=f"error: {e}"))
-            if self._queue.empty():
+            self._guard(lambda job=job: self._do(job))
+            if self._queue.empty() and not self._removals:
                 self._become_idle()
             else:
                 self._maybe_save(force=False)
+
+    def _sync_folders(self) -> None:
+        """Folders added or removed by another process (`photoclip add` while the app or
+        `watch` runs): watch and index the new ones, stop watching the removed ones."""
+        now = time.monotonic()
+        if now - self._last_sync < FOLDER_SYNC:
+            return
+        self._last_sync = now
+        roots = {f.path for f in self.library.catalog.folders()}
+        known = self._roots
+        self._roots = roots
+        for root in sorted(roots - known):
+            log.info("folder added to the library: %s", root)
+            if self.watcher is not None:
+                self.watcher.watch(root)
+            self._put(PRIORITY_USER, "scan", root)
+        for root in known - roots:
+            if self.watcher is not None:
+                self.watcher.unwatch(root)
+
+    def _guard(self, fn) -> None:
+        try:
+            fn()
+        except Exception as e:  # keep working: one bad job must not stop the library
+            log.exception("background job failed")
+            self._emit(replace(self._status, message=f"error: {e}"))
+
+    def _remove_gone(self) -> None:
+        """Forget photos found missing at least REMOVAL_GRACE ago and still missing. Waiting
+        lets a photo moved to another folder arrive there first and keep its row (the move
+        shows up as a deletion here and a new file there, in either order)."""
+        now = time.monotonic()
+        due = [plan for t, plan in self._removals if t <= now]
+        if not due:
+            return
+        self._removals = [(t, plan) for t, plan in self._removals if t > now]
+        lib = self.library
+        with lib.indexing(self._waiting):
+            indexer = lib.indexer(require_model=False, load_model=False)
+            removed = indexer.remove_missing(due)
+        if indexer.index_changed:
+            lib.mark_index_dirty()
+        if removed and self.on_report is not None:
+            self.on_report(Report(removed=removed))
+
+    def _waiting(self, holder: str) -> None:
+        self._emit(replace(self._status, message=f"waiting for {holder} to finish indexing"))
 
     def _become_idle(self) -> None:
         """Nothing queued: save the index now and tell the listeners."""
@@ -238,9 +294,12 @@ class Worker:
                 plan = planner.plan_paths(folder, sorted(paths))
         if not plan.work and not plan.missing and not plan.offline and folder.online:
             return
-        # The model is loaded only for files to read: an idle library never loads it.
-        indexer = lib.indexer(require_model=False, load_model=bool(plan.work))
-        report = indexer.run(plan, self._progress, self._cancel)
+        with lib.indexing(self._waiting):  # (a CLI `index` of this library goes first)
+            # The model is loaded only for files to read: an idle library never loads it.
+            indexer = lib.indexer(require_model=False, load_model=bool(plan.work))
+            report = indexer.run(plan, self._progress, self._cancel, remove_missing=False)
+        if plan.missing and not report.cancelled:
+            self._removals.append((time.monotonic() + REMOVAL_GRACE, plan))
         if indexer.index_changed:
             lib.mark_index_dirty()
         if self.on_report is not None:

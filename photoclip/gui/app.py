@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 def setup_logging() -> None:
     home = data_home()
     home.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(home / "photoclip.log", encoding="utf-8")
+    handler = logging.FileHandler(home / "photoclip.log", encoding="utf-8",
+                                  errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 

@@ -41,6 +41,7 @@ from photoclip.core.search import Filters
 from photoclip.core.worker import WorkerStatus
 from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, SettingsDialog
+from photoclip.gui.paths import file_url, show
 from photoclip.gui.preview import PreviewDialog
 from photoclip.gui.results import ResultsModel, ResultsView
 from photoclip.gui.thumbnails import ThumbnailCache
@@ -430,7 +431,7 @@ class MainWindow(QMainWindow):
         if not self.model_ready:
             self.caption.setText("“Find similar” needs a model.")
             return
-        self._similar_to = (hit.id, Path(hit.path).name)
+        self._similar_to = (hit.id, show(Path(hit.path).name))
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
@@ -480,7 +481,7 @@ class MainWindow(QMainWindow):
             self.open_photo(hit.path)
 
     def open_photo(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        QDesktopServices.openUrl(file_url(path))
 
     def show_in_folder(self, path: str) -> None:
         """Open the file manager with the photo selected where the platform allows it."""
@@ -492,7 +493,7 @@ class MainWindow(QMainWindow):
             return
         if _freedesktop_show_item(path):
             return
-        QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+        QDesktopServices.openUrl(file_url(os.path.dirname(path)))
 
     def copy_paths(self) -> None:
         rows = self.view.selected_rows() or [self.view.current_row()]
@@ -557,9 +558,9 @@ class MainWindow(QMainWindow):
             waiting = f.photos - f.indexed - f.failed
             if waiting > 0 and f.online:
                 state += f" · {waiting} to index"
-            item = QListWidgetItem(f"{Path(f.path).name or f.path}\n{f.indexed:,} of "
+            item = QListWidgetItem(f"{show(Path(f.path).name or f.path)}\n{f.indexed:,} of "
                                    f"{f.photos:,} indexed{state}")
-            item.setToolTip(f.path)
+            item.setToolTip(show(f.path))
             item.setData(FolderRole, f.path)
             item.setSizeHint(QSize(0, 44))
             self.sidebar.addItem(item)
@@ -567,7 +568,7 @@ class MainWindow(QMainWindow):
         self.folder_filter.clear()
         self.folder_filter.addItem("All folders", None)
         for f in folders:
-            self.folder_filter.addItem(Path(f.path).name or f.path, f.path)
+            self.folder_filter.addItem(show(Path(f.path).name or f.path), f.path)
         i = self.folder_filter.findData(current)
         self.folder_filter.setCurrentIndex(max(i, 0))
         self.folder_filter.blockSignals(False)
@@ -584,7 +585,7 @@ class MainWindow(QMainWindow):
         path = item.data(FolderRole)
         menu = QMenu(self)
         menu.addAction("Show in file manager",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(path)))
+                       lambda: QDesktopServices.openUrl(file_url(path)))
         menu.addAction("Check for changes now", lambda: self.bridge.worker.rescan(path))
         menu.addAction("Remove from library…", lambda: self.remove_folder(path))
         menu.exec(self.sidebar.viewport().mapToGlobal(pos))
@@ -689,7 +690,8 @@ def _freedesktop_show_item(path: str) -> bool:
                            "org.freedesktop.FileManager1", bus)
     if not iface.isValid():
         return False
-    reply = iface.call("ShowItems", [QUrl.fromLocalFile(path).toString()], "")
+    url = file_url(path).toString(QUrl.ComponentFormattingOption.FullyEncoded)
+    reply = iface.call("ShowItems", [url], "")
     return not reply.errorMessage()
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout
 
 from photoclip.core.imageio import DecodeError, open_upright
 from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui.paths import show
 
 PREVIEW_SIDE = 2048
 
@@ -27,7 +28,7 @@ def _load(path: str) -> QImage:
 
 
 def describe(hit) -> str:
-    parts = [Path(hit.path).name]
+    parts = [show(Path(hit.path).name)]
     if hit.taken_at:
         parts.append(hit.taken_at.replace("T", " "))
     if hit.width and hit.height:
@@ -41,7 +42,7 @@ def describe(hit) -> str:
 
 
 class PreviewDialog(QDialog):
-    open_requested = Signal(str)
+    open_requested = Signal(object)  # a path
     row_changed = Signal(int)
 
     def __init__(self, model, row: int, parent=None):
@@ -79,8 +80,8 @@ class PreviewDialog(QDialog):
             return
         self.row = row
         self.info.setText(describe(hit))
-        self.path.setText(os.path.dirname(hit.path))
-        self.setWindowTitle(f"{Path(hit.path).name} — {row + 1} of {self.model.rowCount()}")
+        self.path.setText(show(os.path.dirname(hit.path)))
+        self.setWindowTitle(f"{show(Path(hit.path).name)} — {row + 1} of {self.model.rowCount()}")
         thumb = self.model.thumbs.get(hit.path)
         self._pixmap = thumb
         self._fit()

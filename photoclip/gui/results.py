@@ -12,13 +12,13 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
-    QUrl,
     Signal,
 )
 from PySide6.QtGui import QColor, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photoclip.core.search import Hit
+from photoclip.gui.paths import file_url, show
 from photoclip.gui.thumbnails import ThumbnailCache
 
 HitRole = Qt.ItemDataRole.UserRole + 1
@@ -93,11 +93,11 @@ class ResultsModel(QAbstractListModel):
             return None
         hit = self._shown[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return Path(hit.path).name
+            return show(Path(hit.path).name)
         if role == Qt.ItemDataRole.DecorationRole:
             return self.thumbs.get(hit.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            lines = [hit.path]
+            lines = [show(hit.path)]
             if not math.isnan(hit.score):
                 lines.append(f"score {hit.score:.3f}")
             if hit.width and hit.height:
@@ -122,8 +122,8 @@ class ResultsModel(QAbstractListModel):
         """Drag photos out to other apps as file URLs."""
         mime = QMimeData()
         paths = [self._shown[i.row()].path for i in indexes if i.isValid()]
-        mime.setUrls([QUrl.fromLocalFile(p) for p in paths])
-        mime.setText("\n".join(paths))
+        mime.setUrls([file_url(p) for p in paths])
+        mime.setText("\n".join(show(p) for p in paths))
         return mime
 
     def _thumb_ready(self, path: str) -> None:

@@ -52,8 +52,8 @@ class ThumbnailCache(QObject):
     """Ask with :meth:`get`; a missing thumbnail is loaded in the pool and announced by
     ``ready(path)``. Keeps the most recent ``capacity`` pixmaps in memory."""
 
-    ready = Signal(str)
-    _loaded = Signal(str, QImage, int)  # emitted from pool threads, delivered queued
+    ready = Signal(object)  # path (a Python str: Qt strings lose undecodable name bytes)
+    _loaded = Signal(object, QImage, int)  # emitted from pool threads, delivered queued
 
     def __init__(self, cache_dir: Path, size: int = 192, capacity: int = 2000, parent=None):
         super().__init__(parent)

@@ -1,0 +1,351 @@
+"""What an adversarial run of the engine and the CLI found (issue 8), one test per failure.
+
+Kills at the wrong moment, damaged files in the data folder, file-system churn and bad input:
+each must lose nothing, crash nothing, and say what happened in one sentence.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_library, write_photos
+
+
+def test_a_replaced_photo_is_found_by_its_new_look_after_a_crash_before_the_index_save(
+        tmp_path, tiny_encoder):
+    """kill -9 between the commit of a re-encoded photo and the index save left the old vector
+    in the saved graph, and every later load kept it."""
+    home, photos = tmp_path / "home", tmp_path / "photos"
+    paths = write_photos(photos, 20)
+    lib = make_library(home, tiny_encoder)
+    lib.exact_max = 10  # the persisted HNSW regime
+    lib.add_folder(photos)
+    lib.index_folders()
+    lib.close()
+
+    write_photos(photos, 1, start=500)[0].replace(paths[3])  # same name, another image
+    crashed = make_library(home, tiny_encoder)
+    crashed.exact_max = 10
+    crashed.save_index = lambda: None  # the process dies before any index save
+    report = crashed.index_folders()
+    assert report.encoded == 1
+    crashed.catalog.close()
+
+    lib = make_library(home, tiny_encoder)
+    lib.exact_max = 10
+    pid = lib.catalog.photo_state(str(paths[3])).id
+    stored = lib.catalog.vector_of(pid, lib.model_id)
+    assert np.allclose(lib.index.vector(pid), stored, atol=1e-5)
+    assert lib.index.search(stored, 1)[0][0] == pid  # "similar" finds it by its new look
+    lib.close()
+
+
+def _indexed_hnsw_library(tmp_path, tiny_encoder, n=30):
+    home, photos = tmp_path / "home", tmp_path / "photos"
+    write_photos(photos, n)
+    lib = make_library(home, tiny_encoder)
+    lib.exact_max = 10
+    lib.add_folder(photos)
+    lib.index_folders()
+    lib.close()
+    return home
+
+
+SEARCH_CHILD = """
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import make_library
+from photoclip.core.encoder import Encoder
+enc = Encoder.load({spec!r}, precision="fp32")
+lib = make_library({home!r}, enc)
+lib.exact_max = 10
+n = len(lib.search("a photo", limit=5))
+lib.wait_for_index(60)  # a rebuild runs in the background and is saved when done
+print(n, lib.index.mode)
+lib.close()
+"""
+
+
+@pytest.mark.parametrize("damage", ["graph", "ids"])
+def test_a_garbled_index_file_is_rebuilt_not_crashed_on(tmp_path, tiny_encoder, tiny_spec,
+                                                         damage):
+    """Garbled bytes in the graph made hnswlib segfault on search (rc 139), and `index` saved
+    the damaged graph again; a garbled id list gave 'Label not found' tracebacks."""
+    home = _indexed_hnsw_library(tmp_path, tiny_encoder)
+    suffix = ".hnsw" if damage == "graph" else ".ids.npy"
+    f = next((home / "index").glob(f"index-*{suffix}"))
+    data = bytearray(f.read_bytes())
+    rng = np.random.default_rng(1)
+    start = len(data) // 3 if damage == "graph" else 128  # (after the .npy header)
+    data[start:start + 4000] = rng.integers(0, 256, min(4000, len(data) - start),
+                                            dtype=np.uint8).tobytes()
+    f.write_bytes(bytes(data))
+    code = SEARCH_CHILD.format(tests=str(Path(__file__).parent), spec=tiny_spec,
+                               home=str(home))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["5", "hnsw"]
+    assert "damaged" in proc.stderr  # said so in the log
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0 and "damaged" not in again.stderr  # rebuilt and saved
+
+
+def test_a_photo_moved_to_another_library_folder_keeps_its_row(tmp_path, tiny_library):
+    """'1 encoded, 1 removed': the move got a new id, and its tags and labels would be lost."""
+    lib = tiny_library
+    a, b = tmp_path / "a", tmp_path / "b"
+    photos = write_photos(a, 3)
+    b.mkdir()
+    lib.add_folder(a)
+    lib.add_folder(b)
+    lib.index_folders()
+    pid = lib.catalog.photo_state(str(photos[1])).id
+    encoded = lib.encoder.encoded
+    moved = b / "renamed.jpg"
+    photos[1].rename(moved)
+    report = lib.index_folders()
+    assert (report.moved, report.encoded, report.removed) == (1, 0, 0)
+    assert lib.catalog.photo_state(str(moved)).id == pid
+    assert lib.encoder.encoded == encoded  # not decoded or encoded again
+
+
+def test_a_live_move_between_watched_folders_keeps_its_row(tmp_path, tiny_library):
+    from photoclip.core.worker import Worker
+
+    lib = tiny_library
+    a, b = tmp_path / "a", tmp_path / "b"
+    photos = write_photos(a, 3)
+    b.mkdir()
+    lib.add_folder(a)
+    lib.add_folder(b)
+    lib.index_folders()
+    pid = lib.catalog.photo_state(str(photos[0])).id
+    worker = Worker(lib, quiet=0.3)
+    worker.start(reconcile=False)
+    try:
+        time.sleep(0.5)
+        photos[0].rename(b / "moved.jpg")
+        deadline = time.monotonic() + 30
+        while lib.catalog.photo_state(str(b / "moved.jpg")) is None:
+            assert time.monotonic() < deadline, "the move never arrived"
+            time.sleep(0.1)
+        assert worker.wait_idle(30)
+    finally:
+        worker.stop()
+    assert lib.catalog.photo_state(str(b / "moved.jpg")).id == pid
+    assert lib.catalog.photo_state(str(photos[0])) is None
+    assert lib.status()["photos"] == 3
+
+
+def test_removing_a_folder_while_it_is_indexed_stops_quietly(tmp_path, tiny_encoder):
+    """sqlite3.IntegrityError: FOREIGN KEY traceback."""
+    from conftest import CountingEncoder
+
+    class RemovesTheFolder(CountingEncoder):
+        def encode_images(self, batch):
+            if not self.encoded:  # a second process removes the folder mid-run
+                from photoclip.core.catalog import Catalog
+
+                other = Catalog(home / "catalog.sqlite3")
+                other.remove_folder(other.folders()[0].id)
+                other.close()
+            return super().encode_images(batch)
+
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 40)
+    lib = make_library(home, RemovesTheFolder(tiny_encoder))
+    lib.settings.batch_size = 8
+    lib.add_folder(tmp_path / "photos")
+    report = lib.index_folders()
+    assert report.cancelled and not report.failed
+    assert lib.status()["photos"] == 0 and lib.catalog.folders() == []
+    lib.close()
+
+
+INDEX_CHILD = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from conftest import make_library
+from photoclip.core.encoder import Encoder
+enc = Encoder.load({spec!r}, precision="fp32")
+lib = make_library({home!r}, enc)
+lib.exact_max = 10
+lib.settings.batch_size = 4
+r = lib.index_folders(on_wait=lambda who: print("WAITED", who, flush=True))
+lib.close()
+print("DONE", r.encoded, r.unchanged, flush=True)
+"""
+
+
+def test_two_index_processes_at_once_take_turns(tmp_path, tiny_encoder, tiny_spec):
+    """FileNotFoundError on index.json.tmp / index-N.hnsw crashed one of two `index` runs."""
+    from photoclip.core.lock import FileLock
+
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 60, size=(400, 300))
+    lib = make_library(home, tiny_encoder)
+    lib.add_folder(tmp_path / "photos")
+    lib.close()
+    code = INDEX_CHILD.format(tests=str(Path(__file__).parent), spec=tiny_spec, home=str(home))
+
+    held = FileLock(home / "indexing.lock", what="photoclip index (the test)")
+    held.acquire()  # another process is indexing: a new run waits and says for whom
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    assert "WAITED photoclip index (the test) (process" in first, proc.stderr.read()[-1500:]
+    held.release()
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err[-1500:]
+    assert "DONE 60 0" in out
+
+    (tmp_path / "photos" / "img_0000.jpg").unlink()
+    write_photos(tmp_path / "photos", 30, start=100, size=(400, 300))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1][-1500:] for o in outs]
+    done = sorted(line.split()[1:] for out, _ in outs for line in out.splitlines()
+                  if line.startswith("DONE"))
+    assert done == [["0", "89"], ["30", "59"]]  # one did the work, the other found it done
+
+
+def test_file_names_that_are_not_utf8_are_indexed_and_shown_losslessly(tmp_path, tiny_spec):
+    """`printf '!\\xff.jpg'`: a UnicodeEncodeError traceback, 0 of 200 photos indexed."""
+    import json
+    import os
+
+    photos = tmp_path / "photos"
+    write_photos(photos, 4)
+    odd = os.path.join(os.fsencode(photos), b"!\xff caf\xe9.jpg")  # Latin-1 bytes
+    os.rename(write_photos(tmp_path / "more", 1, start=77)[0], odd)
+    (photos / "img_0000.jpg").replace(os.fsdecode(os.path.join(os.fsencode(photos),
+                                                               b"sub\xfcdir.jpg")))
+    home = tmp_path / "home"
+    run = [sys.executable, "-m", "photoclip", "--home", str(home)]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}  # (a UTF-8 terminal, strict)
+    assert subprocess.run([*run, "--model", tiny_spec, "add", str(photos)], env=env,
+                          capture_output=True, timeout=120).returncode == 0
+    proc = subprocess.run([*run, "index", "--json"], env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["encoded"] == 5 and report["failed"] == [], report
+    proc = subprocess.run([*run, "search", "noise", "--json", "--limit", "10"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    found = {os.fsencode(h["path"]) for h in json.loads(proc.stdout)}
+    assert odd in found  # the exact bytes come back
+    proc = subprocess.run([*run, "search", "noise", "--limit", "10"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "!\\xff caf\\xe9.jpg" in proc.stdout  # shown, escaped
+
+
+def test_an_unmounted_drive_goes_offline_and_keeps_its_photos(tmp_path, tiny_library):
+    """An empty mount point after the drive went away: 'index' reported '100 removed',
+    deleted every row and vector, and re-encoded them all after remounting."""
+    lib = tiny_library
+    drive, elsewhere = tmp_path / "mnt" / "usb", tmp_path / "away"
+    write_photos(drive, 30)
+    lib.add_folder(drive)
+    lib.index_folders()
+    ids = {st.id for st in lib.catalog.photo_states(lib.catalog.folders()[0].id).values()}
+    drive.rename(elsewhere)
+    drive.mkdir()  # the empty mount point stays behind
+    report = lib.index_folders()
+    assert report.removed == 0 and report.offline == [str(drive)]
+    assert "empty" in report.offline_why[str(drive)]
+    assert lib.status()["photos"] == 30 and not lib.folders()[0].online
+    drive.rmdir()
+    elsewhere.rename(drive)  # plugged in again
+    encoded = lib.encoder.encoded
+    report = lib.index_folders()
+    assert (report.removed, report.encoded, report.unchanged) == (0, 0, 30)
+    assert lib.encoder.encoded == encoded and lib.folders()[0].online
+    assert {st.id for st in lib.catalog.photo_states(lib.catalog.folders()[0].id).values()} \
+        == ids
+
+
+def test_most_photos_missing_on_another_disk_is_offline_not_deleted(tmp_path, tiny_library):
+    lib = tiny_library
+    folder = tmp_path / "share"
+    photos = write_photos(folder, 40)
+    lib.add_folder(folder)
+    lib.index_folders()
+    with lib.catalog.transaction() as tx:  # as if another file system is mounted there now
+        tx.execute("UPDATE folders SET device = device + 1")
+    for p in photos[:30]:
+        p.unlink()
+    report = lib.index_folders()
+    assert report.removed == 0 and report.offline == [str(folder)]
+    assert lib.status()["photos"] == 40
+    with lib.catalog.transaction() as tx:  # the same disk: those photos were deleted
+        tx.execute("UPDATE folders SET device = device - 1")
+    assert lib.index_folders().removed == 30
+
+
+def test_a_folder_added_by_another_process_is_watched_and_indexed(tmp_path, tiny_library):
+    """A folder added while `watch` (or the app) ran was never watched or indexed."""
+    from photoclip.core.catalog import Catalog
+    from photoclip.core.worker import Worker
+
+    lib = tiny_library
+    write_photos(tmp_path / "first", 2)
+    lib.add_folder(tmp_path / "first")
+    worker = Worker(lib, quiet=0.2)
+    worker.start()
+    try:
+        assert worker.wait_idle(30)
+        later = tmp_path / "later"
+        write_photos(later, 3)
+        other = Catalog(lib.home / "catalog.sqlite3")  # `photoclip add` in another process
+        other.add_folder(str(later))
+        other.close()
+        deadline = time.monotonic() + 30
+        while lib.status()["indexed"] < 5:
+            assert time.monotonic() < deadline, lib.status()
+            time.sleep(0.2)
+        write_photos(later, 1, start=50)  # and it is watched from then on
+        while lib.status()["indexed"] < 6:
+            assert time.monotonic() < deadline, lib.status()
+            time.sleep(0.2)
+    finally:
+        worker.stop()
+
+
+def test_lost_file_system_events_make_the_folder_rescanned(tmp_path, tiny_library):
+    """An inotify queue overflow lost 8-10k of 20,000 new photos while status said 0 waiting:
+    watchdog only logs it. The log line (as watchdog writes it) makes the folder rescanned."""
+    import logging
+
+    from photoclip.core.worker import Worker
+
+    lib = tiny_library
+    folder = tmp_path / "busy"
+    write_photos(folder, 2)
+    lib.add_folder(folder)
+    worker = Worker(lib, quiet=0.2)
+    worker.start()
+    try:
+        assert worker.wait_idle(30)
+        worker.watcher.unwatch(str(folder))  # (stands for the events the kernel dropped)
+        write_photos(folder, 4, start=10)
+        time.sleep(1.0)
+        assert lib.status()["photos"] == 2
+        worker.watcher.watch(str(folder))
+        logging.getLogger("watchdog.observers.inotify").warning(
+            "Inotify queue overflowed; reconciling recursive watches below %r",
+            str(folder).encode())
+        deadline = time.monotonic() + 30
+        while lib.status()["indexed"] < 6:
+            assert time.monotonic() < deadline, lib.status()
+            time.sleep(0.2)
+    finally:
+        worker.stop()
