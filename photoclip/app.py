@@ -28,6 +28,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def gui_main(argv: list[str] | None = None) -> int:
     configure_threads()
+    why = no_display()
+    if why:  # Qt would abort the process with its own message (rc 134)
+        print(f"photoclip: the PhotoCLIP window needs a graphical display, and {why}. "
+              "Everything works from the command line too: see 'photoclip --help'.",
+              file=sys.stderr)
+        return 1
     from photoclip.gui import run
 
     return run(sys.argv[1:] if argv is None else argv)
+
+
+def no_display() -> str | None:
+    """Why no window can open here (a Linux session without X11 or Wayland), or None."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "none was found (DISPLAY and WAYLAND_DISPLAY are not set: an SSH or text session?)"

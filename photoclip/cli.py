@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from photoclip import __version__
-from photoclip.config import DEFAULT_MODEL
-from photoclip.core.errors import PhotoclipError
+from photoclip.config import DEFAULT_MODEL, data_home
+from photoclip.core.errors import PhotoclipError, explain
 from photoclip.core.indexer import Progress, Report
 from photoclip.core.library import Library
 from photoclip.core.paths import show
@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("index", help="embed new and changed photos of every folder")
     s.add_argument("--retry-failed", action="store_true",
-                   help="try again the files that failed before")
+                   help="try again every file that failed before (by themselves, failed files "
+                        "are retried when they change or when they could not be read)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
 
     for name, helptext, arg, arghelp in (
@@ -107,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("watch", help="keep the library in step with its folders until Ctrl-C")
     s.add_argument("--poll", action="store_true",
                    help="poll the folders instead of using file-system notifications")
+    s = sub.add_parser("doctor", help="check the data folder (catalog, backups, settings) and "
+                                      "repair a damaged catalog")
+    s.add_argument("--repair", action="store_true",
+                   help="set a damaged catalog aside and restore the newest good backup")
+
     s = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     s.add_argument("--minimized", action="store_true", help="start in the background")
     return p
@@ -188,22 +194,57 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    try:
-        lib = Library.open(Path(args.home) if args.home else None, model=args.model,
-                           remember_model=bool(args.model), precision=args.precision)
-    except PhotoclipError as e:
-        return _fail(e)
-    try:
+    home = Path(args.home).expanduser() if args.home else data_home()
+    if args.command == "doctor":  # works on a library too damaged to open
+        return _guarded(home, lambda: cmd_doctor(home, args))
+    lib = None
+
+    def run() -> int:
+        nonlocal lib
+        lib = Library.open(home, model=args.model, remember_model=bool(args.model),
+                           precision=args.precision)
+        if lib.notice:
+            print(f"photoclip: {lib.notice}", file=sys.stderr)
         code = COMMANDS[args.command](lib, args)
         _finish_index_build(lib)
         return code
-    except PhotoclipError as e:
-        return _fail(e)
+
+    try:
+        return _guarded(home, run)
+    finally:
+        if lib is not None:
+            _guarded(home, lib.close)
+
+
+def _guarded(home: Path, fn) -> int:
+    """Run ``fn``; whatever goes wrong becomes one sentence and an exit code, never a
+    traceback (unexpected errors leave their details in the log file)."""
+    try:
+        return fn() or EXIT_OK
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    finally:
-        lib.close()
+    except Exception as e:
+        explained = explain(e, home)
+        if explained is not None:
+            return _fail(explained)
+        where = _log_unexpected(home)
+        print(f"photoclip: unexpected error ({type(e).__name__}: {e}). "
+              f"{'Details are in ' + str(where) if where else 'Run with -v for details'}.",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _log_unexpected(home: Path) -> Path | None:
+    import traceback
+
+    try:
+        path = home / "photoclip.log"
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(time.strftime("%Y-%m-%d %H:%M:%S ") + traceback.format_exc() + "\n")
+        return path
+    except OSError:
+        return None
 
 
 def _finish_index_build(lib: Library) -> None:
@@ -465,6 +506,27 @@ def cmd_watch(lib: Library, args) -> int:
         print("Stopping…", file=sys.stderr, flush=True)
         worker.stop()
         signal.signal(signal.SIGINT, old)
+    return EXIT_OK
+
+
+def cmd_doctor(home: Path, args) -> int:
+    """Check what can be damaged in the data folder; with --repair, repair the catalog."""
+    from photoclip.core import recovery
+    from photoclip.core.library import CATALOG_FILE
+
+    catalog = home / CATALOG_FILE
+    findings = recovery.check(home, catalog)
+    for f in findings:
+        print(f"{'ok ' if f.ok else 'BAD'}  {f.what}: {f.detail}")
+    broken = next((f for f in findings if f.what == "catalog" and not f.ok), None)
+    if broken is None:
+        print("Search index: checked and rebuilt if needed whenever the library is opened.")
+        return EXIT_OK
+    if not args.repair:
+        print("Run 'photoclip doctor --repair' to set the damaged catalog aside and restore the "
+              "newest good backup.")
+        return EXIT_ERROR
+    print(recovery.repair(catalog))
     return EXIT_OK
 
 

@@ -6,6 +6,7 @@ each must lose nothing, crash nothing, and say what happened in one sentence.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -349,3 +350,273 @@ def test_lost_file_system_events_make_the_folder_rescanned(tmp_path, tiny_librar
             time.sleep(0.2)
     finally:
         worker.stop()
+
+
+# -- a damaged data folder ---------------------------------------------------------------------
+
+def _cli(*args, home):
+    from photoclip.cli import main
+
+    return main(["--home", str(home), *args])
+
+
+@pytest.fixture
+def indexed_home(tmp_path, tiny_spec):
+    """A library with 6 photos indexed through the CLI, and a daily backup taken."""
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 6)
+    assert _cli("--model", tiny_spec, "add", str(tmp_path / "photos"), home=home) == 0
+    assert _cli("index", home=home) == 0
+    assert list((home / "backups").glob("catalog-*.sqlite3"))
+    return home
+
+
+@pytest.mark.parametrize("damage", ["truncated", "junk header"])
+def test_a_damaged_catalog_is_set_aside_and_restored_from_the_backup(indexed_home, capsys,
+                                                                     damage):
+    """A catalog truncated to 0 bytes silently became an empty library; a junk header gave
+    a 20-line sqlite3.DatabaseError traceback."""
+    cat = indexed_home / "catalog.sqlite3"
+    _cli("status", home=indexed_home)  # (checkpoints the WAL into the file)
+    if damage == "truncated":
+        cat.write_bytes(b"")
+    else:
+        data = bytearray(cat.read_bytes())
+        data[:100] = b"\x00garbage" * 12 + b"\x00" * 4
+        cat.write_bytes(bytes(data))
+    for extra in ("-wal", "-shm"):
+        (indexed_home / f"catalog.sqlite3{extra}").unlink(missing_ok=True)
+    capsys.readouterr()
+    assert _cli("search", "noise", "--json", home=indexed_home) == 0
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert "damaged" in err and "restored from the backup" in err
+    assert len(json.loads(out)) == 6  # nothing lost
+    assert list(indexed_home.glob("catalog.sqlite3.damaged-*"))  # kept aside
+
+
+def test_garbled_pages_are_found_by_doctor_and_repaired(indexed_home, capsys):
+    import sqlite3
+
+    cat = indexed_home / "catalog.sqlite3"
+    _cli("status", home=indexed_home)
+    db = sqlite3.connect(cat)
+    page = db.execute("PRAGMA page_size").fetchone()[0]
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(cat.read_bytes())
+    for p in range(2, len(data) // page):  # every page but the header page
+        data[p * page + 10:p * page + 60] = b"\xff" * 50
+    cat.write_bytes(bytes(data))
+    capsys.readouterr()
+    rc = _cli("search", "noise", home=indexed_home)
+    err = capsys.readouterr().err
+    assert rc == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "photoclip doctor" in err
+    assert _cli("doctor", home=indexed_home) == 1
+    assert "BAD  catalog" in capsys.readouterr().out
+    assert _cli("doctor", "--repair", home=indexed_home) == 0
+    assert "restored from the backup" in capsys.readouterr().out
+    assert _cli("search", "noise", "--json", home=indexed_home) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 6
+
+
+@pytest.mark.parametrize("content, says", [
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "holds a JSON list"),
+    ('{"batch_size": "many", "device": "tpu"}', "'batch_size' is \"many\""),
+])
+def test_a_damaged_settings_file_is_said_not_silently_replaced(indexed_home, capsys, content,
+                                                               says):
+    """settings.json with a syntax error silently fell back to the default model."""
+    (indexed_home / "settings.json").write_text(content)
+    capsys.readouterr()
+    _cli("status", home=indexed_home)
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+
+
+def test_a_catalog_from_a_newer_photoclip_is_one_sentence(tmp_path, capsys):
+    import sqlite3
+
+    home = tmp_path / "home"
+    home.mkdir()
+    db = sqlite3.connect(home / "catalog.sqlite3")
+    db.execute("CREATE TABLE t(x)")
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    assert _cli("status", home=home) == 1
+    err = capsys.readouterr().err
+    assert "newer PhotoCLIP" in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_an_index_pointer_turned_into_a_folder_is_set_aside(indexed_home, tiny_encoder):
+    lib = make_library(indexed_home, tiny_encoder)
+    lib.exact_max = 3
+    lib.index_folders()  # (HNSW)
+    lib.close()
+    pointer = indexed_home / "index" / "index.json"
+    pointer.unlink()
+    pointer.mkdir()
+    lib = make_library(indexed_home, tiny_encoder)
+    lib.exact_max = 3
+    assert len(lib.search("noise", limit=6)) == 6
+    assert lib.wait_for_index(30)
+    lib.close()
+    assert pointer.is_file() and list(pointer.parent.glob("index.json.not-a-file-*"))
+
+
+def test_disk_full_while_indexing_is_one_sentence(tmp_path, tiny_spec, capsys, monkeypatch):
+    """Disk full gave five chained tracebacks."""
+    import sqlite3
+
+    from photoclip.core.catalog import Catalog
+
+    home = tmp_path / "home"
+    write_photos(tmp_path / "photos", 5)
+    assert _cli("--model", tiny_spec, "add", str(tmp_path / "photos"), home=home) == 0
+
+    def full(*a, **k):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Catalog, "put_embeddings", full)
+    capsys.readouterr()
+    assert _cli("index", home=home) == 1
+    err = capsys.readouterr().err
+    assert "is full" in err and "Traceback" not in err
+
+
+def test_no_display_says_so_and_points_to_the_cli(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PHOTOCLIP_HOME"] = str(tmp_path / "h")
+    proc = subprocess.run([sys.executable, "-m", "photoclip"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 1  # not Qt's abort (134)
+    assert "display" in proc.stderr and "photoclip --help" in proc.stderr
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["search", "dog", "--after", "notadate"], ["search", "dog", "--after", "2020-13-45"],
+    ["search", "dog", "--min-score", "nan"], ["search", "dog", "--limit", "0"],
+    ["search", "dog", "--limit", "-5"], ["add", ""],
+])
+def test_bad_flags_are_usage_errors(tmp_path, args, capsys):
+    with pytest.raises(SystemExit) as e:
+        _cli(*args, home=tmp_path / "h")
+    assert e.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "h").exists() or not list((tmp_path / "h").glob("catalog*"))
+
+
+def test_an_invalid_model_spec_is_not_remembered(tmp_path, tiny_spec, capsys):
+    home = tmp_path / "h"
+    assert _cli("--model", tiny_spec, "status", home=home) == 0
+    assert _cli("--model", "not a spec", "status", home=home) == 3
+    assert _cli("--model", "local-dir:/no/such/folder", "status", home=home) == 3
+    assert json.loads((home / "settings.json").read_text())["model"] == tiny_spec
+
+
+def test_a_query_may_start_with_a_minus(indexed_home, capsys):
+    """`search -dog` (the documented syntax) failed in argparse."""
+    capsys.readouterr()
+    assert _cli("search", "-noise", "--limit", "3", "--json", home=indexed_home) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+
+
+def test_pseudo_file_systems_and_roots_are_refused(tmp_path, capsys):
+    for path in ("/proc", "/", "/sys/kernel"):
+        assert _cli("add", path, home=tmp_path / "h") == 1
+    err = capsys.readouterr().err
+    assert "system" in err and "root of a file system" in err
+
+
+def test_a_link_out_of_the_folder_is_not_followed(tmp_path, tiny_library):
+    """`add` of a folder holding a link like /proc/PID/cwd walked the whole file system."""
+    import os
+
+    folder, outside = tmp_path / "photos", tmp_path / "elsewhere"
+    write_photos(folder, 2)
+    write_photos(outside, 3, start=10)
+    os.symlink(outside, folder / "link-out")
+    os.symlink(folder / "sub", folder / "link-in")  # inside: followed (already scanned once)
+    write_photos(folder / "sub", 1, start=20)
+    tiny_library.add_folder(folder)
+    report = tiny_library.index_folders()
+    assert report.encoded == 3  # the two photos and sub/, not the three behind the link
+
+
+def test_pickled_weights_are_refused_in_one_plain_sentence(tmp_path, capsys):
+    """A malicious pickle ran no code (good) but its message was cut mid-sentence and told
+    the user to load it with weights_only=False."""
+    import torch
+    from conftest import TINY_CONFIG
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    import os
+
+    model = tmp_path / "evil-model"
+    model.mkdir()
+    (model / "open_clip_config.json").write_text(json.dumps(TINY_CONFIG))
+    torch.save({"state_dict": {}, "x": Payload()}, model / "open_clip_pytorch_model.bin")
+    assert _cli("--model", f"local-dir:{model}", "search", "dog", home=tmp_path / "h") == 3
+    err = capsys.readouterr().err
+    assert "unsafe format" in err and "safetensors" in err and "weights_only" not in err
+    assert len(err.strip().splitlines()) == 1 and err.strip().endswith(".")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_json_output_is_always_valid_and_counts_add_up(indexed_home, tmp_path, capsys):
+    import os
+
+    photo = next((tmp_path / "photos").glob("*.jpg"))
+    os.utime(photo, ns=(1, 10**18))  # touched, not changed
+    capsys.readouterr()
+    assert _cli("index", "--json", home=indexed_home) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["unchanged"] == 6 and report["encoded"] == 0
+    assert _cli("status", "--json", home=indexed_home) == 0
+    json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"JSON has {c}"))
+
+
+def test_deleted_files_no_longer_rank_first(indexed_home, tmp_path, capsys):
+    """Files deleted while `watch` was not running still ranked first in `search`."""
+    photos = sorted((tmp_path / "photos").glob("*.jpg"))
+    for p in photos[:4]:
+        p.unlink()
+    capsys.readouterr()
+    assert _cli("search", "noise", "--json", home=indexed_home) == 0
+    hits = json.loads(capsys.readouterr().out)
+    assert sorted(h["path"] for h in hits) == [str(p) for p in photos[4:]]
+
+
+def test_os_and_sqlite_errors_become_one_sentence(tmp_path):
+    import errno
+    import sqlite3
+
+    from photoclip.core.errors import explain
+
+    home = tmp_path / "home"
+    cases = {
+        OSError(errno.ENOSPC, "No space left on device"): "is full",
+        sqlite3.OperationalError("database or disk is full"): "is full",
+        PermissionError(errno.EACCES, "Permission denied"): "cannot write to its data folder",
+        OSError(errno.EROFS, "Read-only file system"): "cannot write to its data folder",
+        sqlite3.OperationalError("attempt to write a readonly database"):
+            "cannot write to its data folder",
+        sqlite3.DatabaseError("database disk image is malformed"): "photoclip doctor",
+        sqlite3.DatabaseError("file is not a database"): "photoclip doctor",
+        IsADirectoryError(errno.EISDIR, "Is a directory"): "in the way",
+    }
+    for err, says in cases.items():
+        msg = str(explain(err, home))
+        assert says in msg and str(home) in msg and "\n" not in msg, (err, msg)
+    assert explain(ValueError("a bug"), home) is None  # (unexpected: logged with details)

@@ -90,7 +90,7 @@ FAILING = {"zero": "empty file", "truncated": "truncated", "text": "not an image
 WORKING = ["cmyk", "png16", "palette", "gif", "unicode", "rotated", "upright_ref"]
 
 
-def _run(lib, folder, f):
+def _run(lib, folder, f, add=True):
     real_read = imageio.read_file
 
     def read_file(path):
@@ -99,7 +99,8 @@ def _run(lib, folder, f):
             raise imageio.DecodeError("cannot read the file: permission denied")
         return real_read(path)
 
-    lib.add_folder(folder)
+    if add:
+        lib.add_folder(folder)
     with mock.patch("photoclip.core.indexer.read_file", read_file):
         return lib.index_folders()
 
@@ -117,16 +118,27 @@ def test_hostile_files_are_reported_and_skipped(hostile_folder, tiny_library):
     assert stored == failed
     st = tiny_library.status()
     assert st["failed"] == len(FAILING) and st["indexed"] == len(WORKING) + 3
-    # a second run does not retry unchanged failures, and finds nothing new
-    again = tiny_library.index_folders()
-    assert again.encoded == 0 and again.failed == []
+    # a second run does not retry unchanged failures, except one that could not be read
+    # (that may pass: a permission fixed), and finds nothing new
+    again = _run(tiny_library, f["zero"].parent, f, add=False)
+    assert again.encoded == 0 and dict(again.failed) == {
+        str(f["unreadable"]): "cannot read the file: permission denied"}
+
+
+def test_a_file_that_could_not_be_read_is_indexed_once_it_can_be(hostile_folder,
+                                                                  tiny_library):
+    """chmod +r changes no size or mtime: the failure was kept for ever ('10 failed')."""
+    f = hostile_folder
+    _run(tiny_library, f["zero"].parent, f)
+    report = tiny_library.index_folders()  # readable now (no mock)
+    assert report.encoded == 1 and str(f["unreadable"]) not in dict(tiny_library.failures())
 
 
 def test_a_failed_file_that_gets_fixed_is_indexed(hostile_folder, tiny_library):
     f = hostile_folder
     _run(tiny_library, f["zero"].parent, f)
     write_photos(f["zero"].parent / "tmp", 1, start=42)[0].replace(f["zero"])
-    report = tiny_library.index_folders()
+    report = _run(tiny_library, f["zero"].parent, f, add=False)
     assert report.encoded == 1 and str(f["zero"]) not in dict(tiny_library.failures())
 
 

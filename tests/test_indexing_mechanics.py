@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from conftest import make_library, write_photos
 
+from photoclip.core.errors import PhotoclipError
 from photoclip.core.index import POINTER
 
 
@@ -270,7 +271,7 @@ def test_a_catalog_from_a_newer_version_is_refused_clearly(tmp_path):
     db = sqlite3.connect(path)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     db.close()
-    with pytest.raises(RuntimeError, match="newer PhotoCLIP"):
+    with pytest.raises(PhotoclipError, match="newer PhotoCLIP"):
         Catalog(path)
     cat_mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert cat_mode == "wal"

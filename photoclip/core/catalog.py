@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photoclip.core.errors import PhotoclipError
 from photoclip.core.paths import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE embeddings ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX embeddings_rev ON embeddings(model, rev);
     INSERT OR REPLACE INTO meta(key, value) VALUES ('embedding_rev', '0');
+    INSERT OR REPLACE INTO meta(key, value) VALUES ('catalog_id', lower(hex(randomblob(16))));
     ALTER TABLE folders ADD COLUMN device INTEGER;
     """,
 ]
@@ -101,6 +103,7 @@ class PhotoState:
     mtime_ns: int
     content_hash: str | None
     status: str
+    error: str | None = None  # why it failed, for failed files
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,10 @@ class PhotoRecord:
     taken_from_exif: bool = False
     status: str = "ok"
     error: str | None = None
+
+
+class CatalogTooNew(PhotoclipError):
+    """The catalog was written by a newer PhotoCLIP (a newer schema)."""
 
 
 class Catalog:
@@ -169,9 +176,9 @@ class Catalog:
         conn = self.conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise RuntimeError(
+            raise CatalogTooNew(
                 f"The catalog {self.path} was written by a newer PhotoCLIP (schema {version}, "
-                f"this one knows {SCHEMA_VERSION}). Update PhotoCLIP."
+                f"this one knows {SCHEMA_VERSION}): update PhotoCLIP to open it."
             )
         if version == SCHEMA_VERSION:
             return
@@ -254,14 +261,16 @@ class Catalog:
 
     def photo_states(self, folder_id: int) -> dict[str, PhotoState]:
         rows = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, content_hash, status FROM photos WHERE folder_id=?",
+            "SELECT id, path, size, mtime_ns, content_hash, status, error FROM photos "
+            "WHERE folder_id=?",
             (folder_id,),
         )
         return {from_db(r[1]): _state(r) for r in rows}
 
     def photo_state(self, path: str) -> PhotoState | None:
         r = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, content_hash, status FROM photos WHERE path=?",
+            "SELECT id, path, size, mtime_ns, content_hash, status, error FROM photos "
+            "WHERE path=?",
             (to_db(path),),
         ).fetchone()
         return _state(r) if r else None
@@ -397,6 +406,16 @@ class Catalog:
     def embedding_ids(self, model: str) -> np.ndarray:
         rows = self.conn.execute("SELECT photo_id FROM embeddings WHERE model=?", (model,))
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def catalog_id(self) -> str:
+        """Identifies this catalog (a restored backup gets a new one): an index saved for
+        another catalog is never taken for this one's."""
+        return self.get_meta("catalog_id", "") or ""
+
+    def new_identity(self) -> None:
+        with self.transaction() as tx:
+            tx.execute("INSERT OR REPLACE INTO meta(key, value) "
+                       "VALUES ('catalog_id', lower(hex(randomblob(16))))")
 
     def max_rev(self) -> int:
         """The newest vector revision written (any model)."""
@@ -542,7 +561,7 @@ def _photo_filters(folder: str | None, after: str | None,
 
 
 def _state(row) -> PhotoState:
-    return PhotoState(row[0], from_db(row[1]), *row[2:6])
+    return PhotoState(row[0], from_db(row[1]), *row[2:7])
 
 
 def _prefix_range(folder: str) -> tuple[str, str]:

@@ -81,6 +81,7 @@ class VectorIndex:
         self._build_total = 0
         self._exact_max_after_build = exact_max
         self.synced_rev = 0  # every catalog vector up to this revision is in the index
+        self.source_id = ""  # the catalog it mirrors (see Catalog.catalog_id)
         self.needs_save = False  # patched or rebuilt since loaded: the copy on disk is behind
 
     # -- state -------------------------------------------------------------------------------
@@ -357,7 +358,8 @@ class VectorIndex:
         old = _read_pointer(pointer)
         with self._lock:
             if self._hnsw is None:
-                info = {"mode": "exact", "model": self.model_id, "dim": self.dim}
+                info = {"mode": "exact", "model": self.model_id, "dim": self.dim,
+                        "catalog": self.source_id}
                 _write_json_atomic(pointer, info)
             else:
                 gen = int(old.get("generation", 0)) + 1 if old else 1
@@ -370,6 +372,7 @@ class VectorIndex:
                 for f in (hnsw_file, ids_file, deleted_file):
                     _fsync_file(f)
                 info = {"mode": "hnsw", "model": self.model_id, "dim": self.dim,
+                        "catalog": self.source_id,
                         "generation": gen, "synced_rev": self.synced_rev,
                         "count": len(self._live), "capacity": self._hnsw.get_max_elements(),
                         # checked before loading: a damaged graph must never reach hnswlib
@@ -392,7 +395,10 @@ class VectorIndex:
         With ``background``, a graph that must be rebuilt is built in a thread while an exact
         index answers (see :meth:`build_in_background`); ``on_built`` then saves it."""
         directory = Path(directory)
-        index, why = cls._load(directory, model_id, dim, exact_max)
+        source_id = source.catalog_id() if hasattr(source, "catalog_id") else ""
+        index, why = cls._load(directory, model_id, dim, exact_max, source_id)
+        if index is not None:
+            index.source_id = source_id
         if index is None:
             ids, vecs = source.vectors(model_id)
             if why and (why != NO_INDEX or len(ids) > exact_max):
@@ -400,9 +406,13 @@ class VectorIndex:
                             len(ids), why)
             if background and len(ids) > exact_max:
                 index = cls.exact_now(dim, model_id, ids, vecs, exact_max)
+                index.source_id = source_id
+                index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else 0
                 index.build_in_background(on_built)
                 return index
             index = cls(dim, model_id, exact_max)
+            index.source_id = source_id
+            index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else 0
             index.add(ids, vecs)
             index.needs_save = index.mode == "hnsw"
             return index
@@ -442,8 +452,8 @@ class VectorIndex:
         return len(missing) + changed, len(extra)
 
     @classmethod
-    def _load(cls, directory: Path, model_id: str, dim: int,
-              exact_max: int) -> tuple[VectorIndex | None, str]:
+    def _load(cls, directory: Path, model_id: str, dim: int, exact_max: int,
+              source_id: str = "") -> tuple[VectorIndex | None, str]:
         info = _read_pointer(directory / POINTER)
         if not info:
             return None, NO_INDEX
@@ -451,6 +461,8 @@ class VectorIndex:
             return None, f"the index on disk is for another model ({info.get('model')})"
         if info.get("mode") != "hnsw":
             return None, ""  # the exact regime is always loaded from the catalog
+        if source_id and info.get("catalog") != source_id:
+            return None, "the index belongs to another catalog (a restored or replaced one)"
         gen = info.get("generation")
         try:
             import hnswlib

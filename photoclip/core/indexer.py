@@ -179,12 +179,16 @@ class Indexer:
                 if st is not None:
                     plan.missing[path] = st
                 continue
-            self._classify(plan, file_info(path), st, retry_failed=False)
+            # (an event on a file that failed means something happened to it: try again)
+            self._classify(plan, file_info(path), st, retry_failed=True)
         return plan
 
     def _classify(self, plan: Plan, fi: FileInfo, st: PhotoState | None, retry_failed: bool):
+        """Unchanged files are skipped. A file that failed is tried again when it changed,
+        when asked, and whenever its failure was one that can pass (it could not be read:
+        permissions, a drive error, a dangling link) — a fixed file is never left behind."""
         if st is not None and st.size == fi.size and st.mtime_ns == fi.mtime_ns and (
-                st.status == "ok" or not retry_failed):
+                st.status == "ok" or not (retry_failed or transient_failure(st.error))):
             plan.unchanged += 1
         else:
             plan.work.append(fi)
@@ -289,6 +293,14 @@ class Indexer:
             self.catalog.mark_scanned(plan.folder.id, plan.device)
         report.seconds = time.monotonic() - t0
         return report
+
+
+TRANSIENT = ("cannot read the file", "the file disappeared", "broken symbolic link")
+
+
+def transient_failure(reason: str | None) -> bool:
+    """Whether a failure can go away without the file changing (e.g. a permission fixed)."""
+    return bool(reason) and reason.startswith(TRANSIENT)
 
 
 MASS_REMOVAL = 20  # missing photos above which a device change means "not mounted"

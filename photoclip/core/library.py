@@ -18,13 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.config import Settings, data_home, resolve_model_spec
-from photoclip.core.catalog import Catalog, Folder, is_within
+from photoclip.core.catalog import Folder, is_within
 from photoclip.core.encoder import Encoder, canonical_spec, check_spec
 from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError
 from photoclip.core.imageio import DecodeError, decode_for_model, read_file
 from photoclip.core.index import EXACT_MAX, VectorIndex
 from photoclip.core.indexer import Indexer, Progress, Report
 from photoclip.core.lock import FileLock, LockTimeout
+from photoclip.core.paths import show
 from photoclip.core.precision import (
     CALIBRATION_FILE,
     CalibrationCache,
@@ -32,7 +33,9 @@ from photoclip.core.precision import (
     cpu_info,
     runtime_signature,
 )
+from photoclip.core.recovery import backup_if_due, open_catalog
 from photoclip.core.runtime import MODELS_DIR, ModelStore
+from photoclip.core.scan import not_a_photo_folder
 from photoclip.core.search import Filters, Hit, Searcher, embed_terms, parse_query
 
 log = logging.getLogger(__name__)
@@ -61,7 +64,9 @@ class Library:
         self.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings or Settings.load(self.home)
         self.model_spec = canonical_spec(resolve_model_spec(model, self.settings))
-        self.catalog = Catalog(self.home / CATALOG_FILE)
+        opened = open_catalog(self.home / CATALOG_FILE)  # (repaired first if damaged)
+        self.catalog = opened.catalog
+        self.notice = opened.notice  # a sentence for the user when something was repaired
         self.store = ModelStore(self.home / MODELS_DIR)
         self.calibration = CalibrationCache(self.home / CALIBRATION_FILE)
         self._encoder_loader = encoder_loader
@@ -248,6 +253,10 @@ class Library:
         if not p.is_dir():
             raise PhotoclipError(f"{p} is a file, not a folder: add the folder that holds it.")
         real = str(p.resolve())
+        why = not_a_photo_folder(real)
+        if why:
+            raise PhotoclipError(f"{show(real)} is {why}: add the folders that hold your "
+                                 "photos instead.")
         for f in self.catalog.folders():
             if is_within(real, f.path):
                 raise PhotoclipError(f"{real} is already in the library (as part of {f.path}).")
@@ -313,6 +322,7 @@ class Library:
                         break
                 if not report.cancelled:
                     report.removed += indexer.remove_missing(plans)
+                    backup_if_due(self.catalog)  # a rolling daily backup of a good state
             finally:
                 if indexer.index_changed:
                     self.mark_index_dirty()

@@ -35,6 +35,47 @@ def is_skipped(path: str, root: str) -> bool:
     return any(skipped_name(part) for part in os.path.relpath(path, root).split(os.sep))
 
 
+PSEUDO_FS = frozenset({
+    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs",
+    "securityfs", "pstore", "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "autofs",
+    "binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs",
+})
+SYSTEM_DIRS = ("/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr", "/bin", "/sbin",
+               "/lib", "/lib64", "/var/lib", "/snap")
+
+
+def not_a_photo_folder(path: str) -> str | None:
+    """Why ``path`` must not be added as a photo folder (a file-system root, a system folder,
+    a pseudo file system like /proc whose links lead anywhere), or None."""
+    p = os.path.abspath(path)
+    if os.path.dirname(p) == p:
+        return "the root of a file system (the whole disk)"
+    if os.name == "posix":
+        for d in SYSTEM_DIRS:
+            if p == d or p.startswith(d + os.sep):
+                return "a system folder"
+        kind = fs_type(p)
+        if kind in PSEUDO_FS:
+            return f"a system pseudo file system ({kind})"
+    return None
+
+
+def fs_type(path: str) -> str | None:
+    """The type of the file system ``path`` lies on ('ext4', 'nfs4', 'proc'…), from
+    /proc/mounts; None where that cannot be told."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as f:
+            mounts = [line.split()[1:3] for line in f]
+    except OSError:
+        return None
+    best, kind = "", None
+    for mnt, fstype in mounts:
+        mnt = mnt.replace("\\040", " ")
+        if (path == mnt or path.startswith(mnt.rstrip("/") + "/")) and len(mnt) >= len(best):
+            best, kind = mnt, fstype
+    return kind
+
+
 @dataclass(frozen=True)
 class FileInfo:
     path: str
@@ -44,10 +85,13 @@ class FileInfo:
 
 
 def scan(root: str) -> Iterator[FileInfo]:
-    """Every image file below ``root`` (absolute paths), depth first, in a stable order."""
+    """Every image file below ``root`` (absolute paths), depth first, in a stable order.
+    A symbolic link to a folder is followed only when it stays inside ``root``: a link out
+    (to another disk, to / through /proc/…/cwd) is not the user's photo folder."""
     seen: set[tuple[int, int]] = set()
     try:
         st = os.stat(root)
+        real_root = os.path.realpath(root)
     except OSError as e:
         log.warning("cannot scan %s: %s", root, e.strerror or e)
         return
@@ -73,6 +117,13 @@ def scan(root: str) -> Iterator[FileInfo]:
             if is_dir:
                 try:
                     dst = entry.stat()
+                    if entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if not (target == real_root
+                                or target.startswith(real_root.rstrip(os.sep) + os.sep)):
+                            log.info("not following %s: it links out of %s (add %s as a "
+                                     "folder to include it)", entry.path, root, target)
+                            continue
                 except OSError:
                     continue
                 key = (dst.st_dev, dst.st_ino)

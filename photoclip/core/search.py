@@ -14,6 +14,8 @@ prompts ("a photo of a dog.", …), which CLIP matches better than a bare word.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ import numpy as np
 
 from photoclip.core.catalog import Catalog
 from photoclip.core.errors import PhotoclipError
+
+log = logging.getLogger(__name__)
 
 SHORT_QUERY_TEMPLATES = ("{}", "a photo of a {}.", "a photo of the {}.", "a picture of a {}.")
 _OP = re.compile(r"(?:^|\s)([+-])(?=\S)")
@@ -122,18 +126,30 @@ class Searcher:
         if filters.restricts_ids:
             allowed = self.catalog.filter_ids(self.model_id, filters.folder, filters.after,
                                               filters.before)
-        ids, scores = self.index.search(query, limit + len(exclude), allowed, text=text)
+        # A few more than asked: files deleted while nothing watched are dropped below.
+        want = limit + len(exclude)
+        ids, scores = self.index.search(query, want + max(8, want // 10), allowed, text=text)
         keep = [(int(i), float(s)) for i, s in zip(ids, scores, strict=True)
                 if int(i) not in exclude]
         if filters.min_score is not None:
             keep = [(i, s) for i, s in keep if s >= filters.min_score]
-        keep = keep[:limit]
         rows = self.catalog.photo_rows([i for i, _ in keep])
-        hits = []
+        online = {f.id for f in self.catalog.folders() if f.online}
+        hits, gone = [], 0
         for pid, score in keep:
             r = rows.get(pid)
             if r is None:  # removed since the search began
                 continue
+            # a file gone from a reachable folder was deleted (while nothing watched): it is
+            # not shown (the next index forgets it); an offline folder's photos are kept
+            if r["folder_id"] in online and not os.path.exists(r["path"]):
+                gone += 1
+                continue
             hits.append(Hit(pid, r["path"], score, r["width"], r["height"], r["taken_at"],
                             r["size"]))
+            if len(hits) == limit:
+                break
+        if gone:
+            log.info("%d result(s) left out: their files were deleted; 'photoclip index' "
+                     "forgets them", gone)
         return hits

@@ -32,7 +32,7 @@ from watchdog.observers.polling import PollingObserver
 
 from photoclip.core.catalog import is_within
 from photoclip.core.imageio import is_image_name
-from photoclip.core.scan import is_skipped, scan
+from photoclip.core.scan import fs_type, is_skipped, scan
 
 log = logging.getLogger(__name__)
 
@@ -277,14 +277,5 @@ def _expand_dir(path: str) -> list[str]:
 def _network_fs(path: str) -> str | None:
     """'network file system (nfs)' when ``path`` lies on one, where inotify sees no remote
     changes; None otherwise (or when it cannot be told)."""
-    try:
-        with open("/proc/mounts", encoding="utf-8") as f:
-            mounts = [line.split()[:3] for line in f]
-    except OSError:
-        return None
-    best, kind = "", ""
-    for _, mnt, fstype in mounts:
-        mnt = mnt.replace("\\040", " ")
-        if is_within(path, mnt) and len(mnt) >= len(best):
-            best, kind = mnt, fstype
+    kind = fs_type(path)
     return f"network file system ({kind})" if kind in NETWORK_FS else None

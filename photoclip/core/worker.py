@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from photoclip.core.catalog import is_within
+from photoclip.core.errors import explain
 from photoclip.core.indexer import Plan, Progress, Report
+from photoclip.core.recovery import backup_if_due
 from photoclip.core.watcher import Change, FolderWatcher
 
 log = logging.getLogger(__name__)
@@ -230,7 +232,9 @@ class Worker:
             fn()
         except Exception as e:  # keep working: one bad job must not stop the library
             log.exception("background job failed")
-            self._emit(replace(self._status, message=f"error: {e}"))
+            explained = explain(e, self.library.home)
+            self._emit(replace(self._status, message=str(explained) if explained is not None
+                               else f"error: {e}"))
 
     def _remove_gone(self) -> None:
         """Forget photos found missing at least REMOVAL_GRACE ago and still missing. Waiting
@@ -254,8 +258,10 @@ class Worker:
         self._emit(replace(self._status, message=f"waiting for {holder} to finish indexing"))
 
     def _become_idle(self) -> None:
-        """Nothing queued: save the index now and tell the listeners."""
+        """Nothing queued: save the index (and back the catalog up, once a day) now and tell
+        the listeners."""
         self._maybe_save(force=True)
+        self._guard(lambda: backup_if_due(self.library.catalog))
         self._idle.set()
         self._emit(WorkerStatus("paused" if self.paused else "idle", message=self._message()))
 

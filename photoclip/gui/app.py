@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from photoclip import __version__
 from photoclip.config import data_home
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import explain
 from photoclip.core.library import Library
 from photoclip.gui.dialogs import FirstRunDialog
 from photoclip.gui.main_window import MainWindow, app_icon
@@ -49,14 +49,19 @@ def run(argv: list[str]) -> int:
     try:
         setup_logging()
         library = Library.open()
-    except (PhotoclipError, OSError, RuntimeError) as e:
-        QMessageBox.critical(None, "PhotoCLIP", f"PhotoCLIP cannot open its library:\n{e}")
+    except Exception as e:  # (the same sentences as the command line)
+        explained = explain(e, data_home())
+        QMessageBox.critical(None, "PhotoCLIP", "PhotoCLIP cannot open its library:\n"
+                             + str(explained or f"{type(e).__name__}: {e}"))
         return 1
     window = MainWindow(library)
     if args.minimized:
         window.showMinimized()
     else:
         window.show()
+    repaired = [m for m in (library.notice, *library.settings.problems) if m]
+    if repaired:  # a damaged catalog or settings file was repaired: say what happened
+        QMessageBox.warning(window, "PhotoCLIP", "\n\n".join(repaired))
     if not library.catalog.folders() and not args.minimized:
         first_run(library, window)
     return app.exec()

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.config import cache_home
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, explain
 from photoclip.core.imageio import is_image_name
 from photoclip.core.search import Filters
 from photoclip.core.worker import WorkerStatus
@@ -391,7 +391,8 @@ class MainWindow(QMainWindow):
 
     def _search_failed(self, seq: int, err: Exception, serial: bool = True) -> None:
         if seq == self._seq:
-            msg = str(err) if isinstance(err, PhotoclipError) else f"Search failed: {err}"
+            explained = explain(err, self.library.home)
+            msg = str(explained) if explained is not None else f"Search failed: {err}"
             self.caption.setText(msg)
             if not isinstance(err, PhotoclipError):
                 self.model.set_hits([])
