@@ -620,3 +620,39 @@ def test_os_and_sqlite_errors_become_one_sentence(tmp_path):
         msg = str(explain(err, home))
         assert says in msg and str(home) in msg and "\n" not in msg, (err, msg)
     assert explain(ValueError("a bug"), home) is None  # (unexpected: logged with details)
+
+
+def test_an_index_saved_by_the_previous_version_is_kept_and_resaved_with_checksums(
+        tmp_path, tiny_encoder):
+    """Upgrading must not cost a big library a rebuild: a graph without checksums (0.1) is
+    loaded once and saved again with them."""
+    home = _indexed_hnsw_library(tmp_path, tiny_encoder)
+    pointer = home / "index" / "index.json"
+    info = json.loads(pointer.read_text())
+    for key in ("crc32", "catalog", "synced_rev"):
+        info.pop(key)
+    pointer.write_text(json.dumps(info))
+    lib = make_library(home, tiny_encoder)
+    lib.exact_max = 10
+    assert lib.index.mode == "hnsw" and lib.index_build_progress() is None  # not rebuilt
+    lib.close()
+    assert "crc32" in json.loads(pointer.read_text())
+
+
+def test_vectors_deleted_after_the_index_save_are_gone_on_load(tmp_path, tiny_encoder):
+    """The load skips comparing ids when the catalog's revision has not moved since the save:
+    a deletion must move it (a photo removed by another process, or before a crash)."""
+    home = _indexed_hnsw_library(tmp_path, tiny_encoder)
+    lib = make_library(home, tiny_encoder)
+    lib.exact_max = 10
+    victim = lib.index.ids()[0]
+    lib.close()
+    from photoclip.core.catalog import Catalog
+
+    other = Catalog(home / "catalog.sqlite3")
+    other.delete_photos([int(victim)])
+    other.close()
+    lib = make_library(home, tiny_encoder)
+    lib.exact_max = 10
+    assert victim not in set(lib.index.ids().tolist())
+    lib.close()

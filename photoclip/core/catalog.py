@@ -78,6 +78,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX embeddings_rev ON embeddings(model, rev);
     INSERT OR REPLACE INTO meta(key, value) VALUES ('embedding_rev', '0');
     INSERT OR REPLACE INTO meta(key, value) VALUES ('catalog_id', lower(hex(randomblob(16))));
+    -- a deleted vector moves the revision on too: an unchanged revision means nothing changed
+    CREATE TRIGGER embeddings_deleted AFTER DELETE ON embeddings BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'embedding_rev';
+    END;
     ALTER TABLE folders ADD COLUMN device INTEGER;
     """,
 ]
@@ -418,7 +422,8 @@ class Catalog:
                        "VALUES ('catalog_id', lower(hex(randomblob(16))))")
 
     def max_rev(self) -> int:
-        """The newest vector revision written (any model)."""
+        """The catalog's vector revision: it moves on with every vector written or deleted
+        (any model), so an index saved at this revision is current while it stays."""
         return int(self.get_meta("embedding_rev", "0") or 0)
 
     def changed_since(self, model: str, rev: int) -> np.ndarray:

@@ -80,7 +80,8 @@ class VectorIndex:
         self._build_done = 0
         self._build_total = 0
         self._exact_max_after_build = exact_max
-        self.synced_rev = 0  # every catalog vector up to this revision is in the index
+        # every catalog vector up to this revision is in the index (-1: not known)
+        self.synced_rev = -1
         self.source_id = ""  # the catalog it mirrors (see Catalog.catalog_id)
         self.needs_save = False  # patched or rebuilt since loaded: the copy on disk is behind
 
@@ -407,17 +408,21 @@ class VectorIndex:
             if background and len(ids) > exact_max:
                 index = cls.exact_now(dim, model_id, ids, vecs, exact_max)
                 index.source_id = source_id
-                index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else 0
+                index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else -1
                 index.build_in_background(on_built)
                 return index
             index = cls(dim, model_id, exact_max)
             index.source_id = source_id
-            index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else 0
+            index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else -1
             index.add(ids, vecs)
             index.needs_save = index.mode == "hnsw"
             return index
+        saved_rev = index.synced_rev
         added, removed = index.patch_from(source)
-        index.needs_save = bool(added or removed)
+        # (a revision moved on with nothing to patch — e.g. another model's vectors — is
+        # saved too, so the next start skips the id comparison)
+        index.needs_save = index.needs_save or bool(added or removed) \
+            or index.synced_rev != saved_rev
         return index
 
     def patch_from(self, source: VectorSource, level: int = logging.WARNING) -> tuple[int, int]:
@@ -425,13 +430,15 @@ class VectorIndex:
         Ids added or removed since the save are found by comparing id sets; vectors rewritten
         since (a photo replaced by another image) by their revision in the catalog."""
         rev_now = source.max_rev() if hasattr(source, "max_rev") else 0
+        if rev_now == self.synced_rev:
+            return 0, 0  # nothing written or deleted since: no need to read 100k ids
         want = source.embedding_ids(self.model_id)
         have = self.ids()
         missing = np.setdiff1d(want, have, assume_unique=True)
         extra = np.setdiff1d(have, want, assume_unique=True)
         changed = 0
         if hasattr(source, "changed_since"):
-            since = source.changed_since(self.model_id, self.synced_rev)
+            since = source.changed_since(self.model_id, max(self.synced_rev, 0))
             recheck = np.setdiff1d(np.intersect1d(since, have), extra)
             if len(recheck):  # rewritten since the save: keep those whose vector differs
                 ids, vecs = source.vectors(self.model_id, recheck.tolist())
@@ -461,7 +468,7 @@ class VectorIndex:
             return None, f"the index on disk is for another model ({info.get('model')})"
         if info.get("mode") != "hnsw":
             return None, ""  # the exact regime is always loaded from the catalog
-        if source_id and info.get("catalog") != source_id:
+        if source_id and "catalog" in info and info["catalog"] != source_id:
             return None, "the index belongs to another catalog (a restored or replaced one)"
         gen = info.get("generation")
         try:
@@ -470,10 +477,11 @@ class VectorIndex:
             files = {kind: directory / f"index-{gen}.{kind}"
                      for kind in ("hnsw", "ids.npy", "deleted.npy")}
             sums = info.get("crc32")
-            if not isinstance(sums, dict):
-                raise ValueError("no checksums (written by an older PhotoCLIP)")
+            legacy = "crc32" not in info  # saved by PhotoCLIP 0.1: trusted once, re-saved
+            if not legacy and not isinstance(sums, dict):
+                raise ValueError("its checksums are unreadable")
             for f in files.values():
-                if sums.get(f.name) != _crc32(f):
+                if not legacy and sums.get(f.name) != _crc32(f):
                     raise ValueError(f"{f.name} does not match its checksum")
             live = np.load(files["ids.npy"], allow_pickle=False)
             deleted = np.load(files["deleted.npy"], allow_pickle=False)
@@ -493,7 +501,8 @@ class VectorIndex:
         index._hnsw = raw
         index._live = set(live.tolist())
         index._deleted = set(deleted.tolist())
-        index.synced_rev = int(info.get("synced_rev", 0))
+        index.synced_rev = int(info.get("synced_rev", -1))
+        index.needs_save = legacy
         return index, ""
 
 

@@ -145,6 +145,9 @@ class Library:
     def _dim(self) -> int:
         if self._encoder is not None:
             return self._encoder.dim
+        known = self.store.meta(self.model_spec).get("dim")
+        if isinstance(known, int):  # (without waiting for the text tower's session)
+            return known
         fast = self._fast_text_encoder()
         return fast.dim if fast is not None else self.encoder.dim
 
@@ -359,10 +362,13 @@ class Library:
         """Load what a text search needs (the text encoder and the index, side by side), so
         the first search is as quick as the next; False when no model can answer one."""
         with ThreadPoolExecutor(1, thread_name_prefix="photoclip-index-load") as pool:
+            prepared = isinstance(self.store.meta(self.model_spec).get("dim"), int)
+            loading = pool.submit(lambda: self.index) if prepared else None
             ready = self.search_ready()
             if ready:
-                loading = pool.submit(lambda: self.index)
+                loading = loading or pool.submit(lambda: self.index)
                 self.text_encoder().encode_texts(["a photo"])  # tokenizer and first run
+            if loading is not None:
                 loading.result()
         return ready
 

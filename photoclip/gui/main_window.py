@@ -146,8 +146,7 @@ class MainWindow(QMainWindow):
         self._debounce.timeout.connect(self.run_search)
         self._folders_timer = QTimer(self, interval=2000)
         self._folders_timer.timeout.connect(self.refresh_folders)
-        self._folders_timer.start()
-        self.refresh_folders()
+        self._folders_timer.start()  # (the first counts come with the model: see _model_loaded)
         self._start_worker = start_worker  # once search is ready: the first query goes first
         self.load_model()
         self.run_search()
@@ -277,6 +276,7 @@ class MainWindow(QMainWindow):
     def _model_loaded(self, ok: bool) -> None:
         self.model_ready = ok
         self._preparing = False
+        self.refresh_folders()  # after the first search's work: counts are GROUP BYs
         if self._start_worker:
             self._start_worker = False
             self.bridge.start()
