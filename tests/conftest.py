@@ -144,5 +144,13 @@ def write_photos(folder: Path, n: int, start: int = 0, size=(48, 40)) -> list[Pa
     return out
 
 
+def indexed_photos(lib, folder: Path, n: int) -> list[Path]:
+    """``n`` new photos in ``folder``, added to the library and indexed."""
+    photos = write_photos(folder, n)
+    lib.add_folder(folder)
+    lib.index_folders()
+    return photos
+
+
 def label_of(path: str) -> str:
     return Path(path).parent.name

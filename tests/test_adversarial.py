@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_library, write_photos
+from conftest import indexed_photos, make_library, write_photos
 
 
 def test_a_replaced_photo_is_found_by_its_new_look_after_a_crash_before_the_index_save(
@@ -102,11 +102,9 @@ def test_a_photo_moved_to_another_library_folder_keeps_its_row(tmp_path, tiny_li
     """'1 encoded, 1 removed': the move got a new id, and its tags and labels would be lost."""
     lib = tiny_library
     a, b = tmp_path / "a", tmp_path / "b"
-    photos = write_photos(a, 3)
     b.mkdir()
-    lib.add_folder(a)
     lib.add_folder(b)
-    lib.index_folders()
+    photos = indexed_photos(lib, a, 3)
     pid = lib.catalog.photo_state(str(photos[1])).id
     encoded = lib.encoder.encoded
     moved = b / "renamed.jpg"
@@ -122,11 +120,9 @@ def test_a_live_move_between_watched_folders_keeps_its_row(tmp_path, tiny_librar
 
     lib = tiny_library
     a, b = tmp_path / "a", tmp_path / "b"
-    photos = write_photos(a, 3)
     b.mkdir()
-    lib.add_folder(a)
     lib.add_folder(b)
-    lib.index_folders()
+    photos = indexed_photos(lib, a, 3)
     pid = lib.catalog.photo_state(str(photos[0])).id
     worker = Worker(lib, quiet=0.3)
     worker.start(reconcile=False)
@@ -254,9 +250,7 @@ def test_an_unmounted_drive_goes_offline_and_keeps_its_photos(tmp_path, tiny_lib
     deleted every row and vector, and re-encoded them all after remounting."""
     lib = tiny_library
     drive, elsewhere = tmp_path / "mnt" / "usb", tmp_path / "away"
-    write_photos(drive, 30)
-    lib.add_folder(drive)
-    lib.index_folders()
+    indexed_photos(lib, drive, 30)
     ids = {st.id for st in lib.catalog.photo_states(lib.catalog.folders()[0].id).values()}
     drive.rename(elsewhere)
     drive.mkdir()  # the empty mount point stays behind
@@ -277,9 +271,7 @@ def test_an_unmounted_drive_goes_offline_and_keeps_its_photos(tmp_path, tiny_lib
 def test_most_photos_missing_on_another_disk_is_offline_not_deleted(tmp_path, tiny_library):
     lib = tiny_library
     folder = tmp_path / "share"
-    photos = write_photos(folder, 40)
-    lib.add_folder(folder)
-    lib.index_folders()
+    photos = indexed_photos(lib, folder, 40)
     with lib.catalog.transaction() as tx:  # as if another file system is mounted there now
         tx.execute("UPDATE folders SET device = device + 1")
     for p in photos[:30]:

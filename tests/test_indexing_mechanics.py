@@ -8,18 +8,10 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import make_library, write_photos
+from conftest import indexed_photos, make_library, write_photos
 
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.index import POINTER
-
-
-def indexed_photos(lib, folder, n):
-    """``n`` new photos in ``folder``, added to the library and indexed."""
-    photos = write_photos(folder, n)
-    lib.add_folder(folder)
-    lib.index_folders()
-    return photos
 
 
 def _ids_in_index(lib):

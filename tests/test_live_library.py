@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import write_photos
+from conftest import indexed_photos, write_photos
 
 from photoclip.core.worker import Worker
 
@@ -111,9 +111,7 @@ def test_file_being_copied_is_read_only_when_complete(live, tmp_path):
 def test_reconcile_queues_exactly_the_difference(tmp_path, tiny_library):
     lib = tiny_library
     root = tmp_path / "photos"
-    photos = write_photos(root, 10)
-    lib.add_folder(root)
-    lib.index_folders()
+    photos = indexed_photos(lib, root, 10)
     # changes while nothing watches: add 2, delete 1, rename 1, touch 1
     added = write_photos(root, 2, start=100)
     photos[0].unlink()
