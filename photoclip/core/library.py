@@ -349,28 +349,32 @@ class Library:
     def search(self, query: str, limit: int = 50, filters: Filters | None = None) -> list[Hit]:
         """Photos best matching ``query`` (see search.py for the syntax), best first."""
         terms = parse_query(query)
-        if self._index is None:  # a cold start: load the index while the query is embedded
-            with ThreadPoolExecutor(1, thread_name_prefix="photoclip-index-load") as pool:
-                loading = pool.submit(lambda: self.index)
-                vec = embed_terms(self.text_encoder(), terms)
-                loading.result()
-        else:
+        with self._loading_index():  # (a cold start: while the query is embedded)
             vec = embed_terms(self.text_encoder(), terms)
         return self._searcher().by_vector(vec, limit, filters, text=True)
 
     def prepare_search(self) -> bool:
         """Load what a text search needs (the text encoder and the index, side by side), so
         the first search is as quick as the next; False when no model can answer one."""
-        with ThreadPoolExecutor(1, thread_name_prefix="photoclip-index-load") as pool:
-            prepared = isinstance(self.store.meta(self.model_spec).get("dim"), int)
-            loading = pool.submit(lambda: self.index) if prepared else None
+        if not isinstance(self.store.meta(self.model_spec).get("dim"), int) \
+                and not self.search_ready():
+            return False  # (the index needs the vector size: only a model can tell it)
+        with self._loading_index():
             ready = self.search_ready()
             if ready:
-                loading = loading or pool.submit(lambda: self.index)
                 self.text_encoder().encode_texts(["a photo"])  # tokenizer and first run
-            if loading is not None:
-                loading.result()
         return ready
+
+    @contextmanager
+    def _loading_index(self):
+        """The search index loads in a thread of its own while the body runs."""
+        if self._index is not None:
+            yield
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="photoclip-index-load") as pool:
+            loading = pool.submit(lambda: self.index)
+            yield
+            loading.result()
 
     def similar(self, photo: str | int, limit: int = 50,
                 filters: Filters | None = None) -> list[Hit]:

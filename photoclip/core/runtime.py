@@ -84,8 +84,7 @@ class OrtTextEncoder:
     backend = "onnxruntime"
 
     def __init__(self, path: Path, context_length: int, trimmed: bool, threads: int = 2,
-                 model_id: str = "", logit_scale: float = 100.0, cache_dir: Path | None = None):
-        self._cache_dir = cache_dir
+                 model_id: str = "", logit_scale: float = 100.0):
         self._session = _session(path, threads, spin=False)
         self._input = self._session.get_inputs()[0].name
         self.context_length = context_length
@@ -103,8 +102,7 @@ class OrtTextEncoder:
             if self._tokenizer is None:
                 from photoclip.core.tokenizer import ClipTokenizer
 
-                self._tokenizer = ClipTokenizer(context_length=self.context_length,
-                                                cache_dir=self._cache_dir)
+                self._tokenizer = ClipTokenizer(context_length=self.context_length)
             return self._tokenizer
 
     def encode_tokens(self, tokens: np.ndarray) -> np.ndarray:
@@ -190,8 +188,7 @@ class ModelStore:
             return None
         try:
             return OrtTextEncoder(path, int(meta["context_length"]), bool(text["trimmed"]),
-                                  threads, spec, float(meta.get("logit_scale", 100.0)),
-                                  cache_dir=self.root)
+                                  threads, spec, float(meta.get("logit_scale", 100.0)))
         except Exception as e:  # damaged file: the torch path answers, the next load re-exports
             log.warning("the prepared text model for %s could not be loaded (%s); "
                         "using PyTorch", spec, e)
