@@ -83,6 +83,9 @@ def test_save_is_atomic_and_reload_matches(tmp_path):
     # another model's index is never used
     other = VectorIndex.load_or_build(tmp_path, "other", 16, src, exact_max=50)
     assert len(other) == 200
+    # a source that keeps no revision is compared every time, never assumed unchanged
+    src.ids, src.vecs = src.ids[1:], src.vecs[1:]
+    assert patched.patch_from(src) == (0, 1) and set(patched.ids()) == set(src.ids.tolist())
 
 
 @pytest.mark.parametrize("query, terms", [

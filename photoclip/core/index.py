@@ -398,25 +398,24 @@ class VectorIndex:
         directory = Path(directory)
         source_id = source.catalog_id() if hasattr(source, "catalog_id") else ""
         index, why = cls._load(directory, model_id, dim, exact_max, source_id)
-        if index is not None:
-            index.source_id = source_id
         if index is None:
+            rev = _revision(source)  # (read first: the vectors read next hold at least this)
             ids, vecs = source.vectors(model_id)
             if why and (why != NO_INDEX or len(ids) > exact_max):
                 log.warning("rebuilding the search index from %d stored embeddings: %s",
                             len(ids), why)
-            if background and len(ids) > exact_max:
-                index = cls.exact_now(dim, model_id, ids, vecs, exact_max)
-                index.source_id = source_id
-                index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else -1
-                index.build_in_background(on_built)
-                return index
-            index = cls(dim, model_id, exact_max)
+            building = background and len(ids) > exact_max
+            index = (cls.exact_now(dim, model_id, ids, vecs, exact_max) if building
+                     else cls(dim, model_id, exact_max))
             index.source_id = source_id
-            index.synced_rev = source.max_rev() if hasattr(source, "max_rev") else -1
-            index.add(ids, vecs)
-            index.needs_save = index.mode == "hnsw"
+            index.synced_rev = -1 if rev is None else rev
+            if building:
+                index.build_in_background(on_built)
+            else:
+                index.add(ids, vecs)
+                index.needs_save = index.mode == "hnsw"
             return index
+        index.source_id = source_id
         saved_rev = index.synced_rev
         added, removed = index.patch_from(source)
         # (a revision moved on with nothing to patch — e.g. another model's vectors — is
@@ -429,8 +428,8 @@ class VectorIndex:
         """Bring the index in line with the catalog's embeddings: (added or changed, removed).
         Ids added or removed since the save are found by comparing id sets; vectors rewritten
         since (a photo replaced by another image) by their revision in the catalog."""
-        rev_now = source.max_rev() if hasattr(source, "max_rev") else 0
-        if rev_now == self.synced_rev:
+        rev_now = _revision(source)
+        if rev_now is not None and rev_now == self.synced_rev:
             return 0, 0  # nothing written or deleted since: no need to read 100k ids
         want = source.embedding_ids(self.model_id)
         have = self.ids()
@@ -452,7 +451,8 @@ class VectorIndex:
             self.add(ids, vecs)
         if len(extra):
             self.remove(extra)
-        self.synced_rev = max(self.synced_rev, rev_now)
+        if rev_now is not None:
+            self.synced_rev = max(self.synced_rev, rev_now)
         if len(missing) or len(extra) or changed:
             log.log(level, "search index was behind the catalog: added %d, changed %d, "
                     "removed %d vectors", len(missing), changed, len(extra))
@@ -517,6 +517,11 @@ def _top_k(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.
 
 def _same(a: np.ndarray | None, b: np.ndarray) -> bool:
     return a is not None and bool(np.allclose(a, b, atol=1e-6))
+
+
+def _revision(source: VectorSource) -> int | None:
+    """The source's vector revision (see Catalog.max_rev), or None when it keeps none."""
+    return source.max_rev() if hasattr(source, "max_rev") else None
 
 
 def _crc32(path: Path) -> int:
