@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections import deque
@@ -149,12 +150,13 @@ class Indexer:
         """Full scan of one folder against the catalog."""
         plan = Plan(folder)
         try:
-            device = os.stat(folder.path).st_dev
+            st = os.stat(folder.path)
         except OSError:
-            device = None
-        if device is None or not os.path.isdir(folder.path):
+            st = None
+        if st is None or not stat.S_ISDIR(st.st_mode):
             plan.offline, plan.offline_why = True, "not reachable"
             return plan
+        device = st.st_dev
         known = self.catalog.photo_states(folder.id)
         seen: set[str] = set()
         for fi in scan(folder.path):

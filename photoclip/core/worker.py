@@ -71,9 +71,9 @@ class Worker:
         self._thread = threading.Thread(target=self._run, name="photoclip-worker", daemon=True)
         self._last_save = time.monotonic()
         self._status = WorkerStatus("idle")
-        self._removals: list[tuple[float, Plan]] = []
+        self._removals: list[tuple[float, Plan]] = []  # (due, plan) of vanished photos
         self._roots: set[str] = set()  # the folders being watched and indexed
-        self._last_sync = 0.0  # (due, plan) of vanished photos
+        self._last_sync = 0.0  # when _sync_folders last read the catalog's folders
         self.watcher = (FolderWatcher(self._on_change, quiet=quiet, force_polling=force_polling)
                         if watch else None)
 
