@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from photoclip import __version__
+from photoclip import __version__, cli_tags
 from photoclip.config import DEFAULT_MODEL, data_home
 from photoclip.core.errors import PhotoclipError, explain
 from photoclip.core.indexer import Progress, Report
@@ -37,9 +37,13 @@ examples:
   photoclip search "2:dog +snow" --after 2020-01-01 --folder ~/Pictures/Trips
   photoclip similar ~/Pictures/cat.jpg
   photoclip status
+  photoclip tagset create Places beach mountain "city street" forest snow indoors
+  photoclip tagset apply Places            # tags now, and every new photo from then on
+  photoclip search "tag:beach dog"         # a tag filter combined with a description
 
 query syntax: a phrase is one concept; '+word' adds and '-word' subtracts a concept;
-'2:word' weights it. Short parts like 'dog' are expanded to photo prompts automatically.
+'2:word' weights it; 'tag:beach' (or 'tag:Places/beach', 'tag:"city street"') keeps only
+photos carrying that tag. Short parts like 'dog' are expanded to photo prompts automatically.
 CLIP is weak at counting ("three dogs") and at very fine distinctions (dog breeds, car models).
 
 'photoclip' with no command (or 'photoclip gui') opens the desktop app.
@@ -112,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "repair a damaged catalog")
     s.add_argument("--repair", action="store_true",
                    help="set a damaged catalog aside and restore the newest good backup")
+
+    cli_tags.add_parsers(sub)
 
     s = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     s.add_argument("--minimized", action="store_true", help="start in the background")
@@ -350,7 +356,7 @@ def _report_dict(r: Report) -> dict:
     return {"encoded": r.encoded, "reused": r.reused, "moved": r.moved, "removed": r.removed,
             "unchanged": r.unchanged, "failed": [{"path": p, "reason": w} for p, w in r.failed],
             "offline": r.offline, "offline_why": r.offline_why, "cancelled": r.cancelled,
-            "seconds": round(r.seconds, 2)}
+            "tagged": r.tagged, "seconds": round(r.seconds, 2)}
 
 
 def _print_report(r: Report) -> None:
@@ -360,6 +366,8 @@ def _print_report(r: Report) -> None:
         if n:
             parts.append(f"{n} {label}")
     parts.append(f"{len(r.failed)} failed")
+    if r.tagged:
+        parts.append(f"{r.tagged} tags given by tag sets")
     print(", ".join(parts) + f" in {r.seconds:.1f} s.")
     for path, reason in r.failed[:20]:
         print(f"  failed: {show(path)}: {reason}")
@@ -538,4 +546,5 @@ def cmd_gui(lib: Library, args) -> int:
 
 
 COMMANDS = {"add": cmd_add, "remove": cmd_remove, "index": cmd_index, "search": cmd_search,
-            "similar": cmd_similar, "status": cmd_status, "watch": cmd_watch, "gui": cmd_gui}
+            "similar": cmd_similar, "status": cmd_status, "watch": cmd_watch, "gui": cmd_gui,
+            **cli_tags.COMMANDS}

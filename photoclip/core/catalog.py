@@ -84,6 +84,60 @@ MIGRATIONS: list[str] = [
     END;
     ALTER TABLE folders ADD COLUMN device INTEGER;
     """,
+    # 2 -> 3: tag sets (tagsets.py). A tag is a label of a set or, with no set, a free keyword
+    # (typed by the user or imported from XMP). A photo's tag is 'auto' (with the set's
+    # confidence and the model it came from), 'manual', or 'removed': a tombstone, so that no
+    # re-apply, threshold or model change brings back a tag the user took off.
+    """
+    CREATE TABLE tagsets(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        exclusive INTEGER NOT NULL DEFAULT 0,
+        context TEXT NOT NULL DEFAULT '',     -- a prompt with {} for the label, or ''
+        threshold REAL NOT NULL,              -- default strictness of its labels (see tagsets.py)
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE tags(
+        id INTEGER PRIMARY KEY,
+        tagset_id INTEGER REFERENCES tagsets(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        synonyms TEXT NOT NULL DEFAULT '[]',  -- JSON: other names, put through the templates
+        prompts TEXT NOT NULL DEFAULT '[]',   -- JSON: whole sentences, used as they are
+        threshold REAL,                       -- NULL: the set's
+        position INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX tags_name ON tags(ifnull(tagset_id, 0), name COLLATE NOCASE);
+    -- where a set is applied ('' = the whole library) and how far it has tagged, per model
+    CREATE TABLE tag_scopes(
+        tagset_id INTEGER NOT NULL REFERENCES tagsets(id) ON DELETE CASCADE,
+        folder TEXT NOT NULL,
+        PRIMARY KEY (tagset_id, folder)
+    ) WITHOUT ROWID;
+    CREATE TABLE tag_progress(
+        tagset_id INTEGER NOT NULL REFERENCES tagsets(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        rev INTEGER NOT NULL,                 -- embeddings up to this revision are tagged
+        PRIMARY KEY (tagset_id, model)
+    ) WITHOUT ROWID;
+    -- text vectors, encoded once per wording and model: a label's, and the "none of these"
+    -- vocabulary's (tag_id NULL)
+    CREATE TABLE tag_vectors(
+        tag_id INTEGER REFERENCES tags(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        prompts_key TEXT NOT NULL,            -- what the vectors were made from
+        vectors BLOB NOT NULL                 -- float32, one row per vector
+    );
+    CREATE UNIQUE INDEX tag_vectors_key ON tag_vectors(ifnull(tag_id, 0), model);
+    CREATE TABLE photo_tags(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        source TEXT NOT NULL CHECK (source IN ('auto', 'manual', 'removed')),
+        confidence REAL,
+        model TEXT,
+        PRIMARY KEY (photo_id, tag_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX photo_tags_tag ON photo_tags(tag_id, source, confidence);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -280,7 +334,7 @@ class Catalog:
         return _state(r) if r else None
 
     def paths_under(self, prefix: str) -> list[str]:
-        lo, hi = _prefix_range(to_db(prefix))
+        lo, hi = prefix_range(to_db(prefix))
         rows = self.conn.execute("SELECT path FROM photos WHERE path >= ? AND path < ?", (lo, hi))
         return [from_db(r[0]) for r in rows]
 
@@ -356,7 +410,7 @@ class Catalog:
         """A folder moved on disk: every photo below ``src`` now lies below ``dst``.
         Rows, embeddings and labels are kept. Returns the number of photos moved."""
         src, dst = to_db(src), to_db(dst)  # (one character for one: lengths are kept)
-        lo, hi = _prefix_range(src)
+        lo, hi = prefix_range(src)
         n = len(src.rstrip(os.sep))
         with self.transaction() as tx:
             rows = tx.execute("SELECT id, path FROM photos WHERE path >= ? AND path < ?",
@@ -492,6 +546,35 @@ class Catalog:
             f"WHERE e.model=? {where}", [model, *args])
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
+    def embedded_ids(self, model: str, folders: Sequence[str] = ("",),
+                     since_rev: int | None = None) -> np.ndarray:
+        """Ids of photos with a ``model`` vector inside any of ``folders`` ("" = anywhere),
+        optionally only those written after revision ``since_rev``."""
+        sql = "SELECT e.photo_id FROM embeddings e"
+        where, args = ["e.model=?"], [model]
+        if since_rev is not None:
+            where.append("e.rev > ?")
+            args.append(since_rev)
+        if "" not in folders:
+            if not folders:
+                return np.zeros(0, np.int64)
+            sql += " JOIN photos p ON p.id = e.photo_id"
+            ranges = []
+            for f in folders:
+                ranges.append("(p.path >= ? AND p.path < ?)")
+                args += list(prefix_range(to_db(f)))
+            where.append("(" + " OR ".join(ranges) + ")")
+        rows = self.conn.execute(f"{sql} WHERE {' AND '.join(where)} ORDER BY e.photo_id", args)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
+
+    def photo_paths(self, folder: str | None = None) -> list[tuple[int, str, bool]]:
+        """(id, path, folder online) of the readable photos, optionally inside ``folder``."""
+        where, args = _photo_filters(folder, None, None)
+        rows = self.conn.execute(
+            "SELECT p.id, p.path, f.online FROM photos p JOIN folders f ON f.id = p.folder_id "
+            f"WHERE p.status='ok' {where} ORDER BY p.path", args)
+        return [(r[0], from_db(r[1]), bool(r[2])) for r in rows]
+
     def browse(self, folder: str | None = None, after: str | None = None,
                before: str | None = None, limit: int = 1_000_000) -> list[dict]:
         """Catalogued photos, newest first (the library view when nothing is searched)."""
@@ -555,7 +638,7 @@ def _photo_filters(folder: str | None, after: str | None,
     args: list[object] = []
     if folder:
         sql.append("AND p.path >= ? AND p.path < ?")
-        args += list(_prefix_range(to_db(folder)))
+        args += list(prefix_range(to_db(folder)))
     if after:
         sql.append("AND p.taken_at >= ?")
         args.append(after)
@@ -569,7 +652,7 @@ def _state(row) -> PhotoState:
     return PhotoState(row[0], from_db(row[1]), *row[2:7])
 
 
-def _prefix_range(folder: str) -> tuple[str, str]:
+def prefix_range(folder: str) -> tuple[str, str]:
     """A [lo, hi) string range that holds exactly the paths inside ``folder``."""
     base = folder.rstrip(os.sep) + os.sep
     return base, base[:-1] + chr(ord(os.sep) + 1)

@@ -94,6 +94,7 @@ class Report:
     offline_why: dict[str, str] = field(default_factory=dict)
     cancelled: bool = False
     seconds: float = 0.0
+    tagged: int = 0  # auto tags given to the new photos by the applied tag sets
 
     def merge(self, other: Report) -> None:
         for name in ("encoded", "reused", "moved", "catalogued", "removed", "unchanged"):

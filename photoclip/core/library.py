@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from photoclip.config import Settings, data_home, resolve_model_spec
+from photoclip.core import xmp
 from photoclip.core.catalog import Folder, is_within
 from photoclip.core.encoder import Encoder, canonical_spec, check_spec
 from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError
@@ -37,6 +38,7 @@ from photoclip.core.recovery import backup_if_due, open_catalog
 from photoclip.core.runtime import MODELS_DIR, ModelStore
 from photoclip.core.scan import not_a_photo_folder
 from photoclip.core.search import Filters, Hit, Searcher, embed_terms, parse_query
+from photoclip.core.tagsets import LIBRARY, ApplyReport, PhotoTag, TagSet, TagSets, split_tag_query
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class Library:
         self._index_lock = threading.RLock()
         self._index_dirty = False
         self.exact_max = EXACT_MAX  # above this many photos the index is an HNSW graph
+        self.tagsets = TagSets(self.catalog)
         self.indexing_lock = FileLock(self.home / "indexing.lock")
         self.index_lock = FileLock(self.home / "index.lock")
 
@@ -330,6 +333,8 @@ class Library:
                 if indexer.index_changed:
                     self.mark_index_dirty()
                     self.save_index()
+            if indexer.index_changed:
+                report.tagged = sum(r.tagged for r in self.tag_new_photos())
         return report
 
     @contextmanager
@@ -347,11 +352,44 @@ class Library:
         return Searcher(self.catalog, self.index, self.model_id)
 
     def search(self, query: str, limit: int = 50, filters: Filters | None = None) -> list[Hit]:
-        """Photos best matching ``query`` (see search.py for the syntax), best first."""
+        """Photos best matching ``query`` (see search.py for the syntax), best first.
+        ``tag:beach`` terms keep only photos carrying those tags; alone, they list them,
+        manual tags first, then the most confident."""
+        names, rest = split_tag_query(query)
+        if names:
+            filters, ranked = self._tag_filter(names, filters or Filters())
+            if not rest:
+                searcher = self._searcher()
+                if filters.folder or filters.after or filters.before:
+                    allowed = set(searcher.allowed_ids(filters).tolist())
+                    ranked = [(i, c) for i, c in ranked if i in allowed]
+                return searcher.hits(ranked[:limit + max(8, limit // 10)], limit)
+            query = rest
         terms = parse_query(query)
         with self._loading_index():  # (a cold start: while the query is embedded)
             vec = embed_terms(self.text_encoder(), terms)
         return self._searcher().by_vector(vec, limit, filters, text=True)
+
+    def _tag_filter(self, names: list[str],
+                    filters: Filters) -> tuple[Filters, list[tuple[int, float]]]:
+        """Filters narrowed to the photos carrying every tag in ``names``, and those photos
+        ranked by the first tag's confidence."""
+        keep: set[int] | None = None
+        ranked: list[tuple[int, float]] = []
+        for k, name in enumerate(names):
+            ids = self.tagsets.resolve(name)
+            if not ids:
+                raise NotFound(f"No photo carries a tag called {name}: see 'photoclip tagset "
+                               "list'.")
+            if k == 0:
+                ranked = [(int(p), float(c)) for p, c in self.tagsets.tagged_photos(ids)]
+                keep = {p for p, _ in ranked}
+            else:
+                keep &= set(self.tagsets.tagged_ids(ids).tolist())
+        ranked = [(p, c) for p, c in ranked if p in keep]
+        if filters.ids is not None:
+            keep &= filters.ids
+        return replace(filters, ids=frozenset(keep)), ranked
 
     def prepare_search(self) -> bool:
         """Load what a text search needs (the text encoder and the index, side by side), so
@@ -413,6 +451,75 @@ class Library:
         rows = self.catalog.browse(f.folder, f.after, f.before, limit)
         return [Hit(r["id"], r["path"], float("nan"), r["width"], r["height"], r["taken_at"],
                     r["size"]) for r in rows]
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def create_tagset(self, tagset: TagSet) -> TagSet:
+        return self.tagsets.create(tagset)
+
+    def apply_tagset(self, name: str, folder: str | os.PathLike | None = None) -> ApplyReport:
+        """Tag the library (or one of its folders) with a set now, and every new photo there
+        from now on. Tags come from the stored embeddings: nothing is re-encoded."""
+        ts = self.tagsets.get(name)
+        self.tagsets.add_scope(ts, self._inside(folder) or LIBRARY)
+        return self.retag(ts.name)
+
+    def retag(self, name: str) -> ApplyReport:
+        """Redo a set's auto tags over its folders (after an edit or a threshold change)."""
+        ts = self.tagsets.get(name)
+        if not ts.applied:
+            raise PhotoclipError(f"{ts.name} is not applied to any folder yet: "
+                                 f"'photoclip tagset apply {ts.name}'.")
+        return self.tagsets.apply(ts, self.model_id, self.text_encoder())
+
+    def tag_new_photos(self) -> list[ApplyReport]:
+        """Tag what was embedded since the applied sets last ran (the worker calls this after
+        indexing). Nothing to do costs one query per applied set."""
+        if not any(ts.applied for ts in self.tagsets.all()):
+            return []
+        if not self.search_ready():
+            return []  # no model: photos are tagged when they are embedded
+        return self.tagsets.catch_up(self.model_id, self.text_encoder())
+
+    def photo_id(self, path: str | os.PathLike) -> int:
+        raw = os.fspath(path)
+        for cand in (raw, os.path.abspath(raw), str(Path(raw).expanduser().resolve())):
+            st = self.catalog.photo_state(cand)
+            if st is not None:
+                return st.id
+        raise NotFound(f"{path} is not a photo of this library. See 'photoclip status'.")
+
+    def set_tag(self, paths: list[str | os.PathLike] | list[int], name: str,
+                present: bool = True) -> int:
+        """Tag (or untag) photos by hand: the user's word wins over every later auto-tagging.
+        A name that is no label becomes a free keyword when tagging. Returns the tag's id."""
+        tag_id = self.tagsets.one_tag(name, create=present)
+        ids = [p if isinstance(p, int) else self.photo_id(p) for p in paths]
+        self.tagsets.set_manual(ids, tag_id, present)
+        return tag_id
+
+    def export_xmp(self, folder: str | os.PathLike | None = None,
+                   naming: str = "ext") -> xmp.ExportReport:
+        """Write tags to XMP sidecars beside the photos (the one time PhotoCLIP writes next
+        to them, on request): merged into existing sidecars, never clobbering them."""
+        return xmp.export_tags(self.tagsets, self.catalog.photo_paths(self._inside(folder)),
+                               naming)
+
+    def import_xmp(self, folder: str | os.PathLike | None = None) -> xmp.ImportReport:
+        """Keywords from sidecars and embedded XMP/IPTC become manual tags."""
+        return xmp.import_tags(self.tagsets, self.catalog.photo_paths(self._inside(folder)))
+
+    def _inside(self, folder: str | os.PathLike | None) -> str | None:
+        if folder is None:
+            return None
+        path = str(Path(folder).expanduser().resolve())
+        if not any(is_within(path, f.path) for f in self.catalog.folders()):
+            raise NotFound(f"{folder} is not inside a folder of this library.")
+        return path
+
+    def photo_tags(self, photo: str | os.PathLike | int) -> list[PhotoTag]:
+        pid = photo if isinstance(photo, int) else self.photo_id(photo)
+        return self.tagsets.photo_tags(pid)
 
     # -- status ------------------------------------------------------------------------------
 

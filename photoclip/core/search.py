@@ -59,10 +59,11 @@ class Filters:
     after: str | None = None  # ISO date/time, inclusive
     before: str | None = None  # ISO date/time, exclusive
     min_score: float | None = None
+    ids: frozenset[int] | None = None  # only these photos (e.g. those carrying a tag)
 
     @property
     def restricts_ids(self) -> bool:
-        return bool(self.folder or self.after or self.before)
+        return bool(self.folder or self.after or self.before) or self.ids is not None
 
 
 def parse_query(query: str) -> list[Term]:
@@ -124,8 +125,7 @@ class Searcher:
         filters = filters or Filters()
         allowed = None
         if filters.restricts_ids:
-            allowed = self.catalog.filter_ids(self.model_id, filters.folder, filters.after,
-                                              filters.before)
+            allowed = self.allowed_ids(filters)
         # A few more than asked: files deleted while nothing watched are dropped below.
         want = limit + len(exclude)
         ids, scores = self.index.search(query, want + max(8, want // 10), allowed, text=text)
@@ -133,6 +133,20 @@ class Searcher:
                 if int(i) not in exclude]
         if filters.min_score is not None:
             keep = [(i, s) for i, s in keep if s >= filters.min_score]
+        return self.hits(keep, limit)
+
+    def allowed_ids(self, filters: Filters) -> np.ndarray:
+        """The embedded photos ``filters`` lets through."""
+        if filters.folder or filters.after or filters.before:
+            allowed = self.catalog.filter_ids(self.model_id, filters.folder, filters.after,
+                                              filters.before)
+            if filters.ids is not None:
+                allowed = allowed[np.isin(allowed, np.fromiter(filters.ids, np.int64))]
+            return allowed
+        return np.fromiter(sorted(filters.ids or ()), np.int64)
+
+    def hits(self, keep: list[tuple[int, float]], limit: int) -> list[Hit]:
+        """(id, score) pairs, best first → up to ``limit`` hits with the photos' metadata."""
         rows = self.catalog.photo_rows([i for i, _ in keep])
         online = {f.id for f in self.catalog.folders() if f.online}
         hits, gone = [], 0

@@ -308,6 +308,8 @@ class Worker:
             self._removals.append((time.monotonic() + REMOVAL_GRACE, plan))
         if indexer.index_changed:
             lib.mark_index_dirty()
+            # new photos in folders a tag set is applied to get their tags now
+            self._guard(lib.tag_new_photos)
         if self.on_report is not None:
             self.on_report(report)
 

@@ -1,0 +1,674 @@
+"""Tag sets: the user's own vocabularies, applied zero-shot to folders and to every new photo.
+
+A tag set ("Places": beach, mountain, city street …) turns each label into a text vector: the
+label and its synonyms put through a curated list of photo prompt templates (and the set's
+context phrase, and any whole-sentence prompts), each prompt embedded and normalised, averaged,
+normalised again (CLIP's prompt ensembling). Tagging runs over the stored image embeddings —
+nothing is re-encoded — as one matrix product per set.
+
+Deciding which labels fit uses no absolute cosine threshold (they do not transfer between
+models) and no statistics of the library (they break when a library is mostly one thing: with
+40 % cat photos a cat no longer "stands out"). Each photo is judged on its own, against things
+it could show instead:
+
+1. **Beats the everyday alternatives.** A vocabulary of about 200 everyday things a photo can
+   show (resources/tagsets/background.txt: person, dog, beach, receipt, sunset …) is the "none
+   of these". A label is given when its score beats all but the strongest one of those
+   alternatives (the label's own words and synonyms left out of them), by a margin measured in
+   the model's own logits (cosine × the model's logit scale; default 0, raise it to make a set
+   or a label stricter). The tag's confidence is the logistic of that margin: how much likelier
+   the label is than the photo's runner-up alternative.
+2. **Wins its share within the set.** A softmax with the model's logit scale over the set's
+   labels plus a generic "a photo." anchor: a non-exclusive set gives every label with at least
+   a uniform share (1 / (labels + 1)), so a snowy mountain can be both; an exclusive set gives
+   only its winner.
+
+Measured with the fixture CLIP on the 1,000 CIFAR-10 sample photos (tests/test_tagsets.py;
+numbers in docs/ARCHITECTURE.md): a label with no matching photos tags none of them, and a
+label's precision and recall are the same whether the library is the ten classes evenly or
+mostly cats and dogs — the decision never looks at the other photos.
+
+Photo tags are 'auto' (confidence, model), 'manual', or 'removed' (a tombstone): re-applying,
+changing a threshold or switching the model only ever replaces 'auto' rows, so a manual tag or
+a removal always wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from photoclip.core.catalog import Catalog, prefix_range
+from photoclip.core.errors import NotFound, PhotoclipError
+from photoclip.core.paths import from_db, to_db
+
+log = logging.getLogger(__name__)
+
+# Photo prompts, a curated subset of OpenAI's 80 ImageNet templates (open_clip's
+# zero_shot_metadata): the ones about photos, leaving out art, origami, video games, tattoos.
+TEMPLATES = (
+    "a photo of a {}.",
+    "a photo of the {}.",
+    "a close-up photo of a {}.",
+    "a good photo of a {}.",
+    "a bad photo of a {}.",
+    "a bright photo of a {}.",
+    "a dark photo of a {}.",
+    "a cropped photo of a {}.",
+    "a blurry photo of a {}.",
+    "a photo of the large {}.",
+    "a photo of the small {}.",
+    "itap of a {}.",
+)
+# A generic anchor for the softmax within a set (a photo that shows none of its labels).
+BACKGROUND_PROMPTS = ("a photo.", "a picture.", "an image.", "a photo of something.",
+                      "a snapshot.", "a photo of an object.")
+VOCABULARY_TEMPLATE = "a photo of a {}."
+RUNNER_UP = 2  # a label must beat all but the strongest (1) everyday alternative
+THRESHOLD = 0.0  # default margin in logits over the runner-up alternative
+LIBRARY = ""  # the scope "whole library"
+_CHUNK = 8_192  # photos scored at a time (bounded memory for any library size)
+
+
+@dataclass
+class Label:
+    name: str
+    synonyms: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)  # whole sentences, used as they are
+    threshold: float | None = None  # None: the set's
+    id: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Label:
+        """``"city street=street,downtown"`` → Label('city street', ['street', 'downtown'])."""
+        name, _, syn = text.partition("=")
+        name = " ".join(name.split())
+        if not name:
+            raise PhotoclipError(f"'{text}' has no label name.")
+        if "/" in name or "|" in name:
+            raise PhotoclipError(f"A label cannot contain '/' or '|' ('{name}'): they separate "
+                                 "a set from its label (Places/beach).")
+        return cls(name, [s.strip() for s in syn.split(",") if s.strip()])
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name}
+        if self.synonyms:
+            out["synonyms"] = self.synonyms
+        if self.prompts:
+            out["prompts"] = self.prompts
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        return out
+
+
+@dataclass
+class TagSet:
+    name: str
+    labels: list[Label]
+    exclusive: bool = False
+    context: str = ""  # e.g. "a photo taken at the {}."
+    threshold: float = THRESHOLD
+    scopes: list[str] = field(default_factory=list)  # folders it is applied to; "" = all
+    id: int | None = None
+
+    def prompts(self, label: Label) -> list[str]:
+        """Every sentence whose embedding goes into this label's vector."""
+        names = [label.name, *label.synonyms]
+        out = [t.format(n) for n in names for t in TEMPLATES]
+        if self.context:
+            # the context counts as much as the whole template list: it carries what the
+            # user knows about the set ("a photo taken at the {}.")
+            out += [self.context.format(n) for n in names] * len(TEMPLATES)
+        return out + list(label.prompts)
+
+    def threshold_of(self, label: Label) -> float:
+        return self.threshold if label.threshold is None else label.threshold
+
+    @property
+    def applied(self) -> bool:
+        return bool(self.scopes)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "exclusive": self.exclusive, "context": self.context,
+                "threshold": self.threshold, "labels": [lb.to_dict() for lb in self.labels],
+                "applied_to": ["(library)" if s == LIBRARY else s for s in self.scopes]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TagSet:
+        labels = [Label(x["name"], list(x.get("synonyms", [])), list(x.get("prompts", [])),
+                        x.get("threshold")) if isinstance(x, dict) else Label.parse(x)
+                  for x in d.get("labels", [])]
+        exclusive = bool(d.get("exclusive", False))
+        return cls(d["name"], labels, exclusive, d.get("context", ""),
+                   float(d.get("threshold", THRESHOLD)))
+
+
+@dataclass(frozen=True)
+class PhotoTag:
+    """One tag of one photo, as the user sees it."""
+
+    tag_id: int
+    name: str
+    tagset: str | None  # None for a free keyword
+    source: str  # auto | manual
+    confidence: float | None
+    model: str | None
+
+    @property
+    def hierarchical(self) -> list[str]:
+        return [self.tagset, self.name] if self.tagset else [self.name]
+
+    def to_dict(self) -> dict:
+        return {"label": self.name, "set": self.tagset, "source": self.source,
+                "confidence": None if self.confidence is None else round(self.confidence, 4),
+                "model": self.model}
+
+
+@dataclass
+class ApplyReport:
+    tagset: str
+    photos: int = 0  # photos scored
+    tagged: int = 0  # auto tags written
+    seconds: float = 0.0
+
+
+def starter_sets() -> dict[str, TagSet]:
+    """The tag sets that ship with PhotoCLIP (resources/tagsets/*.json), by file stem."""
+    out = {}
+    folder = resources.files("photoclip") / "resources" / "tagsets"
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            out[entry.name[:-5]] = TagSet.from_dict(json.loads(entry.read_text("utf-8")))
+    return out
+
+
+def split_tag_query(query: str) -> tuple[list[str], str]:
+    """``'tag:beach tag:"city street" dog'`` → (['beach', 'city street'], 'dog')."""
+    tags = []
+
+    def take(m: re.Match) -> str:
+        tags.append(m.group(1) if m.group(1) is not None else m.group(2))
+        return " "
+
+    rest = _TAG_TERM.sub(take, query)
+    return [t.strip() for t in tags if t.strip()], " ".join(rest.split())
+
+
+_TAG_TERM = re.compile(r'(?:^|(?<=\s))tag:(?:"([^"]*)"|(\S+))', re.I)
+
+
+# -- scoring (pure NumPy) --------------------------------------------------------------------
+
+
+def _encode(encoder, prompts: Sequence[str]) -> np.ndarray:
+    """Normalised text embeddings, in batches."""
+    parts = [encoder.encode_texts(list(prompts[i:i + 256])) for i in range(0, len(prompts), 256)]
+    v = np.concatenate(parts).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def label_vector(encoder, prompts: Sequence[str]) -> np.ndarray:
+    """Mean of the normalised prompt embeddings, normalised (prompt ensembling)."""
+    m = _encode(encoder, prompts).mean(axis=0)
+    return (m / np.linalg.norm(m)).astype(np.float32)
+
+
+def vocabulary() -> list[str]:
+    """The everyday alternatives a label must beat (resources/tagsets/background.txt)."""
+    text = (resources.files("photoclip") / "resources" / "tagsets" / "background.txt") \
+        .read_text("utf-8")
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+def _word(text: str) -> str:
+    w = " ".join(text.lower().split())
+    return w[:-1] if w.endswith("s") and not w.endswith("ss") else w
+
+
+def excluded(label: Label, words: Sequence[str]) -> np.ndarray:
+    """Which vocabulary entries are this label itself (its name or a synonym)."""
+    own = {_word(n) for n in (label.name, *label.synonyms)}
+    return np.array([_word(w) in own for w in words], bool)
+
+
+@dataclass
+class Scorer:
+    """What a set needs to tag photos with one model: its label vectors, which vocabulary
+    entries each label leaves out, the vocabulary, the generic anchor and the logit scale."""
+
+    labels: np.ndarray  # K × D
+    excluded: np.ndarray  # K × V bool
+    vocabulary: np.ndarray  # V × D
+    anchor: np.ndarray  # D
+    scale: float
+    thresholds: np.ndarray  # K, logits
+    exclusive: bool
+
+    def margins(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(margin N×K in logits over each label's runner-up alternative, share N×K of the
+        softmax over the set's labels and the anchor)."""
+        cos = vectors @ self.labels.T
+        alt = vectors @ self.vocabulary.T
+        k = min(alt.shape[1], RUNNER_UP + int(self.excluded.sum(axis=1).max(initial=0)))
+        top_idx = np.argpartition(-alt, k - 1, axis=1)[:, :k]
+        top_val = np.take_along_axis(alt, top_idx, axis=1)
+        order = np.argsort(-top_val, axis=1)
+        top_idx = np.take_along_axis(top_idx, order, axis=1)
+        top_val = np.take_along_axis(top_val, order, axis=1)
+        level = np.empty_like(cos)
+        groups: dict[bytes, list[int]] = {}
+        for j in range(len(self.labels)):  # labels leaving out the same entries share a level
+            groups.setdefault(np.flatnonzero(self.excluded[j]).tobytes(), []).append(j)
+        for key, cols in groups.items():
+            out = np.frombuffer(key, np.int64)
+            kept = ~np.isin(top_idx, out) if len(out) else np.ones_like(top_idx, bool)
+            nth = np.argmax(np.cumsum(kept, axis=1) >= RUNNER_UP, axis=1)
+            level[:, cols] = top_val[np.arange(len(top_val)), nth][:, None]
+        margin = self.scale * (cos - level)
+        logits = np.empty((len(vectors), len(self.labels) + 1), np.float32)
+        logits[:, :-1] = cos
+        logits[:, -1] = vectors @ self.anchor
+        logits *= self.scale
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        logits /= logits.sum(axis=1, keepdims=True)
+        return margin, logits[:, :-1]
+
+    def decide(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, label columns, confidences) of the tags that apply (see the module doc)."""
+        margin, share = self.margins(vectors)
+        k = len(self.labels)
+        if self.exclusive:
+            rows = np.arange(len(vectors))
+            cols = share.argmax(axis=1)
+            keep = margin[rows, cols] >= self.thresholds[cols]
+            rows, cols = rows[keep], cols[keep]
+        else:
+            rows, cols = np.nonzero((margin >= self.thresholds) & (share >= 1.0 / (k + 1)))
+        confidence = 1.0 / (1.0 + np.exp(-margin[rows, cols]))
+        return rows, cols, confidence
+
+
+# -- the store -------------------------------------------------------------------------------
+
+
+class TagSets:
+    """Tag sets, their labels and every photo's tags, in the catalog (see catalog.py's
+    migration 3). Thread-safe as the catalog is: reads anywhere, writes in transactions."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._background: dict[str, np.ndarray] = {}  # model -> "none of these" vector
+
+    # -- sets --------------------------------------------------------------------------------
+
+    def create(self, tagset: TagSet) -> TagSet:
+        name = " ".join(tagset.name.split())
+        if not name or "/" in name or "|" in name:
+            raise PhotoclipError(f"'{tagset.name}' cannot name a tag set: use a name without "
+                                 "'/' or '|'.")
+        if not tagset.labels:
+            raise PhotoclipError(f"The tag set {name} needs at least one label.")
+        if tagset.context and "{}" not in tagset.context:
+            raise PhotoclipError(f"The context '{tagset.context}' needs {{}} where the label "
+                                 "goes, e.g. 'a photo taken at the {}.'")
+        seen = set()
+        for lb in tagset.labels:
+            if lb.name.lower() in seen:
+                raise PhotoclipError(f"'{lb.name}' is twice in {name}.")
+            seen.add(lb.name.lower())
+        with self.catalog.transaction() as tx:
+            if tx.execute("SELECT 1 FROM tagsets WHERE name=?", (name,)).fetchone():
+                raise PhotoclipError(f"There is already a tag set called {name}: choose another "
+                                     "name, or change that one.")
+            cur = tx.execute(
+                "INSERT INTO tagsets(name, exclusive, context, threshold, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, int(tagset.exclusive), tagset.context, tagset.threshold, time.time()))
+            set_id = cur.lastrowid
+            self._insert_labels(tx, set_id, tagset.labels, 0)
+        return self.get(name)
+
+    @staticmethod
+    def _insert_labels(tx, set_id: int, labels: Iterable[Label], first: int) -> None:
+        for pos, lb in enumerate(labels, first):
+            tx.execute(
+                "INSERT INTO tags(tagset_id, name, synonyms, prompts, threshold, position) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (set_id, lb.name, json.dumps(lb.synonyms), json.dumps(lb.prompts),
+                 lb.threshold, pos))
+
+    def update(self, tagset: TagSet) -> TagSet:
+        """Save an edited set (labels matched by id; new ones added, missing ones deleted
+        with their tags). Its auto tags are redone by the next apply."""
+        if tagset.id is None:
+            raise PhotoclipError("This tag set has not been created yet.")
+        with self.catalog.transaction() as tx:
+            tx.execute("UPDATE tagsets SET name=?, exclusive=?, context=?, threshold=? "
+                       "WHERE id=?", (" ".join(tagset.name.split()), int(tagset.exclusive),
+                                      tagset.context, tagset.threshold, tagset.id))
+            keep = {lb.id for lb in tagset.labels if lb.id is not None}
+            for (tid,) in tx.execute("SELECT id FROM tags WHERE tagset_id=?",
+                                     (tagset.id,)).fetchall():
+                if tid not in keep:
+                    tx.execute("DELETE FROM tags WHERE id=?", (tid,))
+            for pos, lb in enumerate(tagset.labels):
+                if lb.id is None:
+                    self._insert_labels(tx, tagset.id, [lb], pos)
+                else:
+                    tx.execute("UPDATE tags SET name=?, synonyms=?, prompts=?, threshold=?, "
+                               "position=? WHERE id=?",
+                               (lb.name, json.dumps(lb.synonyms), json.dumps(lb.prompts),
+                                lb.threshold, pos, lb.id))
+        return self.get(tagset.id)
+
+    def delete(self, name: str) -> int:
+        """Delete a set with its labels and their tags (manual ones too); returns the number
+        of photo tags dropped."""
+        ts = self.get(name)
+        with self.catalog.transaction() as tx:
+            n = tx.execute("SELECT COUNT(*) FROM photo_tags pt JOIN tags t ON t.id = pt.tag_id "
+                           "WHERE t.tagset_id=? AND pt.source != 'removed'",
+                           (ts.id,)).fetchone()[0]
+            tx.execute("DELETE FROM tagsets WHERE id=?", (ts.id,))
+        return n
+
+    def all(self) -> list[TagSet]:
+        rows = self.catalog.conn.execute(
+            "SELECT id FROM tagsets ORDER BY name COLLATE NOCASE").fetchall()
+        return [self.get(r[0]) for r in rows]
+
+    def get(self, name_or_id: str | int) -> TagSet:
+        conn = self.catalog.conn
+        key = "id" if isinstance(name_or_id, int) else "name"
+        r = conn.execute(f"SELECT id, name, exclusive, context, threshold FROM tagsets "
+                         f"WHERE {key}=?", (name_or_id,)).fetchone()
+        if r is None:
+            names = ", ".join(t[0] for t in conn.execute(
+                "SELECT name FROM tagsets ORDER BY name COLLATE NOCASE")) or "none yet"
+            raise NotFound(f"There is no tag set called {name_or_id} (tag sets: {names}).")
+        labels = [Label(x[1], json.loads(x[2]), json.loads(x[3]), x[4], x[0])
+                  for x in conn.execute("SELECT id, name, synonyms, prompts, threshold FROM tags "
+                                        "WHERE tagset_id=? ORDER BY position, id", (r[0],))]
+        scopes = [x[0] for x in conn.execute(
+            "SELECT folder FROM tag_scopes WHERE tagset_id=? ORDER BY folder", (r[0],))]
+        return TagSet(r[1], labels, bool(r[2]), r[3], r[4], scopes, r[0])
+
+    def set_threshold(self, name: str, value: float, label: str | None = None) -> TagSet:
+        """Make a set (or one label) stricter or looser; the next apply redoes its tags."""
+        ts = self.get(name)
+        with self.catalog.transaction() as tx:
+            if label is None:
+                tx.execute("UPDATE tagsets SET threshold=? WHERE id=?", (value, ts.id))
+            else:
+                lb = _label_named(ts, label)
+                tx.execute("UPDATE tags SET threshold=? WHERE id=?", (value, lb.id))
+        return self.get(ts.id)
+
+    def add_scope(self, ts: TagSet, folder: str = LIBRARY) -> None:
+        """Apply a set to a folder ('' = the whole library) from now on."""
+        with self.catalog.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO tag_scopes(tagset_id, folder) VALUES (?, ?)",
+                       (ts.id, to_db(folder) if folder else LIBRARY))
+
+    # -- tagging -----------------------------------------------------------------------------
+
+    def apply(self, ts: TagSet, model: str, encoder,
+              ids: np.ndarray | None = None) -> ApplyReport:
+        """Tag the photos of ``ts``'s scope (or only ``ids``) from their stored embeddings.
+        Auto tags of the scored photos are replaced; manual tags and removals stay."""
+        t0 = time.perf_counter()
+        report = ApplyReport(ts.name)
+        rev = self.catalog.max_rev()  # read before the vectors: later ones are caught up
+        if ids is None and LIBRARY in ts.scopes:
+            vectors_ids, vectors = self.catalog.vectors(model)  # (one scan: the quickest)
+        else:
+            if ids is None:
+                ids = self.catalog.embedded_ids(model, ts.scopes)
+            vectors_ids, vectors = self.catalog.vectors(model, ids.tolist())
+        scorer = self.scorer(ts, model, encoder)
+        tag_ids = np.array([lb.id for lb in ts.labels], np.int64)
+        rows: list[tuple] = []
+        for start in range(0, len(vectors), _CHUNK):
+            r, c, conf = scorer.decide(vectors[start:start + _CHUNK])
+            pids = vectors_ids[start:start + _CHUNK][r]
+            rows += zip(pids.tolist(), tag_ids[c].tolist(), conf.astype(float).tolist(),
+                        strict=True)
+        with self.catalog.transaction() as tx:
+            self._replace_auto(tx, tag_ids, vectors_ids, rows, model)
+            tx.execute("INSERT INTO tag_progress(tagset_id, model, rev) VALUES (?, ?, ?) "
+                       "ON CONFLICT(tagset_id, model) DO UPDATE SET rev=max(rev, excluded.rev)",
+                       (ts.id, model, rev))
+        report.photos, report.tagged = len(vectors_ids), len(rows)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def catch_up(self, model: str, encoder) -> list[ApplyReport]:
+        """Tag the photos embedded since each applied set last ran with this model (new,
+        changed or re-encoded photos in its folders); a set that never ran with this model
+        (a model switch) is applied whole."""
+        out = []
+        for ts in self.all():
+            if not ts.applied:
+                continue
+            progress = self.catalog.conn.execute(
+                "SELECT rev FROM tag_progress WHERE tagset_id=? AND model=?",
+                (ts.id, model)).fetchone()
+            new = None
+            if progress is not None:
+                new = self.catalog.embedded_ids(model, ts.scopes, since_rev=progress[0])
+                if not len(new):
+                    continue
+            out.append(self.apply(ts, model, encoder, new))
+        return out
+
+    def scorer(self, ts: TagSet, model: str, encoder) -> Scorer:
+        words = vocabulary()
+        return Scorer(
+            labels=np.stack([self._vectors(lb.id, model, encoder, ts.prompts(lb))[0]
+                             for lb in ts.labels]),
+            excluded=np.stack([excluded(lb, words) for lb in ts.labels]),
+            vocabulary=self._vectors(None, model, encoder,
+                                     [VOCABULARY_TEMPLATE.format(w) for w in words], mean=False),
+            anchor=self._anchor(model, encoder), scale=float(encoder.logit_scale),
+            thresholds=np.array([ts.threshold_of(lb) for lb in ts.labels], np.float32),
+            exclusive=ts.exclusive)
+
+    def _replace_auto(self, tx, tag_ids: np.ndarray, photo_ids: np.ndarray, rows: list[tuple],
+                      model: str) -> None:
+        tx.execute("CREATE TEMP TABLE IF NOT EXISTS scored(id INTEGER PRIMARY KEY)")
+        tx.execute("DELETE FROM temp.scored")
+        tx.executemany("INSERT INTO temp.scored(id) VALUES (?)",
+                       ((int(i),) for i in photo_ids))
+        marks = ",".join("?" * len(tag_ids))
+        tx.execute(f"DELETE FROM photo_tags WHERE source='auto' AND tag_id IN ({marks}) "
+                   "AND photo_id IN (SELECT id FROM temp.scored)", tag_ids.tolist())
+        # a manual tag or a removal holds the (photo, tag) key: the auto one is ignored
+        tx.executemany("INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source, confidence, "
+                       "model) VALUES (?, ?, 'auto', ?, ?)",
+                       ((p, t, c, model) for p, t, c in rows))
+        tx.execute("DELETE FROM temp.scored")
+
+    def _vectors(self, tag_id: int | None, model: str, encoder, prompts: Sequence[str],
+                 mean: bool = True) -> np.ndarray:
+        """Text vectors for ``prompts`` with ``model``: a label's one ensembled vector
+        (``mean``), or one per prompt; encoded once per wording and model, then stored."""
+        key = hashlib.blake2b("\n".join(prompts).encode(), digest_size=12).hexdigest()
+        r = self.catalog.conn.execute(
+            "SELECT prompts_key, vectors FROM tag_vectors WHERE ifnull(tag_id, 0)=? AND model=?",
+            (tag_id or 0, model)).fetchone()
+        if r is not None and r[0] == key:
+            return np.frombuffer(r[1], np.float32).reshape(-1, encoder.dim)
+        vectors = label_vector(encoder, prompts)[None] if mean else _encode(encoder, prompts)
+        with self.catalog.transaction() as tx:
+            tx.execute("DELETE FROM tag_vectors WHERE ifnull(tag_id, 0)=? AND model=?",
+                       (tag_id or 0, model))
+            tx.execute("INSERT INTO tag_vectors(tag_id, model, prompts_key, vectors) "
+                       "VALUES (?, ?, ?, ?)", (tag_id, model, key, vectors.tobytes()))
+        return vectors
+
+    def _anchor(self, model: str, encoder) -> np.ndarray:
+        v = self._background.get(model)
+        if v is None:
+            v = self._background[model] = label_vector(encoder, BACKGROUND_PROMPTS)
+        return v
+
+    # -- a photo's tags ----------------------------------------------------------------------
+
+    def resolve(self, name: str, create: bool = False) -> list[int]:
+        """Tag ids a name means: ``Set/label`` (or ``Set|label``) exactly, else every label
+        and free keyword of that name. With ``create``, an unknown plain name becomes a free
+        keyword."""
+        name = " ".join(name.split())
+        conn = self.catalog.conn
+        for sep in ("/", "|"):
+            if sep in name:
+                set_name, _, label = (x.strip() for x in name.partition(sep))
+                ts = self.get(set_name)
+                return [_label_named(ts, label).id]
+        ids = [r[0] for r in conn.execute("SELECT id FROM tags WHERE name=? COLLATE NOCASE",
+                                          (name,))]
+        if ids or not create:
+            return ids
+        if not name:
+            raise PhotoclipError("A tag needs a name.")
+        return [self._new_keyword(name)]
+
+    def one_tag(self, name: str, create: bool) -> int:
+        ids = self.resolve(name, create=create)
+        if not ids:
+            raise NotFound(f"No photo carries a tag called {name}.")
+        if len(ids) > 1:
+            sets = ", ".join(f"{s}/{name}" for s in self._set_names(ids))
+            raise PhotoclipError(f"'{name}' is a label of several tag sets: say which ({sets}).")
+        return ids[0]
+
+    def _set_names(self, tag_ids: Sequence[int]) -> list[str]:
+        marks = ",".join("?" * len(tag_ids))
+        return [r[0] or "(keyword)" for r in self.catalog.conn.execute(
+            f"SELECT s.name FROM tags t LEFT JOIN tagsets s ON s.id = t.tagset_id "
+            f"WHERE t.id IN ({marks})", list(tag_ids))]
+
+    def set_manual(self, photo_ids: Sequence[int], tag_id: int, present: bool) -> None:
+        """The user's word on a tag: added (manual) or taken off (a tombstone)."""
+        source = "manual" if present else "removed"
+        with self.catalog.transaction() as tx:
+            tx.executemany(
+                "INSERT INTO photo_tags(photo_id, tag_id, source, confidence, model) "
+                "VALUES (?, ?, ?, NULL, NULL) ON CONFLICT(photo_id, tag_id) DO UPDATE SET "
+                "source=excluded.source, confidence=NULL, model=NULL",
+                ((int(p), tag_id, source) for p in photo_ids))
+
+    def import_manual(self, photo_id: int, tag_id: int) -> int:
+        """An imported keyword: manual, unless the user removed it here. Returns 1 if the
+        photo gained (or confirmed) the tag."""
+        with self.catalog.transaction() as tx:
+            cur = tx.execute(
+                "INSERT INTO photo_tags(photo_id, tag_id, source, confidence, model) "
+                "VALUES (?, ?, 'manual', NULL, NULL) ON CONFLICT(photo_id, tag_id) DO UPDATE "
+                "SET source='manual', confidence=NULL, model=NULL WHERE source='auto'",
+                (photo_id, tag_id))
+            return cur.rowcount
+
+    def has_label(self, set_name: str, label: str) -> bool:
+        return self.catalog.conn.execute(
+            "SELECT 1 FROM tags t JOIN tagsets s ON s.id = t.tagset_id "
+            "WHERE s.name=? AND t.name=? COLLATE NOCASE", (set_name, label)).fetchone() \
+            is not None
+
+    def keyword_id(self, name: str, set_name: str | None = None) -> int:
+        """The label ``set_name/name``, else a free keyword ``name`` (created if new): an
+        imported flat keyword matches the one label of that name only when no free keyword
+        has it."""
+        if set_name:
+            return self.resolve(f"{set_name}/{name}")[0]
+        conn = self.catalog.conn
+        r = conn.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name=? "
+                         "COLLATE NOCASE", (name,)).fetchone()
+        if r is not None:
+            return r[0]
+        labels = [x[0] for x in conn.execute("SELECT id FROM tags WHERE name=? COLLATE NOCASE",
+                                             (name,))]
+        return labels[0] if len(labels) == 1 else self._new_keyword(name)
+
+    def _new_keyword(self, name: str) -> int:
+        with self.catalog.transaction() as tx:
+            return tx.execute("INSERT INTO tags(tagset_id, name) VALUES (NULL, ?)",
+                              (name,)).lastrowid
+
+    def photo_tags(self, photo_id: int) -> list[PhotoTag]:
+        rows = self.catalog.conn.execute(
+            "SELECT t.id, t.name, s.name, pt.source, pt.confidence, pt.model "
+            "FROM photo_tags pt JOIN tags t ON t.id = pt.tag_id "
+            "LEFT JOIN tagsets s ON s.id = t.tagset_id "
+            "WHERE pt.photo_id=? AND pt.source != 'removed' "
+            "ORDER BY s.name IS NULL, s.name COLLATE NOCASE, t.position, t.name", (photo_id,))
+        return [PhotoTag(*r) for r in rows]
+
+    def tagged_photos(self, tag_ids: Sequence[int], limit: int | None = None) -> list[tuple]:
+        """(photo id, confidence) of the photos carrying any of ``tag_ids``: manual ones
+        first, then the most confident."""
+        marks = ",".join("?" * len(tag_ids))
+        sql = (f"SELECT photo_id, max(CASE source WHEN 'manual' THEN 1.0 ELSE confidence END) c "
+               f"FROM photo_tags WHERE tag_id IN ({marks}) AND source != 'removed' "
+               f"GROUP BY photo_id ORDER BY c DESC, photo_id")
+        args = list(tag_ids)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return self.catalog.conn.execute(sql, args).fetchall()
+
+    def tagged_ids(self, tag_ids: Sequence[int]) -> np.ndarray:
+        marks = ",".join("?" * len(tag_ids))
+        rows = self.catalog.conn.execute(
+            f"SELECT DISTINCT photo_id FROM photo_tags WHERE tag_id IN ({marks}) "
+            "AND source != 'removed'", list(tag_ids))
+        return np.fromiter((r[0] for r in rows), np.int64)
+
+    def counts(self) -> dict[int, int]:
+        """tag id -> photos carrying it."""
+        return dict(self.catalog.conn.execute(
+            "SELECT tag_id, COUNT(*) FROM photo_tags WHERE source != 'removed' "
+            "GROUP BY tag_id").fetchall())
+
+    def keywords(self) -> list[tuple[int, str]]:
+        """Free keywords (no set): (id, name)."""
+        return self.catalog.conn.execute(
+            "SELECT id, name FROM tags WHERE tagset_id IS NULL "
+            "ORDER BY name COLLATE NOCASE").fetchall()
+
+    def removed_names(self, photo_id: int) -> list[list[str]]:
+        """The tags the user took off this photo, as [set, label] or [keyword]."""
+        rows = self.catalog.conn.execute(
+            "SELECT t.name, s.name FROM photo_tags pt JOIN tags t ON t.id = pt.tag_id "
+            "LEFT JOIN tagsets s ON s.id = t.tagset_id "
+            "WHERE pt.photo_id=? AND pt.source = 'removed'", (photo_id,))
+        return [[s, n] if s else [n] for n, s in rows]
+
+    def photos_with_tags(self, folder: str | None = None) -> list[tuple[int, str]]:
+        """(id, path) of photos with any tag or removal, optionally inside ``folder``."""
+        sql = ("SELECT DISTINCT p.id, p.path FROM photos p JOIN photo_tags pt "
+               "ON pt.photo_id = p.id")
+        args: list = []
+        if folder:
+            sql += " WHERE p.path >= ? AND p.path < ?"
+            args += list(prefix_range(to_db(folder)))
+        return [(pid, from_db(path)) for pid, path in
+                self.catalog.conn.execute(sql + " ORDER BY p.path", args)]
+
+
+def _label_named(ts: TagSet, name: str) -> Label:
+    for lb in ts.labels:
+        if lb.name.lower() == " ".join(name.split()).lower():
+            return lb
+    raise NotFound(f"The tag set {ts.name} has no label {name} "
+                   f"(its labels: {', '.join(lb.name for lb in ts.labels)}).")

@@ -1,0 +1,307 @@
+"""Tag sets: zero-shot tagging that is right (fixture CLIP on CIFAR-10), corrections that last,
+new photos tagged by the worker, and the CLI's exact forms."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, label_of, make_library
+
+from photoclip import cli
+from photoclip.core.tagsets import Label, TagSet, label_vector
+from photoclip.core.worker import Worker
+
+
+@pytest.fixture
+def cifar(cifar_library):
+    """The session's CIFAR library, left without tag sets for the next test."""
+    yield cifar_library
+    for ts in cifar_library.tagsets.all():
+        cifar_library.tagsets.delete(ts.name)
+
+
+def tagged(lib, name: str) -> list[str]:
+    return [h.path for h in lib.search(f"tag:{name}", limit=100_000)]
+
+
+def test_exclusive_set_of_plain_names_tags_cifar_photos_correctly(cifar):
+    cifar.create_tagset(TagSet("CIFAR", [Label(c) for c in CIFAR_CLASSES], exclusive=True))
+    report = cifar.apply_tagset("CIFAR")
+    assert report.photos == 1000
+    given = {}
+    for c in CIFAR_CLASSES:
+        for path in tagged(cifar, f"CIFAR/{c}"):
+            assert path not in given, "an exclusive set gave a photo two labels"
+            given[path] = c
+    correct = sum(label_of(p) == c for p, c in given.items())
+    # top-1: the label the set picks for each photo (before "none of these" may veto it)
+    ids, vectors = cifar.catalog.vectors(cifar.model_id)
+    rows = cifar.catalog.photo_rows(ids.tolist())
+    ts = cifar.tagsets.get("CIFAR")
+    _, share = cifar.tagsets.scorer(ts, cifar.model_id, cifar.text_encoder()).margins(vectors)
+    picks = [CIFAR_CLASSES[j] for j in share.argmax(axis=1)]
+    top1 = float(np.mean([label_of(rows[i]["path"]) == c
+                          for i, c in zip(ids, picks, strict=True)]))
+    print(f"\nexclusive CIFAR set: top-1 {top1:.3f}; tags given to {len(given)}/1000 photos "
+          f"(the rest: none of these), precision {correct / len(given):.3f}, "
+          f"correct tags {correct / 1000:.3f} of all photos")
+    assert top1 >= 0.80
+    assert correct / len(given) >= 0.80 and len(given) >= 800
+
+
+def test_template_ensemble_is_at_least_as_good_as_the_bare_label(cifar, cifar_encoder):
+    ids, vectors = cifar.catalog.vectors(cifar.model_id)
+    rows = cifar.catalog.photo_rows(ids.tolist())
+    truth = np.array([CIFAR_CLASSES.index(label_of(rows[i]["path"])) for i in ids])
+    ts = TagSet("x", [Label(c) for c in CIFAR_CLASSES])
+    accuracy = {}
+    for name, prompts in (("bare label", lambda lb: [lb.name]), ("ensemble", ts.prompts)):
+        text = np.stack([label_vector(cifar_encoder, prompts(lb)) for lb in ts.labels])
+        accuracy[name] = float(((vectors @ text.T).argmax(axis=1) == truth).mean())
+    print(f"\ntop-1: bare label {accuracy['bare label']:.3f}, "
+          f"{len(ts.prompts(ts.labels[0]))}-prompt ensemble {accuracy['ensemble']:.3f}")
+    assert accuracy["ensemble"] >= accuracy["bare label"] >= 0.75
+
+
+LABELS = ["cat", "dog", "horse", "ship", "truck", "giraffe"]  # no giraffe among the photos
+
+
+def _precision_recall(lib, labels=LABELS, folder_photos=100):
+    out = {}
+    for lb in labels:
+        paths = tagged(lib, f"Animals/{lb}")
+        hits = sum(label_of(p) == lb for p in paths)
+        out[lb] = (hits / len(paths) if paths else 1.0, hits / folder_photos, len(paths))
+    return out
+
+
+def test_non_exclusive_set_precision_and_recall_per_label(cifar):
+    cifar.create_tagset(TagSet("Animals", [Label(x) for x in LABELS]))
+    cifar.apply_tagset("Animals")
+    pr = _precision_recall(cifar)
+    print("\n" + "\n".join(f"{lb}: precision {p:.2f} recall {r:.2f} ({n} tagged)"
+                           for lb, (p, r, n) in pr.items()))
+    for lb in LABELS[:-1]:
+        precision, recall, _ = pr[lb]
+        assert precision >= 0.65 and recall >= 0.65, (lb, precision, recall)
+    assert pr["giraffe"][2] <= 10, "a label with no matching photos tags (almost) nothing"
+
+
+def test_a_photos_tags_do_not_depend_on_the_rest_of_the_library(cifar):
+    """Applied to the cat folder alone, or to the whole library, a cat photo gets the same
+    tags: a library that is mostly cats still gets its cats tagged."""
+    cifar.create_tagset(TagSet("Animals", [Label(x) for x in LABELS]))
+    cifar.apply_tagset("Animals", CIFAR_SAMPLE / "cat")
+    alone = {p: [t.name for t in cifar.photo_tags(p)] for p in _paths(CIFAR_SAMPLE / "cat")}
+    assert sum("cat" in v for v in alone.values()) >= 65
+    assert all(label_of(p) == "cat" for lb in LABELS for p in tagged(cifar, f"Animals/{lb}")), \
+        "only the cat folder was tagged"
+    cifar.apply_tagset("Animals")
+    assert {p: [t.name for t in cifar.photo_tags(p)] for p in alone} == alone
+
+
+def _paths(folder: Path) -> list[str]:
+    return sorted(str(p) for p in folder.iterdir())
+
+
+def test_tag_search_lists_carriers_most_confident_first_and_combines_with_text(cifar):
+    cifar.create_tagset(TagSet("Animals", [Label(x) for x in LABELS]))
+    cifar.apply_tagset("Animals")
+    hits = cifar.search("tag:dog", limit=1000)
+    assert len(hits) == len(tagged(cifar, "Animals/dog")) > 50
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True) and 0.5 <= scores[-1] <= scores[0] <= 1.0
+    # tag filter + text: only carriers, ranked by the text
+    carriers = {h.path for h in hits}
+    combined = cifar.search("tag:dog a photo of a cat", limit=20)
+    assert {h.path for h in combined} <= carriers
+    plain = cifar.search("tag:dog", limit=20)
+    assert [h.path for h in combined] != [h.path for h in plain]
+    with pytest.raises(Exception, match="No photo carries a tag called unicorn"):
+        cifar.search("tag:unicorn dog")
+
+
+# -- corrections that last -------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_cifar(tmp_path, cifar_encoder):
+    """A library of 10 cats, 10 dogs and 10 ships (copies in a temp folder)."""
+    root = tmp_path / "Pictures"
+    for c in ("cat", "dog", "ship"):
+        (root / c).mkdir(parents=True)
+        for p in sorted((CIFAR_SAMPLE / c).iterdir())[:10]:
+            shutil.copy(p, root / c / p.name)
+    lib = make_library(tmp_path / "home", cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    yield lib, root
+    lib.close()
+
+
+def test_manual_tags_and_removals_survive_reapply_stricter_threshold_and_model_switch(
+        small_cifar, tmp_path, tiny_encoder):
+    lib, root = small_cifar
+    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.apply_tagset("Animals")
+    cat = next(p for p in _paths(root / "cat") if "cat" in _names(lib, p))
+    ship = _paths(root / "ship")[0]
+    lib.set_tag([cat], "cat", present=False)  # the user disagrees
+    lib.set_tag([ship], "Animals/dog")  # and adds one CLIP would never give
+    lib.set_tag([ship], "harbour")  # a free keyword
+    assert "cat" not in _names(lib, cat) and {"dog", "harbour"} <= _names(lib, ship)
+
+    lib.retag("Animals")
+    lib.apply_tagset("Animals", root)
+    lib.tagsets.set_threshold("Animals", 50.0)  # so strict that no auto tag is left
+    lib.retag("Animals")
+    assert all(t.source == "manual" for p in _paths(root / "cat") for t in lib.photo_tags(p))
+    assert "cat" not in _names(lib, cat) and _names(lib, ship) == {"dog", "harbour"}
+    lib.tagsets.set_threshold("Animals", 0.0)
+    lib.retag("Animals")
+
+    # another model: its own vectors, the set applied again by itself; the user's word stays
+    lib._encoder_loader = lambda *a, **k: tiny_encoder
+    lib.set_model(tiny_encoder.model_id)
+    lib.index_folders()
+    assert "cat" not in _names(lib, cat) and {"dog", "harbour"} <= _names(lib, ship)
+    models = {t.model for p in _paths_all(root) for t in lib.photo_tags(p) if t.source == "auto"}
+    assert models <= {tiny_encoder.model_id}
+
+
+def _names(lib, path) -> set[str]:
+    return {t.name for t in lib.photo_tags(path)}
+
+
+def _paths_all(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*.jpg"))
+
+
+def test_stricter_label_retracts_auto_tags_that_no_longer_pass(small_cifar):
+    lib, _ = small_cifar
+    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.apply_tagset("Animals")
+    before = tagged(lib, "Animals/cat")
+    lib.tagsets.set_threshold("Animals", 4.0, label="cat")
+    lib.retag("Animals")
+    after = tagged(lib, "Animals/cat")
+    assert set(after) < set(before)
+    assert tagged(lib, "Animals/dog"), "only the cat label got stricter"
+
+
+def test_new_photos_in_an_applied_folder_are_tagged_by_the_worker_and_keep_tags_when_moved(
+        tmp_path, cifar_encoder):
+    root = tmp_path / "Pictures"
+    (root / "inbox").mkdir(parents=True)
+    lib = make_library(tmp_path / "home", cifar_encoder)
+    lib.add_folder(root)
+    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.apply_tagset("Animals", root / "inbox")
+    worker = Worker(lib, quiet=0.3, save_interval=0.5)
+    worker.start()
+    try:
+        assert worker.wait_idle(30)
+        for p in sorted((CIFAR_SAMPLE / "ship").iterdir())[:8]:
+            shutil.copy(p, root / "inbox" / p.name)
+        _wait(lambda: len(tagged(lib, "Animals/ship")) >= 6 and worker.wait_idle(0.05))
+        photo = tagged(lib, "Animals/ship")[0]
+        lib.set_tag([photo], "holiday")
+        before = lib.photo_tags(photo)
+        (root / "kept").mkdir()
+        moved = root / "kept" / Path(photo).name
+        Path(photo).rename(moved)
+        _wait(lambda: lib.catalog.photo_state(str(moved)) is not None
+              and worker.wait_idle(0.05))
+        assert lib.photo_tags(moved) == before  # auto and manual, same confidence
+    finally:
+        worker.stop()
+        lib.close()
+
+
+def _wait(cond, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_photos_indexed_by_the_cli_are_tagged_and_the_report_says_so(small_cifar):
+    lib, root = small_cifar
+    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.apply_tagset("Animals")
+    for p in sorted((CIFAR_SAMPLE / "ship").iterdir())[10:15]:
+        shutil.copy(p, root / "ship" / p.name)
+    report = lib.index_folders()
+    assert report.encoded == 5 and report.tagged >= 3
+    assert sum(1 for p in tagged(lib, "Animals/ship") if int(Path(p).stem) >= 10) >= 3
+
+
+def test_set_definitions_are_checked(tiny_library):
+    lib = tiny_library
+    lib.create_tagset(TagSet("Places", [Label.parse("city street=street,downtown")]))
+    ts = lib.tagsets.get("places")  # names are case-insensitive
+    assert ts.labels[0].synonyms == ["street", "downtown"]
+    assert "a photo of a downtown." in ts.prompts(ts.labels[0])
+    for bad, why in ((TagSet("Places", [Label("x")]), "already a tag set"),
+                     (TagSet("Empty", []), "at least one label"),
+                     (TagSet("C", [Label("x")], context="no placeholder"), "needs {}"),
+                     (TagSet("D", [Label("a"), Label("A")]), "twice")):
+        with pytest.raises(Exception, match=why):
+            lib.create_tagset(bad)
+    with pytest.raises(Exception, match="not applied"):
+        lib.retag("Places")
+
+
+def test_starter_sets_ship_and_load():
+    from photoclip.core.tagsets import starter_sets, vocabulary
+
+    starters = starter_sets()
+    assert {"places", "things", "events", "documents"} <= set(starters)
+    assert starters["documents"].exclusive and len(starters["places"].labels) >= 6
+    assert len(vocabulary()) >= 150
+
+
+# -- the CLI's exact forms -------------------------------------------------------------------
+
+
+def run_cli(capsys, home, *argv) -> str:
+    code = cli.main(["--home", str(home), *argv])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
+
+
+def test_cli_tagset_tag_untag_tags_search(small_cifar, capsys):
+    lib, root = small_cifar
+    home = lib.home
+    lib.close()  # the CLI opens the library itself (with the model remembered in settings)
+    lib.settings.model = lib.model_id
+    lib.settings.save(home)
+    run_cli(capsys, home, "tagset", "create", "Animals", "cat", "dog=puppy", "boat=ship",
+            "--exclusive")
+    out = run_cli(capsys, home, "tagset", "apply", "Animals", "--folder", str(root))
+    assert "tags on 30 photos" in out
+    listing = json.loads(run_cli(capsys, home, "tagset", "list", "--json"))
+    (animals,) = listing["tagsets"]
+    assert animals["exclusive"] and [x["name"] for x in animals["labels"]] == ["cat", "dog",
+                                                                               "boat"]
+    assert sum(x["count"] for x in animals["labels"]) >= 20
+    boats = json.loads(run_cli(capsys, home, "search", "tag:boat", "--json", "-n", "50"))
+    assert len(boats) >= 7 and all(label_of(h["path"]) == "ship" for h in boats[:7])
+    combined = json.loads(run_cli(capsys, home, "search", "tag:boat dog", "--json"))
+    assert {h["path"] for h in combined} <= {h["path"] for h in boats}
+    photo = boats[0]["path"]
+    run_cli(capsys, home, "untag", photo, "boat")
+    run_cli(capsys, home, "tag", photo, "harbour")
+    run_cli(capsys, home, "tagset", "apply", "Animals")
+    tags = json.loads(run_cli(capsys, home, "tags", photo, "--json"))
+    assert tags == [{"label": "harbour", "set": None, "source": "manual", "confidence": None,
+                     "model": None}]
+    run_cli(capsys, home, "tagset", "threshold", "Animals", "2")
+    assert "threshold 2" in run_cli(capsys, home, "tagset", "list")
+    assert cli.main(["--home", str(home), "tag", photo, "nosuchset/x"]) == cli.EXIT_NOT_FOUND
