@@ -1,0 +1,116 @@
+"""XMP sidecars, checked with exiftool (what digiKam, darktable and Lightroom users rely on):
+tags written in the three fields, foreign fields kept, keywords read back as manual tags."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from conftest import indexed_photos
+
+from photoclip.core.tagsets import Label, TagSet
+
+EXIFTOOL = shutil.which("exiftool")
+needs_exiftool = pytest.mark.skipif(
+    EXIFTOOL is None, reason="exiftool missing (Debian: libimage-exiftool-perl; CI installs it)")
+
+
+def exif(path) -> dict:
+    out = subprocess.run([EXIFTOOL, "-j", "-struct", "-XMP:all", str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)[0]
+
+
+def as_list(v) -> list:
+    return v if isinstance(v, list) else [v]
+
+
+@pytest.fixture
+def tagged_photos(tmp_path, tiny_library):
+    lib = tiny_library
+    photos = indexed_photos(lib, tmp_path / "Pictures", 3)
+    lib.create_tagset(TagSet("Places", [Label("beach"), Label("city street")]))
+    lib.set_tag([photos[0]], "Places/beach")
+    lib.set_tag([photos[0]], "Places/city street")
+    lib.set_tag([photos[0]], "holiday")  # a free keyword
+    return lib, photos
+
+
+@needs_exiftool
+def test_export_writes_the_three_fields_exiftool_reads(tagged_photos):
+    lib, photos = tagged_photos
+    report = lib.export_xmp()
+    assert report.written == 1 and not report.failed
+    side = photos[0].with_name(photos[0].name + ".xmp")  # photo.jpg.xmp by default
+    meta = exif(side)
+    assert sorted(as_list(meta["Subject"])) == ["beach", "city street", "holiday"]
+    assert sorted(as_list(meta["HierarchicalSubject"])) == ["Places|beach",
+                                                            "Places|city street", "holiday"]
+    assert sorted(as_list(meta["TagsList"])) == ["Places/beach", "Places/city street",
+                                                 "holiday"]
+    assert not photos[1].with_name(photos[1].name + ".xmp").exists(), \
+        "a photo without tags gets no sidecar"
+    assert lib.export_xmp().unchanged == 1, "exporting again changes nothing"
+
+
+@needs_exiftool
+def test_existing_sidecar_keeps_its_foreign_fields(tagged_photos, tmp_path):
+    lib, photos = tagged_photos
+    side = photos[0].with_suffix(".xmp")  # Lightroom's naming
+    subprocess.run([EXIFTOOL, "-q", "-o", str(side), "-XMP-xmp:Rating=4",
+                    "-XMP-dc:Title=Sunset at the pier", "-XMP-dc:Subject=film",
+                    "-XMP-lr:HierarchicalSubject=People|Anna",
+                    "-XMP-photoshop:City=Lisbon", str(photos[0])], check=True)
+    before = exif(side)
+    lib.export_xmp(naming="base")
+    after = exif(side)
+    for key in ("Rating", "Title", "City"):
+        assert after[key] == before[key]
+    assert sorted(as_list(after["Subject"])) == ["beach", "city street", "film", "holiday"]
+    assert "People|Anna" in as_list(after["HierarchicalSubject"])
+
+    # a tag taken off in PhotoCLIP leaves the sidecar too; the foreign keywords stay
+    lib.set_tag([photos[0]], "Places/beach", present=False)
+    lib.export_xmp(naming="base")
+    again = exif(side)
+    assert "beach" not in as_list(again["Subject"]) and "film" in as_list(again["Subject"])
+    assert "Places|beach" not in as_list(again["HierarchicalSubject"])
+    assert again["Rating"] == 4
+
+
+@needs_exiftool
+def test_import_reads_sidecars_and_embedded_keywords_as_manual_tags(tmp_path, tiny_library):
+    lib = tiny_library
+    photos = indexed_photos(lib, tmp_path / "Pictures", 3)
+    lib.create_tagset(TagSet("Places", [Label("beach")]))
+    subprocess.run([EXIFTOOL, "-q", "-o", str(photos[0]) + ".xmp", "-XMP-dc:Subject=beach",
+                    "-XMP-lr:HierarchicalSubject=Places|beach", "-XMP-dc:Subject=Anna",
+                    str(photos[0])], check=True)
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-IPTC:Keywords=sailing",
+                    str(photos[1])], check=True)
+    lib.set_tag([photos[1]], "sailing")
+    lib.set_tag([photos[1]], "sailing", present=False)  # removed here before: stays removed
+    report = lib.import_xmp()
+    assert report.photos == 2 and not report.failed
+    tags = {(t.tagset, t.name, t.source) for t in lib.photo_tags(photos[0])}
+    assert tags == {("Places", "beach", "manual"), (None, "Anna", "manual")}
+    assert lib.photo_tags(photos[1]) == []
+    assert lib.photo_tags(photos[2]) == []
+
+
+def test_broken_sidecar_is_reported_and_left_untouched(tagged_photos):
+    lib, photos = tagged_photos
+    side = photos[0].with_name(photos[0].name + ".xmp")
+    side.write_bytes(b"<x:xmpmeta this is not xml")
+    report = lib.export_xmp()
+    assert [p for p, _ in report.failed] == [str(side)]
+    assert side.read_bytes() == b"<x:xmpmeta this is not xml"
+
+
+def test_nothing_is_written_next_to_photos_without_export(tagged_photos):
+    lib, photos = tagged_photos
+    lib.set_tag([photos[1]], "Places/beach")
+    folder = photos[0].parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in photos)
