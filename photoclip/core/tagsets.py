@@ -264,15 +264,11 @@ class Scorer:
         order = np.argsort(-top_val, axis=1)
         top_idx = np.take_along_axis(top_idx, order, axis=1)
         top_val = np.take_along_axis(top_val, order, axis=1)
-        level = np.empty_like(cos)
-        groups: dict[bytes, list[int]] = {}
-        for j in range(len(self.labels)):  # labels leaving out the same entries share a level
-            groups.setdefault(np.flatnonzero(self.excluded[j]).tobytes(), []).append(j)
-        for key, cols in groups.items():
-            out = np.frombuffer(key, np.int64)
-            kept = ~np.isin(top_idx, out) if len(out) else np.ones_like(top_idx, bool)
-            nth = np.argmax(np.cumsum(kept, axis=1) >= RUNNER_UP, axis=1)
-            level[:, cols] = top_val[np.arange(len(top_val)), nth][:, None]
+        # each label's runner-up: the RUNNER_UP-th of the photo's best alternatives that is
+        # not the label itself, for all labels at once (K × N × k booleans)
+        kept = ~self.excluded[:, top_idx]
+        nth = np.argmax(np.cumsum(kept, axis=2) >= RUNNER_UP, axis=2)  # K × N
+        level = np.take_along_axis(top_val, nth.T, axis=1)  # N × K
         margin = self.scale * (cos - level)
         logits = np.empty((len(vectors), len(self.labels) + 1), np.float32)
         logits[:, :-1] = cos
@@ -430,7 +426,7 @@ class TagSets:
         report = ApplyReport(ts.name)
         rev = self.catalog.max_rev()  # read before the vectors: later ones are caught up
         if ids is None and LIBRARY in ts.scopes:
-            vectors_ids, vectors = self.catalog.vectors(model)  # (one scan: the quickest)
+            vectors_ids, vectors = self.catalog.vectors(model, ordered=False)  # (one scan)
         else:
             if ids is None:
                 ids = self.catalog.embedded_ids(model, ts.scopes)
@@ -485,18 +481,29 @@ class TagSets:
 
     def _replace_auto(self, tx, tag_ids: np.ndarray, photo_ids: np.ndarray, rows: list[tuple],
                       model: str) -> None:
-        tx.execute("CREATE TEMP TABLE IF NOT EXISTS scored(id INTEGER PRIMARY KEY)")
-        tx.execute("DELETE FROM temp.scored")
-        tx.executemany("INSERT INTO temp.scored(id) VALUES (?)",
-                       ((int(i),) for i in photo_ids))
+        """Make the scored photos' auto tags of these labels exactly ``rows``, writing only
+        the difference (a re-apply or a threshold change touches few rows). A manual tag or a
+        removal holds its (photo, tag) key: the auto one is not written."""
         marks = ",".join("?" * len(tag_ids))
-        tx.execute(f"DELETE FROM photo_tags WHERE source='auto' AND tag_id IN ({marks}) "
-                   "AND photo_id IN (SELECT id FROM temp.scored)", tag_ids.tolist())
-        # a manual tag or a removal holds the (photo, tag) key: the auto one is ignored
+        old = tx.execute(f"SELECT photo_id, tag_id, confidence, model FROM photo_tags "
+                         f"WHERE source='auto' AND tag_id IN ({marks})",
+                         tag_ids.tolist()).fetchall()
+        if old and len(photo_ids) < len(old):  # only the scored photos' tags are redone
+            scored = np.asarray(photo_ids)
+            inside = np.isin(np.fromiter((r[0] for r in old), np.int64, len(old)), scored)
+            old = [r for r, keep in zip(old, inside, strict=True) if keep]
+        before = {(r[0], r[1]): (r[2], r[3]) for r in old}
+        after = {(p, t): c for p, t, c in rows}
+        tx.executemany("DELETE FROM photo_tags WHERE photo_id=? AND tag_id=? AND source='auto'",
+                       [k for k in before if k not in after])
         tx.executemany("INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source, confidence, "
                        "model) VALUES (?, ?, 'auto', ?, ?)",
-                       ((p, t, c, model) for p, t, c in rows))
-        tx.execute("DELETE FROM temp.scored")
+                       [(p, t, c, model) for (p, t), c in after.items() if (p, t) not in before])
+        tx.executemany("UPDATE photo_tags SET confidence=?, model=? "
+                       "WHERE photo_id=? AND tag_id=? AND source='auto'",
+                       [(c, model, p, t) for (p, t), c in after.items()
+                        if (p, t) in before and (before[(p, t)][1] != model
+                                                 or abs(before[(p, t)][0] - c) > 1e-6)])
 
     def _vectors(self, tag_id: int | None, model: str, encoder, prompts: Sequence[str],
                  mean: bool = True) -> np.ndarray:

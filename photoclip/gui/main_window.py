@@ -44,6 +44,7 @@ from photoclip.gui.dialogs import FailuresDialog, ModelPanel, SettingsDialog
 from photoclip.gui.paths import file_url, show
 from photoclip.gui.preview import PreviewDialog
 from photoclip.gui.results import ResultsModel, ResultsView
+from photoclip.gui.tagsets import PhotoTags, TagSidebar, add_photo_actions
 from photoclip.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -218,12 +219,17 @@ class MainWindow(QMainWindow):
         self.sidebar.itemClicked.connect(self._folder_clicked)
         add = QPushButton("+ Add folder…")
         add.clicked.connect(self.pick_folder)
+        self.tag_panel = TagSidebar(self.library, self.info_pool)
+        self.tag_panel.tag_clicked.connect(self.search.setText)
+        self.tag_panel.changed.connect(self._tags_changed)
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(8, 8, 0, 8)
         sl.addWidget(QLabel("<b>Folders</b>"))
         sl.addWidget(self.sidebar, 1)
         sl.addWidget(add)
+        sl.addSpacing(8)
+        sl.addWidget(self.tag_panel, 1)
 
         split = QSplitter()
         split.addWidget(side)
@@ -464,12 +470,25 @@ class MainWindow(QMainWindow):
         menu.addAction("Open", lambda: self.open_photo(self.model.hit(row).path))
         menu.addAction("Show in folder", lambda: self.show_in_folder(self.model.hit(row).path))
         menu.addAction("Copy path", self.copy_paths)
+        add_photo_actions(menu, self.library, [self.model.hit(row).path], self,
+                          self._tags_changed)
         menu.exec(self.view.viewport().mapToGlobal(pos))
+
+    def _tags_changed(self) -> None:
+        """Tags were given or taken off: counts, and a tag: search, show it."""
+        self.tag_panel.refresh()
+        if "tag:" in self.search.text():
+            self.run_search()
 
     def preview(self, row: int) -> PreviewDialog | None:
         if self.model.hit(row) is None:
             return None
         dlg = PreviewDialog(self.model, row, self)
+        tags = PhotoTags(self.library, dlg)
+        dlg.add_panel(tags)
+        tags.show_photo(dlg.hit.path)
+        dlg.row_changed.connect(lambda r: tags.show_photo(self.model.hit(r).path))
+        tags.changed.connect(self.tag_panel.refresh)
         dlg.open_requested.connect(self.open_photo)
         dlg.row_changed.connect(lambda r: self.view.setCurrentIndex(self.model.index(r)))
         dlg.show()
@@ -642,6 +661,7 @@ class MainWindow(QMainWindow):
         if (report.encoded or report.catalogued or report.removed or report.moved
                 or report.reused):
             self.refresh_folders()
+            self.tag_panel.refresh()
             if not self.search.text().strip() and self._similar_to is None:
                 self.run_search()  # the library view shows new photos as they arrive
 

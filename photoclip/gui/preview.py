@@ -70,6 +70,10 @@ class PreviewDialog(QDialog):
         self.resize(1000, 760)
         self.show_row(row)
 
+    def add_panel(self, widget) -> None:
+        """A strip under the photo (its tags)."""
+        self.layout().insertWidget(2, widget)
+
     @property
     def hit(self):
         return self.model.hit(self.row)

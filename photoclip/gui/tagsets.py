@@ -1,0 +1,370 @@
+"""Tag sets in the app: the sidebar's tag list, the tag-set editor, a photo's tags in the
+preview and the grid's right-click menu. Everything goes through the Library facade."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.paths import show
+from photoclip.core.tagsets import THRESHOLD, Label, TagSet, starter_sets
+from photoclip.gui.bridge import run_task
+
+SET_ROLE = Qt.ItemDataRole.UserRole
+QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def tag_query(set_name: str | None, label: str) -> str:
+    """The search-bar text that shows a tag's photos."""
+    name = f"{set_name}/{label}" if set_name else label
+    return f'tag:"{name}"' if " " in name else f"tag:{name}"
+
+
+class TagSidebar(QWidget):
+    """Tag sets and their labels with counts; clicking a label shows its photos."""
+
+    tag_clicked = Signal(str)  # the search text, e.g. tag:Places/beach
+    changed = Signal()  # tags were applied or edited
+
+    def __init__(self, library, pool, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.pool = pool
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(2)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._menu)
+        self.tree.itemClicked.connect(self._clicked)
+        self.status = QLabel(wordWrap=True)
+        self.status.setStyleSheet("color: palette(mid); font-size: 11px;")
+        new = QPushButton("+ New tag set…")
+        new.clicked.connect(self.new_set)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("<b>Tags</b>"))
+        lay.addWidget(self.tree, 1)
+        lay.addWidget(self.status)
+        lay.addWidget(new)
+        self._busy = False
+        self.refresh()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read sets, labels and counts (off the GUI thread)."""
+        tags = self.library.tagsets
+        run_task(self.pool, lambda: (tags.all(), tags.keywords(), tags.counts()), self._fill)
+
+    def _fill(self, data) -> None:
+        sets, keywords, counts = data
+        open_sets = {self.tree.topLevelItem(i).data(0, SET_ROLE)
+                     for i in range(self.tree.topLevelItemCount())
+                     if self.tree.topLevelItem(i).isExpanded()}
+        self.tree.clear()
+        for ts in sets:
+            where = "library" if "" in ts.scopes else (
+                f"{len(ts.scopes)} folder(s)" if ts.scopes else "not applied")
+            top = QTreeWidgetItem([ts.name, where])
+            top.setData(0, SET_ROLE, ts.name)
+            top.setToolTip(0, f"{'Exclusive' if ts.exclusive else 'Any number per photo'}; "
+                              f"applied to {where}. Right-click to apply or edit.")
+            for lb in ts.labels:
+                child = QTreeWidgetItem([lb.name, f"{counts.get(lb.id, 0):,}"])
+                child.setData(0, SET_ROLE, ts.name)
+                child.setData(0, QUERY_ROLE, tag_query(ts.name, lb.name))
+                child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+                top.addChild(child)
+            self.tree.addTopLevelItem(top)
+            top.setExpanded(ts.name in open_sets or len(sets) <= 3)
+        if keywords:
+            top = QTreeWidgetItem(["Keywords", ""])
+            for tid, name in keywords:
+                child = QTreeWidgetItem([name, f"{counts.get(tid, 0):,}"])
+                child.setData(0, QUERY_ROLE, tag_query(None, name))
+                child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+                top.addChild(child)
+            self.tree.addTopLevelItem(top)
+            top.setExpanded(True)
+        self.tree.resizeColumnToContents(1)
+        if not sets and not keywords:
+            self.status.setText("Make a tag set (your own words, like beach, mountain, snow) "
+                                "and PhotoCLIP tags your photos with it.")
+
+    def label_item(self, set_name: str, label: str) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            if top.data(0, SET_ROLE) == set_name:
+                for j in range(top.childCount()):
+                    if top.child(j).text(0) == label:
+                        return top.child(j)
+        return None
+
+    def _clicked(self, item: QTreeWidgetItem) -> None:
+        query = item.data(0, QUERY_ROLE)
+        if query:
+            self.tag_clicked.emit(query)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        name = item.data(0, SET_ROLE) if item is not None else None
+        menu = QMenu(self)
+        if name:
+            menu.addAction("Apply to the whole library", lambda: self.apply(name))
+            folders = menu.addMenu("Apply to a folder")
+            for f in self.library.catalog.folders():
+                folders.addAction(show(f.path), lambda p=f.path: self.apply(name, p))
+            menu.addAction("Edit…", lambda: self.edit_set(name))
+            menu.addAction("Delete…", lambda: self.delete_set(name))
+        menu.addAction("New tag set…", self.new_set)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def new_set(self) -> TagSet | None:
+        dlg = TagSetEditor(None, self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return self._save(dlg, create=True)
+
+    def edit_set(self, name: str) -> None:
+        dlg = TagSetEditor(self.library.tagsets.get(name), self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            ts = self._save(dlg, create=False)
+            if ts is not None and ts.applied:
+                self.apply(ts.name, None, redo=True)
+
+    def _save(self, dlg: TagSetEditor, create: bool) -> TagSet | None:
+        try:
+            ts = dlg.tagset()
+            ts = (self.library.create_tagset(ts) if create
+                  else self.library.tagsets.update(ts))
+        except PhotoclipError as e:
+            QMessageBox.warning(self, "Tag set", str(e))
+            return None
+        self.refresh()
+        return ts
+
+    def delete_set(self, name: str) -> None:
+        if QMessageBox.question(
+                self, "Delete tag set",
+                f"Delete {name} and every tag it gave, your own included? Photos are not "
+                "touched.") == QMessageBox.StandardButton.Yes:
+            self.library.tagsets.delete(name)
+            self.refresh()
+            self.changed.emit()
+
+    def apply(self, name: str, folder: str | None = None, redo: bool = False) -> None:
+        """Tag now (in the background), and every new photo there from now on."""
+        self._busy = True
+        self.status.setText(f"Tagging with {name}…")
+        lib = self.library
+        work = (lambda: lib.retag(name)) if redo else (lambda: lib.apply_tagset(name, folder))
+        run_task(self.pool, work, self._applied, self._failed)
+
+    def _applied(self, report) -> None:
+        self._busy = False
+        self.status.setText(f"{report.tagset}: {report.tagged:,} tags on {report.photos:,} "
+                            f"photos. New photos there are tagged as they arrive.")
+        self.refresh()
+        self.changed.emit()
+
+    def _failed(self, err: Exception) -> None:
+        self._busy = False
+        self.status.setText(f"Could not tag: {err}")
+
+
+class TagSetEditor(QDialog):
+    """Name, labels (one per line, 'label = synonym, synonym'), context, exclusive, strictness."""
+
+    def __init__(self, tagset: TagSet | None, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Edit tag set" if tagset else "New tag set")
+        self.original = tagset
+        self.name = QLineEdit(tagset.name if tagset else "")
+        self.name.setPlaceholderText("Places")
+        self.labels = QPlainTextEdit()
+        self.labels.setPlaceholderText("beach = seaside, shore\nmountain\ncity street\nsnow")
+        if tagset:
+            self.labels.setPlainText("\n".join(
+                lb.name + (" = " + ", ".join(lb.synonyms) if lb.synonyms else "")
+                for lb in tagset.labels))
+        self.context = QLineEdit(tagset.context if tagset else "")
+        self.context.setPlaceholderText("optional, e.g. a photo taken at the {}.")
+        self.exclusive = QCheckBox("At most one label per photo (the best fit)")
+        self.exclusive.setChecked(bool(tagset and tagset.exclusive))
+        self.threshold = QDoubleSpinBox(minimum=-5, maximum=10, singleStep=0.5, decimals=1)
+        self.threshold.setValue(tagset.threshold if tagset else THRESHOLD)
+        self.threshold.setToolTip("Higher is stricter: fewer, surer tags. 0 means a label must "
+                                  "be likelier than the photo's runner-up everyday subject.")
+        self.starter = QComboBox()
+        self.starter.addItem("—", None)
+        for key, ts in starter_sets().items():
+            self.starter.addItem(ts.name, key)
+        self.starter.currentIndexChanged.connect(self._use_starter)
+        form = QFormLayout()
+        if tagset is None:
+            form.addRow("Start from", self.starter)
+        form.addRow("Name", self.name)
+        form.addRow("Labels", self.labels)
+        form.addRow("Context", self.context)
+        form.addRow("", self.exclusive)
+        form.addRow("Strictness", self.threshold)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+        self.resize(460, 420)
+
+    def _use_starter(self) -> None:
+        key = self.starter.currentData()
+        if key is None:
+            return
+        ts = starter_sets()[key]
+        self.name.setText(ts.name)
+        self.labels.setPlainText("\n".join(
+            lb.name + (" = " + ", ".join(lb.synonyms) if lb.synonyms else "")
+            for lb in ts.labels))
+        self.context.setText(ts.context)
+        self.exclusive.setChecked(ts.exclusive)
+        self._starter = ts
+
+    def tagset(self) -> TagSet:
+        labels = [Label.parse(line.replace(" = ", "=").replace("= ", "="))
+                  for line in self.labels.toPlainText().splitlines() if line.strip()]
+        starter = getattr(self, "_starter", None)
+        by_name = {}
+        if self.original is not None:
+            by_name = {lb.name.lower(): lb for lb in self.original.labels}
+        elif starter is not None:
+            by_name = {lb.name.lower(): lb for lb in starter.labels}
+        for lb in labels:  # keep what the text box does not show (ids, prompts, thresholds)
+            old = by_name.get(lb.name.lower())
+            if old is not None:
+                lb.id = old.id if self.original is not None else None
+                lb.prompts, lb.threshold = old.prompts, old.threshold
+        return TagSet(self.name.text().strip(), labels, self.exclusive.isChecked(),
+                      self.context.text().strip(), self.threshold.value(),
+                      id=self.original.id if self.original else None)
+
+
+class PhotoTags(QWidget):
+    """A photo's tags in the preview: auto ones with their confidence, each removable; a box
+    to add one. The user's word is stored as manual (it wins over every later auto-tagging)."""
+
+    changed = Signal()
+
+    def __init__(self, library, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.photo: str | None = None
+        self.row = QHBoxLayout()
+        self.row.setContentsMargins(0, 0, 0, 0)
+        self.add = QLineEdit()
+        self.add.setPlaceholderText("Add a tag…")
+        self.add.setMaximumWidth(180)
+        self.add.returnPressed.connect(self._add)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addStretch(1)
+        lay.addLayout(self.row)
+        lay.addWidget(self.add)
+        lay.addStretch(1)
+
+    def show_photo(self, path: str) -> None:
+        self.photo = path
+        while self.row.count():
+            w = self.row.takeAt(0).widget()
+            if w is not None:
+                w.deleteLater()
+        try:
+            tags = self.library.photo_tags(path)
+        except PhotoclipError:
+            tags = []
+        for t in tags:
+            name = "/".join(t.hierarchical)
+            how = (f"auto {t.confidence:.0%}" if t.source == "auto" and t.confidence is not None
+                   else "yours")
+            chip = QToolButton(text=f"{t.name}  ·  {how}  ✕")
+            chip.setObjectName(f"tag:{name}")
+            who = "given by its tag set" if t.source == "auto" else "added by you"
+            chip.setToolTip(f"{name} ({who}). Click to remove: it stays removed.")
+            chip.clicked.connect(lambda _=False, n=name: self.remove(n))
+            self.row.addWidget(chip)
+        if not tags:
+            self.row.addWidget(QLabel("No tags"))
+
+    def remove(self, name: str) -> None:
+        if self.photo is not None:
+            self.library.set_tag([self.photo], name, present=False)
+            self.show_photo(self.photo)
+            self.changed.emit()
+
+    def _add(self) -> None:
+        text = self.add.text().strip()
+        if not text or self.photo is None:
+            return
+        try:
+            self.library.set_tag([self.photo], text)
+        except PhotoclipError as e:
+            QMessageBox.warning(self, "Tag", str(e))
+            return
+        self.add.clear()
+        self.show_photo(self.photo)
+        self.changed.emit()
+
+
+def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change) -> None:
+    """Right-click on photos: add a tag, remove one of theirs."""
+
+    def add() -> None:
+        names = sorted({f"{ts.name}/{lb.name}" for ts in library.tagsets.all()
+                        for lb in ts.labels} | {n for _, n in library.tagsets.keywords()})
+        text, ok = QInputDialog.getItem(parent, "Add tag", f"Tag {len(paths)} photo(s) with:",
+                                        names, 0, True)
+        if ok and text.strip():
+            try:
+                library.set_tag(paths, text.strip())
+            except PhotoclipError as e:
+                QMessageBox.warning(parent, "Tag", str(e))
+                return
+            on_change()
+
+    menu.addSeparator()
+    menu.addAction("Add tag…", add)
+    current = {}
+    for p in paths:
+        try:
+            for t in library.photo_tags(p):
+                current["/".join(t.hierarchical)] = t
+        except PhotoclipError:
+            continue
+    if current:
+        sub = menu.addMenu("Remove tag")
+        for name in sorted(current):
+            sub.addAction(name, lambda n=name: (library.set_tag(paths, n, present=False),
+                                                on_change()))

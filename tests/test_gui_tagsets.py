@@ -1,0 +1,105 @@
+"""Tag sets in the app, driven like a user would (pytest-qt, a real widget tree): make a set,
+apply it, click a label to filter the grid, see and remove a tag in the preview."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import CIFAR_SAMPLE, label_of, make_library
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QToolButton
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, cifar_encoder, monkeypatch):
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
+    root = tmp_path / "Pictures"
+    for c in ("cat", "dog", "ship"):
+        (root / c).mkdir(parents=True)
+        for p in sorted((CIFAR_SAMPLE / c).iterdir())[:12]:
+            shutil.copy(p, root / c / p.name)
+    lib = make_library(tmp_path / "home", cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    from photoclip.gui.main_window import MainWindow
+
+    w = MainWindow(lib, watch=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.model_ready, timeout=30000)
+    yield w
+    w.close()
+
+
+def test_make_apply_filter_preview_and_remove_a_tag(qtbot, window, monkeypatch):
+    from photoclip.gui.tagsets import TagSetEditor
+
+    w, lib = window, window.library
+
+    def fill(editor):
+        editor.name.setText("Animals")
+        editor.labels.setPlainText("cat = kitten\ndog\nship = boat")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(TagSetEditor, "exec", fill)
+    ts = w.tag_panel.new_set()
+    assert [lb.name for lb in ts.labels] == ["cat", "dog", "ship"]
+    assert ts.labels[0].synonyms == ["kitten"]
+
+    w.tag_panel.apply("Animals")
+    qtbot.waitUntil(lambda: not w.tag_panel._busy, timeout=30000)
+    assert "tags on 36 photos" in w.tag_panel.status.text(), w.tag_panel.status.text()
+    qtbot.waitUntil(lambda: (item := w.tag_panel.label_item("Animals", "ship")) is not None
+                    and int(item.text(1)) >= 8, timeout=10000)
+
+    # click the label: the grid shows the photos carrying it
+    item = w.tag_panel.label_item("Animals", "ship")
+    tree = w.tag_panel.tree
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
+                     pos=tree.visualItemRect(item).center())
+    qtbot.waitUntil(lambda: w.shown_request is not None
+                    and w.shown_request[0] == "tag:Animals/ship", timeout=30000)
+    shown = [w.model.hit(r).path for r in range(w.model.rowCount())]
+    assert len(shown) == int(item.text(1))
+    assert sum(label_of(p) == "ship" for p in shown) >= 8
+
+    # the preview lists the photo's tags; removing one sticks through a re-apply
+    dlg = w.preview(0)
+    path = w.model.hit(0).path
+    chip = dlg.findChild(QToolButton, "tag:Animals/ship")
+    assert chip is not None and "auto" in chip.text()
+    qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
+    assert "ship" not in {t.name for t in lib.photo_tags(path)}
+    qtbot.waitUntil(lambda: dlg.findChild(QToolButton, "tag:Animals/ship") is None,
+                    timeout=5000)
+    dlg.close()
+
+    w.tag_panel.apply("Animals")  # again: the removal wins
+    qtbot.waitUntil(lambda: "tags on 36 photos" in w.tag_panel.status.text()
+                    and not w.tag_panel._busy, timeout=30000)
+    assert "ship" not in {t.name for t in lib.photo_tags(path)}
+    dlg = w.preview(0)
+    qtbot.waitUntil(lambda: dlg.isVisible(), timeout=5000)
+    assert dlg.hit.path != path or dlg.findChild(QToolButton, "tag:Animals/ship") is None
+    dlg.close()
+
+
+def test_grid_menu_adds_a_tag_by_hand(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMenu
+
+    from photoclip.gui.tagsets import add_photo_actions
+
+    w, lib = window, window.library
+    w.run_search()
+    qtbot.waitUntil(lambda: w.model.rowCount() == 36, timeout=30000)
+    path = w.model.hit(0).path
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("holiday", True))
+    menu = QMenu(w)
+    add_photo_actions(menu, lib, [path], w, w._tags_changed)
+    next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
+    assert [(t.name, t.source) for t in lib.photo_tags(path)] == [("holiday", "manual")]
+    qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=5000)
+    assert w.tag_panel.tree.topLevelItem(0).text(0) == "Keywords"
