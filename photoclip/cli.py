@@ -209,8 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal lib
         lib = Library.open(home, model=args.model, remember_model=bool(args.model),
                            precision=args.precision)
-        if lib.notice:
-            print(f"photoclip: {lib.notice}", file=sys.stderr)
+        # (a repair's notice was logged: our warnings reach stderr, see setup_logging)
         code = COMMANDS[args.command](lib, args)
         _finish_index_build(lib)
         return code

@@ -138,6 +138,27 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX photo_tags_tag ON photo_tags(tag_id, source, confidence);
     """,
+    # 3 -> 4: vectors in a rowid table. In the WITHOUT ROWID table keyed (photo, model), every
+    # "all vectors of this model" read (index rebuilds, tagging) went through the model index
+    # into the key's b-tree: 1.1 s for 100k vectors, against 0.3 s for the same rows stored in
+    # insertion order.
+    """
+    CREATE TABLE embeddings_v4(
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,                -- float32, L2-normalised
+        rev INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO embeddings_v4(photo_id, model, vector, rev)
+        SELECT photo_id, model, vector, rev FROM embeddings ORDER BY model, photo_id;
+    DROP TABLE embeddings;
+    ALTER TABLE embeddings_v4 RENAME TO embeddings;
+    CREATE UNIQUE INDEX embeddings_key ON embeddings(photo_id, model);
+    CREATE INDEX embeddings_rev ON embeddings(model, rev);
+    CREATE TRIGGER embeddings_deleted AFTER DELETE ON embeddings BEGIN
+        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'embedding_rev';
+    END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -486,14 +507,13 @@ class Catalog:
             "SELECT photo_id FROM embeddings WHERE model=? AND rev > ?", (model, rev))
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
-    def vectors(self, model: str, ids: Sequence[int] | None = None,
-                ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, float32 matrix) of the stored embeddings for ``model``, optionally only ``ids``;
-        all of them in id order unless not ``ordered`` (then about twice as fast)."""
+    def vectors(self, model: str,
+                ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, float32 matrix) of the stored embeddings for ``model``, optionally only ``ids``."""
         if ids is None:
             rows = self.conn.execute(
-                "SELECT photo_id, vector FROM embeddings WHERE model=?"
-                + (" ORDER BY photo_id" if ordered else ""), (model,)).fetchall()
+                "SELECT photo_id, vector FROM embeddings WHERE model=? ORDER BY photo_id", (model,)
+            ).fetchall()
         else:
             rows = []
             ids = list(ids)
@@ -509,6 +529,16 @@ class Catalog:
         out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return out_ids, mat
+
+    def iter_vectors(self, model: str, chunk: int = 8192):
+        """Every stored ``model`` embedding as (ids, float32 matrix) chunks, in storage order
+        (one sequential scan: 3x quicker than going through an index for 100k vectors)."""
+        cur = self.conn.execute(
+            "SELECT photo_id, vector FROM embeddings NOT INDEXED WHERE model=?", (model,))
+        while rows := cur.fetchmany(chunk):
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+            yield ids, mat.reshape(len(rows), -1)
 
     def vector_of(self, photo_id: int, model: str) -> np.ndarray | None:
         r = self.conn.execute(

@@ -356,8 +356,14 @@ class Library:
         ``tag:beach`` terms keep only photos carrying those tags; alone, they list them,
         manual tags first, then the most confident."""
         names, rest = split_tag_query(query)
+        filters = filters or Filters()
+        if len(names) == 1 and not rest and not filters.restricts_ids:
+            # the common case (a click on a tag): the best carriers straight from the catalog
+            ids = self._tag_ids(names[0])
+            ranked = self.tagsets.tagged_photos(ids, limit + max(8, limit // 10))
+            return self._searcher().hits([(int(p), float(c)) for p, c in ranked], limit)
         if names:
-            filters, ranked = self._tag_filter(names, filters or Filters())
+            filters, ranked = self._tag_filter(names, filters)
             if not rest:
                 searcher = self._searcher()
                 if filters.folder or filters.after or filters.before:
@@ -370,6 +376,12 @@ class Library:
             vec = embed_terms(self.text_encoder(), terms)
         return self._searcher().by_vector(vec, limit, filters, text=True)
 
+    def _tag_ids(self, name: str) -> list[int]:
+        ids = self.tagsets.resolve(name)
+        if not ids:
+            raise NotFound(f"No photo carries a tag called {name}: see 'photoclip tagset list'.")
+        return ids
+
     def _tag_filter(self, names: list[str],
                     filters: Filters) -> tuple[Filters, list[tuple[int, float]]]:
         """Filters narrowed to the photos carrying every tag in ``names``, and those photos
@@ -377,10 +389,7 @@ class Library:
         keep: set[int] | None = None
         ranked: list[tuple[int, float]] = []
         for k, name in enumerate(names):
-            ids = self.tagsets.resolve(name)
-            if not ids:
-                raise NotFound(f"No photo carries a tag called {name}: see 'photoclip tagset "
-                               "list'.")
+            ids = self._tag_ids(name)
             if k == 0:
                 ranked = [(int(p), float(c)) for p, c in self.tagsets.tagged_photos(ids)]
                 keep = {p for p, _ in ranked}

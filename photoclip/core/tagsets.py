@@ -37,10 +37,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
+import os
 import re
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -49,8 +51,6 @@ import numpy as np
 from photoclip.core.catalog import Catalog, prefix_range
 from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.paths import from_db, to_db
-
-log = logging.getLogger(__name__)
 
 # Photo prompts, a curated subset of OpenAI's 80 ImageNet templates (open_clip's
 # zero_shot_metadata): the ones about photos, leaving out art, origami, video games, tattoos.
@@ -76,6 +76,7 @@ RUNNER_UP = 2  # a label must beat all but the strongest (1) everyday alternativ
 THRESHOLD = 0.0  # default margin in logits over the runner-up alternative
 LIBRARY = ""  # the scope "whole library"
 _CHUNK = 8_192  # photos scored at a time (bounded memory for any library size)
+_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -173,6 +174,34 @@ class PhotoTag:
 
 
 @dataclass
+class Tags:
+    """Auto tags as columns: photo ids, tag ids, confidences."""
+
+    photos: np.ndarray
+    tags: np.ndarray
+    confidence: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Tags:
+        if not parts:
+            return cls.from_rows([])
+        return cls(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple]) -> Tags:
+        """From (photo id, tag id, confidence) rows."""
+        return cls(np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+                   np.fromiter((r[1] for r in rows), np.int64, len(rows)),
+                   np.fromiter((r[2] for r in rows), np.float64, len(rows)))
+
+    def keys(self) -> np.ndarray:
+        return (self.photos << 24) | self.tags  # (tag ids stay far below 2**24)
+
+    def take(self, mask: np.ndarray) -> Tags:
+        return Tags(self.photos[mask], self.tags[mask], self.confidence[mask])
+
+
+@dataclass
 class ApplyReport:
     tagset: str
     photos: int = 0  # photos scored
@@ -221,6 +250,26 @@ def label_vector(encoder, prompts: Sequence[str]) -> np.ndarray:
     return (m / np.linalg.norm(m)).astype(np.float32)
 
 
+def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of each row's ``k`` largest scores, largest first (a few argmax
+    passes: several times quicker than argpartition for the small k needed here)."""
+    k = min(k, scores.shape[1])
+    if k > 6:
+        idx = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        val = np.take_along_axis(scores, idx, axis=1)
+        order = np.argsort(-val, axis=1)
+        return np.take_along_axis(idx, order, axis=1), np.take_along_axis(val, order, axis=1)
+    work = scores.copy()
+    rows = np.arange(len(scores))
+    idx = np.empty((len(scores), k), np.int64)
+    val = np.empty((len(scores), k), scores.dtype)
+    for i in range(k):
+        idx[:, i] = work.argmax(axis=1)
+        val[:, i] = work[rows, idx[:, i]]
+        work[rows, idx[:, i]] = -np.inf
+    return idx, val
+
+
 def vocabulary() -> list[str]:
     """The everyday alternatives a label must beat (resources/tagsets/background.txt)."""
     text = (resources.files("photoclip") / "resources" / "tagsets" / "background.txt") \
@@ -258,17 +307,23 @@ class Scorer:
         softmax over the set's labels and the anchor)."""
         cos = vectors @ self.labels.T
         alt = vectors @ self.vocabulary.T
-        k = min(alt.shape[1], RUNNER_UP + int(self.excluded.sum(axis=1).max(initial=0)))
-        top_idx = np.argpartition(-alt, k - 1, axis=1)[:, :k]
-        top_val = np.take_along_axis(alt, top_idx, axis=1)
-        order = np.argsort(-top_val, axis=1)
-        top_idx = np.take_along_axis(top_idx, order, axis=1)
-        top_val = np.take_along_axis(top_val, order, axis=1)
-        # each label's runner-up: the RUNNER_UP-th of the photo's best alternatives that is
-        # not the label itself, for all labels at once (K × N × k booleans)
-        kept = ~self.excluded[:, top_idx]
-        nth = np.argmax(np.cumsum(kept, axis=2) >= RUNNER_UP, axis=2)  # K × N
-        level = np.take_along_axis(top_val, nth.T, axis=1)  # N × K
+        own = self.excluded.sum(axis=1)
+        top_idx, top_val = _top_k(alt, RUNNER_UP + int(own.max(initial=0)))
+        # each label's runner-up: the RUNNER_UP-th of the photo's best alternatives that is not
+        # the label itself (labels with no word in the vocabulary share one)
+        level = np.repeat(top_val[:, RUNNER_UP - 1:RUNNER_UP], len(self.labels), axis=1)
+        cols = np.flatnonzero(own)
+        if len(cols):
+            kept = ~self.excluded[cols][:, top_idx]  # labels × photos × k
+            count = np.zeros(kept.shape[:2], np.int16)
+            nth = np.full(kept.shape[:2], top_idx.shape[1] - 1, np.int64)
+            found = np.zeros(kept.shape[:2], bool)
+            for pos in range(top_idx.shape[1]):
+                count += kept[:, :, pos]
+                now = (count >= RUNNER_UP) & ~found
+                nth[now] = pos
+                found |= now
+            level[:, cols] = np.take_along_axis(top_val, nth.T, axis=1)
         margin = self.scale * (cos - level)
         logits = np.empty((len(vectors), len(self.labels) + 1), np.float32)
         logits[:, :-1] = cos
@@ -426,25 +481,43 @@ class TagSets:
         report = ApplyReport(ts.name)
         rev = self.catalog.max_rev()  # read before the vectors: later ones are caught up
         if ids is None and LIBRARY in ts.scopes:
-            vectors_ids, vectors = self.catalog.vectors(model, ordered=False)  # (one scan)
+            chunks = self.catalog.iter_vectors(model, _CHUNK)  # (one scan, read while scoring)
         else:
             if ids is None:
                 ids = self.catalog.embedded_ids(model, ts.scopes)
-            vectors_ids, vectors = self.catalog.vectors(model, ids.tolist())
+            chunks = (self.catalog.vectors(model, ids[i:i + _CHUNK].tolist())
+                      for i in range(0, len(ids), _CHUNK))
         scorer = self.scorer(ts, model, encoder)
         tag_ids = np.array([lb.id for lb in ts.labels], np.int64)
-        rows: list[tuple] = []
-        for start in range(0, len(vectors), _CHUNK):
-            r, c, conf = scorer.decide(vectors[start:start + _CHUNK])
-            pids = vectors_ids[start:start + _CHUNK][r]
-            rows += zip(pids.tolist(), tag_ids[c].tolist(), conf.astype(float).tolist(),
-                        strict=True)
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        scored: list[np.ndarray] = []
+
+        def collect(chunk_ids: np.ndarray, decided) -> None:
+            r, c, conf = decided
+            found.append((chunk_ids[r], tag_ids[c], conf.astype(np.float64)))
+            scored.append(chunk_ids)
+
+        # NumPy's products release the GIL: chunks are scored on every core while the next
+        # ones are read from the catalog (at most two waiting per thread)
+        with ThreadPoolExecutor(_THREADS, thread_name_prefix="photoclip-tagging") as pool:
+            pending: deque = deque()
+            for chunk_ids, vectors in chunks:
+                if len(chunk_ids):
+                    pending.append((chunk_ids, pool.submit(scorer.decide, vectors)))
+                while len(pending) > 2 * _THREADS:
+                    done_ids, future = pending.popleft()
+                    collect(done_ids, future.result())
+            while pending:
+                done_ids, future = pending.popleft()
+                collect(done_ids, future.result())
+        vectors_ids = np.concatenate(scored) if scored else np.zeros(0, np.int64)
+        new = Tags.concat(found)
         with self.catalog.transaction() as tx:
-            self._replace_auto(tx, tag_ids, vectors_ids, rows, model)
+            self._replace_auto(tx, tag_ids, vectors_ids, new, model)
             tx.execute("INSERT INTO tag_progress(tagset_id, model, rev) VALUES (?, ?, ?) "
                        "ON CONFLICT(tagset_id, model) DO UPDATE SET rev=max(rev, excluded.rev)",
                        (ts.id, model, rev))
-        report.photos, report.tagged = len(vectors_ids), len(rows)
+        report.photos, report.tagged = len(vectors_ids), len(new.photos)
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -479,31 +552,50 @@ class TagSets:
             thresholds=np.array([ts.threshold_of(lb) for lb in ts.labels], np.float32),
             exclusive=ts.exclusive)
 
-    def _replace_auto(self, tx, tag_ids: np.ndarray, photo_ids: np.ndarray, rows: list[tuple],
+    def _replace_auto(self, tx, tag_ids: np.ndarray, scored: np.ndarray, new: Tags,
                       model: str) -> None:
-        """Make the scored photos' auto tags of these labels exactly ``rows``, writing only
-        the difference (a re-apply or a threshold change touches few rows). A manual tag or a
+        """Make the scored photos' auto tags of these labels exactly ``new``, writing only the
+        difference (a re-apply or a threshold change touches few rows). A manual tag or a
         removal holds its (photo, tag) key: the auto one is not written."""
         marks = ",".join("?" * len(tag_ids))
-        old = tx.execute(f"SELECT photo_id, tag_id, confidence, model FROM photo_tags "
-                         f"WHERE source='auto' AND tag_id IN ({marks})",
-                         tag_ids.tolist()).fetchall()
-        if old and len(photo_ids) < len(old):  # only the scored photos' tags are redone
-            scored = np.asarray(photo_ids)
-            inside = np.isin(np.fromiter((r[0] for r in old), np.int64, len(old)), scored)
-            old = [r for r, keep in zip(old, inside, strict=True) if keep]
-        before = {(r[0], r[1]): (r[2], r[3]) for r in old}
-        after = {(p, t): c for p, t, c in rows}
+        if len(scored) <= 900:  # a few new photos: look theirs up
+            rows = tx.execute(
+                f"SELECT photo_id, tag_id, confidence, model = ? FROM photo_tags "
+                f"WHERE source='auto' AND tag_id IN ({marks}) "
+                f"AND photo_id IN ({','.join('?' * len(scored))})",
+                [model, *tag_ids.tolist(), *scored.tolist()]).fetchall()
+        else:
+            rows = tx.execute(f"SELECT photo_id, tag_id, confidence, model = ? FROM photo_tags "
+                              f"WHERE source='auto' AND tag_id IN ({marks})",
+                              [model, *tag_ids.tolist()]).fetchall()
+        same_model = np.fromiter((r[3] for r in rows), bool, len(rows))
+        before = Tags.from_rows(rows)
+        # another model's auto tags of the scored photos are replaced by this model's
+        other = before.take(~same_model)
+        before = before.take(same_model)
+        other = other.take(np.isin(other.photos, scored))
         tx.executemany("DELETE FROM photo_tags WHERE photo_id=? AND tag_id=? AND source='auto'",
-                       [k for k in before if k not in after])
+                       zip(other.photos.tolist(), other.tags.tolist(), strict=True))
+        if len(before.photos) and len(scored) < len(before.photos):
+            before = before.take(np.isin(before.photos, scored))
+        old_keys, new_keys = before.keys(), new.keys()
+        gone = before.take(~np.isin(old_keys, new_keys))
+        added = new.take(~np.isin(new_keys, old_keys))
+        both_new = new.take(np.isin(new_keys, old_keys))
+        order = np.argsort(old_keys)
+        at = order[np.searchsorted(old_keys, both_new.keys(), sorter=order)]
+        changed = both_new.take(np.abs(before.confidence[at] - both_new.confidence) > 1e-6)
+        tx.executemany("DELETE FROM photo_tags WHERE photo_id=? AND tag_id=? AND source='auto'",
+                       zip(gone.photos.tolist(), gone.tags.tolist(), strict=True))
         tx.executemany("INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source, confidence, "
                        "model) VALUES (?, ?, 'auto', ?, ?)",
-                       [(p, t, c, model) for (p, t), c in after.items() if (p, t) not in before])
-        tx.executemany("UPDATE photo_tags SET confidence=?, model=? "
+                       ((p, t, c, model) for p, t, c in zip(
+                           added.photos.tolist(), added.tags.tolist(),
+                           added.confidence.tolist(), strict=True)))
+        tx.executemany("UPDATE photo_tags SET confidence=? "
                        "WHERE photo_id=? AND tag_id=? AND source='auto'",
-                       [(c, model, p, t) for (p, t), c in after.items()
-                        if (p, t) in before and (before[(p, t)][1] != model
-                                                 or abs(before[(p, t)][0] - c) > 1e-6)])
+                       zip(changed.confidence.tolist(), changed.photos.tolist(),
+                           changed.tags.tolist(), strict=True))
 
     def _vectors(self, tag_id: int | None, model: str, encoder, prompts: Sequence[str],
                  mean: bool = True) -> np.ndarray:
@@ -623,16 +715,28 @@ class TagSets:
 
     def tagged_photos(self, tag_ids: Sequence[int], limit: int | None = None) -> list[tuple]:
         """(photo id, confidence) of the photos carrying any of ``tag_ids``: manual ones
-        first, then the most confident."""
-        marks = ",".join("?" * len(tag_ids))
-        sql = (f"SELECT photo_id, max(CASE source WHEN 'manual' THEN 1.0 ELSE confidence END) c "
-               f"FROM photo_tags WHERE tag_id IN ({marks}) AND source != 'removed' "
-               f"GROUP BY photo_id ORDER BY c DESC, photo_id")
-        args = list(tag_ids)
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return self.catalog.conn.execute(sql, args).fetchall()
+        first (confidence 1), then the most confident. With a ``limit``, read straight off
+        the (tag, source, confidence) index: milliseconds for any number of carriers."""
+        conn = self.catalog.conn
+        if limit is None:
+            marks = ",".join("?" * len(tag_ids))
+            return conn.execute(
+                f"SELECT photo_id, max(CASE source WHEN 'manual' THEN 1.0 ELSE confidence END) c "
+                f"FROM photo_tags WHERE tag_id IN ({marks}) AND source != 'removed' "
+                f"GROUP BY photo_id ORDER BY c DESC, photo_id", list(tag_ids)).fetchall()
+        best: dict[int, float] = {}
+        for tid in tag_ids:
+            rows = conn.execute(
+                "SELECT photo_id, 1.0 FROM photo_tags WHERE tag_id=? AND source='manual' "
+                "LIMIT ?", (tid, limit)).fetchall()
+            if len(rows) < limit:
+                rows += conn.execute(
+                    "SELECT photo_id, confidence FROM photo_tags WHERE tag_id=? "
+                    "AND source='auto' ORDER BY confidence DESC LIMIT ?",
+                    (tid, limit - len(rows))).fetchall()
+            for pid, c in rows:
+                best[pid] = max(c, best.get(pid, -1.0))
+        return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:limit]
 
     def tagged_ids(self, tag_ids: Sequence[int]) -> np.ndarray:
         marks = ",".join("?" * len(tag_ids))
