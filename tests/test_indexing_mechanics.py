@@ -324,3 +324,58 @@ def test_a_missing_graph_is_rebuilt_in_the_background_and_saved(tmp_path, tiny_e
     assert lib3.index.mode == "hnsw" and not lib3.index.needs_save  # loaded, not rebuilt
     assert [h.path for h in lib3.search("a photo", limit=10)] == expected
     lib3.close()
+
+
+def test_a_catalog_of_the_previous_release_upgrades_keeping_every_vector(tmp_path,
+                                                                        tiny_encoder):
+    """Schema 2 (the last release) → now: tag tables added, vectors moved to their new table
+    with their revisions, a backup of the old file kept, and deleting still moves the
+    revision on (the index relies on it)."""
+    import sqlite3
+
+    from photoclip.core.catalog import MIGRATIONS, Catalog
+
+    home = tmp_path / "home"
+    lib = make_library(home, tiny_encoder)
+    photos = indexed_photos(lib, tmp_path / "p", 5)
+    ids, vectors = lib.catalog.vectors(lib.model_id)
+    revs = dict(lib.catalog.conn.execute("SELECT photo_id, rev FROM embeddings").fetchall())
+    lib.close()
+    # the same data in a schema-2 catalog, as 0.x left it
+    old = home / "old.sqlite3"
+    db = sqlite3.connect(old, isolation_level=None)
+    db.executescript(MIGRATIONS[0] + MIGRATIONS[1] + "PRAGMA user_version=2;")
+    src = sqlite3.connect(home / "catalog.sqlite3")
+    for table in ("folders", "photos"):
+        cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+        rows = src.execute(f"SELECT {','.join(cols)} FROM {table}").fetchall()
+        db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(cols))})", rows)
+    db.executemany("INSERT INTO embeddings(photo_id, model, vector, rev) VALUES (?,?,?,?)",
+                   src.execute("SELECT photo_id, model, vector, rev FROM embeddings"))
+    db.execute("UPDATE meta SET value=? WHERE key='embedding_rev'",
+               (src.execute("SELECT value FROM meta WHERE key='embedding_rev'").fetchone()[0],))
+    db.close()
+    src.close()
+    (home / "catalog.sqlite3").unlink()
+    for extra in home.glob("catalog.sqlite3-*"):
+        extra.unlink()
+    old.rename(home / "catalog.sqlite3")
+
+    cat = Catalog(home / "catalog.sqlite3")
+    assert (home / "catalog.sqlite3.v2.bak").exists()
+    ids2, vectors2 = cat.vectors(tiny_encoder.model_id)
+    assert ids2.tolist() == ids.tolist() and np.array_equal(vectors2, vectors)
+    assert dict(cat.conn.execute("SELECT photo_id, rev FROM embeddings").fetchall()) == revs
+    rev = cat.max_rev()
+    cat.delete_photos([int(ids[0])])
+    assert cat.max_rev() > rev, "a deleted vector moves the revision on"
+    # still one vector per photo and model
+    with pytest.raises(sqlite3.IntegrityError), cat.transaction() as tx:
+        tx.execute("INSERT INTO embeddings(photo_id, model, vector) VALUES (?, ?, x'00')",
+                   (int(ids[1]), tiny_encoder.model_id))
+    cat.close()
+    lib = make_library(home, tiny_encoder)
+    assert len(lib.search("anything", limit=10)) == 4
+    assert lib.index_folders().encoded == 1  # the deleted row's photo is new again
+    assert {h.path for h in lib.search("anything", limit=10)} == {str(p) for p in photos}
+    lib.close()
