@@ -152,5 +152,28 @@ def indexed_photos(lib, folder: Path, n: int) -> list[Path]:
     return photos
 
 
+def copy_cifar(root: Path, classes=("cat", "dog", "ship"), n: int = 10) -> Path:
+    """The first ``n`` CIFAR sample photos of each class, copied into ``root/<class>/`` (a
+    library the test may change)."""
+    import shutil
+
+    for c in classes:
+        (root / c).mkdir(parents=True, exist_ok=True)
+        for p in sorted((CIFAR_SAMPLE / c).iterdir())[:n]:
+            shutil.copy(p, root / c / p.name)
+    return root
+
+
+def open_window(qtbot, lib):
+    """The app's main window on ``lib`` (no watcher), shown, with its model ready."""
+    from photoclip.gui.main_window import MainWindow
+
+    window = MainWindow(lib, watch=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.model_ready, timeout=30000)
+    return window
+
+
 def label_of(path: str) -> str:
     return Path(path).parent.name

@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from conftest import CIFAR_SAMPLE, label_of, make_library, write_photos
+from conftest import CIFAR_SAMPLE, label_of, make_library, open_window, write_photos
 from PySide6.QtCore import Qt
 
 from photoclip.core.errors import ModelUnavailable
@@ -26,12 +26,7 @@ def cifar_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
     lib = make_library(tmp_path / "gui-home", cifar_encoder)
     lib.add_folder(CIFAR_SAMPLE)
     lib.index_folders()
-    from photoclip.gui.main_window import MainWindow
-
-    window = MainWindow(lib, watch=False)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.model_ready, timeout=30000)
+    window = open_window(qtbot, lib)
     yield window
     window.close()
 

@@ -3,10 +3,8 @@ apply it, click a label to filter the grid, see and remove a tag in the preview.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from conftest import CIFAR_SAMPLE, label_of, make_library
+from conftest import copy_cifar, label_of, make_library, open_window
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QToolButton
 
@@ -16,20 +14,11 @@ pytest.importorskip("pytestqt")
 @pytest.fixture
 def window(qtbot, tmp_path, cifar_encoder, monkeypatch):
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
-    root = tmp_path / "Pictures"
-    for c in ("cat", "dog", "ship"):
-        (root / c).mkdir(parents=True)
-        for p in sorted((CIFAR_SAMPLE / c).iterdir())[:12]:
-            shutil.copy(p, root / c / p.name)
+    root = copy_cifar(tmp_path / "Pictures", n=12)
     lib = make_library(tmp_path / "home", cifar_encoder)
     lib.add_folder(root)
     lib.index_folders()
-    from photoclip.gui.main_window import MainWindow
-
-    w = MainWindow(lib, watch=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.model_ready, timeout=30000)
+    w = open_window(qtbot, lib)
     yield w
     w.close()
 

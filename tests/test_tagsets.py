@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, label_of, make_library
+from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, copy_cifar, label_of, make_library
 
 from photoclip import cli
 from photoclip.core.tagsets import Label, TagSet, label_vector
@@ -132,11 +132,7 @@ def test_tag_search_lists_carriers_most_confident_first_and_combines_with_text(c
 @pytest.fixture
 def small_cifar(tmp_path, cifar_encoder):
     """A library of 10 cats, 10 dogs and 10 ships (copies in a temp folder)."""
-    root = tmp_path / "Pictures"
-    for c in ("cat", "dog", "ship"):
-        (root / c).mkdir(parents=True)
-        for p in sorted((CIFAR_SAMPLE / c).iterdir())[:10]:
-            shutil.copy(p, root / c / p.name)
+    root = copy_cifar(tmp_path / "Pictures")
     lib = make_library(tmp_path / "home", cifar_encoder)
     lib.add_folder(root)
     lib.index_folders()

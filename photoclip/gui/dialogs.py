@@ -276,10 +276,7 @@ class SettingsDialog(QDialog):
                       "local-dir:PATH. A new model re-indexes the library in the background; "
                       "a new data folder is used from the next start.", wordWrap=True)
         hint.setStyleSheet("color: palette(mid);")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = save_cancel(self)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(hint)
@@ -345,3 +342,12 @@ class FailuresDialog(QDialog):
         lay.addWidget(tree)
         lay.addWidget(buttons)
         self.resize(820, 420)
+
+
+def save_cancel(dialog: QDialog) -> QDialogButtonBox:
+    """Save / Cancel buttons wired to the dialog's accept / reject."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                               | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons

@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -30,6 +29,7 @@ from photoclip.core.errors import PhotoclipError
 from photoclip.core.paths import show
 from photoclip.core.tagsets import THRESHOLD, Label, TagSet, starter_sets
 from photoclip.gui.bridge import run_task
+from photoclip.gui.dialogs import save_cancel
 
 SET_ROLE = Qt.ItemDataRole.UserRole
 QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -231,10 +231,7 @@ class TagSetEditor(QDialog):
         form.addRow("Context", self.context)
         form.addRow("", self.exclusive)
         form.addRow("Strictness", self.threshold)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons = save_cancel(self)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)
