@@ -279,8 +279,7 @@ class Library:
         return len(ids)
 
     def _folder(self, path: str | os.PathLike) -> Folder:
-        raw = str(Path(path).expanduser())
-        for cand in (raw, os.path.abspath(raw), str(Path(raw).resolve())):
+        for cand in _spellings(path):
             f = self.catalog.folder_by_path(cand)
             if f is not None:
                 return f
@@ -491,8 +490,7 @@ class Library:
         return self.tagsets.catch_up(self.model_id, self.text_encoder())
 
     def photo_id(self, path: str | os.PathLike) -> int:
-        raw = os.fspath(path)
-        for cand in (raw, os.path.abspath(raw), str(Path(raw).expanduser().resolve())):
+        for cand in _spellings(path):
             st = self.catalog.photo_state(cand)
             if st is not None:
                 return st.id
@@ -578,3 +576,9 @@ class Library:
 
     def failures(self, limit: int = 1000) -> list[tuple[str, str]]:
         return self.catalog.failures(limit)
+
+
+def _spellings(path: str | os.PathLike) -> tuple[str, str, str]:
+    """How the catalog may spell a path the user typed: as given, absolute, resolved."""
+    raw = str(Path(path).expanduser())
+    return raw, os.path.abspath(raw), str(Path(raw).resolve())
