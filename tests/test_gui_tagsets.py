@@ -3,6 +3,8 @@ apply it, click a label to filter the grid, see and remove a tag in the preview.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import copy_cifar, label_of, make_library, open_window
 from PySide6.QtCore import Qt
@@ -93,3 +95,30 @@ def test_grid_menu_adds_a_tag_by_hand(qtbot, window, monkeypatch):
     assert [(t.name, t.source) for t in lib.photo_tags(path)] == [("holiday", "manual")]
     qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=5000)
     assert w.tag_panel.tree.topLevelItem(0).text(0) == "Keywords"
+
+
+
+def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    w, lib = window, window.library
+    photo = w.library.catalog.photo_paths()[0][1]
+    lib.set_tag([photo], "harbour")
+    asked = []
+
+    def answer(parent, title, text, items, current, editable):
+        asked.append(text)
+        return items[1], True  # photo.xmp (Lightroom)
+
+    monkeypatch.setattr(QInputDialog, "getItem", answer)
+    w.tag_panel.export_xmp()
+    qtbot.waitUntil(lambda: "sidecars written" in w.tag_panel.status.text(), timeout=10000)
+    assert "next to each tagged photo" in asked[0]
+    side = Path(photo).with_suffix(".xmp")
+    assert "<rdf:li>harbour</rdf:li>" in side.read_text(encoding="utf-8")
+
+    lib.set_tag([photo], "harbour", present=False)
+    # importing the sidecar back does not undo the removal
+    w.tag_panel.import_xmp()
+    qtbot.waitUntil(lambda: "Imported" in w.tag_panel.status.text(), timeout=10000)
+    assert lib.photo_tags(photo) == []

@@ -140,7 +140,42 @@ class TagSidebar(QWidget):
             menu.addAction("Edit…", lambda: self.edit_set(name))
             menu.addAction("Delete…", lambda: self.delete_set(name))
         menu.addAction("New tag set…", self.new_set)
+        menu.addSeparator()
+        menu.addAction("Export tags to XMP sidecars…", self.export_xmp)
+        menu.addAction("Import keywords from XMP…", self.import_xmp)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def export_xmp(self) -> None:
+        """The one time PhotoCLIP writes next to photos: asked first, merged into sidecars."""
+        choices = ["photo.jpg.xmp (digiKam, darktable)", "photo.xmp (Lightroom, Capture One)"]
+        choice, ok = QInputDialog.getItem(
+            self, "Export tags to XMP",
+            "PhotoCLIP will write a sidecar file next to each tagged photo (existing sidecars "
+            "are merged: their ratings, titles and other keywords stay).\nSidecar names:",
+            choices, 0, False)
+        if not ok:
+            return
+        naming = "base" if choice == choices[1] else "ext"
+        self.status.setText("Writing XMP sidecars…")
+        run_task(self.pool, lambda: self.library.export_xmp(naming=naming), self._exported,
+                 self._failed)
+
+    def _exported(self, r) -> None:
+        text = f"XMP: {r.written:,} sidecars written, {r.unchanged:,} already up to date."
+        if r.failed:
+            text += f" {len(r.failed)} could not be written (first: {show(r.failed[0][0])}: " \
+                    f"{r.failed[0][1]})."
+        self.status.setText(text)
+
+    def import_xmp(self) -> None:
+        self.status.setText("Reading keywords…")
+        run_task(self.pool, self.library.import_xmp, self._imported, self._failed)
+
+    def _imported(self, r) -> None:
+        self.status.setText(f"Imported {r.tagged:,} keywords from {r.photos:,} photos as your "
+                            "own tags.")
+        self.refresh()
+        self.changed.emit()
 
     def new_set(self) -> TagSet | None:
         dlg = TagSetEditor(None, self)
