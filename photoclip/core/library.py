@@ -483,11 +483,12 @@ class Library:
     def tag_new_photos(self) -> list[ApplyReport]:
         """Tag what was embedded since the applied sets last ran (the worker calls this after
         indexing). Nothing to do costs one query per applied set."""
-        if not any(ts.applied for ts in self.tagsets.all()):
+        applied = [ts for ts in self.tagsets.all() if ts.applied]
+        if not applied:
             return []
         if not self.search_ready():
             return []  # no model: photos are tagged when they are embedded
-        return self.tagsets.catch_up(self.model_id, self.text_encoder())
+        return self.tagsets.catch_up(self.model_id, self.text_encoder(), applied)
 
     def photo_id(self, path: str | os.PathLike) -> int:
         for cand in _spellings(path):

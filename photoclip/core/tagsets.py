@@ -48,9 +48,9 @@ from importlib import resources
 
 import numpy as np
 
-from photoclip.core.catalog import Catalog, prefix_range
+from photoclip.core.catalog import Catalog
 from photoclip.core.errors import NotFound, PhotoclipError
-from photoclip.core.paths import from_db, to_db
+from photoclip.core.paths import to_db
 
 # Photo prompts, a curated subset of OpenAI's 80 ImageNet templates (open_clip's
 # zero_shot_metadata): the ones about photos, leaving out art, origami, video games, tattoos.
@@ -521,12 +521,13 @@ class TagSets:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def catch_up(self, model: str, encoder) -> list[ApplyReport]:
+    def catch_up(self, model: str, encoder,
+                 tagsets: list[TagSet] | None = None) -> list[ApplyReport]:
         """Tag the photos embedded since each applied set last ran with this model (new,
         changed or re-encoded photos in its folders); a set that never ran with this model
         (a model switch) is applied whole."""
         out = []
-        for ts in self.all():
+        for ts in self.all() if tagsets is None else tagsets:
             if not ts.applied:
                 continue
             progress = self.catalog.conn.execute(
@@ -764,18 +765,6 @@ class TagSets:
             "LEFT JOIN tagsets s ON s.id = t.tagset_id "
             "WHERE pt.photo_id=? AND pt.source = 'removed'", (photo_id,))
         return [[s, n] if s else [n] for n, s in rows]
-
-    def photos_with_tags(self, folder: str | None = None) -> list[tuple[int, str]]:
-        """(id, path) of photos with any tag or removal, optionally inside ``folder``."""
-        sql = ("SELECT DISTINCT p.id, p.path FROM photos p JOIN photo_tags pt "
-               "ON pt.photo_id = p.id")
-        args: list = []
-        if folder:
-            sql += " WHERE p.path >= ? AND p.path < ?"
-            args += list(prefix_range(to_db(folder)))
-        return [(pid, from_db(path)) for pid, path in
-                self.catalog.conn.execute(sql + " ORDER BY p.path", args)]
-
 
 def _label_named(ts: TagSet, name: str) -> Label:
     for lb in ts.labels:

@@ -242,9 +242,7 @@ class TagSetEditor(QDialog):
         self.labels = QPlainTextEdit()
         self.labels.setPlaceholderText("beach = seaside, shore\nmountain\ncity street\nsnow")
         if tagset:
-            self.labels.setPlainText("\n".join(
-                lb.name + (" = " + ", ".join(lb.synonyms) if lb.synonyms else "")
-                for lb in tagset.labels))
+            self.labels.setPlainText(_label_lines(tagset))
         self.context = QLineEdit(tagset.context if tagset else "")
         self.context.setPlaceholderText("optional, e.g. a photo taken at the {}.")
         self.exclusive = QCheckBox("At most one label per photo (the best fit)")
@@ -278,16 +276,14 @@ class TagSetEditor(QDialog):
             return
         ts = starter_sets()[key]
         self.name.setText(ts.name)
-        self.labels.setPlainText("\n".join(
-            lb.name + (" = " + ", ".join(lb.synonyms) if lb.synonyms else "")
-            for lb in ts.labels))
+        self.labels.setPlainText(_label_lines(ts))
         self.context.setText(ts.context)
         self.exclusive.setChecked(ts.exclusive)
         self._starter = ts
 
     def tagset(self) -> TagSet:
-        labels = [Label.parse(line.replace(" = ", "=").replace("= ", "="))
-                  for line in self.labels.toPlainText().splitlines() if line.strip()]
+        labels = [Label.parse(line) for line in self.labels.toPlainText().splitlines()
+                  if line.strip()]
         starter = getattr(self, "_starter", None)
         by_name = {}
         if self.original is not None:
@@ -302,6 +298,12 @@ class TagSetEditor(QDialog):
         return TagSet(self.name.text().strip(), labels, self.exclusive.isChecked(),
                       self.context.text().strip(), self.threshold.value(),
                       id=self.original.id if self.original else None)
+
+
+def _label_lines(tagset: TagSet) -> str:
+    """The editor's text for a set's labels: one a line, 'label = synonym, synonym'."""
+    return "\n".join(lb.name + (" = " + ", ".join(lb.synonyms) if lb.synonyms else "")
+                     for lb in tagset.labels)
 
 
 class PhotoTags(QWidget):
