@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from photoclip import __version__, cli_tags
+from photoclip import __version__, cli_categories, cli_tags
 from photoclip.config import DEFAULT_MODEL, data_home
 from photoclip.core.errors import PhotoclipError, explain
 from photoclip.core.indexer import Progress, Report
@@ -118,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a damaged catalog aside and restore the newest good backup")
 
     cli_tags.add_parsers(sub)
+    cli_categories.add_parsers(sub)
 
     s = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     s.add_argument("--minimized", action="store_true", help="start in the background")
@@ -546,4 +547,4 @@ def cmd_gui(lib: Library, args) -> int:
 
 COMMANDS = {"add": cmd_add, "remove": cmd_remove, "index": cmd_index, "search": cmd_search,
             "similar": cmd_similar, "status": cmd_status, "watch": cmd_watch, "gui": cmd_gui,
-            **cli_tags.COMMANDS}
+            **cli_tags.COMMANDS, **cli_categories.COMMANDS}

@@ -159,6 +159,38 @@ MIGRATIONS: list[str] = [
         UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'embedding_rev';
     END;
     """,
+    # 4 -> 5: user categories (categories.py). Labels belong to photos (they follow moves and
+    # outlive a model switch); a probe is stored per category and model with the label
+    # revision it was trained on, so a restart does not retrain.
+    """
+    CREATE TABLE categories(
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        description TEXT NOT NULL DEFAULT '',
+        threshold REAL NOT NULL,              -- membership probability
+        labels_rev INTEGER NOT NULL DEFAULT 0, -- moves on with every change of labels or name
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE category_labels(
+        category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        positive INTEGER NOT NULL,            -- 1: in the category, 0: not in it
+        added_at REAL NOT NULL,
+        PRIMARY KEY (category_id, photo_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX category_labels_photo ON category_labels(photo_id);
+    CREATE TABLE category_probes(
+        category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        labels_rev INTEGER NOT NULL,          -- the labels it was trained on
+        weights BLOB NOT NULL,                -- float32: w, then the cached example vectors
+        bias REAL NOT NULL,
+        trust REAL NOT NULL,                  -- how much the name was used (0..1)
+        quality TEXT,                         -- JSON (categories.Quality), once estimated
+        trained_at REAL NOT NULL,
+        PRIMARY KEY (category_id, model)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -20,6 +20,7 @@ import numpy as np
 from photoclip.config import Settings, data_home, resolve_model_spec
 from photoclip.core import xmp
 from photoclip.core.catalog import Folder, is_within
+from photoclip.core.categories import Categories, Category, Trained, split_category_query
 from photoclip.core.encoder import Encoder, canonical_spec, check_spec
 from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError
 from photoclip.core.imageio import DecodeError, decode_for_model, read_file
@@ -85,6 +86,7 @@ class Library:
         self._index_dirty = False
         self.exact_max = EXACT_MAX  # above this many photos the index is an HNSW graph
         self.tagsets = TagSets(self.catalog)
+        self.categories = Categories(self.catalog)
         self.indexing_lock = FileLock(self.home / "indexing.lock")
         self.index_lock = FileLock(self.home / "index.lock")
 
@@ -353,9 +355,22 @@ class Library:
     def search(self, query: str, limit: int = 50, filters: Filters | None = None) -> list[Hit]:
         """Photos best matching ``query`` (see search.py for the syntax), best first.
         ``tag:beach`` terms keep only photos carrying those tags; alone, they list them,
-        manual tags first, then the most confident."""
-        names, rest = split_tag_query(query)
+        manual tags first, then the most confident. A leading ``category:Receipts`` keeps a
+        category's members; alone, it lists them, most likely first (score = probability)."""
         filters = filters or Filters()
+        category, rest = split_category_query(query)
+        if category is not None:
+            members = self.category_members(category)
+            if not rest:
+                searcher = self._searcher()
+                if filters.restricts_ids:
+                    allowed = set(searcher.allowed_ids(filters).tolist())
+                    members = [(i, p) for i, p in members if i in allowed]
+                return searcher.hits(members[:limit + max(8, limit // 10)], limit)
+            keep = frozenset(i for i, _ in members)
+            filters = replace(filters, ids=keep if filters.ids is None else filters.ids & keep)
+            query = rest
+        names, rest = split_tag_query(query)
         if len(names) == 1 and not rest and not filters.restricts_ids:
             # the common case (a click on a tag): the best carriers straight from the catalog
             ids = self._tag_ids(names[0])
@@ -528,6 +543,67 @@ class Library:
     def photo_tags(self, photo: str | os.PathLike | int) -> list[PhotoTag]:
         pid = photo if isinstance(photo, int) else self.photo_id(photo)
         return self.tagsets.photo_tags(pid)
+
+    # -- categories ----------------------------------------------------------------------------
+
+    def create_category(self, name: str, description: str = "") -> Category:
+        return self.categories.create(name, description)
+
+    def label_photos(self, name: str, photos: list[str | os.PathLike] | list[int],
+                     positive: bool | None) -> Category:
+        """Mark photos as in (True) or not in (False) a category, or forget them (None)."""
+        ids = [p if isinstance(p, int) else self.photo_id(p) for p in photos]
+        return self.categories.label(name, ids, positive)
+
+    def train_category(self, name: str, quality: bool = False) -> Trained | None:
+        """The category's probe for the current model, retrained first if its labels (or the
+        model) changed. None while no photo has a vector for this model."""
+        cat = self.categories.get(name)
+        encoder = self.text_encoder() if self.search_ready() else None
+        return self.categories.trained(cat, self.model_id, encoder, quality=quality)
+
+    def category_members(self, name: str, limit: int | None = None) -> list[tuple[int, float]]:
+        """(photo id, probability) of a category's members, most likely first."""
+        trained = self.train_category(name)
+        if trained is None:
+            return []
+        return self.categories.members(self.categories.get(name), trained, self.model_id,
+                                       limit)
+
+    def category_suggestions(self, name: str, limit: int = 20) -> list[Hit]:
+        """Unlabelled photos the category is least sure about: the ones to answer next."""
+        trained = self.train_category(name)
+        if trained is None:
+            return []
+        picked = self.categories.suggest(self.categories.get(name), trained, self.model_id,
+                                         limit)
+        return self._searcher().hits(picked, limit)
+
+    def category_overview(self, quality: bool = True) -> list[dict]:
+        """Every category: name, description, threshold, examples (+/−), members and, with
+        ``quality``, the cross-validated estimate (what 'category list' shows)."""
+        out = []
+        for cat in self.categories.all():
+            trained = self.train_category(cat.name, quality=quality)
+            row = cat.to_dict()
+            row["members"] = (self.categories.count(cat, trained, self.model_id)
+                              if trained is not None else 0)
+            row["name_used"] = round(trained.probe.trust, 2) if trained is not None else None
+            if quality:
+                q = trained.quality if trained is not None else None
+                row["quality"] = q.to_dict() if q is not None else None
+                row["quality_text"] = q.describe() if q is not None else \
+                    "no photo of this library is indexed yet"
+            out.append(row)
+        return out
+
+    def export_category_xmp(self, name: str, folder: str | os.PathLike | None = None,
+                            naming: str = "ext") -> xmp.ExportReport:
+        """Write a category's members to XMP sidecars as the keyword Categories|name."""
+        cat = self.categories.get(name)
+        members = {i for i, _ in self.category_members(cat.name)}
+        return xmp.export_category(cat.name, members,
+                                   self.catalog.photo_paths(self._inside(folder)), naming)
 
     # -- status ------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ TAGSLIST = _qname("digiKam", "TagsList")
 # each field, its container and how a path is written in it
 FIELDS = ((SUBJECT, "Bag", None), (HIERARCHICAL, "Bag", "|"), (TAGSLIST, "Seq", "/"))
 NAMINGS = ("ext", "base")
+CATEGORIES = "Categories"  # the keyword parent of exported category memberships
 _EMPTY = """<x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
   <rdf:Description rdf:about=""/>
@@ -269,19 +270,36 @@ class ImportReport:
 def export_tags(tagsets, photos, naming: str = "ext") -> ExportReport:
     """Write the tags of ``photos`` ((id, path, online) rows) to their sidecars. A photo with
     no tag gets no new sidecar, but an existing one loses PhotoCLIP's stale entries."""
+    ours = [[ts.name, lb.name] for ts in tagsets.all() for lb in ts.labels]
+
+    def entries(pid: int) -> tuple[list[list[str]], list[list[str]]]:
+        carried = [t.hierarchical for t in tagsets.photo_tags(pid)]
+        return carried, [t for t in ours if t not in carried] + tagsets.removed_names(pid)
+
+    return _export(photos, naming, entries)
+
+
+def export_category(name: str, members: set[int], photos,
+                    naming: str = "ext") -> ExportReport:
+    """Write a category's membership to the sidecars of ``photos`` as the keyword
+    ``Categories|name``: added for members, taken out of a non-member's existing sidecar."""
+    entry = [CATEGORIES, name]
+    return _export(photos, naming,
+                   lambda pid: ([entry], []) if pid in members else ([], [entry]))
+
+
+def _export(photos, naming: str, entries) -> ExportReport:
     if naming not in NAMINGS:
         raise ValueError(f"naming must be one of {NAMINGS}")
     report = ExportReport()
-    ours = [[ts.name, lb.name] for ts in tagsets.all() for lb in ts.labels]
     for pid, path, online in photos:
         if not online:
             report.offline += 1
             continue
-        carried = [t.hierarchical for t in tagsets.photo_tags(pid)]
+        carried, dropped = entries(pid)
         side = sidecar_path(path, naming)
         if not carried and not os.path.exists(side):
             continue
-        dropped = [t for t in ours if t not in carried] + tagsets.removed_names(pid)
         try:
             if write_sidecar(side, carried, dropped):
                 report.written += 1

@@ -39,6 +39,7 @@ from photoclip.core.errors import PhotoclipError, explain
 from photoclip.core.imageio import is_image_name
 from photoclip.core.search import Filters
 from photoclip.core.worker import WorkerStatus
+from photoclip.gui import categories
 from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, SettingsDialog
 from photoclip.gui.paths import file_url, show
@@ -222,6 +223,9 @@ class MainWindow(QMainWindow):
         self.tag_panel = TagSidebar(self.library, self.info_pool)
         self.tag_panel.tag_clicked.connect(self.search.setText)
         self.tag_panel.changed.connect(self._tags_changed)
+        self.category_panel = categories.CategorySidebar(self.library, self.info_pool)
+        self.category_panel.query.connect(self.search.setText)
+        self.category_panel.changed.connect(self._category_search_stale)
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(8, 8, 0, 8)
@@ -230,6 +234,8 @@ class MainWindow(QMainWindow):
         sl.addWidget(add)
         sl.addSpacing(8)
         sl.addWidget(self.tag_panel, 1)
+        sl.addSpacing(8)
+        sl.addWidget(self.category_panel, 1)
 
         split = QSplitter()
         split.addWidget(side)
@@ -472,12 +478,25 @@ class MainWindow(QMainWindow):
         menu.addAction("Copy path", self.copy_paths)
         add_photo_actions(menu, self.library, [self.model.hit(row).path], self,
                           self._tags_changed)
+        rows = self.view.selected_rows() or [row]
+        categories.add_photo_actions(menu, self.library, [self.model.hit(r).path for r in rows
+                                                          if self.model.hit(r) is not None],
+                                     self, self._categories_changed)
         menu.exec(self.view.viewport().mapToGlobal(pos))
 
     def _tags_changed(self) -> None:
         """Tags were given or taken off: counts, and a tag: search, show it."""
         self.tag_panel.refresh()
         if "tag:" in self.search.text():
+            self.run_search()
+
+    def _categories_changed(self) -> None:
+        """Examples changed from the grid: counts, and a category: search, show it."""
+        self.category_panel.refresh()
+        self._category_search_stale()
+
+    def _category_search_stale(self) -> None:
+        if "category:" in self.search.text():
             self.run_search()
 
     def preview(self, row: int) -> PreviewDialog | None:
@@ -662,6 +681,7 @@ class MainWindow(QMainWindow):
                 or report.reused):
             self.refresh_folders()
             self.tag_panel.refresh()
+            self.category_panel.refresh()  # new photos are scored as they arrive
             if not self.search.text().strip() and self._similar_to is None:
                 self.run_search()  # the library view shows new photos as they arrive
 

@@ -1,0 +1,387 @@
+"""User categories: the user marks a few photos, a probe learns the rest (see probe.py).
+
+A category ("Receipts", "Our dog Rex") has a name, an optional description, a membership
+threshold and the user's labels: photos in it (positives) and photos not in it (negatives).
+Labels belong to photos, not to embeddings: they follow a photo when it moves and outlive a
+model switch. A probe is trained per category and model from the stored embeddings (catalog
+migration 5) and kept with the label revision it saw, so a restart does not retrain and a
+change of labels or model does.
+
+Scoring needs no table: the library's vectors are held in memory (refreshed by revision: only
+vectors written since are read), and a category's probabilities are one matrix product over
+them — 100k photos × 20 categories in well under a second — so members, counts and the photos
+to review next are always those of the current labels, model and photos.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photoclip.core import probe as learner
+from photoclip.core.catalog import Catalog
+from photoclip.core.errors import NotFound, PhotoclipError
+from photoclip.core.tagsets import TEMPLATES, label_vector
+
+THRESHOLD = 0.5  # default membership probability
+BACKGROUND = 2000  # unlabelled photos sampled as background negatives
+MIN_POSITIVES = 5  # examples needed to estimate recall (cross-validation)
+MIN_NEGATIVES = 5  # "not in this category" photos needed to estimate precision
+_FOLDS = 5
+_QUERY = "category:"
+
+
+@dataclass
+class Category:
+    id: int
+    name: str
+    description: str = ""
+    threshold: float = THRESHOLD
+    labels_rev: int = 0
+    positives: int = 0
+    negatives: int = 0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description,
+                "threshold": self.threshold, "positives": self.positives,
+                "negatives": self.negatives}
+
+
+@dataclass
+class Quality:
+    """Cross-validated on the user's own labels; None where there are too few to tell."""
+
+    precision: float | None
+    recall: float | None
+    positives: int
+    negatives: int
+    need_positives: int = 0  # how many more examples an estimate needs
+    need_negatives: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def describe(self) -> str:
+        parts = []
+        if self.recall is not None:
+            parts.append(f"finds {self.recall:.0%} of your examples")
+        if self.precision is not None:
+            parts.append(f"{self.precision:.0%} of what it picks is right")
+        if self.need_positives:
+            parts.append(f"add at least {self.need_positives} more example"
+                         f"{'s' if self.need_positives > 1 else ''} to estimate its quality")
+        elif self.need_negatives:
+            parts.append(f"mark at least {self.need_negatives} more photo"
+                         f"{'s' if self.need_negatives > 1 else ''} \"not in this category\" "
+                         "to estimate how much of what it picks is right")
+        return "; ".join(parts)
+
+
+@dataclass
+class Trained:
+    probe: learner.Probe
+    labels_rev: int
+    quality: Quality | None = None
+
+
+@dataclass
+class _Vectors:
+    """A model's stored vectors, in memory, as of a catalog revision."""
+
+    model: str
+    rev: int = -1
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+
+def split_category_query(query: str) -> tuple[str | None, str]:
+    """("Receipts", rest) for ``category:Receipts rest`` (quotes allowed), else (None, query)."""
+    q = query.strip()
+    if not q.lower().startswith(_QUERY):
+        return None, query
+    q = q[len(_QUERY):]
+    if q.startswith('"') and '"' in q[1:]:
+        end = q.index('"', 1)
+        return q[1:end], q[end + 1:].strip()
+    name, _, rest = q.partition(" ")
+    return name, rest.strip()
+
+
+class Categories:
+    """The categories of one catalog, their labels and trained probes. Thread-safe: reads
+    anywhere, writes in the catalog's transactions; the in-memory vectors behind a lock."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+        self._vectors: _Vectors | None = None
+        self._vectors_lock = threading.Lock()
+        self._texts: dict[tuple[str, str], np.ndarray] = {}
+
+    # -- categories and labels ---------------------------------------------------------------
+
+    def create(self, name: str, description: str = "") -> Category:
+        name = name.strip()
+        if not name or name.startswith("-"):
+            raise PhotoclipError("A category needs a name (not starting with '-').")
+        with self.catalog.transaction() as tx:
+            if tx.execute("SELECT 1 FROM categories WHERE name=?", (name,)).fetchone():
+                raise PhotoclipError(f"There already is a category called {name}.")
+            tx.execute("INSERT INTO categories(name, description, threshold, created_at) "
+                       "VALUES (?, ?, ?, ?)", (name, description.strip(), THRESHOLD, time.time()))
+        return self.get(name)
+
+    def all(self) -> list[Category]:
+        rows = self.catalog.conn.execute(
+            "SELECT c.id, c.name, c.description, c.threshold, c.labels_rev, "
+            "  (SELECT count(*) FROM category_labels l WHERE l.category_id=c.id AND positive), "
+            "  (SELECT count(*) FROM category_labels l WHERE l.category_id=c.id AND NOT positive) "
+            "FROM categories c ORDER BY c.name COLLATE NOCASE").fetchall()
+        return [Category(*r) for r in rows]
+
+    def get(self, name: str) -> Category:
+        for c in self.all():
+            if c.name.casefold() == name.strip().casefold():
+                return c
+        raise NotFound(f"There is no category called {name}: see 'photoclip category list'.")
+
+    def delete(self, name: str) -> None:
+        cat = self.get(name)
+        with self.catalog.transaction() as tx:
+            tx.execute("DELETE FROM categories WHERE id=?", (cat.id,))
+
+    def update(self, name: str, new_name: str | None = None, description: str | None = None,
+               threshold: float | None = None) -> Category:
+        cat = self.get(name)
+        if threshold is not None and not 0.0 < threshold < 1.0:
+            raise PhotoclipError("A category's threshold is a probability between 0 and 1.")
+        with self.catalog.transaction() as tx:
+            if new_name is not None and new_name.strip().casefold() != cat.name.casefold() \
+                    and tx.execute("SELECT 1 FROM categories WHERE name=?",
+                                   (new_name.strip(),)).fetchone():
+                raise PhotoclipError(f"There already is a category called {new_name}.")
+            text_changed = (new_name is not None and new_name.strip() != cat.name) or \
+                (description is not None and description.strip() != cat.description)
+            tx.execute(
+                "UPDATE categories SET name=coalesce(?, name), description=coalesce(?, "
+                "description), threshold=coalesce(?, threshold), "
+                "labels_rev=labels_rev + ? WHERE id=?",
+                (new_name.strip() if new_name else None,
+                 description.strip() if description is not None else None, threshold,
+                 int(text_changed), cat.id))  # a new name or description: a new prior
+        return self.get(new_name or cat.name)
+
+    def label(self, name: str, photo_ids: Sequence[int], positive: bool | None) -> Category:
+        """Mark photos as in (True) or not in (False) the category, or forget them (None)."""
+        cat = self.get(name)
+        with self.catalog.transaction() as tx:
+            if positive is None:
+                tx.executemany("DELETE FROM category_labels WHERE category_id=? AND photo_id=?",
+                               [(cat.id, int(p)) for p in photo_ids])
+            else:
+                tx.executemany(
+                    "INSERT OR REPLACE INTO category_labels(category_id, photo_id, positive, "
+                    "added_at) VALUES (?, ?, ?, ?)",
+                    [(cat.id, int(p), int(positive), time.time()) for p in photo_ids])
+            tx.execute("UPDATE categories SET labels_rev=labels_rev + 1 WHERE id=?", (cat.id,))
+        return self.get(cat.name)
+
+    def labels(self, cat: Category) -> tuple[np.ndarray, np.ndarray]:
+        """(positive ids, negative ids)."""
+        rows = self.catalog.conn.execute(
+            "SELECT photo_id, positive FROM category_labels WHERE category_id=? "
+            "ORDER BY added_at, photo_id", (cat.id,)).fetchall()
+        pos = np.array([p for p, s in rows if s], np.int64)
+        neg = np.array([p for p, s in rows if not s], np.int64)
+        return pos, neg
+
+    def photo_labels(self, photo_id: int) -> dict[str, bool]:
+        """The categories a photo is labelled in: name → in (True) or not in (False)."""
+        rows = self.catalog.conn.execute(
+            "SELECT c.name, l.positive FROM category_labels l JOIN categories c "
+            "ON c.id = l.category_id WHERE l.photo_id=? ORDER BY c.name", (photo_id,))
+        return {n: bool(p) for n, p in rows}
+
+    # -- training ----------------------------------------------------------------------------
+
+    def trained(self, cat: Category, model: str, encoder=None,
+                quality: bool = False) -> Trained | None:
+        """The category's probe for ``model``, trained now if its labels changed since (or
+        never trained for this model). None when no photo of it has a vector for ``model``
+        yet. ``encoder`` (text) gives the name's prior; without it the stored probe is used
+        as it is, or one is trained from the examples alone."""
+        row = self.catalog.conn.execute(
+            "SELECT labels_rev, weights, bias, trust, quality FROM category_probes "
+            "WHERE category_id=? AND model=?", (cat.id, model)).fetchone()
+        vectors = self.vectors(model)
+        if row is not None and row[0] == cat.labels_rev and vectors.matrix.shape[1]:
+            out = Trained(learner.Probe.from_bytes(row[1], vectors.matrix.shape[1], row[2],
+                                                   row[3]), row[0],
+                          Quality(**json.loads(row[4])) if row[4] else None)
+            if quality and out.quality is None:
+                out.quality = self._store_quality(cat, model, encoder)
+            return out
+        fitted = self.fit(cat, model, encoder)
+        if fitted is None:
+            return None
+        with self.catalog.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO category_probes(category_id, model, labels_rev, "
+                "weights, bias, trust, quality, trained_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+                (cat.id, model, cat.labels_rev, fitted.to_bytes(), fitted.b, fitted.trust,
+                 time.time()))
+        out = Trained(fitted, cat.labels_rev)
+        if quality:
+            out.quality = self._store_quality(cat, model, encoder)
+        return out
+
+    def fit(self, cat: Category, model: str, encoder=None,
+            leave_out: Sequence[int] = ()) -> learner.Probe | None:
+        """Train a probe on the category's labels (all but ``leave_out``) and a background
+        sample of the rest of the library."""
+        v = self.vectors(model)
+        if not len(v.ids):
+            return None
+        pos_ids, neg_ids = self.labels(cat)
+        rows = {int(i): k for k, i in enumerate(v.ids)}
+        skip = set(int(i) for i in leave_out)
+        pos = [rows[p] for p in pos_ids.tolist() if p in rows and p not in skip]
+        neg = [rows[p] for p in neg_ids.tolist() if p in rows and p not in skip]
+        labelled = np.zeros(len(v.ids), bool)
+        labelled[[rows[p] for p in (*pos_ids.tolist(), *neg_ids.tolist()) if p in rows]] = True
+        pool = np.flatnonzero(~labelled)
+        rng = np.random.default_rng(cat.id)  # the same sample for the same library
+        if len(pool) > BACKGROUND:
+            pool = np.sort(rng.choice(pool, BACKGROUND, replace=False))
+        m = v.matrix
+        text = self._text(cat, model, encoder)
+        scale = float(getattr(encoder, "logit_scale", 0.0) or 0.0)
+        if not scale:
+            text = None
+        return learner.fit(m[pos], m[neg], m[pool], text, scale, rng=rng)
+
+    def _text(self, cat: Category, model: str, encoder) -> np.ndarray | None:
+        if encoder is None:
+            return None
+        key = (model, f"{cat.name}\n{cat.description}")
+        if key not in self._texts:
+            vec = label_vector(encoder, [t.format(cat.name) for t in TEMPLATES])
+            if cat.description:
+                both = vec + label_vector(encoder, [cat.description])
+                vec = (both / np.linalg.norm(both)).astype(np.float32)
+            self._texts[key] = vec
+        return self._texts[key]
+
+    def _store_quality(self, cat: Category, model: str, encoder) -> Quality:
+        q = self.quality(cat, model, encoder)
+        with self.catalog.transaction() as tx:
+            tx.execute("UPDATE category_probes SET quality=? WHERE category_id=? AND model=? "
+                       "AND labels_rev=?", (json.dumps(q.to_dict()), cat.id, model,
+                                            cat.labels_rev))
+        return q
+
+    def quality(self, cat: Category, model: str, encoder=None) -> Quality:
+        """Cross-validated precision and recall at the category's threshold, over the user's
+        labels (each fold's probe never saw the photos it is judged on)."""
+        pos_ids, neg_ids = self.labels(cat)
+        v = self.vectors(model)
+        have = set(v.ids.tolist())
+        pos_ids = np.array([p for p in pos_ids.tolist() if p in have], np.int64)
+        neg_ids = np.array([p for p in neg_ids.tolist() if p in have], np.int64)
+        out = Quality(None, None, len(pos_ids), len(neg_ids),
+                      max(0, MIN_POSITIVES - len(pos_ids)),
+                      max(0, MIN_NEGATIVES - len(neg_ids)))
+        if out.need_positives:
+            return out
+        rows = {int(i): k for k, i in enumerate(v.ids)}
+        ids = np.concatenate([pos_ids, neg_ids])
+        truth = np.concatenate([np.ones(len(pos_ids), bool), np.zeros(len(neg_ids), bool)])
+        order = np.random.default_rng(cat.id).permutation(len(ids))
+        said = np.zeros(len(ids), bool)
+        for fold in range(_FOLDS):
+            held = order[fold::_FOLDS]
+            fitted = self.fit(cat, model, encoder, leave_out=ids[held].tolist())
+            said[held] = fitted.proba(v.matrix[[rows[int(i)] for i in ids[held]]]) \
+                >= cat.threshold
+        out.recall = float(said[truth].mean())
+        if not out.need_negatives:
+            picked = said.sum()
+            out.precision = float((said & truth).sum() / picked) if picked else 0.0
+        return out
+
+    # -- scoring -----------------------------------------------------------------------------
+
+    def vectors(self, model: str) -> _Vectors:
+        """The model's stored vectors in memory, brought up to the catalog's revision."""
+        with self._vectors_lock:
+            v = self._vectors
+            rev = self.catalog.max_rev()
+            if v is None or v.model != model:
+                v = self._vectors = _Vectors(model)
+            if v.rev == rev:
+                return v
+            changed = self.catalog.changed_since(model, v.rev) if v.rev >= 0 else None
+            present = self.catalog.embedding_ids(model)
+            if changed is None or len(changed) > max(1000, len(present) // 4) \
+                    or not len(v.ids):
+                ids, mat = self.catalog.vectors(model)
+            else:  # a few new or changed vectors (and any removed): patch
+                keep = np.isin(v.ids, present) & ~np.isin(v.ids, changed)
+                new_ids, new_mat = self.catalog.vectors(model, changed.tolist())
+                ids = np.concatenate([v.ids[keep], new_ids])
+                mat = np.concatenate([v.matrix[keep], new_mat.reshape(len(new_ids), -1)]) \
+                    if len(new_ids) else v.matrix[keep]
+            self._vectors = _Vectors(model, rev, ids, np.ascontiguousarray(mat, np.float32))
+            return self._vectors
+
+    def scores(self, probe: learner.Probe, model: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, probability) for every photo with a ``model`` vector."""
+        v = self.vectors(model)
+        if not len(v.ids):
+            return v.ids, np.zeros(0, np.float32)
+        return v.ids, learner.sigmoid(probe.logits(v.matrix)).astype(np.float32)
+
+    def members(self, cat: Category, trained: Trained, model: str,
+                limit: int | None = None) -> list[tuple[int, float]]:
+        """(photo id, probability) of the members, most likely first. The user's labels win:
+        a positive is always a member, a negative never is."""
+        ids, p = self.scores(trained.probe, model)
+        pos_ids, neg_ids = self.labels(cat)
+        p = p.copy()
+        p[np.isin(ids, neg_ids)] = 0.0
+        p[np.isin(ids, pos_ids)] = np.maximum(p[np.isin(ids, pos_ids)], 1.0)
+        inside = np.flatnonzero(p >= cat.threshold)
+        order = inside[np.argsort(-p[inside], kind="stable")]
+        if limit is not None:
+            order = order[:limit]
+        return [(int(ids[k]), float(p[k])) for k in order]
+
+    def count(self, cat: Category, trained: Trained, model: str) -> int:
+        return len(self.members(cat, trained, model))
+
+    def suggest(self, cat: Category, trained: Trained, model: str,
+                limit: int = 20) -> list[tuple[int, float]]:
+        """Unlabelled photos whose answer would teach the probe most: those it is least sure
+        about (probability nearest the threshold), skipping near-duplicates of one already
+        picked so one question is not asked five times."""
+        ids, p = self.scores(trained.probe, model)
+        pos_ids, neg_ids = self.labels(cat)
+        free = np.flatnonzero(~np.isin(ids, np.concatenate([pos_ids, neg_ids])))
+        if not len(free):
+            return []
+        logit = np.log(np.clip(p[free], 1e-9, 1)) - np.log(np.clip(1 - p[free], 1e-9, 1))
+        centre = np.log(cat.threshold / (1 - cat.threshold))
+        near = free[np.argsort(np.abs(logit - centre), kind="stable")[:limit * 4]]
+        matrix = self.vectors(model).matrix
+        picked: list[int] = []
+        for k in near:
+            if picked and float((matrix[picked] @ matrix[k]).max()) > 0.95:
+                continue
+            picked.append(int(k))
+            if len(picked) == limit:
+                break
+        return [(int(ids[k]), float(p[k])) for k in picked]

@@ -1,0 +1,404 @@
+"""User categories in the app: the sidebar's category list (members, quality, threshold), the
+grid's right-click "Add to category", and the review of suggestions (Y/N, arrows). Everything
+goes through the Library facade; training and scoring run off the GUI thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImageReader, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from photoclip.core.errors import PhotoclipError
+from photoclip.core.paths import show
+from photoclip.gui.bridge import run_task
+from photoclip.gui.dialogs import save_cancel
+
+NAME_ROLE = Qt.ItemDataRole.UserRole
+
+
+def category_query(name: str) -> str:
+    """The search-bar text that shows a category's members."""
+    return f'category:"{name}"' if " " in name else f"category:{name}"
+
+
+class CategorySidebar(QWidget):
+    """Categories with their member counts; the selected one's quality and threshold."""
+
+    query = Signal(str)  # the search text that shows a category, e.g. category:Receipts
+    changed = Signal()  # labels, thresholds or categories changed
+
+    def __init__(self, library, pool, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.pool = pool
+        self.rows: dict[str, dict] = {}
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(2)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._menu)
+        self.tree.itemClicked.connect(self._clicked)
+        self.tree.currentItemChanged.connect(lambda *_: self._show_selected())
+        self.status = QLabel(wordWrap=True)
+        self.status.setStyleSheet("color: palette(mid); font-size: 11px;")
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setRange(5, 95)
+        self.threshold.setToolTip("How sure PhotoCLIP must be to count a photo in: right for "
+                                  "fewer, surer members; left for more")
+        self.threshold.sliderReleased.connect(self._threshold_moved)
+        self.threshold_label = QLabel()
+        self.review_btn = QPushButton("Review suggestions…")
+        self.review_btn.clicked.connect(lambda: self.review(self.selected()))
+        new = QPushButton("+ New category…")
+        new.clicked.connect(self.new_category)
+        row = QHBoxLayout()
+        row.addWidget(self.threshold_label)
+        row.addWidget(self.threshold, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(QLabel("<b>Categories</b>"))
+        lay.addWidget(self.tree, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.status)
+        lay.addWidget(self.review_btn)
+        lay.addWidget(new)
+        self._running = self._dirty = False
+        self.refresh()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read categories and member counts (retraining what changed), then quality —
+        off the GUI thread; requests made meanwhile are folded into one more round."""
+        self._dirty = True
+        if not self._running:
+            self._start()
+
+    def _start(self) -> None:
+        self._dirty, self._running = False, True
+        lib = self.library
+        run_task(self.pool, lambda: lib.category_overview(quality=False), self._fill,
+                 self._failed)
+        run_task(self.pool, lambda: lib.category_overview(quality=True), self._round_done,
+                 self._round_failed)
+
+    def _round_done(self, rows) -> None:
+        self._running = False
+        self._fill(rows)
+        if self._dirty:
+            self._start()
+
+    def _round_failed(self, e: Exception) -> None:
+        self._running = False
+        self._failed(e)
+
+    @property
+    def busy(self) -> bool:
+        return self._running or self._dirty
+
+    def _fill(self, rows: list[dict]) -> None:
+        keep = self.selected()
+        self.rows = {r["name"]: {**self.rows.get(r["name"], {}), **r} for r in rows}
+        self.tree.clear()
+        for r in rows:
+            item = QTreeWidgetItem([r["name"], f"{r['members']:,}"])
+            item.setData(0, NAME_ROLE, r["name"])
+            item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
+            item.setToolTip(0, f"{r['positives']} examples in, {r['negatives']} not in. "
+                               "Click to show its members; right-click for more.")
+            self.tree.addTopLevelItem(item)
+            if r["name"] == keep:
+                self.tree.setCurrentItem(item)
+        self.tree.resizeColumnToContents(1)
+        if keep is None and self.tree.topLevelItemCount():
+            self.tree.setCurrentItem(self.tree.topLevelItem(0))
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        name = self.selected()
+        row = self.rows.get(name) if name else None
+        for w in (self.threshold, self.threshold_label, self.review_btn):
+            w.setVisible(row is not None)
+        if row is None:
+            self.status.setText("Teach PhotoCLIP your own categories: select a few photos, "
+                                "right-click → Add to category.")
+            return
+        self.threshold.setValue(round(row["threshold"] * 100))
+        self.threshold_label.setText(f"Threshold {row['threshold']:.0%}")
+        quality = row.get("quality_text") or "estimating quality…"
+        self.status.setText(f"{row['name']}: {row['members']:,} members from "
+                            f"{row['positives']} examples in and {row['negatives']} not in. "
+                            f"Quality: {quality}.")
+
+    def _failed(self, e: Exception) -> None:
+        self.status.setText(f"Categories: {e}")
+
+    def selected(self) -> str | None:
+        item = self.tree.currentItem()
+        return item.data(0, NAME_ROLE) if item is not None else None
+
+    def count(self, name: str) -> int | None:
+        row = self.rows.get(name)
+        return row.get("members") if row else None
+
+    def _clicked(self, item: QTreeWidgetItem) -> None:
+        self.query.emit(category_query(item.data(0, NAME_ROLE)))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        name = item.data(0, NAME_ROLE) if item is not None else None
+        menu = QMenu(self)
+        if name:
+            menu.addAction("Show members", lambda: self.query.emit(category_query(name)))
+            menu.addAction("Review suggestions…", lambda: self.review(name))
+            menu.addAction("Rename or describe…", lambda: self.edit(name))
+            menu.addAction("Export members to XMP sidecars…", lambda: self.export_xmp(name))
+            menu.addAction("Delete…", lambda: self.delete(name))
+        menu.addAction("New category…", self.new_category)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
+    def new_category(self) -> str | None:
+        dlg = CategoryEditor(self, "", "")
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return None
+        try:
+            cat = self.library.create_category(dlg.name.text(), dlg.description.text())
+        except PhotoclipError as e:
+            QMessageBox.warning(self, "Category", str(e))
+            return None
+        self.refresh()
+        return cat.name
+
+    def edit(self, name: str) -> None:
+        cat = self.library.categories.get(name)
+        dlg = CategoryEditor(self, cat.name, cat.description)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        try:
+            self.library.categories.update(name, dlg.name.text(), dlg.description.text())
+        except PhotoclipError as e:
+            QMessageBox.warning(self, "Category", str(e))
+        self.refresh()
+        self.changed.emit()
+
+    def delete(self, name: str) -> None:
+        if QMessageBox.question(self, "Delete category",
+                                f"Delete {name} and its examples? No photo is touched."
+                                ) != QMessageBox.StandardButton.Yes:
+            return
+        self.library.categories.delete(name)
+        self.refresh()
+        self.changed.emit()
+
+    def _threshold_moved(self) -> None:
+        name = self.selected()
+        if name is None:
+            return
+        value = self.threshold.value() / 100
+        self.threshold_label.setText(f"Threshold {value:.0%}")
+        self.library.categories.update(name, threshold=value)
+        self.refresh()
+        self.changed.emit()
+
+    def export_xmp(self, name: str) -> None:
+        if QMessageBox.question(
+                self, "Export to XMP",
+                f"PhotoCLIP will write the keyword Categories|{name} into a sidecar file next "
+                "to each member (photo.jpg.xmp; existing sidecars are merged, their other "
+                "fields kept) and take it out of non-members' sidecars.") \
+                != QMessageBox.StandardButton.Yes:
+            return
+        self.status.setText("Writing XMP sidecars…")
+        run_task(self.pool, lambda: self.library.export_category_xmp(name),
+                 lambda r: self.status.setText(
+                     f"XMP: {r.written:,} sidecars written, {r.unchanged:,} already up to date"
+                     + (f"; {len(r.failed)} could not be written (first: "
+                        f"{show(r.failed[0][0])}: {r.failed[0][1]})" if r.failed else "") + "."),
+                 self._failed)
+
+    def review(self, name: str | None) -> ReviewDialog | None:
+        if not name:
+            return None
+        dlg = ReviewDialog(self.library, name, self.pool, self)
+        dlg.answered.connect(self.refresh)
+        dlg.answered.connect(self.changed)  # (a category: search on show is re-run)
+        dlg.show()
+        self._review = dlg
+        return dlg
+
+
+class CategoryEditor(QDialog):
+    def __init__(self, parent, name: str, description: str):
+        super().__init__(parent)
+        self.setWindowTitle("Category" if name else "New category")
+        self.name = QLineEdit(name, placeholderText="e.g. Receipts, Our dog Rex")
+        self.description = QLineEdit(description,
+                                     placeholderText="optional: e.g. a photo of a shop receipt")
+        form = QFormLayout(self)
+        form.addRow("Name:", self.name)
+        form.addRow("Description:", self.description)
+        form.addRow(QLabel("Then select photos that belong in it, right-click → Add to "
+                           "category. A few examples are enough to start; PhotoCLIP learns "
+                           "the rest and gets better with every answer.", wordWrap=True))
+        form.addRow(save_cancel(self))
+
+
+class ReviewDialog(QDialog):
+    """The photos the category is least sure about, one at a time: Y = in it, N = not in it,
+    ← → to move. Every answer is saved at once; the probe retrains in the background and the
+    next questions come from the retrained one."""
+
+    answered = Signal()
+
+    def __init__(self, library, name: str, pool, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.name = name
+        self.pool = pool
+        self.hits: list = []
+        self.pos = 0
+        self.answers: dict[str, bool] = {}
+        self._since_refill = 0
+        self.setWindowTitle(f"Review: {name}")
+        self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(QSize(360, 300))
+        self.question = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.detail = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.detail.setStyleSheet("color: palette(mid);")
+        yes = QPushButton("Yes, in it (Y)")
+        no = QPushButton("No, not in it (N)")
+        back = QPushButton("← Back")
+        skip = QPushButton("Skip →")
+        yes.clicked.connect(lambda: self.answer(True))
+        no.clicked.connect(lambda: self.answer(False))
+        back.clicked.connect(lambda: self.move(-1))
+        skip.clicked.connect(lambda: self.move(1))
+        for key, fn in (("Y", lambda: self.answer(True)), ("N", lambda: self.answer(False)),
+                        ("Right", lambda: self.move(1)), ("Left", lambda: self.move(-1))):
+            QShortcut(QKeySequence(key), self, activated=fn)
+        buttons = QHBoxLayout()
+        for b in (back, yes, no, skip):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.question)
+        lay.addWidget(self.image, 1)
+        lay.addWidget(self.detail)
+        lay.addLayout(buttons)
+        self.question.setText("Finding the photos worth asking about…")
+        self.refill()
+
+    def refill(self) -> None:
+        """Ask the (retrained) category which photos to review next."""
+        self._since_refill = 0
+        run_task(self.pool, lambda: self.library.category_suggestions(self.name, 20),
+                 self._filled, lambda e: self.question.setText(str(e)))
+
+    def _filled(self, hits) -> None:
+        done = self.hits[:self.pos]  # (kept, so ← still shows what was answered)
+        known = {h.path for h in done}
+        self.hits = done + [h for h in hits if h.path not in known]
+        self._show()
+
+    def current(self):
+        return self.hits[self.pos] if 0 <= self.pos < len(self.hits) else None
+
+    def _show(self) -> None:
+        hit = self.current()
+        if hit is None:
+            self.question.setText(f"Nothing left to ask about {self.name} right now.")
+            self.image.clear()
+            self.detail.setText("")
+            return
+        self.question.setText(f"<b>Is this in {self.name}?</b>")
+        reader = QImageReader(hit.path)
+        reader.setAutoTransform(True)
+        size = reader.size()
+        if size.isValid() and max(size.width(), size.height()) > 720:
+            reader.setScaledSize(size.scaled(720, 720, Qt.AspectRatioMode.KeepAspectRatio))
+        pm = QPixmap.fromImage(reader.read())
+        if not pm.isNull():
+            pm = pm.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                           Qt.TransformationMode.SmoothTransformation)
+        self.image.setPixmap(pm)
+        said = self.answers.get(hit.path)
+        answer = "" if said is None else (" · you said yes" if said else " · you said no")
+        self.detail.setText(f"{show(hit.path)} · PhotoCLIP is {hit.score:.0%} sure{answer} · "
+                            f"{self.pos + 1} of {len(self.hits)}")
+
+    def answer(self, positive: bool) -> None:
+        hit = self.current()
+        if hit is None:
+            return
+        self.library.label_photos(self.name, [hit.id], positive)
+        self.answers[hit.path] = positive
+        self.answered.emit()
+        self._since_refill += 1
+        self.move(1)
+        if self._since_refill >= 5 or self.pos >= len(self.hits):
+            self.refill()
+
+    def move(self, step: int) -> None:
+        self.pos = max(0, min(len(self.hits), self.pos + step))
+        self._show()
+
+
+def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change) -> None:
+    """Right-click on photos: add them to a category (or mark them not in it), forget them."""
+
+    def label(name: str | None, positive: bool | None) -> None:
+        if name is None:  # "New category…"
+            sidebar = getattr(parent, "category_panel", None)
+            name = sidebar.new_category() if sidebar is not None else _ask_name(parent)
+            if name is None:
+                return
+        try:
+            library.label_photos(name, paths, positive)
+        except PhotoclipError as e:
+            QMessageBox.warning(parent, "Category", str(e))
+            return
+        on_change()
+
+    names = [c.name for c in library.categories.all()]
+    menu.addSeparator()
+    add = menu.addMenu("Add to category")
+    for n in names:
+        add.addAction(n, lambda n=n: label(n, True))
+    add.addAction("New category…", lambda: label(None, True))
+    if names:
+        neg = menu.addMenu("Not in category")
+        for n in names:
+            neg.addAction(n, lambda n=n: label(n, False))
+    labelled = set()
+    for p in paths:
+        try:
+            labelled |= set(library.categories.photo_labels(library.photo_id(p)))
+        except PhotoclipError:
+            continue
+    if labelled:
+        forget = menu.addMenu("Forget as example of")
+        for n in sorted(labelled):
+            forget.addAction(n, lambda n=n: label(n, None))
+
+
+def _ask_name(parent) -> str | None:
+    text, ok = QInputDialog.getText(parent, "New category", "Name:")
+    return text.strip() if ok and text.strip() else None

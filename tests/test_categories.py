@@ -1,0 +1,285 @@
+"""User categories: a probe that learns from a few examples (fixture CLIP on CIFAR-10), labels
+that last (restart, move, model switch), the CLI's exact forms and XMP export."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CIFAR_CLASSES, copy_cifar, label_of, make_library
+
+from photoclip import cli
+from photoclip.core import probe, xmp
+from photoclip.core.categories import BACKGROUND
+from photoclip.core.tagsets import TEMPLATES, label_vector
+
+SEEDS = range(5)
+
+
+@pytest.fixture
+def cifar(cifar_library):
+    """The session's CIFAR library, left without categories for the next test."""
+    yield cifar_library
+    for c in cifar_library.categories.all():
+        cifar_library.categories.delete(c.name)
+
+
+def _photos_by_class(lib) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ids, mat = lib.catalog.vectors(lib.model_id)
+    rows = lib.catalog.photo_rows(ids.tolist())
+    classes = np.array([label_of(rows[int(i)]["path"]) for i in ids])
+    return ids, mat, classes
+
+
+def _precision_at(lib, name: str, wanted: set[str], n: int, exclude: set[int]) -> float:
+    ranked = [i for i, _ in lib.category_members(name) if i not in exclude][:n]
+    if len(ranked) < n:  # fewer members than n: rank the rest by probability too
+        trained = lib.train_category(name)
+        ids, p = lib.categories.scores(trained.probe, lib.model_id)
+        ranked = [int(i) for i in ids[np.argsort(-p)] if int(i) not in exclude][:n]
+    rows = lib.catalog.photo_rows(ranked)
+    return float(np.mean([label_of(rows[i]["path"]) in wanted for i in ranked]))
+
+
+def test_k_shot_curve_never_below_zero_shot_at_one_example_and_above_the_plain_probe(
+        cifar, cifar_encoder):
+    """Ten categories named after the classes, k examples each (5 seeds), every other photo
+    unlabelled (the background, as in the app); accuracy = the most probable category of each
+    photo not used as an example. Printed beside zero-shot, the plain probe and Tip-Adapter."""
+    _, X, classes = _photos_by_class(cifar)
+    y = np.array([CIFAR_CLASSES.index(c) for c in classes])
+    scale = cifar_encoder.logit_scale
+    text = np.stack([label_vector(cifar_encoder, [t.format(c) for t in TEMPLATES])
+                     for c in CIFAR_CLASSES])
+    table = {}
+    for k in (1, 2, 4, 8, 16):
+        acc = {m: [] for m in ("zero-shot", "plain probe", "Tip-Adapter", "PhotoCLIP")}
+        for seed in SEEDS:
+            rng = np.random.default_rng(seed)
+            examples = [rng.choice(np.flatnonzero(y == c), k, replace=False) for c in range(10)]
+            held = np.setdiff1d(np.arange(len(X)), np.concatenate(examples))
+            scores = {m: np.zeros((len(held), 10)) for m in acc}
+            for c in range(10):
+                pos = X[examples[c]]
+                rest = np.setdiff1d(np.arange(len(X)), examples[c])
+                bg = X[np.sort(rng.choice(rest, min(BACKGROUND, len(rest)), replace=False))]
+                scores["zero-shot"][:, c] = scale * X[held] @ text[c]
+                scores["plain probe"][:, c] = probe.fit(pos, X[:0], bg, None, scale, prior=0,
+                                                        alpha=0).logits(X[held])
+                scores["Tip-Adapter"][:, c] = scale * X[held] @ text[c] + probe.vote(X[held], pos) \
+                    * len(pos)
+                scores["PhotoCLIP"][:, c] = probe.fit(pos, X[:0], bg, text[c],
+                                                      scale).logits(X[held])
+            for m in acc:
+                acc[m].append(float((scores[m].argmax(1) == y[held]).mean()))
+        table[k] = {m: float(np.mean(v)) for m, v in acc.items()}
+    print("\nk-shot top-1 accuracy, 10 CIFAR categories, mean of 5 seeds")
+    print("k   " + "  ".join(f"{m:>12}" for m in table[1]))
+    for k, row in table.items():
+        print(f"{k:<3} " + "  ".join(f"{v:12.3f}" for v in row.values()))
+    assert table[1]["PhotoCLIP"] >= table[1]["zero-shot"] - 0.02
+    for k, row in table.items():
+        assert row["PhotoCLIP"] >= row["plain probe"], (k, row)
+
+
+def test_a_name_the_model_does_not_know_is_learned_from_eight_examples(cifar):
+    """'Rex' means airplanes rather than dogs to the fixture's text tower: the probe must see
+    from the examples that the name does not fit them and learn from the examples alone."""
+    ids, _, classes = _photos_by_class(cifar)
+    precisions = []
+    for seed in SEEDS:
+        examples = np.random.default_rng(seed).choice(ids[classes == "dog"], 8, replace=False)
+        cifar.create_category("Rex")
+        cifar.label_photos("Rex", examples.tolist(), True)
+        assert cifar.train_category("Rex").probe.trust == 0.0
+        precisions.append(_precision_at(cifar, "Rex", {"dog"}, 50, set(examples.tolist())))
+        cifar.categories.delete("Rex")
+    print(f"\n'Rex' from 8 dogs: precision of the top 50 per seed {precisions}")
+    assert min(precisions) >= 0.8
+
+
+def test_a_concept_without_a_word_pets_from_four_cats_and_four_dogs(cifar):
+    ids, _, classes = _photos_by_class(cifar)
+    pets = np.isin(classes, ["cat", "dog"])
+    ours, by_name = [], []
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        examples = np.concatenate([rng.choice(ids[classes == c], 4, replace=False)
+                                   for c in ("cat", "dog")])
+        cifar.create_category("pets")
+        cifar.label_photos("pets", examples.tolist(), True)
+        ours.append(_precision_at(cifar, "pets", {"cat", "dog"}, 100, set(examples.tolist())))
+        cifar.categories.delete("pets")
+        hits = [h for h in cifar.search("pets", limit=120) if h.id not in set(examples)][:100]
+        by_name.append(float(np.mean([label_of(h.path) in ("cat", "dog") for h in hits])))
+    print(f"\n'pets' from 4 cats + 4 dogs: top-100 precision {ours} (mean {np.mean(ours):.3f}); "
+          f"the name alone {np.mean(by_name):.3f}; cats and dogs are {pets.mean():.0%} of photos")
+    assert np.mean(ours) >= 0.9
+    assert min(ours) >= 0.85
+    assert np.mean(ours) >= np.mean(by_name) + 0.3
+
+
+def test_negative_examples_push_what_the_user_rejected_down(cifar):
+    ids, _, classes = _photos_by_class(cifar)
+    rng = np.random.default_rng(3)
+    dogs = rng.choice(ids[classes == "dog"], 8, replace=False).tolist()
+    cats = rng.choice(ids[classes == "cat"], 12, replace=False).tolist()
+    cifar.create_category("Rex")
+    cifar.label_photos("Rex", dogs, True)
+
+    def cats_in_top(n=100):
+        ranked = [i for i, _ in cifar.category_members("Rex")][:n]
+        rows = cifar.catalog.photo_rows(ranked)
+        return sum(label_of(rows[i]["path"]) == "cat" for i in ranked)
+
+    before = cats_in_top()
+    cifar.label_photos("Rex", cats, False)
+    after = cats_in_top()
+    members = {i for i, _ in cifar.category_members("Rex")}
+    print(f"\ncats among Rex's top 100: {before} → {after} after 12 'not in' cats")
+    assert not members & set(cats), "a photo the user said is not in it is never a member"
+    assert after <= before * 0.8  # (cats and dogs are the fixture's closest classes)
+
+
+def test_quality_is_estimated_only_from_enough_labels_and_says_what_is_missing(cifar):
+    ids, _, classes = _photos_by_class(cifar)
+    cifar.create_category("ship")
+    ships = ids[classes == "ship"][:3].tolist()
+    cifar.label_photos("ship", ships, True)
+    q = cifar.train_category("ship", quality=True).quality
+    assert q.recall is None and q.need_positives == 2
+    assert "add at least 2 more examples" in q.describe()
+    cifar.label_photos("ship", ids[classes == "ship"][3:12].tolist(), True)
+    cifar.label_photos("ship", ids[classes == "truck"][:10].tolist(), False)
+    q = cifar.train_category("ship", quality=True).quality
+    assert q.recall is not None and q.precision is not None
+    assert q.recall >= 0.7 and q.precision >= 0.7, q
+    row = cifar.category_overview()[0]
+    assert row["quality"]["recall"] == q.recall and row["members"] > 50
+
+
+def test_suggestions_are_unlabelled_and_uncertain(cifar):
+    ids, _, classes = _photos_by_class(cifar)
+    cifar.create_category("ship")
+    labelled = ids[classes == "ship"][:4].tolist()
+    cifar.label_photos("ship", labelled, True)
+    hits = cifar.category_suggestions("ship", 10)
+    assert len(hits) == 10 and not {h.id for h in hits} & set(labelled)
+    members = cifar.category_members("ship")
+    probs = sorted(p for _, p in members)
+    assert all(0.2 < h.score < 0.8 for h in hits), [h.score for h in hits]
+    assert probs[-1] > 0.9  # (sure members exist and are not what is asked)
+
+
+def test_labels_survive_restart_move_and_model_switch(tmp_path, cifar_encoder, tiny_encoder):
+    root = copy_cifar(tmp_path / "Pictures", ("cat", "dog", "ship"), 10)
+    home = tmp_path / "home"
+    lib = make_library(home, cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    ships = sorted((root / "ship").iterdir())[:4]
+    lib.create_category("Boats", "a photo of a boat on the water")
+    lib.label_photos("Boats", ships, True)
+    lib.label_photos("Boats", [sorted((root / "cat").iterdir())[0]], False)
+    members = lib.category_members("Boats")
+    trained_at = lib.catalog.conn.execute("SELECT trained_at FROM category_probes").fetchone()
+    lib.close()
+
+    lib = make_library(home, cifar_encoder)  # restart: same members, nothing retrained
+    assert lib.category_members("Boats") == members
+    assert lib.catalog.conn.execute("SELECT trained_at FROM category_probes").fetchone() \
+        == trained_at
+    (root / "harbour").mkdir()
+    moved = root / "harbour" / "renamed.jpg"
+    shutil.move(ships[0], moved)
+    lib.index_folders()
+    assert lib.categories.photo_labels(lib.photo_id(moved)) == {"Boats": True}
+    assert lib.categories.get("Boats").positives == 4
+    lib.close()
+
+    lib = make_library(home, tiny_encoder)  # another model: re-encoded, retrained, same labels
+    lib.index_folders()
+    cat = lib.categories.get("Boats")
+    assert (cat.positives, cat.negatives) == (4, 1)
+    assert {i for i, _ in lib.category_members("Boats")} >= {lib.photo_id(moved)}
+    models = {m for (m,) in lib.catalog.conn.execute("SELECT model FROM category_probes")}
+    assert models == {cifar_encoder.model_id, tiny_encoder.model_id}
+    lib.close()
+
+
+def test_new_photos_are_scored_when_indexed(tmp_path, cifar_encoder):
+    root = copy_cifar(tmp_path / "Pictures", ("ship", "cat"), 6)
+    lib = make_library(tmp_path / "home", cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    lib.create_category("Boats")
+    lib.label_photos("Boats", sorted((root / "ship").iterdir())[:3], True)
+    before = {i for i, _ in lib.category_members("Boats")}
+    copy_cifar(root / "later", ("ship",), 10)  # (the first 6 are copies of ones already there)
+    lib.index_folders()
+    after = {lib.catalog.photo_rows([i])[i]["path"] for i, _ in lib.category_members("Boats")}
+    assert len(after) > len(before)
+    assert any("/later/" in p for p in after)
+    lib.close()
+
+
+def test_cli_category_commands(tmp_path, cifar_encoder, capsys, monkeypatch):
+    root = copy_cifar(tmp_path / "Pictures", ("ship", "cat", "dog"), 10)
+    home = tmp_path / "home"
+    lib = make_library(home, cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    lib.close()
+    monkeypatch.setattr("photoclip.core.library.Encoder.load",
+                        lambda *a, **k: cifar_encoder)
+
+    def run(*argv) -> str:
+        capsys.readouterr()
+        code = cli.main(["--home", str(home), "--model", cifar_encoder.model_id, *argv])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        return out
+
+    ships = [str(p) for p in sorted((root / "ship").iterdir())[:5]]
+    cats = [str(p) for p in sorted((root / "cat").iterdir())[:2]]
+    assert "Created Boats" in run("category", "create", "Boats", "--description",
+                                  "a photo of a ship")
+    run("category", "add", "Boats", *ships)
+    run("category", "add", "Boats", *cats, "--not")
+    run("category", "forget", "Boats", cats[1])
+    listed = json.loads(run("category", "list", "--json"))
+    assert listed[0]["name"] == "Boats" and listed[0]["positives"] == 5
+    assert listed[0]["negatives"] == 1 and listed[0]["members"] >= 5
+    assert "not in this category" in listed[0]["quality_text"]
+    shown = json.loads(run("category", "show", "Boats", "--limit", "8", "--json"))
+    assert len(shown) == 8 and all(0 <= h["probability"] <= 1 for h in shown)
+    assert sum(label_of(h["path"]) == "ship" for h in shown) >= 7
+    assert cats[0] not in {h["path"] for h in shown}
+    hits = json.loads(run("search", "category:Boats", "--json", "--limit", "8"))
+    assert [h["path"] for h in hits] == [h["path"] for h in shown]
+    suggested = json.loads(run("category", "suggest", "Boats", "--limit", "3", "--json"))
+    assert len(suggested) == 3 and not {h["path"] for h in suggested} & set(ships)
+    assert "members" in run("category", "list")
+
+
+def test_export_members_to_xmp_and_take_stale_ones_out(tmp_path, cifar_encoder):
+    root = copy_cifar(tmp_path / "Pictures", ("ship", "cat"), 6)
+    lib = make_library(tmp_path / "home", cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    lib.create_category("Boats")
+    ships = sorted((root / "ship").iterdir())
+    lib.label_photos("Boats", ships[:3], True)
+    lib.label_photos("Boats", sorted((root / "cat").iterdir()), False)
+    r = lib.export_category_xmp("Boats")
+    assert not r.failed and r.written >= 3
+    kw = xmp.read_sidecar(str(ships[0]) + ".xmp")
+    assert ["Categories", "Boats"] in kw.paths
+    assert not Path(str(sorted((root / "cat").iterdir())[0]) + ".xmp").exists()
+    lib.label_photos("Boats", [ships[0]], False)  # changed their mind: the keyword goes
+    lib.export_category_xmp("Boats")
+    assert ["Categories", "Boats"] not in xmp.read_sidecar(str(ships[0]) + ".xmp").paths
+    lib.close()

@@ -1,0 +1,96 @@
+"""User categories in the app, driven like a user would (pytest-qt, a real widget tree):
+select photos → Add to category → the sidebar counts its members → click it → review the
+suggestions with Y and N."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import copy_cifar, label_of, make_library, open_window
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtWidgets import QDialog, QMenu
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, cifar_encoder, monkeypatch):
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
+    root = copy_cifar(tmp_path / "Pictures", ("cat", "dog", "ship"), 12)
+    lib = make_library(tmp_path / "home", cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    w = open_window(qtbot, lib)
+    yield w
+    w.close()
+
+
+def _action(menu: QMenu, *path: str):
+    for text in path[:-1]:
+        menu = next(a.menu() for a in menu.actions() if a.text() == text)
+    return next(a for a in menu.actions() if a.text() == path[-1])
+
+
+def test_select_add_count_show_and_review_with_keys(qtbot, window, monkeypatch):
+    from photoclip.gui import categories
+
+    w, lib = window, window.library
+    qtbot.waitUntil(lambda: w.model.rowCount() == 36, timeout=30000)
+    ships = [r for r in range(w.model.rowCount()) if label_of(w.model.hit(r).path) == "ship"][:4]
+    sel = w.view.selectionModel()
+    for r in ships:
+        sel.select(w.model.index(r), QItemSelectionModel.SelectionFlag.Select)
+
+    def fill(editor):
+        editor.name.setText("Boats")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(categories.CategoryEditor, "exec", fill)
+    menu = QMenu()
+    paths = [w.model.hit(r).path for r in w.view.selected_rows()]
+    categories.add_photo_actions(menu, lib, paths, w, w._categories_changed)
+    _action(menu, "Add to category", "New category…").trigger()
+    assert lib.categories.get("Boats").positives == 4
+
+    panel = w.category_panel
+    qtbot.waitUntil(lambda: (panel.count("Boats") or 0) >= 4 and not panel.busy, timeout=30000)
+    members = panel.count("Boats")
+    assert "quality" in panel.status.text().lower()
+    assert "add at least 1 more example" in panel.status.text()
+
+    # click the category: the grid shows its members, ships first
+    item = panel.tree.topLevelItem(0)
+    qtbot.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.tree.visualItemRect(item).center())
+    qtbot.waitUntil(lambda: w.shown_request is not None
+                    and w.shown_request[0] == "category:Boats", timeout=30000)
+    shown = [w.model.hit(r).path for r in range(w.model.rowCount())]
+    assert len(shown) == members
+    assert all(label_of(p) == "ship" for p in shown[:6])
+
+    # review: Y says in, N says not in; each answer is saved and the sidebar follows
+    dlg = panel.review("Boats")
+    qtbot.waitUntil(lambda: dlg.current() is not None, timeout=30000)
+    first = dlg.current()
+    answers = {}
+    for _ in range(4):
+        hit = dlg.current()
+        yes = label_of(hit.path) == "ship"
+        qtbot.keyClick(dlg, Qt.Key.Key_Y if yes else Qt.Key.Key_N)
+        answers[hit.id] = yes
+    cat = lib.categories.get("Boats")
+    assert cat.positives + cat.negatives == 8
+    for pid, yes in answers.items():
+        assert lib.categories.photo_labels(pid) == {"Boats": yes}
+    qtbot.keyClick(dlg, Qt.Key.Key_Left)  # back to what was answered
+    assert dlg.current().id == list(answers)[-1] and "you said" in dlg.detail.text()
+    assert first.id in answers
+    qtbot.waitUntil(lambda: not panel.busy and panel.rows["Boats"]["positives"]
+                    == cat.positives, timeout=30000)
+    dlg.close()
+
+    # the threshold slider: stricter means fewer members
+    panel.threshold.setValue(90)
+    panel.threshold.sliderReleased.emit()
+    qtbot.waitUntil(lambda: not panel.busy and panel.rows["Boats"]["threshold"] == 0.9,
+                    timeout=30000)
+    assert panel.count("Boats") <= members + cat.positives
