@@ -69,6 +69,27 @@ def main() -> int:
     pump(app, 2.5)
     dlg.grab().save(str(OUT / "preview.png"))
     dlg.close()
+
+    # a category taught from five ship photos (CIFAR-10 sample added to the library)
+    cifar = SHARED / "datasets" / "cifar10-sample"
+    lib.add_folder(cifar)
+    lib.index_folders()
+    lib.create_category("Boats", "a photo of a boat on the water")
+    lib.label_photos("Boats", sorted((cifar / "ship").iterdir())[:5], True)
+    lib.label_photos("Boats", sorted((cifar / "truck").iterdir())[:2], False)
+    panel = window.category_panel
+    panel.refresh()
+    wait(app, lambda: not panel.busy and panel.count("Boats"))
+    window.search.setText("category:Boats")
+    wait(app, lambda: window.shown_request and window.shown_request[0] == "category:Boats")
+    pump(app, 3.0)
+    window.grab().save(str(OUT / "categories.png"))
+    review = panel.review("Boats")
+    review.resize(640, 560)
+    wait(app, lambda: review.current() is not None)
+    pump(app, 1.0)
+    review.grab().save(str(OUT / "review.png"))
+    review.close()
     window.close()
 
     def no_model(*a, **k):

@@ -40,10 +40,13 @@ examples:
   photoclip tagset create Places beach mountain "city street" forest snow indoors
   photoclip tagset apply Places            # tags now, and every new photo from then on
   photoclip search "tag:beach dog"         # a tag filter combined with a description
+  photoclip category create Receipts       # then: category add Receipts PATH... [--not]
+  photoclip search "category:Receipts"     # the members, most likely first
 
 query syntax: a phrase is one concept; '+word' adds and '-word' subtracts a concept;
 '2:word' weights it; 'tag:beach' (or 'tag:Places/beach', 'tag:"city street"') keeps only
-photos carrying that tag. Short parts like 'dog' are expanded to photo prompts automatically.
+photos carrying that tag; a leading 'category:Receipts' keeps a category's members. Short
+parts like 'dog' are expanded to photo prompts automatically.
 CLIP is weak at counting ("three dogs") and at very fine distinctions (dog breeds, car models).
 
 'photoclip' with no command (or 'photoclip gui') opens the desktop app.

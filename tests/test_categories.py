@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import CIFAR_CLASSES, copy_cifar, label_of, make_library
+from test_xmp import as_list, exif, needs_exiftool
 
 from photoclip import cli
 from photoclip.core import probe, xmp
@@ -54,9 +55,10 @@ def test_k_shot_curve_never_below_zero_shot_at_one_example_and_above_the_plain_p
     scale = cifar_encoder.logit_scale
     text = np.stack([label_vector(cifar_encoder, [t.format(c) for t in TEMPLATES])
                      for c in CIFAR_CLASSES])
-    table = {}
+    table, ranking = {}, {}
     for k in (1, 2, 4, 8, 16):
         acc = {m: [] for m in ("zero-shot", "plain probe", "Tip-Adapter", "PhotoCLIP")}
+        aps = {m: [] for m in acc}
         for seed in SEEDS:
             rng = np.random.default_rng(seed)
             examples = [rng.choice(np.flatnonzero(y == c), k, replace=False) for c in range(10)]
@@ -75,14 +77,26 @@ def test_k_shot_curve_never_below_zero_shot_at_one_example_and_above_the_plain_p
                                                       scale).logits(X[held])
             for m in acc:
                 acc[m].append(float((scores[m].argmax(1) == y[held]).mean()))
+                aps[m].append(np.mean([_average_precision(scores[m][:, c], y[held] == c)
+                                       for c in range(10)]))
         table[k] = {m: float(np.mean(v)) for m, v in acc.items()}
-    print("\nk-shot top-1 accuracy, 10 CIFAR categories, mean of 5 seeds")
-    print("k   " + "  ".join(f"{m:>12}" for m in table[1]))
-    for k, row in table.items():
-        print(f"{k:<3} " + "  ".join(f"{v:12.3f}" for v in row.values()))
+        ranking[k] = {m: float(np.mean(v)) for m, v in aps.items()}
+    for title, t in (("top-1 accuracy (the most probable category of each photo)", table),
+                     ("mean average precision (each category's ranking of the library)",
+                      ranking)):
+        print(f"\nk-shot {title}; 10 CIFAR categories, mean of 5 seeds")
+        print("k   " + "  ".join(f"{m:>12}" for m in t[1]))
+        for k, row in t.items():
+            print(f"{k:<3} " + "  ".join(f"{v:12.3f}" for v in row.values()))
     assert table[1]["PhotoCLIP"] >= table[1]["zero-shot"] - 0.02
-    for k, row in table.items():
-        assert row["PhotoCLIP"] >= row["plain probe"], (k, row)
+    for k in table:
+        assert table[k]["PhotoCLIP"] >= table[k]["plain probe"], (k, table[k])
+        assert ranking[k]["PhotoCLIP"] >= ranking[k]["plain probe"], (k, ranking[k])
+
+
+def _average_precision(score: np.ndarray, relevant: np.ndarray) -> float:
+    hits = relevant[np.argsort(-score, kind="stable")]
+    return float((np.cumsum(hits)[hits] / (np.flatnonzero(hits) + 1)).mean())
 
 
 def test_a_name_the_model_does_not_know_is_learned_from_eight_examples(cifar):
@@ -141,7 +155,7 @@ def test_negative_examples_push_what_the_user_rejected_down(cifar):
     members = {i for i, _ in cifar.category_members("Rex")}
     print(f"\ncats among Rex's top 100: {before} → {after} after 12 'not in' cats")
     assert not members & set(cats), "a photo the user said is not in it is never a member"
-    assert after <= before * 0.8  # (cats and dogs are the fixture's closest classes)
+    assert after <= before * 0.6
 
 
 def test_quality_is_estimated_only_from_enough_labels_and_says_what_is_missing(cifar):
@@ -282,4 +296,21 @@ def test_export_members_to_xmp_and_take_stale_ones_out(tmp_path, cifar_encoder):
     lib.label_photos("Boats", [ships[0]], False)  # changed their mind: the keyword goes
     lib.export_category_xmp("Boats")
     assert ["Categories", "Boats"] not in xmp.read_sidecar(str(ships[0]) + ".xmp").paths
+    lib.close()
+
+
+@needs_exiftool
+def test_exported_category_is_what_exiftool_reads(tmp_path, cifar_encoder):
+    root = copy_cifar(tmp_path / "Pictures", ("ship",), 4)
+    lib = make_library(tmp_path / "home", cifar_encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    lib.create_category("Boats")
+    photo = sorted((root / "ship").iterdir())[0]
+    lib.label_photos("Boats", [photo], True)
+    lib.export_category_xmp("Boats")
+    meta = exif(str(photo) + ".xmp")
+    assert as_list(meta["HierarchicalSubject"]) == ["Categories|Boats"]
+    assert as_list(meta["Subject"]) == ["Boats"]
+    assert as_list(meta["TagsList"]) == ["Categories/Boats"]
     lib.close()

@@ -183,7 +183,8 @@ MIGRATIONS: list[str] = [
         category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
         model TEXT NOT NULL,
         labels_rev INTEGER NOT NULL,          -- the labels it was trained on
-        weights BLOB NOT NULL,                -- float32: w, then the cached example vectors
+        weights BLOB NOT NULL,                -- float32 rows: w, cached examples, cached rejections
+        examples INTEGER NOT NULL,            -- how many cached examples (the rest: rejections)
         bias REAL NOT NULL,
         trust REAL NOT NULL,                  -- how much the name was used (0..1)
         quality TEXT,                         -- JSON (categories.Quality), once estimated

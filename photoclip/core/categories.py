@@ -215,12 +215,12 @@ class Categories:
         yet. ``encoder`` (text) gives the name's prior; without it the stored probe is used
         as it is, or one is trained from the examples alone."""
         row = self.catalog.conn.execute(
-            "SELECT labels_rev, weights, bias, trust, quality FROM category_probes "
+            "SELECT labels_rev, weights, bias, trust, quality, examples FROM category_probes "
             "WHERE category_id=? AND model=?", (cat.id, model)).fetchone()
         vectors = self.vectors(model)
         if row is not None and row[0] == cat.labels_rev and vectors.matrix.shape[1]:
             out = Trained(learner.Probe.from_bytes(row[1], vectors.matrix.shape[1], row[2],
-                                                   row[3]), row[0],
+                                                   row[3], row[5]), row[0],
                           Quality(**json.loads(row[4])) if row[4] else None)
             if quality and out.quality is None:
                 out.quality = self._store_quality(cat, model, encoder)
@@ -231,9 +231,10 @@ class Categories:
         with self.catalog.transaction() as tx:
             tx.execute(
                 "INSERT OR REPLACE INTO category_probes(category_id, model, labels_rev, "
-                "weights, bias, trust, quality, trained_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
-                (cat.id, model, cat.labels_rev, fitted.to_bytes(), fitted.b, fitted.trust,
-                 time.time()))
+                "weights, examples, bias, trust, quality, trained_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+                (cat.id, model, cat.labels_rev, fitted.to_bytes(), len(fitted.cache), fitted.b,
+                 fitted.trust, time.time()))
         out = Trained(fitted, cat.labels_rev)
         if quality:
             out.quality = self._store_quality(cat, model, encoder)
@@ -360,8 +361,20 @@ class Categories:
             order = order[:limit]
         return [(int(ids[k]), float(p[k])) for k in order]
 
-    def count(self, cat: Category, trained: Trained, model: str) -> int:
-        return len(self.members(cat, trained, model))
+    def counts(self, trained: list[tuple[Category, Trained]], model: str) -> list[int]:
+        """Member counts of several categories, scored in one pass over the library."""
+        v = self.vectors(model)
+        if not trained or not len(v.ids):
+            return [0] * len(trained)
+        p = learner.sigmoid(learner.logits_many([t.probe for _, t in trained], v.matrix))
+        out = []
+        for j, (cat, _) in enumerate(trained):
+            pos_ids, neg_ids = self.labels(cat)
+            inside = p[:, j] >= cat.threshold
+            inside[np.isin(v.ids, pos_ids)] = True  # (as in members(): the user's word wins)
+            inside[np.isin(v.ids, neg_ids)] = False
+            out.append(int(inside.sum()))
+        return out
 
     def suggest(self, cat: Category, trained: Trained, model: str,
                 limit: int = 20) -> list[tuple[int, float]]:

@@ -582,15 +582,18 @@ class Library:
     def category_overview(self, quality: bool = True) -> list[dict]:
         """Every category: name, description, threshold, examples (+/−), members and, with
         ``quality``, the cross-validated estimate (what 'category list' shows)."""
+        cats = self.categories.all()
+        trained = [self.train_category(c.name, quality=quality) for c in cats]
+        ready = [(c, t) for c, t in zip(cats, trained, strict=True) if t is not None]
+        counts = dict(zip([c.id for c, _ in ready],
+                          self.categories.counts(ready, self.model_id), strict=True))
         out = []
-        for cat in self.categories.all():
-            trained = self.train_category(cat.name, quality=quality)
+        for cat, t in zip(cats, trained, strict=True):
             row = cat.to_dict()
-            row["members"] = (self.categories.count(cat, trained, self.model_id)
-                              if trained is not None else 0)
-            row["name_used"] = round(trained.probe.trust, 2) if trained is not None else None
+            row["members"] = counts.get(cat.id, 0)
+            row["name_used"] = round(t.probe.trust, 2) if t is not None else None
             if quality:
-                q = trained.quality if trained is not None else None
+                q = t.quality if t is not None else None
                 row["quality"] = q.to_dict() if q is not None else None
                 row["quality_text"] = q.describe() if q is not None else \
                     "no photo of this library is indexed yet"

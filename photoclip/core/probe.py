@@ -10,8 +10,8 @@ model's logit units (so its strength does not depend on the model)::
   user's "not in this category" photos plus a sample of unlabelled photos (the background: most
   photos of a library are not in a given category, so a category with positives only works).
   The user's negatives take a share of the negative half that grows with their number (each
-  weighs about what a positive does: 12 "not in" photos must move the boundary, not drown in
-  2,000 background ones).
+  weighs what a positive does: 12 "not in" photos must move the boundary, not drown in 2,000
+  background ones).
 - **Zero-shot prior** (CLAP, Silva-Rodríguez et al., CVPR 2024): ``w`` is pulled towards the
   name's text vector times the model's logit scale — the zero-shot classifier — with a penalty
   ``(PRIOR / positives) · ‖w − w₀‖² / 2`` that fades as examples come in, beside a ridge
@@ -27,9 +27,11 @@ model's logit units (so its strength does not depend on the model)::
   cleaning; without it the prior turns the library's unlabelled members into the "hardest
   negatives" and more examples made the probe worse).
 - **The examples vote too** (Tip-Adapter's cache, Zhang et al., ECCV 2022, added to the probe
-  instead of to zero-shot): a photo very like one of the examples gains up to ``ALPHA`` logits.
+  instead of to zero-shot): a photo very like one of the examples gains up to ``ALPHA`` logits,
+  one very like a photo the user rejected loses up to as much.
   A linear boundary cannot hold a category made of several kinds of thing ("pets" = cats and
-  dogs); the cache can. At most ``CACHE`` examples are kept for it (scoring cost).
+  dogs); the cache can. At most ``CACHE`` examples (and rejections) are kept for it (the vote
+  is most of the scoring cost): those the linear part explains least.
 - **Calibrated**: ``b`` is unpenalised, and refitted with the cache term in place (each example
   scored against the others), so ``p`` is a probability of membership under balanced classes.
   Members are the photos above the category's threshold (0.5 by default; the user moves it).
@@ -48,10 +50,11 @@ PRIOR = 0.3  # pull towards the name at one positive example (fades as 1 / posit
 RIDGE = 0.1  # the penalty on ‖w‖ that always remains
 TRUST_CHANCE = 0.6  # name-only AUC at or below which the name is ignored
 TRUST_FULL = 0.85  # … and at or above which it is fully trusted
+NEGATIVE_SHARE = 0.9  # the most of the negative half the user's negatives take from the background
 CLEAN = 0.5  # background photos the first fit scores above this are not used as negatives
 ALPHA = 3.0  # the examples' vote, in logits
 BETA = 5.5  # its sharpness (Tip-Adapter's default)
-CACHE = 16  # examples kept for the vote
+CACHE = 8  # examples kept for the vote
 _ITERATIONS = 30
 _TOLERANCE = 1e-6
 
@@ -63,26 +66,61 @@ class Probe:
     w: np.ndarray  # D, float32 (logit units)
     b: float
     trust: float  # 0..1: how much the name was used
-    cache: np.ndarray  # M×D example vectors (M ≤ CACHE) for the examples' vote
+    cache: np.ndarray  # M×D example vectors (M ≤ CACHE): the examples' vote for
+    rejected: np.ndarray  # M'×D "not in" vectors (M' ≤ CACHE): their vote against
     alpha: float = ALPHA
 
     def logits(self, vectors: np.ndarray) -> np.ndarray:
         z = vectors @ self.w
         z += np.float32(self.b)
-        if len(self.cache) and self.alpha:
-            z += np.float32(self.alpha) * vote(vectors, self.cache)
+        if self.alpha:
+            for cache, sign in ((self.cache, 1.0), (self.rejected, -1.0)):
+                if len(cache):
+                    z += np.float32(sign * self.alpha) * vote(vectors, cache)
         return z
 
     def proba(self, vectors: np.ndarray) -> np.ndarray:
         return sigmoid(self.logits(vectors))
 
     def to_bytes(self) -> bytes:
-        return np.concatenate([self.w[None], self.cache]).astype(np.float32).tobytes()
+        """w, the cached examples, the cached rejections (as float32 rows); the number of
+        cached examples is stored beside it (see from_bytes)."""
+        return np.concatenate([self.w[None], self.cache, self.rejected]).astype(
+            np.float32).tobytes()
 
     @classmethod
-    def from_bytes(cls, blob: bytes, dim: int, b: float, trust: float) -> Probe:
+    def from_bytes(cls, blob: bytes, dim: int, b: float, trust: float,
+                   examples: int) -> Probe:
         m = np.frombuffer(blob, np.float32).reshape(-1, dim)
-        return cls(m[0].copy(), b, trust, m[1:].copy())
+        return cls(m[0].copy(), b, trust, m[1:1 + examples].copy(), m[1 + examples:].copy())
+
+
+def logits_many(probes: list[Probe], vectors: np.ndarray, chunk: int = 16_384) -> np.ndarray:
+    """N×K logits of several probes at once: one matrix product over the vectors for every
+    category's weights and cached examples together (the vectors are read once, not K times).
+    """
+    out = np.empty((len(vectors), len(probes)), np.float32)
+    if not probes:
+        return out
+    k = len(probes)
+    groups = [(j, sign * p.alpha, c) for j, p in enumerate(probes) if p.alpha
+              for c, sign in ((p.cache, 1.0), (p.rejected, -1.0)) if len(c)]
+    bounds = np.cumsum([k] + [len(c) for _, _, c in groups])
+    both = np.concatenate([np.stack([p.w for p in probes], axis=1),
+                           *(c.T for _, _, c in groups)], axis=1).astype(np.float32)
+    bias = np.array([p.b for p in probes], np.float32)
+    for start in range(0, len(vectors), chunk):
+        z = vectors[start:start + chunk] @ both
+        part = z[:, :k]
+        part += bias
+        votes = z[:, k:]
+        votes -= 1.0
+        votes *= BETA
+        np.exp(votes, out=votes)
+        for (j, weight, _), lo, hi in zip(groups, bounds[:-1], bounds[1:], strict=True):
+            part[:, j] += np.float32(weight) * z[:, lo:hi].mean(axis=1)
+        out[start:start + chunk] = part
+    return out
 
 
 def vote(vectors: np.ndarray, cache: np.ndarray, leave_out_self: bool = False) -> np.ndarray:
@@ -135,13 +173,9 @@ def fit(pos: np.ndarray, neg: np.ndarray, background: np.ndarray, text: np.ndarr
     pos, neg, background = (m.reshape(-1, d) for m in (pos, neg, background))
     trust = name_trust(text, pos, background) if prior > 0 else 0.0
     w0 = np.zeros(d) if text is None else trust * scale * text.astype(np.float64)
-    cache = pos
-    if len(pos) > CACHE:
-        rng = rng or np.random.default_rng(0)
-        cache = pos[np.sort(rng.choice(len(pos), CACHE, replace=False))]
     if not len(pos) or not (len(neg) or len(background)):  # one class only: nothing to learn
         return Probe(w0.astype(np.float32), 0.0 if len(pos) else -10.0, trust,
-                     cache.astype(np.float32), alpha)
+                     pos[:CACHE].astype(np.float32), neg[:CACHE].astype(np.float32), alpha)
     lam_prior = prior * trust / len(pos)
     w, b = _newton(pos, neg, background, w0, lam_prior, RIDGE)
     if CLEAN and len(background):
@@ -149,16 +183,22 @@ def fit(pos: np.ndarray, neg: np.ndarray, background: np.ndarray, text: np.ndarr
         if len(kept) or len(neg):
             background = kept
             w, b = _newton(pos, neg, background, w0, lam_prior, RIDGE, w, b)
-    probe = Probe(w.astype(np.float32), b, trust, cache.astype(np.float32), alpha)
-    if alpha and len(cache):
-        probe.b = _recalibrate(probe, pos, neg, background)
+    # the votes keep the examples the linear boundary explains least (the other kinds of thing
+    # in the category; the rejected photos it still scores highest), at most CACHE of each
+    cached = np.sort(np.argsort(pos @ w, kind="stable")[:CACHE])
+    rejected = np.sort(np.argsort(-(neg @ w), kind="stable")[:CACHE])
+    probe = Probe(w.astype(np.float32), b, trust, pos[cached].astype(np.float32),
+                  neg[rejected].astype(np.float32), alpha)
+    if alpha:
+        probe.b = _recalibrate(probe, pos, cached, neg, rejected, background)
     return probe
 
 
 def _weights(n_pos: int, n_neg: int, n_bg: int) -> np.ndarray:
     """Positives half the loss; the user's negatives a share of the other half that grows
-    with their number (each weighs about what a positive does), the background the rest."""
-    share = n_neg / (n_neg + n_pos) if n_bg else 1.0
+    with their number (each weighs what a positive does, up to NEGATIVE_SHARE of the half),
+    the background the rest."""
+    share = min(NEGATIVE_SHARE, n_neg / n_pos) if n_bg else 1.0
     return np.concatenate([np.full(n_pos, 0.5 / n_pos),
                            np.full(n_neg, 0.5 * share / max(n_neg, 1)),
                            np.full(n_bg, 0.5 * (1 - share) / max(n_bg, 1))])
@@ -193,13 +233,25 @@ def _newton(pos, neg, background, w0, lam_prior, ridge, w=None, b=None):
     return theta[:-1], float(theta[-1])
 
 
-def _recalibrate(probe: Probe, pos, neg, background) -> float:
-    """The bias that fits the balanced classes with the examples' vote added (each example's
-    vote counted without itself, as a new photo's would be): 1-D Newton."""
-    own = vote(pos, probe.cache, leave_out_self=len(pos) == len(probe.cache))
-    z = np.concatenate([pos @ probe.w + probe.alpha * own,
-                        *(m @ probe.w + probe.alpha * vote(m, probe.cache)
-                          for m in (neg, background))]).astype(np.float64)
+def _recalibrate(probe: Probe, pos, cached, neg, rejected, background) -> float:
+    """The bias that fits the balanced classes with the votes added (a cached photo's vote
+    counted without itself, as a new photo's would be): 1-D Newton."""
+
+    def votes(x: np.ndarray, own_for: np.ndarray | None, own_against: np.ndarray | None):
+        out = np.zeros(len(x))
+        for cache, sign, own in ((probe.cache, 1.0, own_for),
+                                 (probe.rejected, -1.0, own_against)):
+            if not len(cache):
+                continue
+            v = vote(x, cache)
+            if own is not None and len(own):
+                v[own] = vote(x[own], cache, leave_out_self=True)
+            out += sign * probe.alpha * v
+        return out
+
+    z = np.concatenate([pos @ probe.w + votes(pos, cached, None),
+                        neg @ probe.w + votes(neg, None, rejected),
+                        background @ probe.w + votes(background, None, None)])
     y = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(background))])
     a = _weights(len(pos), len(neg), len(background))
     b = probe.b

@@ -341,8 +341,8 @@ class ReviewDialog(QDialog):
         self.image.setPixmap(pm)
         said = self.answers.get(hit.path)
         answer = "" if said is None else (" · you said yes" if said else " · you said no")
-        self.detail.setText(f"{show(hit.path)} · PhotoCLIP is {hit.score:.0%} sure{answer} · "
-                            f"{self.pos + 1} of {len(self.hits)}")
+        self.detail.setText(f"{show(hit.path)} · {hit.score:.0%} likely in {self.name}{answer}"
+                            f" · {self.pos + 1} of {len(self.hits)}")
 
     def answer(self, positive: bool) -> None:
         hit = self.current()
