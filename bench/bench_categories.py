@@ -37,19 +37,17 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import OUT, GapVectors, random_model_dir, synthetic_library, write_result  # noqa: E402
+from common import (  # noqa: E402
+    OUT,
+    GapVectors,
+    random_model_dir,
+    synthetic_library,
+    timed,
+    write_result,
+)
 
 from photoclip.core import probe  # noqa: E402
 from photoclip.core.library import Library  # noqa: E402
-
-
-def timed(fn, runs: int = 3) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def torch_lbfgs(pos, neg, bg, w0, lam):
@@ -93,9 +91,9 @@ def main() -> None:
     bg = vectors[rng.choice(args.photos, 2000, replace=False)]
     text = concept / np.linalg.norm(concept)
 
-    s, _ = timed(lambda: probe.fit(pos, neg, bg, text, 100.0))
-    s_plain, _ = timed(lambda: probe._newton(pos, neg, bg, np.zeros(512), 0.0, probe.RIDGE))
-    s_torch, _ = timed(lambda: torch_lbfgs(pos, neg, bg, np.zeros(512), probe.RIDGE))
+    s, _ = timed(lambda: probe.fit(pos, neg, bg, text, 100.0), runs=3)
+    s_plain, _ = timed(lambda: probe._newton(pos, neg, bg, np.zeros(512), 0.0, probe.RIDGE), runs=3)
+    s_torch, _ = timed(lambda: torch_lbfgs(pos, neg, bg, np.zeros(512), probe.RIDGE), runs=3)
     result["train_1000_labels_plus_2000_background"] = {
         "photoclip_fit_s": round(s, 3), "one_newton_solve_s": round(s_plain, 3),
         "torch_lbfgs_same_objective_s": round(s_torch, 3),
@@ -106,8 +104,8 @@ def main() -> None:
         k = np.argsort(-(vectors[:5000] @ gap.concepts[c]))[:16]
         probes.append(probe.fit(vectors[k], vectors[:0], bg, None, 100.0))
 
-    s_score, _ = timed(lambda: probe.logits_many(probes, vectors))
-    s_each, _ = timed(lambda: [p.logits(vectors) for p in probes])
+    s_score, _ = timed(lambda: probe.logits_many(probes, vectors), runs=3)
+    s_each, _ = timed(lambda: [p.logits(vectors) for p in probes], runs=3)
 
     def naive(n=5000):
         out = np.empty((n, len(probes)), np.float32)

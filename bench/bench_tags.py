@@ -31,7 +31,14 @@ from photoclip.app import configure_threads
 
 configure_threads()  # as the app runs (before NumPy is imported)
 import numpy as np  # noqa: E402
-from common import OUT, GapVectors, random_model_dir, synthetic_library, write_result  # noqa: E402
+from common import (  # noqa: E402
+    OUT,
+    GapVectors,
+    random_model_dir,
+    synthetic_library,
+    timed,
+    write_result,
+)
 
 from photoclip.core.catalog import PhotoRecord  # noqa: E402
 from photoclip.core.library import Library  # noqa: E402
@@ -73,15 +80,6 @@ def photos(gap: GapVectors, n: int, named: int, seed: int = 1) -> np.ndarray:
     rest = np.sqrt(1 - 0.686 ** 2 - 0.574 ** 2)
     out = 0.686 * gap.u_img + 0.574 * gap.concepts[k] + rest * noise
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
-
-
-def timed(fn, runs: int = 1) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
 
 
 def main() -> None:

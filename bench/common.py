@@ -38,6 +38,16 @@ def write_result(name: str, data: dict) -> Path:
     return path
 
 
+def timed(fn, runs: int = 1) -> tuple[float, object]:
+    """(best wall time of ``runs`` calls in seconds, the last result)."""
+    best, result = float("inf"), None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
 def percentiles(samples_s: list[float]) -> dict:
     import numpy as np
 

@@ -164,6 +164,16 @@ def copy_cifar(root: Path, classes=("cat", "dog", "ship"), n: int = 10) -> Path:
     return root
 
 
+def cifar_copy_library(tmp_path: Path, encoder, classes=("cat", "dog", "ship"), n: int = 10):
+    """A library of its own in ``tmp_path/home`` over a copy of ``n`` CIFAR photos per class
+    in ``tmp_path/Pictures/<class>/`` (one the test may change), indexed. (lib, root)."""
+    root = copy_cifar(tmp_path / "Pictures", classes, n)
+    lib = make_library(tmp_path / "home", encoder)
+    lib.add_folder(root)
+    lib.index_folders()
+    return lib, root
+
+
 def open_window(qtbot, lib):
     """The app's main window on ``lib`` (no watcher), shown, with its model ready."""
     from photoclip.gui.main_window import MainWindow
@@ -177,3 +187,13 @@ def open_window(qtbot, lib):
 
 def label_of(path: str) -> str:
     return Path(path).parent.name
+
+
+@pytest.fixture
+def copy_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
+    """The app's window on a library of 12 CIFAR photos each of cat, dog and ship (copies)."""
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
+    lib, _ = cifar_copy_library(tmp_path, cifar_encoder, n=12)
+    w = open_window(qtbot, lib)
+    yield w
+    w.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CIFAR_CLASSES, copy_cifar, label_of, make_library
+from conftest import CIFAR_CLASSES, cifar_copy_library, copy_cifar, label_of, make_library
 from test_xmp import as_list, exif, needs_exiftool
 
 from photoclip import cli
@@ -189,11 +189,8 @@ def test_suggestions_are_unlabelled_and_uncertain(cifar):
 
 
 def test_labels_survive_restart_move_and_model_switch(tmp_path, cifar_encoder, tiny_encoder):
-    root = copy_cifar(tmp_path / "Pictures", ("cat", "dog", "ship"), 10)
+    lib, root = cifar_copy_library(tmp_path, cifar_encoder)
     home = tmp_path / "home"
-    lib = make_library(home, cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
     ships = sorted((root / "ship").iterdir())[:4]
     lib.create_category("Boats", "a photo of a boat on the water")
     lib.label_photos("Boats", ships, True)
@@ -225,10 +222,7 @@ def test_labels_survive_restart_move_and_model_switch(tmp_path, cifar_encoder, t
 
 
 def test_new_photos_are_scored_when_indexed(tmp_path, cifar_encoder):
-    root = copy_cifar(tmp_path / "Pictures", ("ship", "cat"), 6)
-    lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
+    lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship", "cat"), 6)
     lib.create_category("Boats")
     lib.label_photos("Boats", sorted((root / "ship").iterdir())[:3], True)
     before = {i for i, _ in lib.category_members("Boats")}
@@ -241,11 +235,8 @@ def test_new_photos_are_scored_when_indexed(tmp_path, cifar_encoder):
 
 
 def test_cli_category_commands(tmp_path, cifar_encoder, capsys, monkeypatch):
-    root = copy_cifar(tmp_path / "Pictures", ("ship", "cat", "dog"), 10)
+    lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship", "cat", "dog"))
     home = tmp_path / "home"
-    lib = make_library(home, cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
     lib.close()
     monkeypatch.setattr("photoclip.core.library.Encoder.load",
                         lambda *a, **k: cifar_encoder)
@@ -280,10 +271,7 @@ def test_cli_category_commands(tmp_path, cifar_encoder, capsys, monkeypatch):
 
 
 def test_export_members_to_xmp_and_take_stale_ones_out(tmp_path, cifar_encoder):
-    root = copy_cifar(tmp_path / "Pictures", ("ship", "cat"), 6)
-    lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
+    lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship", "cat"), 6)
     lib.create_category("Boats")
     ships = sorted((root / "ship").iterdir())
     lib.label_photos("Boats", ships[:3], True)
@@ -301,10 +289,7 @@ def test_export_members_to_xmp_and_take_stale_ones_out(tmp_path, cifar_encoder):
 
 @needs_exiftool
 def test_exported_category_is_what_exiftool_reads(tmp_path, cifar_encoder):
-    root = copy_cifar(tmp_path / "Pictures", ("ship",), 4)
-    lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
+    lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship",), 4)
     lib.create_category("Boats")
     photo = sorted((root / "ship").iterdir())[0]
     lib.label_photos("Boats", [photo], True)

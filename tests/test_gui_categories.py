@@ -5,23 +5,11 @@ suggestions with Y and N."""
 from __future__ import annotations
 
 import pytest
-from conftest import copy_cifar, label_of, make_library, open_window
+from conftest import label_of
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QDialog, QMenu
 
 pytest.importorskip("pytestqt")
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, cifar_encoder, monkeypatch):
-    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
-    root = copy_cifar(tmp_path / "Pictures", ("cat", "dog", "ship"), 12)
-    lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
-    w = open_window(qtbot, lib)
-    yield w
-    w.close()
 
 
 def _action(menu: QMenu, *path: str):
@@ -30,10 +18,10 @@ def _action(menu: QMenu, *path: str):
     return next(a for a in menu.actions() if a.text() == path[-1])
 
 
-def test_select_add_count_show_and_review_with_keys(qtbot, window, monkeypatch):
+def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypatch):
     from photoclip.gui import categories
 
-    w, lib = window, window.library
+    w, lib = copy_window, copy_window.library
     qtbot.waitUntil(lambda: w.model.rowCount() == 36, timeout=30000)
     ships = [r for r in range(w.model.rowCount()) if label_of(w.model.hit(r).path) == "ship"][:4]
     sel = w.view.selectionModel()

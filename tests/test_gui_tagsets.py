@@ -6,29 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import copy_cifar, label_of, make_library, open_window
+from conftest import label_of
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QToolButton
 
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, cifar_encoder, monkeypatch):
-    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
-    root = copy_cifar(tmp_path / "Pictures", n=12)
-    lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
-    w = open_window(qtbot, lib)
-    yield w
-    w.close()
-
-
-def test_make_apply_filter_preview_and_remove_a_tag(qtbot, window, monkeypatch):
+def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypatch):
     from photoclip.gui.tagsets import TagSetEditor
 
-    w, lib = window, window.library
+    w, lib = copy_window, copy_window.library
 
     def fill(editor):
         editor.name.setText("Animals")
@@ -79,12 +67,12 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, window, monkeypatch):
     dlg.close()
 
 
-def test_grid_menu_adds_a_tag_by_hand(qtbot, window, monkeypatch):
+def test_grid_menu_adds_a_tag_by_hand(qtbot, copy_window, monkeypatch):
     from PySide6.QtWidgets import QInputDialog, QMenu
 
     from photoclip.gui.tagsets import add_photo_actions
 
-    w, lib = window, window.library
+    w, lib = copy_window, copy_window.library
     w.run_search()
     qtbot.waitUntil(lambda: w.model.rowCount() == 36, timeout=30000)
     path = w.model.hit(0).path
@@ -98,10 +86,10 @@ def test_grid_menu_adds_a_tag_by_hand(qtbot, window, monkeypatch):
 
 
 
-def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, window, monkeypatch):
+def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window, monkeypatch):
     from PySide6.QtWidgets import QInputDialog
 
-    w, lib = window, window.library
+    w, lib = copy_window, copy_window.library
     photo = w.library.catalog.photo_paths()[0][1]
     lib.set_tag([photo], "harbour")
     asked = []
