@@ -213,7 +213,7 @@ class Categories:
         """The category's probe for ``model``, trained now if its labels changed since (or
         never trained for this model). None when no photo of it has a vector for ``model``
         yet. ``encoder`` (text) gives the name's prior; without it the stored probe is used
-        as it is, or one is trained from the examples alone."""
+        as it is, or one is trained from the examples alone (and not stored)."""
         row = self.catalog.conn.execute(
             "SELECT labels_rev, weights, bias, trust, quality, examples FROM category_probes "
             "WHERE category_id=? AND model=?", (cat.id, model)).fetchone()
@@ -228,6 +228,9 @@ class Categories:
         fitted = self.fit(cat, model, encoder)
         if fitted is None:
             return None
+        if encoder is None:  # (not kept: trained again with the name once a model is there)
+            return Trained(fitted, cat.labels_rev,
+                           self.quality(cat, model, None) if quality else None)
         with self.catalog.transaction() as tx:
             tx.execute(
                 "INSERT OR REPLACE INTO category_probes(category_id, model, labels_rev, "
