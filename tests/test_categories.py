@@ -299,3 +299,18 @@ def test_exported_category_is_what_exiftool_reads(tmp_path, cifar_encoder):
     assert as_list(meta["Subject"]) == ["Boats"]
     assert as_list(meta["TagsList"]) == ["Categories/Boats"]
     lib.close()
+
+
+def test_without_a_model_to_read_the_name_it_learns_from_examples_and_retrains_later(
+        tmp_path, cifar_encoder):
+    lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship", "cat"), 6)
+    lib.create_category("ship")
+    lib.label_photos("ship", sorted((root / "ship").iterdir())[:3], True)
+    lib.search_ready = lambda retry=False: False  # the model cannot be loaded right now
+    assert lib.category_members("ship")
+    assert lib.train_category("ship").probe.trust == 0.0
+    assert not lib.catalog.conn.execute("SELECT count(*) FROM category_probes").fetchone()[0]
+    del lib.search_ready  # it can again: trained with the name, and kept
+    assert lib.train_category("ship").probe.trust > 0.5
+    assert lib.catalog.conn.execute("SELECT count(*) FROM category_probes").fetchone()[0] == 1
+    lib.close()
