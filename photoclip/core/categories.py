@@ -357,7 +357,7 @@ class Categories:
         pos_ids, neg_ids = self.labels(cat)
         p = p.copy()
         p[np.isin(ids, neg_ids)] = 0.0
-        p[np.isin(ids, pos_ids)] = np.maximum(p[np.isin(ids, pos_ids)], 1.0)
+        p[np.isin(ids, pos_ids)] = 1.0
         inside = np.flatnonzero(p >= cat.threshold)
         order = inside[np.argsort(-p[inside], kind="stable")]
         if limit is not None:
