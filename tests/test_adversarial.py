@@ -494,6 +494,33 @@ def test_no_display_says_so_and_points_to_the_cli(tmp_path):
     assert "display" in proc.stderr and "photoclip --help" in proc.stderr
 
 
+LDD_MISSING = """\
+	linux-vdso.so.1 (0x00007ffd)
+	libQt6XcbQpa.so.6 => /x/PySide6/Qt/lib/libQt6XcbQpa.so.6 (0x00007f)
+	libxcb-cursor.so.0 => not found
+	libxcb-icccm.so.4 => not found
+	libxkbcommon-x11.so.0 => not found
+	libxcb-keysyms.so.1 => not found
+	libxcb-cursor.so.0 => not found
+	libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f)
+"""
+
+
+def test_missing_x11_libraries_are_named_as_packages_to_install(monkeypatch, capsys):
+    from photoclip import app
+
+    assert app.packages_for(LDD_MISSING) == ["libxcb-cursor0", "libxcb-icccm4",
+                                             "libxkbcommon-x11-0", "libxcb-keysyms1"]
+    assert app.packages_for("\tlibc.so.6 => /lib/libc.so.6 (0x1)\n") == []
+    assert isinstance(app.missing_gui_packages(), list)  # (this machine: whatever it has)
+    monkeypatch.setattr(app, "no_display", lambda: None)
+    monkeypatch.setattr(app, "missing_gui_packages", lambda: app.packages_for(LDD_MISSING))
+    assert app.gui_main([]) == 1  # a sentence instead of Qt's abort
+    err = capsys.readouterr().err
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4 libxkbcommon-x11-0 libxcb-keysyms1" \
+        in err and "photoclip --help" in err
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args", [
