@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -97,6 +98,11 @@ class _Vectors:
     rev: int = -1
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+    @cached_property
+    def row(self) -> dict[int, int]:
+        """Photo id → its row in ``matrix``."""
+        return {int(i): k for k, i in enumerate(self.ids)}
 
 
 def split_category_query(query: str) -> tuple[str | None, str]:
@@ -251,7 +257,7 @@ class Categories:
         if not len(v.ids):
             return None
         pos_ids, neg_ids = self.labels(cat)
-        rows = {int(i): k for k, i in enumerate(v.ids)}
+        rows = v.row
         skip = set(int(i) for i in leave_out)
         pos = [rows[p] for p in pos_ids.tolist() if p in rows and p not in skip]
         neg = [rows[p] for p in neg_ids.tolist() if p in rows and p not in skip]
@@ -301,7 +307,7 @@ class Categories:
                       max(0, MIN_NEGATIVES - len(neg_ids)))
         if out.need_positives:
             return out
-        rows = {int(i): k for k, i in enumerate(v.ids)}
+        rows = v.row
         ids = np.concatenate([pos_ids, neg_ids])
         truth = np.concatenate([np.ones(len(pos_ids), bool), np.zeros(len(neg_ids), bool)])
         order = np.random.default_rng(cat.id).permutation(len(ids))
@@ -354,10 +360,7 @@ class Categories:
         """(photo id, probability) of the members, most likely first. The user's labels win:
         a positive is always a member, a negative never is."""
         ids, p = self.scores(trained.probe, model)
-        pos_ids, neg_ids = self.labels(cat)
-        p = p.copy()
-        p[np.isin(ids, neg_ids)] = 0.0
-        p[np.isin(ids, pos_ids)] = 1.0
+        p = self._decided(cat, ids, p)
         inside = np.flatnonzero(p >= cat.threshold)
         order = inside[np.argsort(-p[inside], kind="stable")]
         if limit is not None:
@@ -370,29 +373,32 @@ class Categories:
         if not trained or not len(v.ids):
             return [0] * len(trained)
         p = learner.sigmoid(learner.logits_many([t.probe for _, t in trained], v.matrix))
-        out = []
-        for j, (cat, _) in enumerate(trained):
-            pos_ids, neg_ids = self.labels(cat)
-            inside = p[:, j] >= cat.threshold
-            inside[np.isin(v.ids, pos_ids)] = True  # (as in members(): the user's word wins)
-            inside[np.isin(v.ids, neg_ids)] = False
-            out.append(int(inside.sum()))
-        return out
+        return [int((self._decided(cat, v.ids, p[:, j]) >= cat.threshold).sum())
+                for j, (cat, _) in enumerate(trained)]
+
+    def _decided(self, cat: Category, ids: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Probabilities with the user's word in place: 1 for an example, 0 for a photo
+        marked not in the category."""
+        pos_ids, neg_ids = self.labels(cat)
+        p = p.copy()
+        p[np.isin(ids, neg_ids)] = 0.0
+        p[np.isin(ids, pos_ids)] = 1.0
+        return p
 
     def suggest(self, cat: Category, trained: Trained, model: str,
                 limit: int = 20) -> list[tuple[int, float]]:
         """Unlabelled photos whose answer would teach the probe most: those it is least sure
         about (probability nearest the threshold), skipping near-duplicates of one already
         picked so one question is not asked five times."""
-        ids, p = self.scores(trained.probe, model)
+        v = self.vectors(model)
+        ids, matrix = v.ids, v.matrix
         pos_ids, neg_ids = self.labels(cat)
         free = np.flatnonzero(~np.isin(ids, np.concatenate([pos_ids, neg_ids])))
         if not len(free):
             return []
-        logit = np.log(np.clip(p[free], 1e-9, 1)) - np.log(np.clip(1 - p[free], 1e-9, 1))
+        logit = trained.probe.logits(matrix)
         centre = np.log(cat.threshold / (1 - cat.threshold))
-        near = free[np.argsort(np.abs(logit - centre), kind="stable")[:limit * 4]]
-        matrix = self.vectors(model).matrix
+        near = free[np.argsort(np.abs(logit[free] - centre), kind="stable")[:limit * 4]]
         picked: list[int] = []
         for k in near:
             if picked and float((matrix[picked] @ matrix[k]).max()) > 0.95:
@@ -400,4 +406,4 @@ class Categories:
             picked.append(int(k))
             if len(picked) == limit:
                 break
-        return [(int(ids[k]), float(p[k])) for k in picked]
+        return [(int(ids[k]), float(learner.sigmoid(logit[k]))) for k in picked]

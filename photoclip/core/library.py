@@ -558,32 +558,34 @@ class Library:
     def train_category(self, name: str, quality: bool = False) -> Trained | None:
         """The category's probe for the current model, retrained first if its labels (or the
         model) changed. None while no photo has a vector for this model."""
-        cat = self.categories.get(name)
+        return self._trained(self.categories.get(name), quality)
+
+    def _trained(self, cat: Category, quality: bool = False) -> Trained | None:
         encoder = self.text_encoder() if self.search_ready() else None
         return self.categories.trained(cat, self.model_id, encoder, quality=quality)
 
     def category_members(self, name: str, limit: int | None = None) -> list[tuple[int, float]]:
         """(photo id, probability) of a category's members, most likely first."""
-        trained = self.train_category(name)
+        cat = self.categories.get(name)
+        trained = self._trained(cat)
         if trained is None:
             return []
-        return self.categories.members(self.categories.get(name), trained, self.model_id,
-                                       limit)
+        return self.categories.members(cat, trained, self.model_id, limit)
 
     def category_suggestions(self, name: str, limit: int = 20) -> list[Hit]:
         """Unlabelled photos the category is least sure about: the ones to answer next."""
-        trained = self.train_category(name)
+        cat = self.categories.get(name)
+        trained = self._trained(cat)
         if trained is None:
             return []
-        picked = self.categories.suggest(self.categories.get(name), trained, self.model_id,
-                                         limit)
-        return self._searcher().hits(picked, limit)
+        return self._searcher().hits(self.categories.suggest(cat, trained, self.model_id,
+                                                             limit), limit)
 
     def category_overview(self, quality: bool = True) -> list[dict]:
         """Every category: name, description, threshold, examples (+/−), members and, with
         ``quality``, the cross-validated estimate (what 'category list' shows)."""
         cats = self.categories.all()
-        trained = [self.train_category(c.name, quality=quality) for c in cats]
+        trained = [self._trained(c, quality) for c in cats]
         ready = [(c, t) for c, t in zip(cats, trained, strict=True) if t is not None]
         counts = dict(zip([c.id for c, _ in ready],
                           self.categories.counts(ready, self.model_id), strict=True))
