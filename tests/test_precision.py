@@ -137,21 +137,33 @@ FIDELITY_QUERIES = [f"{t.format(w)}" for c, words in {
 @pytest.mark.slow
 def test_int8_embeddings_of_the_fixture_stay_within_the_fidelity_bounds(prepared,
                                                                         cifar_encoder):
-    """The bar for `auto` to pick int8: mean cosine ≥ 0.99 to fp32 and top-10 overlap ≥ 0.9
-    for searches over the CIFAR sample (60 queries: class names, synonyms, templates)."""
+    """The bar for `auto` to pick int8: mean cosine ≥ 0.99 to fp32, and searches over the
+    CIFAR sample (60 queries: class names, synonyms, templates) return what fp32 returns: each
+    of int8's top 10 within fp32's top 20 (≥ 95 %), losing < 0.5 % of the score range.
+
+    (Not the exact top-10 overlap: the fixture's scores tie — a median gap of 0.0003 between
+    ranks 10 and 11 — so on an AVX-512 VNNI CPU int8 swaps near-equal photos: overlap 0.87
+    with a score loss of 0.04 %, where an AVX2 CPU measured ≥ 0.9.)"""
     _, int8 = prepared
     assert int8.precision == "int8"
     x = _cifar_arrays(cifar_encoder.preprocess)
     ref = np.concatenate([cifar_encoder.encode_images(x[i:i + 256]) for i in range(0, len(x), 256)])
     got = np.concatenate([int8.encode_images(x[i:i + 256]) for i in range(0, len(x), 256)])
     cos = (ref * got).sum(axis=1)
-    queries = cifar_encoder.encode_texts(FIDELITY_QUERIES)
-    overlap = np.mean([len(set(np.argsort(-(ref @ q))[:10]) & set(np.argsort(-(got @ q))[:10]))
-                       / 10 for q in queries])
+    overlap, within, loss = [], [], []
+    for q in cifar_encoder.encode_texts(FIDELITY_QUERIES):
+        r, g = ref @ q, got @ q
+        top_r, top_g = np.argsort(-r), np.argsort(-g)[:10]
+        overlap.append(len(set(top_r[:10]) & set(top_g)) / 10)
+        within.append(len(set(top_r[:20]) & set(top_g)) / 10)
+        loss.append((r[top_r[:10]].sum() - r[top_g].sum()) / 10 / (r[top_r[0]] - np.median(r)))
     print(f"int8 vs fp32 on the CIFAR sample: mean cosine {cos.mean():.5f}, "
-          f"min {cos.min():.5f}, top-10 overlap {overlap:.3f}")
+          f"min {cos.min():.5f}, top-10 overlap {np.mean(overlap):.3f}, within fp32's top 20 "
+          f"{np.mean(within):.3f}, score loss {100 * np.mean(loss):.3f} % (max "
+          f"{100 * np.max(loss):.3f} %)")
     assert cos.mean() >= 0.99
-    assert overlap >= 0.9
+    assert np.mean(within) >= 0.95
+    assert np.max(loss) < 0.005
 
 
 def test_the_exported_text_tower_matches_torch(prepared, cifar_encoder):
