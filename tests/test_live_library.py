@@ -241,3 +241,24 @@ def test_hidden_folders_are_ignored_by_the_watcher_too(live):
     time.sleep(1.0)
     assert worker.wait_idle(10)
     assert lib.status()["photos"] == 1
+
+
+def test_progress_covers_every_folder_waiting_not_one_folder_at_a_time(tmp_path, tiny_library):
+    """Two new folders (30 and 20 photos): one progress from 0 to 50 with one estimate, not
+    "30 of 30" then "0 of 20"."""
+    for name, n in (("a", 30), ("b", 20)):
+        write_photos(tmp_path / name, n)
+        tiny_library.add_folder(tmp_path / name)
+    seen = []
+    worker = Worker(tiny_library, on_status=seen.append, watch=False)
+    worker.start()
+    assert worker.wait_idle(60)
+    worker.stop()
+    working = [s for s in seen if s.state == "working" and s.total]
+    assert working, seen
+    assert {s.total for s in working} == {50}, sorted({s.total for s in working})
+    dones = [s.done for s in working]
+    assert dones == sorted(dones) and dones[-1] == 50
+    assert {s.root for s in working} == {str(tmp_path / "a"), str(tmp_path / "b")}
+    assert any(s.eta is not None for s in working)
+    assert seen[-1].state in ("idle", "stopped")

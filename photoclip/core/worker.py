@@ -51,6 +51,9 @@ class WorkerStatus:
     current: str = ""
     queued: int = 0
     message: str = ""  # e.g. why search is off, which folder is polled
+    root: str = ""  # the folder being indexed
+    job_done: int = 0  # of that folder's files to read
+    job_total: int = 0
 
 
 class Worker:
@@ -74,6 +77,11 @@ class Worker:
         self._removals: list[tuple[float, Plan]] = []  # (due, plan) of vanished photos
         self._roots: set[str] = set()  # the folders being watched and indexed
         self._last_sync = 0.0  # when _sync_folders last read the catalog's folders
+        # One progress for the whole run of work (until idle), not one per folder job: files
+        # read by the jobs before this one, and what the queued folders hold (planned ahead).
+        self._run_done = self._job_done = 0
+        self._ahead: dict[str, int] = {}
+        self._job_root = ""
         self.watcher = (FolderWatcher(self._on_change, quiet=quiet, force_polling=force_polling)
                         if watch else None)
 
@@ -181,8 +189,13 @@ class Worker:
     def _progress(self, p: Progress) -> None:
         """Called by the indexer between files: reports, and blocks here while paused."""
         state = "paused" if self._paused.is_set() else "working"
-        self._emit(WorkerStatus(state, p.done, p.total, p.failed, p.rate, p.eta, p.current,
-                                self._queue.qsize(), self._status.message))
+        self._job_done = p.done
+        done = self._run_done + p.done
+        total = self._run_done + p.total + sum(self._ahead.values())
+        eta = (total - done) / p.rate if p.rate > 0 and p.done >= 8 else None
+        self._emit(WorkerStatus(state, done, total, p.failed, p.rate, eta, p.current,
+                                self._queue.qsize(), self._status.message, self._job_root,
+                                p.done, p.total))
         while self._paused.is_set() and not self._stopping.is_set():
             time.sleep(0.05)
 
@@ -262,6 +275,7 @@ class Worker:
         the listeners."""
         self._maybe_save(force=True)
         self._guard(lambda: backup_if_due(self.library.catalog))
+        self._run_done, self._ahead, self._job_root = 0, {}, ""
         self._idle.set()
         self._emit(WorkerStatus("paused" if self.paused else "idle", message=self._message()))
 
@@ -298,12 +312,18 @@ class Worker:
                 plan = planner.plan_folder(folder)
             else:
                 plan = planner.plan_paths(folder, sorted(paths))
+        self._ahead.pop(folder.path, None)
         if not plan.work and not plan.missing and not plan.offline and folder.online:
             return
+        if plan.work:
+            self._plan_ahead(planner, folder.path)
+        self._job_root = folder.path
         with lib.indexing(self._waiting):  # (a CLI `index` of this library goes first)
             # The model is loaded only for files to read: an idle library never loads it.
             indexer = lib.indexer(require_model=False, load_model=bool(plan.work))
             report = indexer.run(plan, self._progress, self._cancel, remove_missing=False)
+        self._run_done += self._job_done
+        self._job_done = 0
         if plan.missing and not report.cancelled:
             self._removals.append((time.monotonic() + REMOVAL_GRACE, plan))
         if indexer.index_changed:
@@ -312,6 +332,19 @@ class Worker:
             self._guard(lib.tag_new_photos)
         if self.on_report is not None:
             self.on_report(report)
+
+    def _plan_ahead(self, planner, current: str) -> None:
+        """How many files the folders queued behind this job hold to read (a directory scan
+        each, once per run), so progress and its estimate cover all the work in sight."""
+        with self._queue.mutex:
+            roots = {j.root for j in self._queue.queue if j.kind == "scan"}
+        for root in sorted(roots - {current} - set(self._ahead)):
+            folder = self.library.catalog.folder_by_path(root)
+            if folder is not None:
+                try:
+                    self._ahead[root] = len(planner.plan_folder(folder).work)
+                except OSError as e:
+                    log.debug("cannot look ahead into %s: %s", root, e)
 
     def _maybe_save(self, force: bool) -> None:
         if force or time.monotonic() - self._last_save > self.save_interval:
