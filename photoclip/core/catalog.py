@@ -644,7 +644,8 @@ class Catalog:
         """Catalogued photos, newest first (the library view when nothing is searched)."""
         where, args = _photo_filters(folder, after, before)
         cur = self.conn.execute(
-            "SELECT p.id, p.path, p.size, p.width, p.height, p.taken_at FROM photos p "
+            "SELECT p.id, p.path, p.size, p.width, p.height, p.taken_at, p.folder_id "
+            "FROM photos p "
             f"WHERE p.status='ok' {where} ORDER BY p.taken_at DESC, p.id DESC LIMIT ?",
             [*args, limit])
         cols = [d[0] for d in cur.description]

@@ -46,11 +46,16 @@ class Hit:
     height: int | None = None
     taken_at: str | None = None
     size: int | None = None
+    relevance: float = float("nan")  # spreads above a typical photo (see core.relevance)
+    offline: bool = False  # its folder (a drive, a share) cannot be reached now
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "score": round(self.score, 4), "id": self.id,
-                "width": self.width, "height": self.height, "taken_at": self.taken_at,
-                "size": self.size}
+        out = {"path": self.path, "score": round(self.score, 4), "id": self.id,
+               "width": self.width, "height": self.height, "taken_at": self.taken_at,
+               "size": self.size, "offline": self.offline}
+        if self.relevance == self.relevance:
+            out["relevance"] = round(float(self.relevance), 2)
+        return out
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,11 @@ def parse_query(query: str) -> list[Term]:
         m = _WEIGHT.match(text)
         if m:
             weight, text = float(m.group(1)), m.group(2).strip()
-        if text:
+        if any(ch.isalnum() for ch in text):  # (a lone "-" or "+" names nothing)
             terms.append(Term(-weight if sign == "-" else weight, text))
     if not terms:
-        raise PhotoclipError(f"Nothing to search for in '{query}'.")
+        raise PhotoclipError(f"Nothing to search for in “{query}”: type a word, like "
+                             "“beach” or “beach -people”.")
     return terms
 
 
@@ -160,7 +166,7 @@ class Searcher:
                 gone += 1
                 continue
             hits.append(Hit(pid, r["path"], score, r["width"], r["height"], r["taken_at"],
-                            r["size"]))
+                            r["size"], offline=r["folder_id"] not in online))
             if len(hits) == limit:
                 break
         if gone:

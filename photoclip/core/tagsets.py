@@ -547,8 +547,7 @@ class TagSets:
             labels=np.stack([self._vectors(lb.id, model, encoder, ts.prompts(lb))[0]
                              for lb in ts.labels]),
             excluded=np.stack([excluded(lb, words) for lb in ts.labels]),
-            vocabulary=self._vectors(None, model, encoder,
-                                     [VOCABULARY_TEMPLATE.format(w) for w in words], mean=False),
+            vocabulary=self.vocabulary_vectors(model, encoder, words),
             anchor=self._anchor(model, encoder), scale=float(encoder.logit_scale),
             thresholds=np.array([ts.threshold_of(lb) for lb in ts.labels], np.float32),
             exclusive=ts.exclusive)
@@ -615,6 +614,11 @@ class TagSets:
             tx.execute("INSERT INTO tag_vectors(tag_id, model, prompts_key, vectors) "
                        "VALUES (?, ?, ?, ?)", (tag_id, model, key, vectors.tobytes()))
         return vectors
+
+    def vocabulary_vectors(self, model: str, encoder, words: Sequence[str]) -> np.ndarray:
+        """The everyday alternatives' text vectors (encoded once per model, then stored)."""
+        return self._vectors(None, model, encoder,
+                             [VOCABULARY_TEMPLATE.format(w) for w in words], mean=False)
 
     def _anchor(self, model: str, encoder) -> np.ndarray:
         v = self._background.get(model)
