@@ -153,7 +153,8 @@ class Categories:
         for c in self.all():
             if c.name.casefold() == name.strip().casefold():
                 return c
-        raise NotFound(f"There is no category called {name}: see 'photoclip category list'.")
+        raise NotFound(f"There is no category called {name}.",
+                       cli_hint="See 'photoclip category list'.")
 
     def delete(self, name: str) -> None:
         cat = self.get(name)

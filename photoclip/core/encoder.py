@@ -46,11 +46,9 @@ from photoclip.core.runtime import (
 
 log = logging.getLogger(__name__)
 
-LOCAL_HELP = (
-    "Point PhotoCLIP at a model folder on this computer instead "
-    "(a folder holding open_clip_config.json and the weights): "
-    "photoclip --model local-dir:/path/to/folder …, or choose it in Settings."
-)
+LOCAL_HELP = ("Point PhotoCLIP at a model folder on this computer instead (one holding "
+              "open_clip_config.json and the weights).")
+LOCAL_CLI = "(From the command line: photoclip --model local-dir:/path/to/folder.)"
 
 
 def canonical_spec(spec: str) -> str:
@@ -61,17 +59,33 @@ def canonical_spec(spec: str) -> str:
     return spec
 
 
-def pick_device(requested: str = "auto") -> str:
+DEVICE_NAMES = {"cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)", "cpu": "CPU"}
+
+
+def available_devices() -> list[str]:
+    """The devices this computer can run the model on, best first ("cpu" always)."""
     import torch
 
-    if requested != "auto":
-        return requested
+    found = []
     if torch.cuda.is_available():
-        return "cuda"
+        found.append("cuda")
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
+        found.append("mps")
+    return [*found, "cpu"]
+
+
+def pick_device(requested: str = "auto") -> str:
+    """The device to run on: the best one for "auto"; a named one only if this computer has it
+    (ModelUnavailable otherwise, saying which device is missing, not blaming the model)."""
+    devices = available_devices()
+    if requested == "auto":
+        return devices[0]
+    if requested not in devices:
+        raise ModelUnavailable(
+            f"This computer has no {DEVICE_NAMES.get(requested, repr(requested))}, but the device "
+            f"setting asks for '{requested}'. Choose 'auto' or 'cpu' in Settings → Device.")
+    return requested
 
 
 def _gpu_bf16(device: str) -> bool:
@@ -160,7 +174,8 @@ class Encoder:
         except ModelUnavailable:
             raise
         except Exception as e:  # any load failure becomes one clear sentence
-            raise ModelUnavailable(_explain_failure(spec, name, e)) from None
+            why = _explain_failure(spec, name, e)
+            raise ModelUnavailable(why, cli_hint=LOCAL_CLI if LOCAL_HELP in why else "") from None
         model.eval()
         cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
         size = model.visual.image_size
@@ -352,12 +367,12 @@ def _parse(spec: str) -> tuple[str, str | None]:
     if spec.startswith("local-dir:"):
         path = Path(spec[len("local-dir:"):])
         if not path.is_dir():
-            raise ModelUnavailable(f"The model folder {path} does not exist. {LOCAL_HELP}")
+            raise ModelUnavailable(f"The model folder {path} does not exist. {LOCAL_HELP}",
+                                   cli_hint=LOCAL_CLI)
         if not (path / "open_clip_config.json").is_file():
             raise ModelUnavailable(
                 f"The folder {path} is not an open_clip model: it has no open_clip_config.json. "
-                f"{LOCAL_HELP}"
-            )
+                f"{LOCAL_HELP}", cli_hint=LOCAL_CLI)
         return spec, None
     if spec.startswith("hf-hub:"):
         return spec, None

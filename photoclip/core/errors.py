@@ -1,6 +1,8 @@
 """Exceptions the core raises for conditions a user can act on.
 
-Each carries a message written for the user, so the CLI and GUI can show it as is.
+Each carries a message written for the user, so the CLI and GUI can show it as is; what only a
+command-line user can do (a command to type) goes in ``cli_hint``: ``str(err)`` includes it
+(the CLI), :func:`for_gui` leaves it out (a GUI user is never told to type a command).
 """
 
 
@@ -8,6 +10,19 @@ class PhotoclipError(Exception):
     """Base class: an error with a message meant for the user."""
 
     exit_code = 1
+
+    def __init__(self, message: str = "", cli_hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.cli_hint = cli_hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.cli_hint}" if self.cli_hint else self.message
+
+
+def for_gui(err: BaseException) -> str:
+    """The sentence for a window: the message without its command-line hint."""
+    return err.message if isinstance(err, PhotoclipError) else str(err)
 
 
 class ModelUnavailable(PhotoclipError):
@@ -36,24 +51,26 @@ def explain(err: BaseException, home) -> PhotoclipError | None:
     code = getattr(err, "errno", None)
     if code == errno.ENOSPC or "disk is full" in low or "database or disk is full" in low:
         return PhotoclipError(
-            f"The disk holding the data folder {home} is full: free some space and run the "
-            "command again (the work done so far is kept).")
+            f"The disk holding the data folder {home} is full: free some space and try "
+            "again (the work done so far is kept).")
     if (isinstance(err, PermissionError) or code in (errno.EACCES, errno.EPERM, errno.EROFS)
             or "readonly database" in low or "read-only file system" in low):
         return PhotoclipError(
             f"PhotoCLIP cannot write to its data folder {home} ({text.split(':')[0]}): check "
-            "its permissions, or use another folder with --home or PHOTOCLIP_HOME.")
+            "its permissions, or move the library to another folder (Settings → Data folder).",
+            cli_hint="(Or use another folder with --home or PHOTOCLIP_HOME.)")
     if isinstance(err, sqlite3.DatabaseError) and any(w in low for w in (
             "malformed", "not a database", "disk i/o error", "corrupt")):
         return PhotoclipError(
-            f"The catalog in {home} is damaged ({text}). Run 'photoclip doctor --repair' to "
-            "set it aside and restore the last backup.")
+            f"The catalog in {home} is damaged ({text}). Restart PhotoCLIP: it sets the "
+            "damaged catalog aside and restores the last backup.",
+            cli_hint="Or run 'photoclip doctor --repair' now.")
     if isinstance(err, sqlite3.OperationalError) and "unable to open database" in low:
         return PhotoclipError(
             f"PhotoCLIP cannot open its catalog in {home}: check that the folder exists and "
-            "can be written, or use another with --home.")
+            "can be written.", cli_hint="Or use another with --home.")
     if isinstance(err, IsADirectoryError | NotADirectoryError):
         return PhotoclipError(
-            f"Something in the data folder {home} is in the way ({text}): move it aside, or "
-            "run 'photoclip doctor'.")
+            f"Something in the data folder {home} is in the way ({text}): move it aside.",
+            cli_hint="'photoclip doctor' checks the whole folder.")
     return None

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.config import Settings, data_home, resolve_model_spec
-from photoclip.core import xmp
+from photoclip.core import relevance, xmp
 from photoclip.core.catalog import Folder, is_within
 from photoclip.core.categories import Categories, Category, Trained, split_category_query
 from photoclip.core.encoder import Encoder, canonical_spec, check_spec
-from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError
+from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError, for_gui
 from photoclip.core.imageio import DecodeError, decode_for_model, read_file
 from photoclip.core.index import EXACT_MAX, VectorIndex
 from photoclip.core.indexer import Indexer, Progress, Report
@@ -39,7 +39,15 @@ from photoclip.core.recovery import backup_if_due, open_catalog
 from photoclip.core.runtime import MODELS_DIR, ModelStore
 from photoclip.core.scan import not_a_photo_folder
 from photoclip.core.search import Filters, Hit, Searcher, embed_terms, parse_query
-from photoclip.core.tagsets import LIBRARY, ApplyReport, PhotoTag, TagSet, TagSets, split_tag_query
+from photoclip.core.tagsets import (
+    LIBRARY,
+    ApplyReport,
+    PhotoTag,
+    TagSet,
+    TagSets,
+    split_tag_query,
+    vocabulary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +85,8 @@ class Library:
         self._fast_text = None  # the exported text tower (runtime.OrtTextEncoder), if prepared
         self._fast_text_checked = False
         self._index: VectorIndex | None = None
-        self._model_error: str | None = None
+        self._model_error: str | None = None  # why the model cannot be loaded (CLI words)
+        self.model_problem: str | None = None  # the same for a window (no commands to type)
         # Separate locks: a search must not wait for the (seconds-long) model load to answer
         # from the exported text tower.
         self._load_lock = threading.RLock()  # the torch model
@@ -123,8 +132,10 @@ class Library:
                         calibration=self.calibration)
                 except ModelUnavailable as e:
                     self._model_error = str(e)
+                    self.model_problem = for_gui(e)
+                    log.info("model %s cannot be loaded: %s", self.model_spec, e)
                     raise
-                self._model_error = None
+                self._model_error = self.model_problem = None
                 with self._text_lock:  # the load may just have prepared the text tower
                     if self._fast_text is None:
                         self._fast_text_checked = False
@@ -174,21 +185,54 @@ class Library:
     def model_error(self) -> str | None:
         return self._model_error
 
-    def set_model(self, spec: str) -> None:
-        """Switch to another model (saved in settings); photos are re-encoded by the next index."""
+    @property
+    def model_state(self) -> str:
+        """"ready" (searches can be answered), "none" (the model failed to load: see
+        :attr:`model_error`) or "loading" (not tried or not finished yet). Never loads."""
+        if self._encoder is not None or self._fast_text is not None:
+            return "ready"
+        return "none" if self._model_error is not None else "loading"
+
+    def try_model(self, spec: str, device: str | None = None,
+                  precision: str | None = None) -> Encoder:
+        """Load a model without switching to it (what Settings does before applying a change:
+        the library keeps its working model until the new one is known to load).
+        Raises ModelUnavailable with the sentence to show."""
+        try:
+            return self._encoder_loader(
+                check_spec(spec), device=device or self.settings.device,
+                precision=precision or self.settings.precision, store=self.store,
+                calibration=self.calibration)
+        except ModelUnavailable as e:
+            log.info("model %s (device %s, precision %s) cannot be used: %s", spec,
+                        device or self.settings.device, precision or self.settings.precision, e)
+            raise
+
+    def set_model(self, spec: str, device: str | None = None, precision: str | None = None,
+                  encoder: Encoder | None = None) -> None:
+        """Switch to another model, device or precision (saved in settings); photos are
+        re-encoded by the next index when the model changed. ``encoder``: that model already
+        loaded (by :meth:`try_model`). A failed earlier load is forgotten: the next use tries
+        again, so setting a working value back recovers without a restart."""
         with self._load_lock:
             self.save_index()
-            self.model_spec = canonical_spec(spec)
-            self.settings.model = self.model_spec
+            spec = canonical_spec(spec)
+            same_model = spec == self.model_spec
+            self.model_spec = spec
+            self.settings.model = spec
+            self.settings.device = device or self.settings.device
+            self.settings.precision = precision or self.settings.precision
             self.settings.save(self.home)
-            self._encoder = None
+            self._encoder = encoder
+            self._model_error = self.model_problem = None
             with self._text_lock:
                 self._fast_text, self._fast_text_checked = None, False
+            if same_model:
+                return  # (same vectors: the index stays)
             with self._index_lock:
                 if self._index is not None and self._index.build_progress is not None:
                     self._index.cancel_build()
                 self._index = None
-            self._model_error = None
 
     @property
     def index(self) -> VectorIndex:
@@ -285,7 +329,8 @@ class Library:
             f = self.catalog.folder_by_path(cand)
             if f is not None:
                 return f
-        raise NotFound(f"{path} is not a folder of this library. See 'photoclip status'.")
+        raise NotFound(f"{path} is not a folder of this library.",
+                       cli_hint="See 'photoclip status'.")
 
     def folders(self) -> list[FolderStatus]:
         counts = self.catalog.folder_counts(self.model_id)
@@ -387,13 +432,35 @@ class Library:
             query = rest
         terms = parse_query(query)
         with self._loading_index():  # (a cold start: while the query is embedded)
-            vec = embed_terms(self.text_encoder(), terms)
-        return self._searcher().by_vector(vec, limit, filters, text=True)
+            encoder = self.text_encoder()
+            vec = embed_terms(encoder, terms)
+        hits = self._searcher().by_vector(vec, limit, filters, text=True)
+        return self._rated(hits, relevance.query_words(terms), encoder)
+
+    def _rated(self, hits: list[Hit], own: set[str], encoder) -> list[Hit]:
+        """The hits with their relevance (see core.relevance): whether each photo shows the
+        query better than what it shows best among everyday alternatives."""
+        if not hits:
+            return hits
+        words = vocabulary()
+        alternatives = self.tagsets.vocabulary_vectors(self.model_id, encoder, words)
+        ids, mat = self.catalog.vectors(self.model_id, [h.id for h in hits])
+        row = {int(i): k for k, i in enumerate(ids.tolist())}
+        have = [h for h in hits if h.id in row]
+        if not have:
+            return hits
+        vectors = mat[[row[h.id] for h in have]]
+        rated = relevance.rate(np.array([h.score for h in have]), vectors, alternatives, words,
+                               own, float(encoder.logit_scale))
+        for h, r in zip(have, rated.tolist(), strict=True):
+            h.relevance = r
+        return hits
 
     def _tag_ids(self, name: str) -> list[int]:
         ids = self.tagsets.resolve(name)
         if not ids:
-            raise NotFound(f"No photo carries a tag called {name}: see 'photoclip tagset list'.")
+            raise NotFound(f"No photo carries a tag called {name}.",
+                           cli_hint="See 'photoclip tagset list'.")
         return ids
 
     def _tag_filter(self, names: list[str],
@@ -472,8 +539,9 @@ class Library:
         """The library newest first, as hits without a score (what an empty search shows)."""
         f = filters or Filters()
         rows = self.catalog.browse(f.folder, f.after, f.before, limit)
+        offline = {f.id for f in self.catalog.folders() if not f.online}
         return [Hit(r["id"], r["path"], float("nan"), r["width"], r["height"], r["taken_at"],
-                    r["size"]) for r in rows]
+                    r["size"], offline=r["folder_id"] in offline) for r in rows]
 
     # -- tags --------------------------------------------------------------------------------
 
@@ -491,8 +559,8 @@ class Library:
         """Redo a set's auto tags over its folders (after an edit or a threshold change)."""
         ts = self.tagsets.get(name)
         if not ts.applied:
-            raise PhotoclipError(f"{ts.name} is not applied to any folder yet: "
-                                 f"'photoclip tagset apply {ts.name}'.")
+            raise PhotoclipError(f"{ts.name} is not applied to any folder yet.",
+                                 cli_hint=f"Apply it: 'photoclip tagset apply {ts.name}'.")
         return self.tagsets.apply(ts, self.model_id, self.text_encoder())
 
     def tag_new_photos(self) -> list[ApplyReport]:
@@ -510,7 +578,8 @@ class Library:
             st = self.catalog.photo_state(cand)
             if st is not None:
                 return st.id
-        raise NotFound(f"{path} is not a photo of this library. See 'photoclip status'.")
+        raise NotFound(f"{path} is not a photo of this library.",
+                       cli_hint="See 'photoclip status'.")
 
     def set_tag(self, paths: list[str | os.PathLike] | list[int], name: str,
                 present: bool = True) -> int:
