@@ -22,8 +22,8 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
     from photoclip.gui import categories
 
     w, lib = copy_window, copy_window.library
-    qtbot.waitUntil(lambda: w.model.rowCount() == 36, timeout=30000)
-    ships = [r for r in range(w.model.rowCount()) if label_of(w.model.hit(r).path) == "ship"][:4]
+    qtbot.waitUntil(lambda: w.model.shown == 36, timeout=30000)
+    ships = [w.model.row_of(h.path) for h in w.model.hits() if label_of(h.path) == "ship"][:4]
     sel = w.view.selectionModel()
     for r in ships:
         sel.select(w.model.index(r), QItemSelectionModel.SelectionFlag.Select)
@@ -35,7 +35,7 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
     monkeypatch.setattr(categories.CategoryEditor, "exec", fill)
     menu = QMenu()
     paths = [w.model.hit(r).path for r in w.view.selected_rows()]
-    categories.add_photo_actions(menu, lib, paths, w, w._categories_changed)
+    categories.add_photo_actions(menu, lib, paths, w, w.categories_changed)
     _action(menu, "Add to category", "New category…").trigger()
     assert lib.categories.get("Boats").positives == 4
 
@@ -51,7 +51,7 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
                      pos=panel.tree.visualItemRect(item).center())
     qtbot.waitUntil(lambda: w.shown_request is not None
                     and w.shown_request[0] == "category:Boats", timeout=30000)
-    shown = [w.model.hit(r).path for r in range(w.model.rowCount())]
+    shown = [h.path for h in w.model.hits()]
     assert len(shown) == members
     assert all(label_of(p) == "ship" for p in shown[:6])
 

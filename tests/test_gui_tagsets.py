@@ -42,7 +42,7 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
                      pos=tree.visualItemRect(item).center())  # (the list may refresh later)
     qtbot.waitUntil(lambda: w.shown_request is not None
                     and w.shown_request[0] == "tag:Animals/ship", timeout=30000)
-    shown = [w.model.hit(r).path for r in range(w.model.rowCount())]
+    shown = [h.path for h in w.model.hits()]
     assert len(shown) == count
     assert sum(label_of(p) == "ship" for p in shown) >= 8
 
@@ -74,11 +74,11 @@ def test_grid_menu_adds_a_tag_by_hand(qtbot, copy_window, monkeypatch):
 
     w, lib = copy_window, copy_window.library
     w.run_search()
-    qtbot.waitUntil(lambda: w.model.rowCount() == 36, timeout=30000)
-    path = w.model.hit(0).path
+    qtbot.waitUntil(lambda: w.model.shown == 36, timeout=30000)
+    path = w.model.hits()[0].path
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("holiday", True))
     menu = QMenu(w)
-    add_photo_actions(menu, lib, [path], w, w._tags_changed)
+    add_photo_actions(menu, lib, [path], w, w.tags_changed)
     next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
     assert [(t.name, t.source) for t in lib.photo_tags(path)] == [("holiday", "manual")]
     qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=5000)

@@ -12,8 +12,10 @@ from photoclip import __version__
 from photoclip.config import data_home
 from photoclip.core.errors import explain
 from photoclip.core.library import Library
+from photoclip.core.relocate import finish_move
 from photoclip.gui.dialogs import FirstRunDialog
 from photoclip.gui.main_window import MainWindow, app_icon
+from photoclip.gui.single import SingleInstance
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,15 @@ def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
 
-def first_run(library: Library, window: MainWindow) -> None:
+def welcome(library: Library, window: MainWindow) -> FirstRunDialog:
+    """The first-run dialog, kept up to date with the model as the window loads it."""
     dlg = FirstRunDialog(library, window)
+    window.model_changed.connect(dlg.model_panel.refresh)
+    return dlg
+
+
+def first_run(library: Library, window: MainWindow) -> None:
+    dlg = welcome(library, window)
     if dlg.exec() != QDialog.DialogCode.Accepted:
         return
     if dlg.chosen_model:
@@ -46,15 +55,34 @@ def run(argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("io.photoclip.PhotoCLIP")
     app.setWindowIcon(app_icon())
+    home = data_home()
+    instance = SingleInstance(home)
+    if not instance.claim():  # the library is open in another window: that one is raised
+        log.info("PhotoCLIP already runs on %s: its window was asked to show itself", home)
+        print(f"PhotoCLIP is already open on {home}; its window was brought to the front.",
+              file=sys.stderr)
+        return 0
+    try:
+        return _open(app, args, instance)
+    finally:
+        instance.release()
+
+
+def _open(app: QApplication, args, instance: SingleInstance) -> int:
+    home = instance.home
     try:
         setup_logging()
-        library = Library.open()
+        library = Library.open(home)
     except Exception as e:  # (the same sentences as the command line)
-        explained = explain(e, data_home())
+        explained = explain(e, instance.home)
         QMessageBox.critical(None, "PhotoCLIP", "PhotoCLIP cannot open its library:\n"
                              + str(explained or f"{type(e).__name__}: {e}"))
         return 1
     window = MainWindow(library)
+    instance.activated.connect(window.bring_to_front)
+    moved = finish_move(library.home)  # the first start after moving the library
+    if moved:
+        window.statusBar().showMessage(moved, 15000)
     if args.minimized:
         window.showMinimized()
     else:

@@ -6,29 +6,29 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
+    QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from photoclip.config import DEFAULT_MODEL, data_home, set_data_home
+from photoclip.config import DEFAULT_MODEL
+from photoclip.core.errors import for_gui
 from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui.paths import show
 
 DEFAULT_MODEL_MB = 605  # open_clip_model.safetensors of ViT-B-32 laion2b_s34b_b79k
 
@@ -60,6 +60,7 @@ class ModelPanel(QWidget):
     """Shows whether the model is there, and offers: download the default, or a local folder."""
 
     model_chosen = Signal(str)  # a spec the caller should switch to
+    settings_requested = Signal()  # (shown only where connected: the main window's banner)
     download_finished = Signal(bool, str)  # ok, message
 
     def __init__(self, library, parent=None):
@@ -69,6 +70,9 @@ class ModelPanel(QWidget):
         self.state = QLabel(wordWrap=True)
         self.download_btn = QPushButton("Download the default model (about 600 MB)")
         self.local_btn = QPushButton("Use a model folder on this computer…")
+        self.settings_btn = QPushButton("Settings…")
+        self.settings_btn.setVisible(False)
+        self.settings_btn.clicked.connect(self.settings_requested)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.download_btn.clicked.connect(self.download)
@@ -79,6 +83,7 @@ class ModelPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.download_btn)
         row.addWidget(self.local_btn)
+        row.addWidget(self.settings_btn)
         row.addStretch(1)
         lay.addLayout(row)
         lay.addWidget(self.progress)
@@ -90,11 +95,12 @@ class ModelPanel(QWidget):
 
     def refresh(self) -> None:
         lib = self.library
-        if lib._encoder is not None:
+        state = lib.model_state
+        if state == "ready":
             self.state.setText(f"✔ Model ready: <b>{lib.model_id}</b>")
-        elif lib.model_error:
+        elif state == "none":
             self.state.setText(
-                f"<b>No model yet.</b> {lib.model_error}<br>PhotoCLIP still catalogues your "
+                f"<b>No model yet.</b> {lib.model_problem}<br>PhotoCLIP still catalogues your "
                 "folders now; search turns on as soon as a model is there.")
         else:
             self.state.setText(f"Model: <b>{lib.model_id}</b> (loading…)")
@@ -141,7 +147,7 @@ class ModelPanel(QWidget):
         self.progress.setVisible(False)
         self.download_btn.setEnabled(True)
         self.local_btn.setEnabled(True)
-        self.state.setText(f"<b>The download did not work.</b> {err}")
+        self.state.setText(f"<b>The download did not work.</b> {for_gui(err)}")
         self.download_finished.emit(False, str(err))
 
 
@@ -163,6 +169,13 @@ class FirstRunDialog(QDialog):
         self.list.setMinimumHeight(110)
         add = QPushButton("Add a folder…")
         add.clicked.connect(self.pick_folder)
+        self.remove_btn = QPushButton("Remove")
+        self.remove_btn.setToolTip("Take the selected folder off this list (Delete)")
+        self.remove_btn.setEnabled(False)
+        self.remove_btn.clicked.connect(self.remove_selected)
+        self.list.itemSelectionChanged.connect(
+            lambda: self.remove_btn.setEnabled(bool(self.list.selectedItems())))
+        QShortcut(QKeySequence.StandardKey.Delete, self.list, activated=self.remove_selected)
         drop = QLabel("…or drag folders here.")
         drop.setStyleSheet("color: palette(mid);")
         self.model_panel = ModelPanel(library)
@@ -179,6 +192,7 @@ class FirstRunDialog(QDialog):
         lay.addWidget(self.list)
         row = QHBoxLayout()
         row.addWidget(add)
+        row.addWidget(self.remove_btn)
         row.addWidget(drop)
         row.addStretch(1)
         lay.addLayout(row)
@@ -201,7 +215,26 @@ class FirstRunDialog(QDialog):
     def add_folder(self, path: str) -> None:
         if os.path.isdir(path) and path not in self.folders:
             self.folders.append(path)
-            self.list.addItem(path)
+            item = QListWidgetItem(show(path))
+            item.setData(Qt.ItemDataRole.UserRole, path)
+            self.list.addItem(item)
+
+    def remove_selected(self) -> None:
+        for item in self.list.selectedItems():
+            self.folders.remove(item.data(Qt.ItemDataRole.UserRole))
+            self.list.takeItem(self.list.row(item))
+
+    def reject(self) -> None:
+        """Closing with choices made asks first: they would be lost."""
+        if self.folders or self.chosen_model:
+            answer = QMessageBox.question(
+                self, "Welcome to PhotoCLIP",
+                "Close without adding the folders you chose? Nothing is added to PhotoCLIP.",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Discard:
+                return
+        super().reject()
 
     def _model_chosen(self, spec: str) -> None:
         self.chosen_model = spec
@@ -215,107 +248,6 @@ class FirstRunDialog(QDialog):
         for url in event.mimeData().urls():
             if url.isLocalFile() and os.path.isdir(url.toLocalFile()):
                 self.add_folder(url.toLocalFile())
-
-
-def _with_browse_button(edit: QLineEdit, on_browse) -> QHBoxLayout:
-    button = QPushButton("Folder…")
-    button.clicked.connect(on_browse)
-    row = QHBoxLayout()
-    row.addWidget(edit, 1)
-    row.addWidget(button)
-    return row
-
-
-PRECISION_CHOICES = (
-    ("auto", "Automatic — the fastest faithful path, measured on this computer"),
-    ("fp32", "fp32 — exact, slowest on most computers"),
-    ("int8", "int8 — fastest on most CPUs, very slightly less exact"),
-    ("bf16", "bf16 — fast on CPUs with native bf16 and on GPUs, slow elsewhere"),
-    ("fp16", "fp16 — GPUs only"),
-)
-
-
-def _precision_now(library) -> str:
-    why = library.encoding_info().get("precision_why")
-    return f"Now: {why}." if why else "Measured when the model is first loaded."
-
-
-class SettingsDialog(QDialog):
-    def __init__(self, library, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Settings")
-        self.library = library
-        s = library.settings
-        self.model = QLineEdit(library.model_id)
-        model_row = _with_browse_button(self.model, self._browse_model)
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda", "mps"])
-        self.device.setCurrentText(s.device)
-        self.precision = QComboBox()
-        for value, label in PRECISION_CHOICES:
-            self.precision.addItem(label, value)
-        self.precision.setCurrentIndex(max(0, self.precision.findData(s.precision)))
-        self.precision_now = QLabel(_precision_now(library), wordWrap=True)
-        self.precision_now.setStyleSheet("color: palette(mid);")
-        self.batch = QSpinBox(minimum=1, maximum=512, value=s.batch_size)
-        self.thumb = QSpinBox(minimum=64, maximum=512, singleStep=32, value=s.thumbnail_size)
-        self.home = QLineEdit(str(data_home()))
-        home_row = _with_browse_button(self.home, self._browse_home)
-        self.login = QCheckBox("Start PhotoCLIP at login and keep watching my folders")
-        self.login.setChecked(s.watch_at_login)
-        form = QFormLayout()
-        form.addRow("Model", model_row)
-        form.addRow("Device", self.device)
-        form.addRow("Precision", self.precision)
-        form.addRow("", self.precision_now)
-        form.addRow("Batch size", self.batch)
-        form.addRow("Thumbnail size", self.thumb)
-        form.addRow("Data folder", home_row)
-        form.addRow("", self.login)
-        hint = QLabel("Model specs: ViT-B-32:laion2b_s34b_b79k (default), hf-hub:ORG/REPO, or "
-                      "local-dir:PATH. A new model re-indexes the library in the background; "
-                      "a new data folder is used from the next start.", wordWrap=True)
-        hint.setStyleSheet("color: palette(mid);")
-        buttons = save_cancel(self)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(hint)
-        lay.addWidget(buttons)
-        self.resize(560, 0)
-
-    def _browse_model(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a CLIP model folder")
-        if path:
-            self.model.setText(f"local-dir:{path}")
-
-    def _browse_home(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose the data folder")
-        if path:
-            self.home.setText(path)
-
-    def apply(self) -> bool:
-        """Save the settings; True when the model changed (the caller re-indexes)."""
-        from photoclip.desktop import set_autostart
-
-        lib = self.library
-        s = lib.settings
-        s.device = self.device.currentText()
-        s.precision = self.precision.currentData()
-        s.batch_size = self.batch.value()
-        s.thumbnail_size = self.thumb.value()
-        s.watch_at_login = self.login.isChecked()
-        s.save(lib.home)
-        try:
-            set_autostart(s.watch_at_login)
-        except OSError:
-            pass
-        if self.home.text().strip() and Path(self.home.text()) != data_home():
-            set_data_home(Path(self.home.text().strip()))
-        spec = self.model.text().strip()
-        if spec and spec != lib.model_id:
-            lib.set_model(spec)
-            return True
-        return False
 
 
 class FailuresDialog(QDialog):

@@ -1,33 +1,27 @@
-"""The main window: search bar, filters, folder sidebar, result grid, status bar."""
+"""The main window: the search flow, and the wiring of the parts that live in their own modules.
+
+- ``searchbar``: the search field, the "Similar to" chip;
+- ``results``: the grid (sections, zoom), ``preview``: the large view;
+- ``folders`` and ``status``: the sidebar's folders and what the status bar says;
+- ``tagsets`` and ``categories``: their sidebar sections and photo menus;
+- ``settings``: the settings dialog and the library move; ``actions``: open / show in folder.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-import subprocess
-import sys
-import tempfile
-from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSlider,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -35,91 +29,44 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.config import cache_home
-from photoclip.core.errors import PhotoclipError, explain
-from photoclip.core.imageio import is_image_name
+from photoclip.core.errors import PhotoclipError, explain, for_gui
 from photoclip.core.search import Filters
 from photoclip.core.worker import WorkerStatus
 from photoclip.gui import categories
 from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
-from photoclip.gui.dialogs import FailuresDialog, ModelPanel, SettingsDialog
-from photoclip.gui.paths import file_url, show
+from photoclip.gui.dialogs import FailuresDialog, ModelPanel
+from photoclip.gui.filters import FilterBar
+from photoclip.gui.folders import FolderList
+from photoclip.gui.paths import show
+from photoclip.gui.photo_actions import PhotoActions
 from photoclip.gui.preview import PreviewDialog
-from photoclip.gui.results import ResultsModel, ResultsView
-from photoclip.gui.tagsets import PhotoTags, TagSidebar, add_photo_actions
+from photoclip.gui.results import ResultsModel
+from photoclip.gui.results_panel import ResultsPanel
+from photoclip.gui.searchbar import SearchBar
+from photoclip.gui.settings import LibraryMove, SettingsDialog
+from photoclip.gui.status import status_line
+from photoclip.gui.statusbar import StatusWidgets
+from photoclip.gui.tagsets import TagSidebar
 from photoclip.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 SEARCH_DEBOUNCE_MS = 250
-RESULT_LIMIT = 500  # ranked results shown for a search (browsing shows the whole library)
+REFRESH_MS = 1500  # results are re-run this long after the library changed under them
+RESULT_LIMIT = 500  # ranked results fetched for a search (browsing shows the whole library)
 BROWSE_FIRST = 2000  # a browse shows this many newest photos at once, then the rest
-FolderRole = Qt.ItemDataRole.UserRole + 10
-
-
-class SearchBar(QLineEdit):
-    """The search field; also takes an image dropped or pasted onto it (search by image)."""
-
-    image_given = Signal(str)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setAcceptDrops(True)
-        self.setClearButtonEnabled(True)
-        self.setPlaceholderText("Search your photos: “kids on a beach at sunset”, "
-                                "“dog -grass +snow”, or drop a photo here")
-
-    def dragEnterEvent(self, event) -> None:
-        md = event.mimeData()
-        if md.hasImage() or any(u.isLocalFile() and is_image_name(u.toLocalFile())
-                                for u in md.urls()):
-            event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
-
-    def dropEvent(self, event) -> None:
-        md = event.mimeData()
-        for url in md.urls():
-            if url.isLocalFile() and is_image_name(url.toLocalFile()):
-                self.image_given.emit(url.toLocalFile())
-                return
-        if md.hasImage():
-            self._image_from_clipboard(md.imageData())
-            return
-        super().dropEvent(event)
-
-    def keyPressEvent(self, event) -> None:
-        if event.matches(QKeySequence.StandardKey.Paste):
-            md = QGuiApplication.clipboard().mimeData()
-            if md is not None and md.hasImage():
-                self._image_from_clipboard(md.imageData())
-                return
-            if md is not None:
-                for url in md.urls():
-                    if url.isLocalFile() and is_image_name(url.toLocalFile()):
-                        self.image_given.emit(url.toLocalFile())
-                        return
-        if event.key() == Qt.Key.Key_Escape:
-            self.clear()
-            return
-        super().keyPressEvent(event)
-
-    def _image_from_clipboard(self, image) -> None:
-        if image is None or image.isNull():
-            return
-        fd, path = tempfile.mkstemp(prefix="photoclip-query-", suffix=".png")
-        os.close(fd)
-        image.save(path, "PNG")
-        self.image_given.emit(path)
+NARROW = 1180  # below this window width the filters fold into a "Filters" button
 
 
 class MainWindow(QMainWindow):
     search_done = Signal()  # emitted after each set of results is shown (tests, screenshots)
+    model_changed = Signal()  # the model became ready, failed, or another was chosen
 
     def __init__(self, library, start_worker: bool = True, watch: bool = True):
         super().__init__()
         self.library = library
         self.setWindowTitle("PhotoCLIP")
         self.setAcceptDrops(True)
-        self.resize(1280, 820)
+        self.setMinimumSize(720, 480)
         self.search_pool = make_pool(1, "photoclip-search")
         self.browse_pool = make_pool(1, "photoclip-browse")
         self._seq = 0
@@ -130,22 +77,30 @@ class MainWindow(QMainWindow):
         self._preparing = False  # the model (or its text tower) is being made ready
         self._rest_of_browse: tuple | None = None  # a browse shown in part, to complete
         self.shown_request: tuple | None = None  # (query, filters, similar) now in the grid
+        self._keep_view: tuple | None = None  # (selected paths, current path, scroll) to restore
+        self._refresh_at = 0  # progress count at which a search shown during indexing reruns
+        self.search_error: str | None = None
 
         self.info_pool = make_pool(1, "photoclip-info")
         self._refreshing = False
-        self._folders_shown: list | None = None
+        self._folders: list = []
+        self.worker_status: WorkerStatus | None = None
         self.counts = {"photos": 0, "indexed": 0, "failed": 0, "pending": 0}
+        self.window_state = QSettings(str(library.home / "window.ini"),
+                                      QSettings.Format.IniFormat)
         self.thumbs = ThumbnailCache(cache_home() / "thumbnails",
                                      size=library.settings.thumbnail_size, parent=self)
         self.model = ResultsModel(self.thumbs, self)
         self._build_ui()
         self._build_shortcuts()
+        self._restore_window()
 
-        self.bridge = WorkerBridge(library, self, watch=watch)
-        self.bridge.status.connect(self._on_worker_status)
-        self.bridge.report.connect(self._on_worker_report)
+        self._watch = watch
+        self._make_bridge()
         self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
         self._debounce.timeout.connect(self.run_search)
+        self._stale = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._stale.timeout.connect(self.refresh_results)
         self._folders_timer = QTimer(self, interval=2000)
         self._folders_timer.timeout.connect(self.refresh_folders)
         self._folders_timer.start()  # (the first counts come with the model: see _model_loaded)
@@ -153,36 +108,29 @@ class MainWindow(QMainWindow):
         self.load_model()
         self.run_search()
 
+    def _make_bridge(self) -> None:
+        self.bridge = WorkerBridge(self.library, self, watch=self._watch)
+        self.bridge.status.connect(self._on_worker_status)
+        self.bridge.report.connect(self._on_worker_report)
+
     # -- layout ------------------------------------------------------------------------------
 
     def _build_ui(self) -> None:
         self.search = SearchBar()
+        self.search.setMinimumWidth(260)
         self.search.textChanged.connect(self._query_edited)
         self.search.returnPressed.connect(self.run_search)
         self.search.image_given.connect(self.find_similar_to_file)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 100)
-        self.slider.setFixedWidth(140)
-        self.slider.setToolTip("Relevance: hide weaker matches")
-        self.slider.valueChanged.connect(self._apply_slider)
-        self.slider_label = QLabel("All matches")
-        self.slider_label.setMinimumWidth(90)
-        self.folder_filter = QComboBox()
-        self.folder_filter.setMinimumWidth(160)
-        self.folder_filter.currentIndexChanged.connect(self._filters_changed)
-        self.date_filter = QComboBox()
-        self.date_filter.currentIndexChanged.connect(self._filters_changed)
+        self.filter_bar = FilterBar()
+        self.filter_bar.changed.connect(self._filters_changed)
+        self.filter_bar.relevance_changed.connect(self._relevance_changed)
+        self.model.set_min_relevance(self.filter_bar.cut())
         settings_btn = QToolButton(text="⚙")
         settings_btn.setToolTip("Settings")
         settings_btn.clicked.connect(self.open_settings)
-
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
-        top.addWidget(QLabel("Relevance"))
-        top.addWidget(self.slider)
-        top.addWidget(self.slider_label)
-        top.addWidget(self.folder_filter)
-        top.addWidget(self.date_filter)
+        top.addWidget(self.filter_bar)
         top.addWidget(settings_btn)
 
         self.banner = QWidget()
@@ -190,100 +138,147 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.model_panel = ModelPanel(self.library)
         self.model_panel.model_chosen.connect(self.switch_model)
+        self.model_panel.settings_btn.setVisible(True)
+        self.model_panel.settings_requested.connect(self.open_settings)
         bl = QVBoxLayout(self.banner)
         bl.addWidget(self.model_panel)
         self.banner.setVisible(False)
 
-        self.caption = QLabel()
-        self.caption.setStyleSheet("color: palette(mid);")
-        self.view = ResultsView(self.library.settings.thumbnail_size)
-        self.view.setModel(self.model)
+        self.results = ResultsPanel(self.model, self.window_state.value(
+            "zoom", self.library.settings.thumbnail_size, type=int))
+        self.results.chip.closed.connect(self.clear_search)
+        self.results.weaker_requested.connect(self.filter_bar.lower)
+        self.results.all_requested.connect(self.filter_bar.show_all)
+        self.view = self.results.view
+        self.photos = PhotoActions(self)
         self.view.doubleClicked.connect(lambda idx: self.preview(idx.row()))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.view.customContextMenuRequested.connect(self._photo_menu)
-        self.empty = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.empty.setStyleSheet("color: palette(mid); font-size: 15px;")
-        self.empty.setVisible(False)
+        self.view.customContextMenuRequested.connect(self.photos.menu)
+        self.view.zoomed.connect(self._zoomed)
 
         centre = QWidget()
         cl = QVBoxLayout(centre)
         cl.setContentsMargins(0, 8, 8, 0)
         cl.addLayout(top)
         cl.addWidget(self.banner)
-        cl.addWidget(self.caption)
-        cl.addWidget(self.view, 1)
-        cl.addWidget(self.empty, 1)
+        cl.addWidget(self.results, 1)
 
-        self.sidebar = QListWidget()
-        self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.sidebar.customContextMenuRequested.connect(self._folder_menu)
-        self.sidebar.itemClicked.connect(self._folder_clicked)
-        add = QPushButton("+ Add folder…")
-        add.clicked.connect(self.pick_folder)
+        self.folder_list = FolderList()
+        self.folder_list.selected.connect(self._folder_clicked)
+        self.folder_list.rescan.connect(lambda p: self.bridge.worker.rescan(p))
+        self.folder_list.remove.connect(self.remove_folder)
+        self.folder_list.add_button.clicked.connect(self.pick_folder)
         self.tag_panel = TagSidebar(self.library, self.info_pool)
         self.tag_panel.tag_clicked.connect(self.search.setText)
-        self.tag_panel.changed.connect(self._tags_changed)
+        self.tag_panel.changed.connect(self.tags_changed)
         self.category_panel = categories.CategorySidebar(self.library, self.info_pool)
         self.category_panel.query.connect(self.search.setText)
         self.category_panel.changed.connect(self._category_search_stale)
         side = QWidget()
+        side.setMinimumWidth(180)
         sl = QVBoxLayout(side)
         sl.setContentsMargins(8, 8, 0, 8)
         sl.addWidget(QLabel("<b>Folders</b>"))
-        sl.addWidget(self.sidebar, 1)
-        sl.addWidget(add)
+        sl.addWidget(self.folder_list, 1)
+        sl.addWidget(self.folder_list.add_button)
         sl.addSpacing(8)
         sl.addWidget(self.tag_panel, 1)
         sl.addSpacing(8)
         sl.addWidget(self.category_panel, 1)
 
-        split = QSplitter()
-        split.addWidget(side)
-        split.addWidget(centre)
-        split.setStretchFactor(1, 1)
-        split.setSizes([260, 1020])
-        self.setCentralWidget(split)
+        self.split = QSplitter()
+        self.split.addWidget(side)
+        self.split.addWidget(centre)
+        self.split.setStretchFactor(1, 1)
+        self.split.setCollapsible(1, False)
+        self.split.setSizes([250, 1030])
+        self.setCentralWidget(self.split)
 
-        self.state_label = QLabel("Starting…")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setVisible(False)
-        self.pause_btn = QToolButton(text="Pause")
-        self.pause_btn.setCheckable(True)
-        self.pause_btn.toggled.connect(self._toggle_pause)
-        self.failures_btn = QToolButton()
-        self.failures_btn.clicked.connect(self.show_failures)
-        self.failures_btn.setVisible(False)
-        sb = self.statusBar()
-        sb.addWidget(self.state_label, 1)
-        sb.addPermanentWidget(self.failures_btn)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.pause_btn)
-        self._fill_date_filter()
+        self.bar = StatusWidgets(self.statusBar(), self.view.zoom)
+        self.bar.pause.toggled.connect(self._toggle_pause)
+        self.bar.failures.clicked.connect(self.show_failures)
+        self.bar.zoom.valueChanged.connect(self.view.set_zoom)
+        self.state_label, self.zoom = self.bar.label, self.bar.zoom
 
     def _build_shortcuts(self) -> None:
         for seq in ("Ctrl+F", "/"):
             QShortcut(QKeySequence(seq), self, activated=self._focus_search)
         self.view.preview_requested.connect(self.preview)
-        self.view.open_requested.connect(self._open_row)
-        self.view.copy_requested.connect(self.copy_paths)
+        self.view.open_requested.connect(self.photos.open_row)
+        self.view.copy_requested.connect(self.photos.copy_paths)
         self.view.clear_requested.connect(self.clear_search)
         find_similar = QAction("Find similar", self, shortcut=QKeySequence("Ctrl+Shift+F"))
         find_similar.triggered.connect(self._similar_current)
         self.addAction(find_similar)
+        quit_action = QAction("Quit", self, shortcuts=[QKeySequence("Ctrl+Q"),
+                                                       QKeySequence.StandardKey.Quit])
+        quit_action.triggered.connect(self.close)
+        self.addAction(quit_action)
 
     def _focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and (self._similar_to or self.search.text()):
+            self.clear_search()  # Esc leaves an image search (the chip's ✕ does too)
+            return
+        super().keyPressEvent(event)
+
+    def bring_to_front(self) -> None:
+        """Another launch on this library asked for the window."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    # -- window size -------------------------------------------------------------------------
+
+    def _restore_window(self) -> None:
+        geometry = self.window_state.value("geometry")
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            split = self.window_state.value("splitter")
+            if isinstance(split, QByteArray):
+                self.split.restoreState(split)
+            return
+        screen = QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        w, h = 1280, 820
+        if avail is not None:
+            w, h = min(w, avail.width()), min(h, avail.height())
+        self.resize(w, h)
+
+    def _save_window(self) -> None:
+        self.window_state.setValue("geometry", self.saveGeometry())
+        self.window_state.setValue("splitter", self.split.saveState())
+        self.window_state.setValue("zoom", self.view.zoom)
+        self.window_state.sync()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.filter_bar.fold(self.width() < NARROW)
+
+    def _zoomed(self, zoom: int) -> None:
+        self.bar.show_zoom(zoom)
+        base = self.library.settings.thumbnail_size
+        self.thumbs.set_size(base if zoom <= base else -(-zoom // 64) * 64)
+        self.view.viewport().update()
 
     # -- model -------------------------------------------------------------------------------
 
     def load_model(self) -> None:
         """Make search available: from the exported text tower in about a second when the
         model has one, else by loading the model (the worker loads it for indexing anyway)."""
-        self.state_label.setText(f"Loading model {self.library.model_id}…")
         self._preparing = True
-        run_task(self.search_pool, self.library.prepare_search, self._model_loaded)
+        self.model_panel.refresh()
+        self._update_status()
+        run_task(self.search_pool, self.library.prepare_search, self._model_loaded,
+                 self._model_failed)
+
+    def _model_failed(self, err: Exception) -> None:
+        log.warning("preparing search failed: %s", err)
+        self._model_loaded(False)
 
     def _model_loaded(self, ok: bool) -> None:
         self.model_ready = ok
@@ -294,49 +289,53 @@ class MainWindow(QMainWindow):
             self.bridge.start()
         self.banner.setVisible(not ok)
         self.model_panel.refresh()
-        self.search.setPlaceholderText(
-            self.search.placeholderText() if ok else
-            "Search turns on when a model is available — browsing works meanwhile")
+        self.search.set_search_ready(ok)
         if ok:
-            self.state_label.setText("Ready")
             self.bridge.worker.rescan(priority=1)  # encode what was catalogued without a model
-        else:
-            self.state_label.setText("No model: cataloguing only")
-        if self.search.text().strip():  # typed while the model was prepared: it goes first
+        self._update_status()
+        self.model_changed.emit()
+        if self.search.text().strip() or self._similar_to:  # asked while it was prepared
             self.run_search()
         self._load_rest_of_browse()  # (dropped if that search replaced the browse)
 
     def switch_model(self, spec: str) -> None:
         self.library.set_model(spec)
-        self.model_panel.refresh()
         self.load_model()
 
     # -- searching ---------------------------------------------------------------------------
 
     def _query_edited(self, _text: str) -> None:
         self._similar_to = None
+        self.results.chip.show_for(None)
         self._debounce.start()
 
     def filters(self) -> Filters:
-        folder = self.folder_filter.currentData()
-        after, before = self.date_filter.currentData() or (None, None)
-        return Filters(folder=folder, after=after, before=before)
+        return self.filter_bar.filters()
 
     def _filters_changed(self) -> None:
         self.run_search()
 
-    def run_search(self) -> None:
+    def run_search(self, keep_view: bool = False) -> None:
         """Start the search for the current query, filters and 'similar to' state, off the GUI
-        thread. While one runs, only the newest request waits (typing never queues a backlog)."""
+        thread. While one runs, only the newest request waits (typing never queues a backlog).
+        ``keep_view``: the same results brought up to date (selection and scroll stay)."""
         self._debounce.stop()
         request = (self.search.text().strip(), self.filters(), self._similar_to)
-        if request[0] and request[2] is None and self._preparing:
-            self.caption.setText("Preparing search…")  # run when ready (see _model_loaded)
+        if (request[0] or request[2]) and self._preparing:
+            self.results.caption.setText("Preparing search…")  # run once ready: _model_loaded
             return
+        if not keep_view and request[0] != (self.shown_request or ("",))[0]:
+            self.filter_bar.reset_relevance()  # a new search starts from the good matches
+        self._keep_view = self._view_state() if keep_view else None
         if self._busy:
             self._queued = request
             return
         self._start(request)
+
+    def refresh_results(self) -> None:
+        """The library changed under the results shown: run them again, keeping the view."""
+        if self.shown_request is not None:
+            self.run_search(keep_view=True)
 
     def _start(self, request) -> None:
         query, filters, similar = request
@@ -346,19 +345,25 @@ class MainWindow(QMainWindow):
         pool = self.search_pool
         if similar is not None:
             fn = partial(lib.similar, similar[0], limit=RESULT_LIMIT, filters=filters)
-            caption = f"Photos similar to {similar[1]}"
-        elif query and self.model_ready:
+        elif (query and self.model_ready) or (query and ("tag:" in query or "category:" in query)):
             fn = partial(lib.search, query, limit=RESULT_LIMIT, filters=filters)
-            caption = f"Best matches for “{query}”"
-        else:  # Browsing has its own thread: a long one never holds up the next search.
-            fn = partial(lib.browse, filters, BROWSE_FIRST)
-            caption = "All photos, newest first" if not query else (
-                "Search needs a model — showing all photos")
-            pool = self.browse_pool
+        elif query:  # no model: the empty state says so
+            self.shown_request, self.search_error = request, None
+            self.model.set_hits([])
+            self._update_results()
+            self.search_done.emit()
+            return
+        else:
+            fn = partial(lib.browse, filters, limit=BROWSE_FIRST)
+            pool = self.browse_pool  # (a browse never waits behind a search)
         serial = pool is self.search_pool
-        self._busy = self._busy or serial
-        run_task(pool, fn, lambda hits: self._show(seq, hits, caption, request, serial),
-                 lambda err: self._search_failed(seq, err, serial))
+        if serial:
+            self._busy = True
+        self._refresh_at = (self.worker_status.done + 100
+                            if self.worker_status and self.worker_status.state == "working"
+                            else 0)
+        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial),
+                 lambda err: self._search_failed(seq, err, request, serial))
 
     def _finish(self, serial: bool = True) -> None:
         if not serial:
@@ -368,27 +373,51 @@ class MainWindow(QMainWindow):
             request, self._queued = self._queued, None
             self._start(request)
 
-    def _show(self, seq: int, hits, caption: str, request, serial: bool = True) -> None:
+    def _show(self, seq: int, hits, request, serial: bool = True) -> None:
         if seq == self._seq:
             self.shown_request = request
-            self.model.set_hits(hits)
-            self._apply_slider(self.slider.value())
-            self.caption.setText(f"{caption} — {len(hits)} photos" if hits else caption)
-            self._show_empty(not hits)
-            if hits:
-                self.view.setCurrentIndex(self.model.index(0))
-            if not serial and len(hits) >= BROWSE_FIRST:
-                self._rest_of_browse = (seq, caption, request)
+            self.search_error = None
+            browsing = not request[0] and request[2] is None
+            keep, self._keep_view = self._keep_view, None
+            self.model.set_hits(hits, sections=browsing)
+            self._update_results()
+            if keep is not None:
+                self._restore_view(keep)
+            elif self.model.shown:
+                self.view.setCurrentIndex(self.model.index(self.model.first_photo_row()))
+                self.view.scrollToTop()
+            if browsing and len(hits) >= BROWSE_FIRST:
+                self._rest_of_browse = (seq, request)
                 self._load_rest_of_browse()
         self._finish(serial)
         self.search_done.emit()
+
+    def _view_state(self) -> tuple:
+        rows = self.view.selected_rows()
+        selected = [h.path for h in (self.model.hit(r) for r in rows) if h is not None]
+        current = self.model.hit(self.view.current_row())
+        return selected, current.path if current else None, \
+            self.view.verticalScrollBar().value()
+
+    def _restore_view(self, state: tuple) -> None:
+        selected, current, scroll = state
+        sel = self.view.selectionModel()
+        if current is not None and self.model.row_of(current) is not None:
+            self.view.setCurrentIndex(self.model.index(self.model.row_of(current)))
+        sel.clearSelection()
+        for path in selected:
+            row = self.model.row_of(path)
+            if row is not None:
+                sel.select(self.model.index(row), sel.SelectionFlag.Select)
+        self.view.doItemsLayout()
+        self.view.verticalScrollBar().setValue(scroll)
 
     def _load_rest_of_browse(self) -> None:
         """The rest of a long browse, once the first search no longer waits on start-up work
         (both are Python-heavy and share the interpreter)."""
         if self._rest_of_browse is None or self._preparing:
             return
-        seq, caption, request = self._rest_of_browse
+        seq, request = self._rest_of_browse
         self._rest_of_browse = None
         if seq != self._seq:
             return
@@ -396,41 +425,37 @@ class MainWindow(QMainWindow):
         def show_rest(hits) -> None:
             if seq == self._seq:
                 self.model.extend_hits(hits[self.model.total:])
-                self.caption.setText(f"{caption} — {len(hits)} photos")
+                self._update_results()
 
         run_task(self.browse_pool, partial(self.library.browse, request[1]), show_rest,
                  lambda err: log.warning("browsing failed: %s", err))
 
-    def _search_failed(self, seq: int, err: Exception, serial: bool = True) -> None:
+    def _search_failed(self, seq: int, err: Exception, request, serial: bool = True) -> None:
         if seq == self._seq:
             explained = explain(err, self.library.home)
-            msg = str(explained) if explained is not None else f"Search failed: {err}"
-            self.caption.setText(msg)
-            if not isinstance(err, PhotoclipError):
-                self.model.set_hits([])
+            msg = for_gui(explained) if explained is not None else f"Search failed: {err}"
+            log.warning("search %r failed: %s", request[0] or request[2], err)
+            self.shown_request = request
+            self.search_error = msg
+            self.model.set_hits([])
+            self._update_results()
         self._finish(serial)
         self.search_done.emit()
 
-    def _show_empty(self, empty: bool) -> None:
-        if empty:
-            if not self.library.catalog.folders():
-                self.empty.setText("No photo folders yet.\nAdd one with “+ Add folder…”, or drag "
-                                   "a folder onto this window.")
-            else:
-                self.empty.setText("No photos match.")
-        self.empty.setVisible(empty)
-        self.view.setVisible(not empty)
+    # -- what the results area says ----------------------------------------------------------
 
-    def _apply_slider(self, value: int) -> None:
-        scores = [h.score for h in self.model._all if not math.isnan(h.score)]
-        if value == 0 or not scores:
-            self.model.set_min_score(None)
-            self.slider_label.setText("All matches")
+    def _update_results(self) -> None:
+        if self.shown_request is None:
             return
-        lo, hi = min(scores), max(scores)
-        cut = lo + (hi - lo) * value / 100
-        self.model.set_min_score(cut)
-        self.slider_label.setText(f"score ≥ {cut:.2f}")
+        model = "loading" if self._preparing else ("ready" if self.model_ready else "none")
+        self.results.show_state(
+            self.shown_request, self.filter_bar.describe(), error=self.search_error,
+            folders=self._folders or self.library.catalog.folders(), counts=self.counts,
+            worker=self.worker_status, model=model)
+
+    def _relevance_changed(self) -> None:
+        self.model.set_min_relevance(self.filter_bar.cut())
+        self._update_results()
 
     def clear_search(self) -> None:
         self._similar_to = None
@@ -442,22 +467,22 @@ class MainWindow(QMainWindow):
         if hit is None:
             return
         if not self.model_ready:
-            self.caption.setText("“Find similar” needs a model.")
+            self.statusBar().showMessage("“Find similar” needs a model.", 5000)
             return
-        self._similar_to = (hit.id, show(Path(hit.path).name))
-        self.search.blockSignals(True)
-        self.search.clear()
-        self.search.blockSignals(False)
-        self.run_search()
+        self._search_for_image(hit.id, show(Path(hit.path).name))
 
-    def find_similar_to_file(self, path: str) -> None:
+    def find_similar_to_file(self, path: str, name: str | None = None) -> None:
         if not self.model_ready:
-            self.caption.setText("Searching by image needs a model.")
+            self.statusBar().showMessage("Searching by image needs a model.", 5000)
             return
-        self._similar_to = (path, Path(path).name)
+        self._search_for_image(path, name or show(Path(path).name))
+
+    def _search_for_image(self, photo, name: str) -> None:
+        self._similar_to = (photo, name)
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
+        self.results.chip.show_for(name)
         self.run_search()
 
     def _similar_current(self) -> None:
@@ -465,82 +490,23 @@ class MainWindow(QMainWindow):
 
     # -- photo actions -----------------------------------------------------------------------
 
-    def _photo_menu(self, pos) -> None:
-        idx = self.view.indexAt(pos)
-        if not idx.isValid():
-            return
-        row = idx.row()
-        menu = QMenu(self)
-        menu.addAction("Find similar", lambda: self.find_similar(row))
-        menu.addAction("Preview", lambda: self.preview(row))
-        menu.addAction("Open", lambda: self.open_photo(self.model.hit(row).path))
-        menu.addAction("Show in folder", lambda: self.show_in_folder(self.model.hit(row).path))
-        menu.addAction("Copy path", self.copy_paths)
-        add_photo_actions(menu, self.library, [self.model.hit(row).path], self,
-                          self._tags_changed)
-        rows = self.view.selected_rows() or [row]
-        categories.add_photo_actions(menu, self.library, [self.model.hit(r).path for r in rows
-                                                          if self.model.hit(r) is not None],
-                                     self, self._categories_changed)
-        menu.exec(self.view.viewport().mapToGlobal(pos))
-
-    def _tags_changed(self) -> None:
+    def tags_changed(self) -> None:
         """Tags were given or taken off: counts, and a tag: search, show it."""
         self.tag_panel.refresh()
         if "tag:" in self.search.text():
-            self.run_search()
+            self.run_search(keep_view=True)
 
-    def _categories_changed(self) -> None:
+    def categories_changed(self) -> None:
         """Examples changed from the grid: counts, and a category: search, show it."""
         self.category_panel.refresh()
         self._category_search_stale()
 
     def _category_search_stale(self) -> None:
         if "category:" in self.search.text():
-            self.run_search()
+            self.run_search(keep_view=True)
 
     def preview(self, row: int) -> PreviewDialog | None:
-        if self.model.hit(row) is None:
-            return None
-        dlg = PreviewDialog(self.model, row, self)
-        tags = PhotoTags(self.library, dlg)
-        dlg.add_panel(tags)
-        tags.show_photo(dlg.hit.path)
-        dlg.row_changed.connect(lambda r: tags.show_photo(self.model.hit(r).path))
-        tags.changed.connect(self.tag_panel.refresh)
-        dlg.open_requested.connect(self.open_photo)
-        dlg.row_changed.connect(lambda r: self.view.setCurrentIndex(self.model.index(r)))
-        dlg.show()
-        self._preview = dlg
-        return dlg
-
-    def _open_row(self, row: int) -> None:
-        hit = self.model.hit(row)
-        if hit is not None:
-            self.open_photo(hit.path)
-
-    def open_photo(self, path: str) -> None:
-        QDesktopServices.openUrl(file_url(path))
-
-    def show_in_folder(self, path: str) -> None:
-        """Open the file manager with the photo selected where the platform allows it."""
-        if sys.platform == "darwin":
-            subprocess.Popen(["open", "-R", path])
-            return
-        if sys.platform == "win32":
-            subprocess.Popen(["explorer", "/select,", os.path.normpath(path)])
-            return
-        if _freedesktop_show_item(path):
-            return
-        QDesktopServices.openUrl(file_url(os.path.dirname(path)))
-
-    def copy_paths(self) -> None:
-        rows = self.view.selected_rows() or [self.view.current_row()]
-        paths = [self.model.hit(r).path for r in rows if self.model.hit(r) is not None]
-        if paths:
-            mime = self.model.mimeData([self.model.index(r) for r in rows])
-            QGuiApplication.clipboard().setMimeData(mime)
-            self.statusBar().showMessage(f"Copied {len(paths)} path(s)", 3000)
+        return self.photos.preview(row)
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -553,7 +519,7 @@ class MainWindow(QMainWindow):
         try:
             self.bridge.worker.add_folder(path)
         except PhotoclipError as e:
-            QMessageBox.information(self, "PhotoCLIP", str(e))
+            QMessageBox.information(self, "PhotoCLIP", for_gui(e))
             return
         self.refresh_folders()
         self.run_search()
@@ -568,113 +534,64 @@ class MainWindow(QMainWindow):
                 self.add_folder(url.toLocalFile())
 
     def refresh_folders(self) -> None:
-        """Re-read folder counts off the GUI thread (they are GROUP BYs over the whole
-        catalog) and update the sidebar, the filters and the counts when they changed."""
+        """Re-read folder counts and years off the GUI thread (GROUP BYs over the whole
+        catalog) and update everything that shows them."""
         if self._refreshing:
             return
         self._refreshing = True
         lib = self.library
 
         def read():
-            return lib.folders(), lib.catalog.counts(lib.model_id)
+            return lib.folders(), lib.catalog.counts(lib.model_id), lib.catalog.years()
 
         run_task(self.info_pool, read, self._apply_folders,
-                   lambda _e: setattr(self, "_refreshing", False))
+                 lambda _e: setattr(self, "_refreshing", False))
 
     def _apply_folders(self, result) -> None:
         self._refreshing = False
-        folders, self.counts = result
-        self._update_failures()
-        if self.bridge.worker.status.state == "idle":
-            self._show_idle(self.bridge.worker.status)
-        if folders == self._folders_shown:
-            return
-        self._folders_shown = folders
-        current = self.folder_filter.currentData()
-        self.sidebar.clear()
-        for f in folders:
-            state = "" if f.online else " · offline"
-            waiting = f.photos - f.indexed - f.failed
-            if waiting > 0 and f.online:
-                state += f" · {waiting} to index"
-            item = QListWidgetItem(f"{show(Path(f.path).name or f.path)}\n{f.indexed:,} of "
-                                   f"{f.photos:,} indexed{state}")
-            item.setToolTip(show(f.path))
-            item.setData(FolderRole, f.path)
-            item.setSizeHint(QSize(0, 44))
-            self.sidebar.addItem(item)
-        self.folder_filter.blockSignals(True)
-        self.folder_filter.clear()
-        self.folder_filter.addItem("All folders", None)
-        for f in folders:
-            self.folder_filter.addItem(show(Path(f.path).name or f.path), f.path)
-        i = self.folder_filter.findData(current)
-        self.folder_filter.setCurrentIndex(max(i, 0))
-        self.folder_filter.blockSignals(False)
+        folders, self.counts, years = result
+        self.bar.show_failed(self.counts["failed"])
+        self._update_status()
+        self.folder_list.show_folders(folders, self.worker_status)
+        self.filter_bar.set_years(years)
+        self.filter_bar.set_folders([f.path for f in folders])
+        changed = [(f.path, f.online) for f in folders] != \
+            [(f.path, f.online) for f in self._folders]
+        self._folders = folders
+        if changed and self.shown_request is not None and not self.model.shown:
+            self._update_results()  # (an empty state may say something else now)
 
-    def _folder_clicked(self, item: QListWidgetItem) -> None:
-        i = self.folder_filter.findData(item.data(FolderRole))
-        self.folder_filter.setCurrentIndex(i)
-        self.bridge.worker.rescan(item.data(FolderRole))  # the folder in view goes first
-
-    def _folder_menu(self, pos) -> None:
-        item = self.sidebar.itemAt(pos)
-        if item is None:
-            return
-        path = item.data(FolderRole)
-        menu = QMenu(self)
-        menu.addAction("Show in file manager",
-                       lambda: QDesktopServices.openUrl(file_url(path)))
-        menu.addAction("Check for changes now", lambda: self.bridge.worker.rescan(path))
-        menu.addAction("Remove from library…", lambda: self.remove_folder(path))
-        menu.exec(self.sidebar.viewport().mapToGlobal(pos))
+    def _folder_clicked(self, path: str) -> None:
+        self.filter_bar.select_folder(path)
+        self.bridge.worker.rescan(path)  # the folder in view goes first
 
     def remove_folder(self, path: str) -> None:
-        answer = QMessageBox.question(
-            self, "Remove folder",
-            f"Forget {path} and its photos in PhotoCLIP?\nThe files themselves are not touched.")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.bridge.worker.remove_folder(path)
-            self.refresh_folders()
-            self.run_search()
-
-    def _fill_date_filter(self) -> None:
-        self.date_filter.blockSignals(True)
-        self.date_filter.clear()
-        today = date.today()
-        self.date_filter.addItem("Any time", None)
-        self.date_filter.addItem("Past 30 days",
-                                 ((today - timedelta(days=30)).isoformat(), None))
-        self.date_filter.addItem("Past year", ((today - timedelta(days=365)).isoformat(), None))
-        for year in self.library.catalog.years():
-            self.date_filter.addItem(str(year), (f"{year}-01-01", f"{year + 1}-01-01"))
-        self.date_filter.blockSignals(False)
+        self.bridge.worker.remove_folder(path)
+        self.refresh_folders()
+        self.run_search()
 
     # -- background work ---------------------------------------------------------------------
 
     def _on_worker_status(self, s: WorkerStatus) -> None:
-        if s.state == "working" and s.total:
-            self.progress.setVisible(True)
-            self.progress.setRange(0, s.total)
-            self.progress.setValue(s.done)
-            eta = f", {int(s.eta) // 60}:{int(s.eta) % 60:02d} left" if s.eta else ""
-            self.state_label.setText(f"Indexing {s.done:,} of {s.total:,} · {s.rate:.1f}/s{eta}"
-                                     f" · {Path(s.current).name}")
-        elif s.state == "paused":
-            self.state_label.setText(f"Paused at {s.done:,} of {s.total:,}")
-        else:
-            self.progress.setVisible(False)
-            self._show_idle(s)
+        was = self.worker_status
+        self.worker_status = s
+        self.bar.show_progress(s)
+        if s.state == "working" and self._refresh_at and s.done >= self._refresh_at \
+                and self._showing_search():
+            self._refresh_at = s.done + max(100, s.done // 4)
+            self._stale.start()  # results of a partial index: bring them up to date
+        if was is None or was.state != s.state:
             self.refresh_folders()
+        self._update_status()
 
-    def _show_idle(self, s: WorkerStatus) -> None:
-        msg = f" · {s.message}" if s.message else ""
-        build = self.library.index_build_progress()
-        if build is not None:  # a lost or damaged index being rebuilt (minutes, once)
-            done, total = build
-            msg += (f" · building the search index: {done / max(total, 1):.0%} "
-                    "(searches are exact and slower meanwhile)")
-        self.state_label.setText(f"{self.counts['indexed']:,} photos indexed · up to date{msg}")
+    def _showing_search(self) -> bool:
+        r = self.shown_request
+        return r is not None and (bool(r[0]) or r[2] is not None)
+
+    def _update_status(self) -> None:
+        model = "loading" if self._preparing else ("ready" if self.model_ready else "none")
+        self.state_label.setText(status_line(self.worker_status, self.counts, model,
+                                             self.library.index_build_progress()))
 
     def _on_worker_report(self, report) -> None:
         if (report.encoded or report.catalogued or report.removed or report.moved
@@ -682,13 +599,10 @@ class MainWindow(QMainWindow):
             self.refresh_folders()
             self.tag_panel.refresh()
             self.category_panel.refresh()  # new photos are scored as they arrive
-            if not self.search.text().strip() and self._similar_to is None:
-                self.run_search()  # the library view shows new photos as they arrive
-
-    def _update_failures(self) -> None:
-        n = self.counts["failed"]
-        self.failures_btn.setVisible(n > 0)
-        self.failures_btn.setText(f"⚠ {n} skipped")
+            if self._showing_search():
+                self._stale.start()  # debounced: keeps the selection and the scroll
+            else:
+                self.run_search(keep_view=True)  # browsing shows new photos as they arrive
 
     def show_failures(self) -> None:
         FailuresDialog(self.library.failures(), self).exec()
@@ -696,44 +610,63 @@ class MainWindow(QMainWindow):
     def _toggle_pause(self, paused: bool) -> None:
         if paused:
             self.bridge.worker.pause()
-            self.pause_btn.setText("Resume")
         else:
             self.bridge.worker.resume()
-            self.pause_btn.setText("Pause")
 
-    def open_settings(self) -> None:
+    # -- settings ----------------------------------------------------------------------------
+
+    def open_settings(self) -> SettingsDialog:
         dlg = SettingsDialog(self.library, self)
-        if dlg.exec() and dlg.apply():
-            self.model_panel.refresh()
+        dlg.finished.connect(lambda result: self._settings_closed(dlg, result))
+        dlg.open()
+        return dlg
+
+    def _settings_closed(self, dlg: SettingsDialog, result: int) -> None:
+        if not result:
+            return
+        base = self.library.settings.thumbnail_size
+        self._zoomed(self.view.zoom)  # (thumbnails at the new size)
+        log.info("settings saved (thumbnails %d px)", base)
+        if dlg.model_changed:
             self.load_model()
+        if dlg.move_plan is not None:
+            self.move_library(dlg.move_plan)
+
+    def move_library(self, plan) -> LibraryMove | None:
+        move = LibraryMove(self, plan, stop=self.bridge.stop, resume=self._resume_worker,
+                           restart=self.restart)
+        if not move.confirm():
+            return None
+        self._move = move
+        move.start()
+        return move
+
+    def _resume_worker(self) -> None:
+        self._make_bridge()
+        self.bridge.start()
+
+    def restart(self) -> None:
+        """Start a new PhotoCLIP (on the data folder now chosen) and close this one."""
+        import sys
+
+        from PySide6.QtCore import QProcess
+
+        self.close()
+        if not QProcess.startDetached(sys.executable, ["-m", "photoclip"]):
+            log.warning("could not start PhotoCLIP again; start it by hand")
 
     def closeEvent(self, event) -> None:
+        self._save_window()
         self._folders_timer.stop()
+        self._stale.stop()
         self.bridge.stop()
         self.thumbs.shutdown()
+        self.search.cleanup()
         self.info_pool.shutdown(wait=True, cancel_futures=True)
         self.search_pool.shutdown(wait=True, cancel_futures=True)
         self.browse_pool.shutdown(wait=True, cancel_futures=True)
         self.library.close()
         super().closeEvent(event)
-
-
-def _freedesktop_show_item(path: str) -> bool:
-    """Ask the desktop's file manager (org.freedesktop.FileManager1) to select the file."""
-    try:
-        from PySide6.QtDBus import QDBusConnection, QDBusInterface
-    except ImportError:
-        return False
-    bus = QDBusConnection.sessionBus()
-    if not bus.isConnected():
-        return False
-    iface = QDBusInterface("org.freedesktop.FileManager1", "/org/freedesktop/FileManager1",
-                           "org.freedesktop.FileManager1", bus)
-    if not iface.isValid():
-        return False
-    url = file_url(path).toString(QUrl.ComponentFormattingOption.FullyEncoded)
-    reply = iface.call("ShowItems", [url], "")
-    return not reply.errorMessage()
 
 
 def app_icon() -> QIcon:
@@ -743,3 +676,6 @@ def app_icon() -> QIcon:
     for f in sorted(RESOURCES.glob("photoclip-*.png")):
         icon.addFile(str(f))
     return icon
+
+
+__all__ = ["MainWindow", "app_icon"]

@@ -1,4 +1,9 @@
-"""The large preview: one photo with its facts; arrows step, Enter opens, Esc/Space closes."""
+"""The large preview: one photo with its facts.
+
+Keys: ← → (and ↑ ↓) step, Home/End go to the first/last photo, Enter opens, F (or F11) full
+screen, 0 fit / 1 actual size, + and − zoom, Esc/Space close. The photo zooms with the wheel
+(around the pointer), pans by dragging, and a double-click switches between fit and 100 %.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,17 @@ import math
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from photoclip.core.imageio import DecodeError, open_upright
 from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui.format import human_size
 from photoclip.gui.paths import show
 
-PREVIEW_SIDE = 2048
+PREVIEW_SIDE = 4096  # decoded at most this big: 100 % is real pixels for most cameras' photos
+ZOOM_LIMITS = (0.05, 16.0)
 
 
 def _load(path: str) -> QImage:
@@ -34,11 +41,141 @@ def describe(hit) -> str:
     if hit.width and hit.height:
         parts.append(f"{hit.width} × {hit.height}")
     if hit.size:
-        mb = hit.size / 2**20
-        parts.append(f"{mb:.1f} MB" if mb >= 1 else f"{hit.size // 1024} KB")
+        parts.append(human_size(hit.size))
     if not math.isnan(hit.score):
         parts.append(f"score {hit.score:.3f}")
     return "   ·   ".join(parts)
+
+
+class ImageCanvas(QWidget):
+    """A photo fitted to the widget, or zoomed (``scale`` = screen pixels per photo pixel)
+    and panned. ``fit`` is True while it follows the widget's size."""
+
+    zoom_changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pixmap: QPixmap | None = None
+        self.real_width = 0  # the photo's own width (the pixmap may be a smaller decode)
+        self.message = ""
+        self.fit = True
+        self.scale = 1.0
+        self.centre = QPointF()  # the photo point (in pixmap pixels) at the widget's centre
+        self._drag: QPointF | None = None
+        self.setMinimumSize(320, 240)
+        self.setMouseTracking(True)
+
+    def set_pixmap(self, pm: QPixmap | None, real_width: int = 0, message: str = "") -> None:
+        self.pixmap, self.message = pm, message
+        self.real_width = real_width or (pm.width() if pm else 0)
+        if self.fit or pm is None:
+            self.fit = True
+        self.centre = QPointF(pm.width() / 2, pm.height() / 2) if pm else QPointF()
+        self.update()
+        self.zoom_changed.emit()
+
+    def fit_scale(self) -> float:
+        pm = self.pixmap
+        if pm is None or pm.isNull():
+            return 1.0
+        return min(self.width() / pm.width(), self.height() / pm.height())
+
+    def current_scale(self) -> float:
+        return self.fit_scale() if self.fit else self.scale
+
+    def percent(self) -> int:
+        """The zoom as a share of the photo's real pixels."""
+        if self.pixmap is None or not self.real_width:
+            return 100
+        return round(100 * self.current_scale() * self.pixmap.width() / self.real_width)
+
+    def show_fit(self) -> None:
+        self.fit = True
+        if self.pixmap is not None:
+            self.centre = QPointF(self.pixmap.width() / 2, self.pixmap.height() / 2)
+        self.update()
+        self.zoom_changed.emit()
+
+    def show_actual(self) -> None:
+        if self.pixmap is None:
+            return
+        self.zoom_to(self.real_width / self.pixmap.width() if self.real_width else 1.0)
+
+    def zoom_to(self, scale: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the photo point under ``anchor`` (a widget point) where it is."""
+        if self.pixmap is None:
+            return
+        old = self.current_scale()
+        scale = min(max(scale, ZOOM_LIMITS[0]), ZOOM_LIMITS[1])
+        if anchor is not None:
+            offset = anchor - QPointF(self.width() / 2, self.height() / 2)
+            under = self.centre + offset / old
+            self.centre = under - offset / scale
+        self.fit, self.scale = False, scale
+        self._clamp()
+        self.update()
+        self.zoom_changed.emit()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.zoom_to(self.current_scale() * factor, anchor)
+
+    def _clamp(self) -> None:
+        pm, s = self.pixmap, self.current_scale()
+        half_w, half_h = self.width() / (2 * s), self.height() / (2 * s)
+        x = min(max(self.centre.x(), half_w), pm.width() - half_w) \
+            if pm.width() > 2 * half_w else pm.width() / 2
+        y = min(max(self.centre.y(), half_h), pm.height() - half_h) \
+            if pm.height() > 2 * half_h else pm.height() / 2
+        self.centre = QPointF(x, y)
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        pm = self.pixmap
+        if pm is None or pm.isNull():
+            p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            p.drawText(self.rect().adjusted(20, 20, -20, -20),
+                       Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
+            return
+        s = self.current_scale()
+        w, h = pm.width() * s, pm.height() * s
+        centre = self.centre if not self.fit else QPointF(pm.width() / 2, pm.height() / 2)
+        x = self.width() / 2 - centre.x() * s
+        y = self.height() / 2 - centre.y() * s
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, s < 2)
+        p.drawPixmap(QRectF(x, y, w, h), pm, QRectF(pm.rect()))
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps and self.pixmap is not None:
+            self.zoom_by(1.25 ** steps, event.position())
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and not self.fit:
+            self._drag = event.position()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._drag is not None:
+            delta = event.position() - self._drag
+            self._drag = event.position()
+            self.centre -= delta / self.current_scale()
+            self._clamp()
+            self.update()
+
+    def mouseReleaseEvent(self, _event) -> None:
+        self._drag = None
+        self.unsetCursor()
+
+    def mouseDoubleClickEvent(self, _event) -> None:
+        if self.fit:
+            self.show_actual()
+        else:
+            self.show_fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if not self.fit and self.pixmap is not None:
+            self._clamp()
 
 
 class PreviewDialog(QDialog):
@@ -51,22 +188,41 @@ class PreviewDialog(QDialog):
         self.model = model
         self.row = row
         self.pool = make_pool(1, "photoclip-preview")
-        self._pixmap: QPixmap | None = None
-        self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.image.setMinimumSize(320, 240)
+        self.canvas = ImageCanvas()
+        self.canvas.zoom_changed.connect(self._zoom_shown)
         self.info = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.path = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.path.setStyleSheet("color: palette(mid);")
-        hint = QLabel("← → step   ·   Enter open   ·   Esc close",
-                      alignment=Qt.AlignmentFlag.AlignCenter)
+        self.fit_btn = QPushButton("Fit")
+        self.fit_btn.setToolTip("Fit the photo to the window (0)")
+        self.fit_btn.clicked.connect(self.canvas.show_fit)
+        self.actual_btn = QPushButton("100 %")
+        self.actual_btn.setToolTip("Actual size (1); the wheel zooms, dragging pans")
+        self.actual_btn.clicked.connect(self.canvas.show_actual)
+        self.full_btn = QPushButton("Full screen")
+        self.full_btn.setToolTip("F")
+        self.full_btn.clicked.connect(self.toggle_full_screen)
+        self.zoom_label = QLabel()
+        self.zoom_label.setStyleSheet("color: palette(mid);")
+        hint = QLabel("← → step  ·  Home End  ·  wheel zoom  ·  F full screen  ·  Enter open  ·  "
+                      "Esc close", alignment=Qt.AlignmentFlag.AlignCenter)
         hint.setStyleSheet("color: palette(mid); font-size: 11px;")
+        tools = QHBoxLayout()
+        tools.addWidget(self.fit_btn)
+        tools.addWidget(self.actual_btn)
+        tools.addWidget(self.zoom_label)
+        tools.addStretch(1)
+        tools.addWidget(hint)
+        tools.addStretch(1)
+        tools.addWidget(self.full_btn)
         lay = QVBoxLayout(self)
-        lay.addWidget(self.image, 1)
+        lay.addWidget(self.canvas, 1)
         lay.addWidget(self.info)
         lay.addWidget(self.path)
-        lay.addWidget(hint)
+        lay.addLayout(tools)
+        for b in (self.fit_btn, self.actual_btn, self.full_btn):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (the keys belong to the preview)
         self.resize(1000, 760)
         self.show_row(row)
 
@@ -85,12 +241,18 @@ class PreviewDialog(QDialog):
         self.row = row
         self.info.setText(describe(hit))
         self.path.setText(show(os.path.dirname(hit.path)))
-        self.setWindowTitle(f"{show(Path(hit.path).name)} — {row + 1} of {self.model.rowCount()}")
-        thumb = self.model.thumbs.get(hit.path)
-        self._pixmap = thumb
-        self._fit()
-        path = hit.path
-        run_task(self.pool, lambda: _load(path), lambda img, p=path: self._loaded(p, img))
+        number = self.model.photo_number(row)
+        self.setWindowTitle(f"{show(Path(hit.path).name)} — {number:,} of {self.model.shown:,}")
+        if hit.offline:
+            self.canvas.set_pixmap(None, message=(
+                "This photo's folder is not reachable now (an unplugged drive or a network "
+                f"share that is not connected):\n{show(os.path.dirname(hit.path))}\n\nIt stays "
+                "in your library and shows again when the folder is back."))
+        else:
+            thumb = self.model.thumbs.get(hit.path)
+            self.canvas.set_pixmap(thumb, hit.width or 0, "Loading…")
+            path = hit.path
+            run_task(self.pool, lambda: _load(path), lambda img, p=path: self._loaded(p, img))
         self.row_changed.emit(row)
 
     def _loaded(self, path: str, image: QImage) -> None:
@@ -98,33 +260,54 @@ class PreviewDialog(QDialog):
         if hit is None or hit.path != path:
             return  # stepped on meanwhile
         if image.isNull():
-            self.image.setText("This photo cannot be shown (it may have been moved or damaged).")
-            self._pixmap = None
+            self.canvas.set_pixmap(None, message="This photo cannot be shown: it was moved, "
+                                                 "deleted or is damaged.")
             return
-        self._pixmap = QPixmap.fromImage(image)
-        self._fit()
+        self.canvas.set_pixmap(QPixmap.fromImage(image), hit.width or image.width())
 
-    def _fit(self) -> None:
-        if self._pixmap is None or self._pixmap.isNull():
-            return
-        self.image.setPixmap(self._pixmap.scaled(
-            self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.SmoothTransformation))
+    def _zoom_shown(self) -> None:
+        c = self.canvas
+        self.zoom_label.setText("" if c.pixmap is None else
+                                f"{c.percent()} %" + (" (fit)" if c.fit else ""))
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+            self.full_btn.setText("Full screen")
+        else:
+            self.showFullScreen()
+            self.full_btn.setText("Leave full screen")
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key in (Qt.Key.Key_Right, Qt.Key.Key_Down):
-            self.show_row(min(self.row + 1, self.model.rowCount() - 1))
-        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up):
-            self.show_row(max(self.row - 1, 0))
+        steps = {Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1,
+                 Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 10, Qt.Key.Key_PageUp: -10}
+        if key in steps:
+            self.show_row(self.model.step(self.row, steps[key]))
+        elif key == Qt.Key.Key_Home:
+            self.show_row(self.model.step(self.row, -self.model.shown))
+        elif key == Qt.Key.Key_End:
+            self.show_row(self.model.step(self.row, self.model.shown))
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if self.hit is not None:
                 self.open_requested.emit(self.hit.path)
+        elif key in (Qt.Key.Key_F, Qt.Key.Key_F11):
+            self.toggle_full_screen()
+        elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.canvas.zoom_by(1.25)
+        elif key == Qt.Key.Key_Minus:
+            self.canvas.zoom_by(0.8)
+        elif key == Qt.Key.Key_0:
+            self.canvas.show_fit()
+        elif key == Qt.Key.Key_1:
+            self.canvas.show_actual()
+        elif key == Qt.Key.Key_Escape and self.isFullScreen():
+            self.toggle_full_screen()
         elif key in (Qt.Key.Key_Space, Qt.Key.Key_Escape):
             self.accept()
         else:
             super().keyPressEvent(event)
+
+    def done(self, result: int) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        super().done(result)

@@ -53,7 +53,7 @@ class ThumbnailCache(QObject):
     ``ready(path)``. Keeps the most recent ``capacity`` pixmaps in memory."""
 
     ready = Signal(object)  # path (a Python str: Qt strings lose undecodable name bytes)
-    _loaded = Signal(object, QImage, int)  # emitted from pool threads, delivered queued
+    _loaded = Signal(object, QImage, int, int)  # from pool threads (path, image, gen, size)
 
     def __init__(self, cache_dir: Path, size: int = 192, capacity: int = 2000, parent=None):
         super().__init__(parent)
@@ -75,16 +75,16 @@ class ThumbnailCache(QObject):
         if path not in self._pending and path not in self._failed:
             self._pending.add(path)
             try:
-                self.pool.submit(self._load, path, self._generation)
+                self.pool.submit(self._load, path, self._generation, self.size)
             except RuntimeError:  # shut down: the window is closing
                 pass
         return None
 
-    def _load(self, path: str, generation: int) -> None:  # pool thread
+    def _load(self, path: str, generation: int, size: int) -> None:  # pool thread
         if generation != self._generation:
-            self._loaded.emit(path, QImage(), -1)  # skipped, not failed
+            self._loaded.emit(path, QImage(), -1, size)  # skipped, not failed
             return
-        self._loaded.emit(path, load_thumbnail(path, self.size, self.cache_dir), generation)
+        self._loaded.emit(path, load_thumbnail(path, size, self.cache_dir), generation, size)
 
     def shutdown(self) -> None:
         self._generation += 1
@@ -98,9 +98,17 @@ class ThumbnailCache(QObject):
         self._generation += 1
         self._pending.clear()
 
-    def _on_loaded(self, path: str, image: QImage, generation: int) -> None:
+    def set_size(self, size: int) -> None:
+        """Load thumbnails at another size from now on (the grid zoomed past this one)."""
+        if size != self.size:
+            self.size = size
+            self._pixmaps.clear()
+            self._failed.clear()
+            self.clear_pending()
+
+    def _on_loaded(self, path: str, image: QImage, generation: int, size: int) -> None:
         self._pending.discard(path)
-        if generation < 0:
+        if generation < 0 or size != self.size:
             return
         if image.isNull():
             self._failed.add(path)

@@ -1,0 +1,66 @@
+"""The folder list in the sidebar: each folder with what is known of it now, its menu."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QMessageBox, QPushButton
+
+from photoclip.gui.paths import file_url, show
+from photoclip.gui.status import folder_line
+
+FolderRole = Qt.ItemDataRole.UserRole + 10
+
+
+class FolderList(QListWidget):
+    """Folders with their counts; click: show that folder; right-click: its menu."""
+
+    selected = Signal(object)  # a folder path (Python object: keeps undecodable bytes)
+    rescan = Signal(object)
+    remove = Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._shown: list[str] | None = None
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.itemClicked.connect(lambda item: self.selected.emit(item.data(FolderRole)))
+        self.add_button = QPushButton("+ Add folder…")
+
+    def show_folders(self, folders, worker_status) -> None:
+        lines = [(f.path, folder_line(f, worker_status), f.online) for f in folders]
+        if lines == self._shown:
+            return
+        self._shown = lines
+        current = self.currentItem().data(FolderRole) if self.currentItem() else None
+        self.clear()
+        for path, text, online in lines:
+            item = QListWidgetItem(text)
+            item.setToolTip(show(path) if online else
+                            f"{show(path)}\nIts drive or network share is not connected: its "
+                            "photos stay in the library and come back when it is.")
+            item.setData(FolderRole, path)
+            item.setSizeHint(QSize(0, 44))
+            self.addItem(item)
+            if path == current:
+                self.setCurrentItem(item)
+
+    def _menu(self, pos) -> None:
+        item = self.itemAt(pos)
+        if item is None:
+            return
+        path = item.data(FolderRole)
+        menu = QMenu(self)
+        menu.addAction("Show in file manager",
+                       lambda: QDesktopServices.openUrl(file_url(path)))
+        menu.addAction("Check for changes now", lambda: self.rescan.emit(path))
+        menu.addAction("Remove from library…", lambda: self._ask_remove(path))
+        menu.exec(self.viewport().mapToGlobal(pos))
+
+    def _ask_remove(self, path: str) -> None:
+        answer = QMessageBox.question(
+            self, "Remove folder",
+            f"Forget {show(path)} and its photos in PhotoCLIP?\nThe files themselves are not "
+            "touched.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.remove.emit(path)

@@ -1,0 +1,86 @@
+"""What can be done with the photos in the grid: the right-click menu, the preview, open,
+show in folder, copy. Problems (no viewer, no file manager) are said in the status bar."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMenu
+
+from photoclip.gui import actions, categories, tagsets
+from photoclip.gui.format import plural
+from photoclip.gui.preview import PreviewDialog
+
+log = logging.getLogger(__name__)
+
+
+class PhotoActions(QObject):
+    """Acts on ``window``'s grid (its model, view, library, side panels)."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.w = window
+        self.dialog: PreviewDialog | None = None
+
+    def menu(self, pos) -> None:
+        w = self.w
+        idx = w.view.indexAt(pos)
+        hit = w.model.hit(idx.row()) if idx.isValid() else None
+        if hit is None:
+            return
+        row = idx.row()
+        menu = QMenu(w)
+        menu.addAction("Find similar", lambda: w.find_similar(row))
+        menu.addAction("Preview", lambda: self.preview(row))
+        menu.addAction("Open", lambda: self.open_photo(hit.path))
+        menu.addAction("Show in folder", lambda: self.show_in_folder(hit.path))
+        menu.addAction("Copy path", self.copy_paths)
+        tagsets.add_photo_actions(menu, w.library, [hit.path], w, w.tags_changed)
+        rows = w.view.selected_rows() or [row]
+        categories.add_photo_actions(menu, w.library, [w.model.hit(r).path for r in rows
+                                                       if w.model.hit(r) is not None],
+                                     w, w.categories_changed)
+        menu.exec(w.view.viewport().mapToGlobal(pos))
+
+    def preview(self, row: int) -> PreviewDialog | None:
+        w = self.w
+        if w.model.hit(row) is None:
+            return None
+        dlg = PreviewDialog(w.model, row, w)
+        tags = tagsets.PhotoTags(w.library, dlg)
+        dlg.add_panel(tags)
+        tags.show_photo(dlg.hit.path)
+        dlg.row_changed.connect(lambda r: tags.show_photo(w.model.hit(r).path))
+        tags.changed.connect(w.tag_panel.refresh)
+        dlg.open_requested.connect(self.open_photo)
+        dlg.row_changed.connect(lambda r: w.view.setCurrentIndex(w.model.index(r)))
+        dlg.show()
+        self.dialog = dlg
+        return dlg
+
+    def open_row(self, row: int) -> None:
+        hit = self.w.model.hit(row)
+        if hit is not None:
+            self.open_photo(hit.path)
+
+    def open_photo(self, path: str) -> None:
+        self._say(actions.open_photo(path))
+
+    def show_in_folder(self, path: str) -> None:
+        self._say(actions.show_in_folder(path))
+
+    def _say(self, problem: str | None) -> None:
+        if problem:
+            log.info("%s", problem)
+            self.w.statusBar().showMessage(problem, 10000)
+
+    def copy_paths(self) -> None:
+        w = self.w
+        rows = w.view.selected_rows() or [w.view.current_row()]
+        paths = [w.model.hit(r).path for r in rows if w.model.hit(r) is not None]
+        if paths:
+            mime = w.model.mimeData([w.model.index(r) for r in rows])
+            QGuiApplication.clipboard().setMimeData(mime)
+            w.statusBar().showMessage(f"Copied {plural(len(paths), 'path')}", 3000)

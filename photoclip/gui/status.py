@@ -1,0 +1,116 @@
+"""What the status bar, the folder list and the results area say: derived from the current
+state every time.
+
+Pure functions of (worker status, catalog counts, model state, the request shown), so no label
+can keep saying what was true a minute ago; the widgets only show their result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from photoclip.core.worker import WorkerStatus
+from photoclip.gui.format import duration, plural
+from photoclip.gui.paths import show
+
+
+def status_line(s: WorkerStatus | None, counts: dict, model: str,
+                build: tuple[int, int] | None = None) -> str:
+    """The status bar's sentence. ``model``: "loading", "ready" or "none"."""
+    if s is not None and s.state == "working" and s.total:
+        left = (f"about {duration(s.eta)} left" if s.eta is not None
+                else "estimating the time left")
+        text = (f"Indexing {s.done:,} of {plural(s.total, 'photo')} · {s.rate:.1f} per second "
+                f"· {left}")
+    elif s is not None and s.state == "paused":
+        left = max(s.total - s.done, 0) if s.total else counts.get("pending", 0)
+        text = f"Paused — {plural(left, 'photo')} left to index" if left else "Paused"
+    else:
+        text = _idle_line(counts, model)
+    if s is not None and s.message:
+        text += f" · {s.message}"
+    if build is not None:  # a lost or damaged index being rebuilt (minutes, once)
+        done, total = build
+        text += (f" · building the search index: {done / max(total, 1):.0%} (searches are "
+                 "exact and slower meanwhile)")
+    return text
+
+
+def _idle_line(counts: dict, model: str) -> str:
+    photos, indexed, pending = counts["photos"], counts["indexed"], counts["pending"]
+    prefix = "Loading the model… · " if model == "loading" else ""
+    if photos == 0:
+        return prefix + "No photos yet"
+    if pending and model == "none":
+        return (f"{prefix}{plural(photos, 'photo')} catalogued · {pending:,} to index once "
+                "a model is there")
+    if pending:
+        return f"{prefix}{indexed:,} of {plural(photos, 'photo')} indexed · {pending:,} waiting"
+    return f"{prefix}{plural(indexed, 'photo')} indexed · up to date"
+
+
+def folder_line(f, s: WorkerStatus | None) -> str:
+    """A folder's two lines in the sidebar: its name, and what PhotoCLIP knows of it now."""
+    name = show(Path(f.path).name or f.path)
+    if not f.online:
+        return f"{name}\n{plural(f.photos, 'photo')} · offline (not reachable now)"
+    busy = s is not None and s.root == f.path and s.state in ("working", "paused")
+    if busy:  # files still to read are not catalogued yet: count them in
+        expected = max(f.photos, f.indexed + s.job_total - s.job_done)
+        return f"{name}\nindexing — {f.indexed:,} of {expected:,}"
+    if f.last_scan is None and f.photos == 0:
+        return f"{name}\nlooking for photos…"
+    if f.photos == 0:
+        return f"{name}\nno photos found"
+    waiting = f.photos - f.indexed - f.failed
+    line = f"{name}\n{f.indexed:,} of {plural(f.photos, 'photo')} indexed"
+    if waiting > 0:
+        line += f" · {waiting:,} to index"
+    return line
+
+
+def caption(request, shown: int, period: str = "") -> str:
+    """Above the grid: what is shown, and how many ("" when nothing is)."""
+    query, filters, similar = request
+    if similar:
+        what = "Photos like it"
+    elif query:
+        what = f"Best matches for “{query}”"
+    elif filters.folder:
+        what = show(Path(filters.folder).name or filters.folder)
+    else:
+        what = "All photos"
+    return f"{what}{period} — {plural(shown, 'photo')}" if shown else ""
+
+
+def empty_reason(request, *, hidden: int, error: str | None, folders,
+                 counts: dict, worker: WorkerStatus | None, model: str) -> str:
+    """Why the grid is empty, in the words a user needs: no folders, not indexed yet, still
+    indexing, offline, no good matches, or no matches."""
+    query, filters, similar = request
+    if error:
+        return error
+    if not folders:
+        return ("No photo folders yet.\nAdd one with “+ Add folder…”, or drag a folder onto "
+                "this window.")
+    if hidden:  # results, all below the relevance cut
+        return f"No good matches for {f'“{query}”' if query else 'this photo'}."
+    indexing = worker is not None and worker.state == "working" and worker.total
+    progress = f"indexing — {worker.done:,} of {worker.total:,}" if indexing else ""
+    if query and model != "ready" and "tag:" not in query and "category:" not in query:
+        return ("Search turns on when a model is ready (see above). You can browse your "
+                "photos meanwhile: clear the search box.")
+    if (query or similar) and counts["indexed"] == 0 and counts["photos"]:
+        if progress:
+            return f"Not indexed yet: {progress}. Results appear as photos are indexed."
+        return "Not indexed yet: search works once your photos have been read."
+    if not any(f.online for f in folders):
+        return ("Your photo folders are not reachable now (an unplugged drive or a network "
+                "share?). Their photos come back when they are connected.")
+    if not query and not similar and counts["photos"] == 0:
+        return f"Looking for photos — {progress}." if progress else \
+            "No photos found in your folders yet."
+    where = " with these filters" if filters.folder or filters.after or filters.before else ""
+    if query:
+        return f"No photos match “{query}”{where}."
+    return f"No photos{where}."
