@@ -96,3 +96,32 @@ def test_a_search_after_indexing_never_loads_torch(tmp_path, tiny_spec):
     assert "HEAVY []" in proc.stdout
     hits = json.loads(proc.stdout.split("HEAVY")[0])
     assert len(hits) == 12
+
+
+def test_cli_index_while_the_app_indexes_the_same_library(tmp_path, tiny_spec):
+    """The app's worker (here in this process) and `photoclip index` (another process) on one
+    library at once: they take turns (the indexing lock), nothing is read twice or lost, and
+    the catalog and index stay sound."""
+    from photoclip.core.library import Library
+    from photoclip.core.worker import Worker
+
+    home = tmp_path / "home"
+    write_photos(tmp_path / "a", 150, size=(400, 300))
+    write_photos(tmp_path / "b", 150, start=1000, size=(400, 300))
+    assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "a")).returncode == 0
+    assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "b")).returncode == 0
+    lib = Library.open(home, model=tiny_spec)
+    worker = Worker(lib, watch=False)
+    worker.start()  # the app begins indexing both folders…
+    cli = photoclip(home, "index", "--json")  # …and the user runs the CLI meanwhile
+    assert cli.returncode == 0, cli.stderr
+    assert worker.wait_idle(180)
+    worker.stop()
+    lib.close()
+    assert status(home)["indexed"] == 300
+    db = sqlite3.connect(home / "catalog.sqlite3")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 300
+    db.close()
+    found = json.loads(photoclip(home, "search", "a photo", "--limit", "300", "--json").stdout)
+    assert len(found) == 300
