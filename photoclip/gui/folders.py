@@ -45,6 +45,14 @@ class FolderList(QListWidget):
             if path == current:
                 self.setCurrentItem(item)
 
+    def select(self, path: str | None) -> None:
+        """Highlight the folder shown in the grid (none: all folders)."""
+        for i in range(self.count()):
+            if self.item(i).data(FolderRole) == path:
+                self.setCurrentRow(i)
+                return
+        self.setCurrentRow(-1)
+
     def _menu(self, pos) -> None:
         item = self.itemAt(pos)
         if item is None:

@@ -313,6 +313,7 @@ class MainWindow(QMainWindow):
         return self.filter_bar.filters()
 
     def _filters_changed(self) -> None:
+        self.folder_list.select(self.filter_bar.filters().folder)
         self.run_search()
 
     def run_search(self, keep_view: bool = False) -> None:

@@ -279,7 +279,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
         painter.fillRect(r, pal.color(QPalette.ColorRole.AlternateBase))
         pm = index.data(Qt.ItemDataRole.DecorationRole)
         if pm is not None and not pm.isNull():
-            if pm.width() != r.width() and pm.height() != r.height():
+            fitted = pm.width() <= r.width() and pm.height() <= r.height() and (
+                pm.width() == r.width() or pm.height() == r.height())
+            if not fitted:  # (larger, or smaller: small photos are scaled up too)
                 pm = pm.scaled(r.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                Qt.TransformationMode.SmoothTransformation)
             x = r.x() + (r.width() - pm.width()) // 2
@@ -288,6 +290,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         if index.data(OfflineRole):
             self._paint_offline(painter, r, pal)
         if selected:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
             pen = painter.pen()
             pen.setColor(pal.color(QPalette.ColorRole.Highlight))
             pen.setWidth(3)
@@ -322,7 +325,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 1.15)
         painter.setFont(font)
-        painter.setPen(option.palette.color(QPalette.ColorRole.WindowText))
+        painter.setPen(option.palette.color(QPalette.ColorGroup.Active,
+                                            QPalette.ColorRole.WindowText))
         painter.drawText(option.rect.adjusted(6, 0, -6, 0),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, text)
         painter.restore()

@@ -186,6 +186,7 @@ class SettingsDialog(QDialog):
     def _say(self, message: str) -> None:
         self.error.setText(message)
         self.error.setVisible(bool(message))
+        self.adjustSize()  # (room for the message: the form never gets squeezed)
 
     # -- saving ------------------------------------------------------------------------------
 

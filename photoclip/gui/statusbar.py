@@ -36,7 +36,7 @@ class StatusWidgets:
         bar.addPermanentWidget(self.failures)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.pause)
-        bar.addPermanentWidget(QLabel("🔍"))
+        bar.addPermanentWidget(QLabel("Size"))
         bar.addPermanentWidget(self.zoom)
 
     def show_progress(self, s: WorkerStatus) -> None:
