@@ -490,7 +490,10 @@ class Library:
         with self._loading_index():
             ready = self.search_ready()
             if ready:
-                self.text_encoder().encode_texts(["a photo"])  # tokenizer and first run
+                encoder = self.text_encoder()
+                encoder.encode_texts(["a photo"])  # tokenizer and first run
+                # what good matches are judged against (encoded once per model, then stored)
+                self.tagsets.vocabulary_vectors(self.model_id, encoder, vocabulary())
         return ready
 
     @contextmanager

@@ -37,8 +37,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -51,6 +53,8 @@ import numpy as np
 from photoclip.core.catalog import Catalog
 from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.paths import to_db
+
+log = logging.getLogger(__name__)
 
 # Photo prompts, a curated subset of OpenAI's 80 ImageNet templates (open_clip's
 # zero_shot_metadata): the ones about photos, leaving out art, origami, video games, tattoos.
@@ -608,11 +612,14 @@ class TagSets:
         if r is not None and r[0] == key:
             return np.frombuffer(r[1], np.float32).reshape(-1, encoder.dim)
         vectors = label_vector(encoder, prompts)[None] if mean else _encode(encoder, prompts)
-        with self.catalog.transaction() as tx:
-            tx.execute("DELETE FROM tag_vectors WHERE ifnull(tag_id, 0)=? AND model=?",
-                       (tag_id or 0, model))
-            tx.execute("INSERT INTO tag_vectors(tag_id, model, prompts_key, vectors) "
-                       "VALUES (?, ?, ?, ?)", (tag_id, model, key, vectors.tobytes()))
+        try:
+            with self.catalog.transaction() as tx:
+                tx.execute("DELETE FROM tag_vectors WHERE ifnull(tag_id, 0)=? AND model=?",
+                           (tag_id or 0, model))
+                tx.execute("INSERT INTO tag_vectors(tag_id, model, prompts_key, vectors) "
+                           "VALUES (?, ?, ?, ?)", (tag_id, model, key, vectors.tobytes()))
+        except sqlite3.OperationalError as e:  # a read-only data folder: encode again next time
+            log.info("text vectors not stored: %s", e)
         return vectors
 
     def vocabulary_vectors(self, model: str, encoder, words: Sequence[str]) -> np.ndarray:
