@@ -1,16 +1,22 @@
-"""Take the README screenshots from a real window (run under xvfb-run for a real X display).
+"""Take the README screenshots from a real window (run under xvfb-run for a real X display;
+with openbox installed, windows get a window manager and are captured with their frames).
 
-    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_screenshots.py
+    xvfb-run -a -s "-screen 0 1700x1100x24" .venv/bin/python docs/make_screenshots.py
 
-Uses the fixture model and ../shared/photos/library in a temporary data folder.
+Uses the fixture model, ../shared/photos/library and the CIFAR-10 sample, copied into a
+temporary folder (the copies get capture dates spread over two years, so browsing shows its
+month sections); the data folder is temporary too.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,31 +50,115 @@ def wait(app, cond, timeout=60.0) -> None:
         time.sleep(0.01)
 
 
+def shoot(app, widget, name: str) -> None:
+    """The widget as the screen shows it: with its window frame when a window manager runs."""
+    pump(app, 0.3)
+    frame = widget.frameGeometry()
+    screen = widget.screen() or app.primaryScreen()
+    shot = screen.grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+    if shot.isNull() or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        shot = widget.grab()
+    shot.save(str(OUT / name))
+
+
+def window_manager() -> subprocess.Popen | None:
+    if not os.environ.get("DISPLAY") or not shutil.which("openbox"):
+        return None
+    wm = subprocess.Popen(["openbox"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return wm
+
+
+def dated_copy(src: Path, dst: Path) -> Path:
+    """The photos of ``src`` copied into ``dst``, dated one every few days back from today."""
+    dst.mkdir(parents=True, exist_ok=True)
+    start = datetime.now()
+    for i, p in enumerate(sorted(src.iterdir())):
+        shutil.copy(p, dst / p.name)
+        t = (start - timedelta(days=3 * i, hours=i % 7)).timestamp()
+        os.utime(dst / p.name, (t, t))
+    return dst
+
+
 def main() -> int:
     configure_threads()
+    wm = window_manager()
     app = QApplication(sys.argv[:1])
     from photoclip.gui.dialogs import FirstRunDialog
     from photoclip.gui.main_window import MainWindow, app_icon
 
     app.setWindowIcon(app_icon())
     OUT.mkdir(parents=True, exist_ok=True)
+    pictures = dated_copy(SHARED / "photos" / "library", HOME / "Pictures")
     lib = Library(HOME / "lib", model=f"local-dir:{SHARED / 'models' / 'cifar-clip'}")
-    lib.add_folder(SHARED / "photos" / "library")
+    lib.add_folder(pictures)
     lib.index_folders()
     window = MainWindow(lib, watch=False)
-    window.resize(1400, 900)
+    window.resize(1600, 1000)
+    window.move(20, 20)
     window.show()
     wait(app, lambda: window.model_ready)
+    wait(app, lambda: window.model.shown > 0)
+    pump(app, 3.0)  # thumbnails
+    shoot(app, window, "grid-1600.png")  # the whole width used, month sections
+    window.resize(1024, 700)
+    pump(app, 2.0)
+    shoot(app, window, "grid-1024.png")  # the filters folded, the search box kept
+    window.resize(1400, 900)
     window.search.setText(QUERY)
     wait(app, lambda: window.shown_request and window.shown_request[0] == QUERY)
-    pump(app, 3.0)  # thumbnails
-    window.grab().save(str(OUT / "search.png"))
+    pump(app, 3.0)
+    shoot(app, window, "search.png")
+    window.find_similar_to_file(str(pictures / "horses.jpg"))
+    wait(app, lambda: window.shown_request and window.shown_request[2] is not None)
+    pump(app, 3.0)
+    shoot(app, window, "similar.png")  # the "Similar to" chip
+    nonsense = "xkcd flibber"
+    window.search.setText(nonsense)
+    wait(app, lambda: window.shown_request and window.shown_request[0] == nonsense)
+    pump(app, 1.0)
+    shoot(app, window, "no-good-matches.png")
+    window.search.setText(QUERY)
+    wait(app, lambda: window.shown_request and window.shown_request[0] == QUERY)
+    pump(app, 1.0)
     window.view.setCurrentIndex(window.model.index(0))
     dlg = window.preview(0)
     dlg.resize(1000, 760)
     pump(app, 2.5)
-    dlg.grab().save(str(OUT / "preview.png"))
+    shoot(app, dlg, "preview.png")
     dlg.close()
+
+    # the settings refusing a model folder whose weights are damaged
+    broken = HOME / "downloaded-model"
+    broken.mkdir()
+    shutil.copy(SHARED / "models" / "cifar-clip" / "open_clip_config.json", broken)
+    (broken / "open_clip_model.safetensors").write_bytes(b"\x00not weights" * 64)
+    settings = window.open_settings()
+    settings.model.setText(f"local-dir:{broken}")
+    settings.accept()
+    wait(app, lambda: settings.error.isVisible() and "Not saved" in settings.error.text())
+    shoot(app, settings, "settings-bad-model.png")
+    settings.reject()
+
+    # a USB stick that was unplugged: its photos stay, with a badge
+    stick = HOME / "USB stick"
+    stick.mkdir()
+    for p in sorted((SHARED / "datasets" / "cifar10-sample" / "horse").iterdir())[:12]:
+        shutil.copy(p, stick / p.name)
+    lib.add_folder(stick)
+    lib.index_folders()
+    shutil.move(str(stick), str(HOME / "unplugged"))
+    lib.index_folders()
+    window.refresh_folders()
+    window.search.clear()
+    wait(app, lambda: window.filter_bar.folder.findData(str(stick)) >= 0)
+    window.filter_bar.select_folder(str(stick))
+    wait(app, lambda: window.model.shown == 12 and window.model.hits()[0].offline)
+    pump(app, 2.5)
+    shoot(app, window, "offline.png")
+    window.filter_bar.select_folder(None)
+    shutil.move(str(HOME / "unplugged"), str(stick))
+    lib.index_folders()
 
     # a category taught from five ship photos (CIFAR-10 sample added to the library)
     cifar = SHARED / "datasets" / "cifar10-sample"
@@ -83,12 +173,12 @@ def main() -> int:
     window.search.setText("category:Boats")
     wait(app, lambda: window.shown_request and window.shown_request[0] == "category:Boats")
     pump(app, 3.0)
-    window.grab().save(str(OUT / "categories.png"))
+    shoot(app, window, "categories.png")
     review = panel.review("Boats")
     review.resize(640, 560)
     wait(app, lambda: review.current() is not None)
     pump(app, 1.0)
-    review.grab().save(str(OUT / "review.png"))
+    shoot(app, review, "review.png")
     review.close()
     window.close()
 
@@ -102,7 +192,9 @@ def main() -> int:
     first.add_folder(str(Path.home()))
     first.show()
     pump(app, 1.0)
-    first.grab().save(str(OUT / "first-run.png"))
+    shoot(app, first, "first-run.png")
+    if wm is not None:
+        wm.terminate()
     print(f"screenshots in {OUT}")
     return 0
 
