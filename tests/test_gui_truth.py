@@ -311,6 +311,36 @@ def test_status_and_folder_lines_say_what_is_true_now():
         "C\n3 photos · offline (not reachable now)"
 
 
+def test_an_empty_grid_says_why():
+    from photoclip.core.library import FolderStatus
+    from photoclip.core.search import Filters
+    from photoclip.core.worker import WorkerStatus
+
+    def why(query="", similar=None, filters=None, hidden=0, error=None, online=True,
+            counts=None, worker=None, model="ready", folders=True):
+        filters = filters or Filters()
+        folder = [FolderStatus("/p/A", online, 10, 0, 0, 1.0)] if folders else []
+        return status.empty_reason((query, filters, similar), hidden=hidden, error=error,
+                                   folders=folder, worker=worker, model=model,
+                                   counts=counts or {"photos": 10, "indexed": 10, "failed": 0,
+                                                     "pending": 0})
+
+    assert why(folders=False).startswith("No photo folders yet")
+    assert why("dog", hidden=40) == "No good matches for “dog”."
+    assert why(similar=(3, "x.jpg"), hidden=5) == "No good matches for this photo."
+    none_yet = {"photos": 10, "indexed": 0, "failed": 0, "pending": 10}
+    indexing = WorkerStatus("working", 4, 10)
+    assert why("dog", counts=none_yet, worker=indexing) == \
+        "Not indexed yet: indexing — 4 of 10. Results appear as photos are indexed."
+    assert why("dog", counts=none_yet).startswith("Not indexed yet: search works once")
+    assert why("dog", model="none").startswith("Search turns on when a model is ready")
+    assert why(online=False).startswith("Your photo folders are not reachable now")
+    assert why(counts={"photos": 0, "indexed": 0, "failed": 0, "pending": 0},
+               worker=WorkerStatus("working", 0, 300)) == "Reading your photos — 0 of 300."
+    assert why("dog", filters=Filters(folder="/p/A")) == "No photos match “dog” with these filters."
+    assert why(error="Nothing to search for in “-”.") == "Nothing to search for in “-”."
+
+
 def test_numbers_sizes_and_durations_read_right():
     assert human_size(937) == "937 bytes" and human_size(1) == "1 byte"
     assert human_size(1536) == "1.5 KB" and human_size(5 * 2**20) == "5.0 MB"

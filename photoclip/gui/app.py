@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from photoclip import __version__
 from photoclip.config import data_home
-from photoclip.core.errors import explain
+from photoclip.core.errors import explain, for_gui
 from photoclip.core.library import Library
 from photoclip.core.relocate import finish_move
 from photoclip.gui.dialogs import FirstRunDialog
@@ -76,7 +76,7 @@ def _open(app: QApplication, args, instance: SingleInstance) -> int:
     except Exception as e:  # (the same sentences as the command line)
         explained = explain(e, instance.home)
         QMessageBox.critical(None, "PhotoCLIP", "PhotoCLIP cannot open its library:\n"
-                             + str(explained or f"{type(e).__name__}: {e}"))
+                             + (for_gui(explained) if explained else f"{type(e).__name__}: {e}"))
         return 1
     window = MainWindow(library)
     instance.activated.connect(window.bring_to_front)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
@@ -147,7 +147,7 @@ class CategorySidebar(QWidget):
                             f"Quality: {quality}.")
 
     def _failed(self, e: Exception) -> None:
-        self.status.setText(f"Categories: {e}")
+        self.status.setText(f"Categories: {for_gui(e)}")
 
     def selected(self) -> str | None:
         item = self.tree.currentItem()
@@ -182,7 +182,7 @@ class CategorySidebar(QWidget):
         try:
             cat = self.library.create_category(dlg.name.text(), dlg.description.text())
         except PhotoclipError as e:
-            QMessageBox.warning(self, "Category", str(e))
+            QMessageBox.warning(self, "Category", for_gui(e))
             return None
         self.refresh()
         return cat.name
@@ -195,7 +195,7 @@ class CategorySidebar(QWidget):
         try:
             self.library.categories.update(name, dlg.name.text(), dlg.description.text())
         except PhotoclipError as e:
-            QMessageBox.warning(self, "Category", str(e))
+            QMessageBox.warning(self, "Category", for_gui(e))
         self.refresh()
         self.changed.emit()
 
@@ -310,7 +310,7 @@ class ReviewDialog(QDialog):
         """Ask the (retrained) category which photos to review next."""
         self._since_refill = 0
         run_task(self.pool, lambda: self.library.category_suggestions(self.name, 20),
-                 self._filled, lambda e: self.question.setText(str(e)))
+                 self._filled, lambda e: self.question.setText(for_gui(e)))
 
     def _filled(self, hits) -> None:
         done = self.hits[:self.pos]  # (kept, so ← still shows what was answered)
@@ -373,7 +373,7 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
         try:
             library.label_photos(name, paths, positive)
         except PhotoclipError as e:
-            QMessageBox.warning(parent, "Category", str(e))
+            QMessageBox.warning(parent, "Category", for_gui(e))
             return
         on_change()
 

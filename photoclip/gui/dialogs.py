@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from photoclip.config import DEFAULT_MODEL
 from photoclip.core.errors import for_gui
 from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui.format import plural
 from photoclip.gui.paths import show
 
 DEFAULT_MODEL_MB = 605  # open_clip_model.safetensors of ViT-B-32 laion2b_s34b_b79k
@@ -148,7 +149,7 @@ class ModelPanel(QWidget):
         self.download_btn.setEnabled(True)
         self.local_btn.setEnabled(True)
         self.state.setText(f"<b>The download did not work.</b> {for_gui(err)}")
-        self.download_finished.emit(False, str(err))
+        self.download_finished.emit(False, for_gui(err))
 
 
 class FirstRunDialog(QDialog):
@@ -255,7 +256,7 @@ class FailuresDialog(QDialog):
 
     def __init__(self, failures: list[tuple[str, str]], parent=None):
         super().__init__(parent)
-        self.setWindowTitle(f"{len(failures)} files could not be indexed")
+        self.setWindowTitle(f"{plural(len(failures), 'file')} could not be indexed")
         tree = QTreeWidget()
         tree.setHeaderLabels(["File", "Why"])
         tree.setRootIsDecorated(False)

@@ -653,7 +653,8 @@ class MainWindow(QMainWindow):
         from PySide6.QtCore import QProcess
 
         self.close()
-        if not QProcess.startDetached(sys.executable, ["-m", "photoclip"]):
+        args = [] if getattr(sys, "frozen", False) else ["-m", "photoclip"]  # (PyInstaller app)
+        if not QProcess.startDetached(sys.executable, args):
             log.warning("could not start PhotoCLIP again; start it by hand")
 
     def closeEvent(self, event) -> None:

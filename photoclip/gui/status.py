@@ -108,7 +108,7 @@ def empty_reason(request, *, hidden: int, error: str | None, folders,
         return ("Your photo folders are not reachable now (an unplugged drive or a network "
                 "share?). Their photos come back when they are connected.")
     if not query and not similar and counts["photos"] == 0:
-        return f"Looking for photos — {progress}." if progress else \
+        return f"Reading your photos — {worker.done:,} of {worker.total:,}." if indexing else \
             "No photos found in your folders yet."
     where = " with these filters" if filters.folder or filters.after or filters.before else ""
     if query:

@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core.errors import PhotoclipError
+from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.core.tagsets import THRESHOLD, Label, TagSet, starter_sets
 from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
+from photoclip.gui.format import plural
 
 SET_ROLE = Qt.ItemDataRole.UserRole
 QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -85,7 +86,7 @@ class TagSidebar(QWidget):
         self.tree.clear()
         for ts in sets:
             where = "library" if "" in ts.scopes else (
-                f"{len(ts.scopes)} folder(s)" if ts.scopes else "not applied")
+                plural(len(ts.scopes), "folder") if ts.scopes else "not applied")
             top = QTreeWidgetItem([ts.name, where])
             top.setData(0, SET_ROLE, ts.name)
             top.setToolTip(0, f"{'Exclusive' if ts.exclusive else 'Any number per photo'}; "
@@ -196,7 +197,7 @@ class TagSidebar(QWidget):
             ts = (self.library.create_tagset(ts) if create
                   else self.library.tagsets.update(ts))
         except PhotoclipError as e:
-            QMessageBox.warning(self, "Tag set", str(e))
+            QMessageBox.warning(self, "Tag set", for_gui(e))
             return None
         self.refresh()
         return ts
@@ -227,7 +228,7 @@ class TagSidebar(QWidget):
 
     def _failed(self, err: Exception) -> None:
         self._busy = False
-        self.status.setText(f"Could not tag: {err}")
+        self.status.setText(f"Could not tag: {for_gui(err)}")
 
 
 class TagSetEditor(QDialog):
@@ -365,7 +366,7 @@ class PhotoTags(QWidget):
         try:
             self.library.set_tag([self.photo], text)
         except PhotoclipError as e:
-            QMessageBox.warning(self, "Tag", str(e))
+            QMessageBox.warning(self, "Tag", for_gui(e))
             return
         self.add.clear()
         self.show_photo(self.photo)
@@ -378,13 +379,14 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
     def add() -> None:
         names = sorted({f"{ts.name}/{lb.name}" for ts in library.tagsets.all()
                         for lb in ts.labels} | {n for _, n in library.tagsets.keywords()})
-        text, ok = QInputDialog.getItem(parent, "Add tag", f"Tag {len(paths)} photo(s) with:",
-                                        names, 0, True)
+        text, ok = QInputDialog.getItem(parent, "Add tag",
+                                        f"Tag {plural(len(paths), 'photo')} with:", names, 0,
+                                        True)
         if ok and text.strip():
             try:
                 library.set_tag(paths, text.strip())
             except PhotoclipError as e:
-                QMessageBox.warning(parent, "Tag", str(e))
+                QMessageBox.warning(parent, "Tag", for_gui(e))
                 return
             on_change()
 
