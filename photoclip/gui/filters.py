@@ -122,34 +122,22 @@ class FilterBar(QWidget):
         self.folder.setCurrentIndex(max(self.folder.findData(path), 0))
 
     def set_folders(self, paths: list[str]) -> None:
-        if paths == self._folders:
-            return
-        self._folders = paths
-        current = self.folder.currentData()
-        self.folder.blockSignals(True)
-        self.folder.clear()
-        self.folder.addItem("All folders", None)
-        for p in paths:
-            self.folder.addItem(show(Path(p).name or p), p)
-        self.folder.setCurrentIndex(max(self.folder.findData(current), 0))
-        self.folder.blockSignals(False)
+        if paths != self._folders:
+            self._folders = paths
+            _refill(self.folder, [("All folders", None),
+                                  *((show(Path(p).name or p), p) for p in paths)])
 
     def set_years(self, years: list[int]) -> None:
         """The periods: the past month and year, and each year that has photos."""
         if years == self._years:
             return
         self._years = years
-        current = self.period.currentData()
-        self.period.blockSignals(True)
-        self.period.clear()
         today = date.today()
-        self.period.addItem("Any time", None)
-        self.period.addItem("Past 30 days", ((today - timedelta(days=30)).isoformat(), None))
-        self.period.addItem("Past year", ((today - timedelta(days=365)).isoformat(), None))
-        for year in years:
-            self.period.addItem(str(year), (f"{year}-01-01", f"{year + 1}-01-01"))
-        self.period.setCurrentIndex(max(self.period.findData(current), 0))
-        self.period.blockSignals(False)
+        _refill(self.period, [
+            ("Any time", None),
+            ("Past 30 days", ((today - timedelta(days=30)).isoformat(), None)),
+            ("Past year", ((today - timedelta(days=365)).isoformat(), None)),
+            *((str(y), (f"{y}-01-01", f"{y + 1}-01-01")) for y in years)])
 
     # -- folding -----------------------------------------------------------------------------
 
@@ -174,3 +162,15 @@ class FilterBar(QWidget):
         pos = self.button.mapToGlobal(self.button.rect().bottomRight())
         self.popup.move(pos.x() - self.popup.width(), pos.y())
         self.popup.show()
+
+
+def _refill(combo: QComboBox, items) -> None:
+    """New (text, data) items, keeping the current choice when it is still there; quietly
+    (no "changed" for a choice that did not change)."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    for text, data in items:
+        combo.addItem(text, data)
+    combo.setCurrentIndex(max(combo.findData(current), 0))
+    combo.blockSignals(False)

@@ -77,7 +77,6 @@ class MainWindow(QMainWindow):
         self._preparing = False  # the model (or its text tower) is being made ready
         self._rest_of_browse: tuple | None = None  # a browse shown in part, to complete
         self.shown_request: tuple | None = None  # (query, filters, similar) now in the grid
-        self._keep_view: tuple | None = None  # (selected paths, current path, scroll) to restore
         self._refresh_at = 0  # progress count at which a search shown during indexing reruns
         self.search_error: str | None = None
 
@@ -327,18 +326,19 @@ class MainWindow(QMainWindow):
             return
         if not keep_view and request[0] != (self.shown_request or ("",))[0]:
             self.filter_bar.reset_relevance()  # a new search starts from the good matches
-        self._keep_view = self._view_state() if keep_view else None
+        keep = self._view_state() if keep_view else None
         if self._busy:
-            self._queued = request
+            self._queued = (request, keep)
             return
-        self._start(request)
+        self._start(request, keep)
 
     def refresh_results(self) -> None:
         """The library changed under the results shown: run them again, keeping the view."""
         if self.shown_request is not None:
             self.run_search(keep_view=True)
 
-    def _start(self, request) -> None:
+    def _start(self, request, keep: tuple | None = None) -> None:
+        """``keep``: (selected paths, current path, scroll) to restore on the new results."""
         query, filters, similar = request
         lib = self.library
         self._seq += 1
@@ -363,7 +363,7 @@ class MainWindow(QMainWindow):
         self._refresh_at = (self.worker_status.done + 100
                             if self.worker_status and self.worker_status.state == "working"
                             else 0)
-        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial),
+        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial, keep),
                  lambda err: self._search_failed(seq, err, request, serial))
 
     def _finish(self, serial: bool = True) -> None:
@@ -371,15 +371,15 @@ class MainWindow(QMainWindow):
             return
         self._busy = False
         if self._queued is not None:
-            request, self._queued = self._queued, None
-            self._start(request)
+            (request, keep), self._queued = self._queued, None
+            self._start(request, keep)
 
-    def _show(self, seq: int, hits, request, serial: bool = True) -> None:
+    def _show(self, seq: int, hits, request, serial: bool = True,
+              keep: tuple | None = None) -> None:
         if seq == self._seq:
             self.shown_request = request
             self.search_error = None
             browsing = not request[0] and request[2] is None
-            keep, self._keep_view = self._keep_view, None
             self.model.set_hits(hits, sections=browsing)
             self._update_results()
             if keep is not None:

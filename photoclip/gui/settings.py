@@ -294,7 +294,8 @@ class LibraryMove(QObject):
         self.dialog = QProgressDialog("Copying the library…", "Cancel", 0, 1000,
                                       self.parent_widget)
         self.dialog.setWindowTitle("Moving the library")
-        self.dialog.setMinimumDuration(0)
+        self.dialog.setWindowModality(Qt.WindowModality.ApplicationModal)  # (nothing changes
+        self.dialog.setMinimumDuration(0)  # in the library while it is copied)
         self.dialog.canceled.connect(self.cancel.set)
         self.progress.moved.connect(self._moved)
         self.dialog.show()
