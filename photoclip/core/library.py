@@ -205,7 +205,7 @@ class Library:
                 calibration=self.calibration)
         except ModelUnavailable as e:
             log.info("model %s (device %s, precision %s) cannot be used: %s", spec,
-                        device or self.settings.device, precision or self.settings.precision, e)
+                     device or self.settings.device, precision or self.settings.precision, e)
             raise
 
     def set_model(self, spec: str, device: str | None = None, precision: str | None = None,

@@ -70,6 +70,8 @@ def _by_day(hits: list[Hit]) -> bool:
 class ResultsModel(QAbstractListModel):
     """Hits in rank (or date) order; rows are hits and, with sections, headers."""
 
+    sections_changing = Signal(bool)  # before a reset that turns date headers on or off
+
     def __init__(self, thumbs: ThumbnailCache, parent=None):
         super().__init__(parent)
         self.thumbs = thumbs
@@ -86,6 +88,8 @@ class ResultsModel(QAbstractListModel):
     # -- content -----------------------------------------------------------------------------
 
     def set_hits(self, hits: list[Hit], sections: bool = False) -> None:
+        if sections != self.sections:
+            self.sections_changing.emit(sections)  # (the view changes its layout mode first)
         self.beginResetModel()
         self.thumbs.clear_pending()
         self._all = hits
@@ -367,10 +371,10 @@ class ResultsView(QListView):
 
     def setModel(self, model) -> None:
         super().setModel(model)
-        model.modelReset.connect(self._sections_changed)
+        model.sections_changing.connect(self._sections_changing)
 
-    def _sections_changed(self) -> None:
-        self.setUniformItemSizes(not self.model().sections)  # headers are another size
+    def _sections_changing(self, sections: bool) -> None:
+        self.setUniformItemSizes(not sections)  # headers are another size
 
     def columns(self) -> int:
         return max(1, round(self._width() / self.zoom))
