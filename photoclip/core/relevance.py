@@ -16,12 +16,18 @@ of 12 cats, 12 dogs and 12 ships "ship" keeps the 12 ships, "airplane" nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
 GOOD = 0.0  # beats all but the photo's strongest everyday alternative
 WEAK = -2.0  # "show weaker matches" goes down to here first
 RUNNER_UP = 2  # (as for tags)
+
+
+def lower_cut(cut: float | None) -> float | None:
+    """One step down the ladder "show weaker matches" climbs: good → weak → every result."""
+    return WEAK if cut is not None and cut > WEAK else None
 
 
 def query_words(terms) -> set[str]:
@@ -35,7 +41,7 @@ def query_words(terms) -> set[str]:
     return words
 
 
-def rate(scores: np.ndarray, vectors: np.ndarray, vocabulary: np.ndarray, words: list[str],
+def rate(scores: np.ndarray, vectors: np.ndarray, vocabulary: np.ndarray, words: Sequence[str],
          own: set[str], scale: float) -> np.ndarray:
     """Relevance of each hit: ``scale`` × (its score − the score of its runner-up everyday
     alternative that is not one of the query's ``own`` words). ``vectors``: the hits' image

@@ -103,9 +103,8 @@ class FilterBar(QWidget):
 
     def lower(self) -> None:
         """One step down: from good matches to weaker ones, then to every result."""
-        cut = self.cut()
         self.lowered = True
-        self.slider.setValue(WEAK_POSITION if cut is not None and cut > relevance.WEAK else 0)
+        self.slider.setValue(0 if relevance.lower_cut(self.cut()) is None else WEAK_POSITION)
 
     def show_all(self) -> None:
         """Every result, however weak ("show the closest photos anyway")."""

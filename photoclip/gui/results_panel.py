@@ -58,7 +58,7 @@ class ResultsPanel(QWidget):
         cut = self.model.min_relevance
         if cut is None:
             return 0
-        return self.model.hidden_above(relevance.WEAK if cut > relevance.WEAK else None)
+        return self.model.hidden_above(relevance.lower_cut(cut))
 
     def show_state(self, request, period: str, **state) -> None:
         """Caption, "show weaker matches" and the empty state, from what is shown now and
