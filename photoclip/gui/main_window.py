@@ -448,11 +448,10 @@ class MainWindow(QMainWindow):
     def _update_results(self) -> None:
         if self.shown_request is None:
             return
-        model = "loading" if self._preparing else ("ready" if self.model_ready else "none")
         self.results.show_state(
             self.shown_request, self.filter_bar.describe(), error=self.search_error,
             folders=self._folders or self.library.catalog.folders(), counts=self.counts,
-            worker=self.worker_status, model=model)
+            worker=self.worker_status, model=self._model_state())
 
     def _relevance_changed(self) -> None:
         self.model.set_min_relevance(self.filter_bar.cut())
@@ -589,9 +588,13 @@ class MainWindow(QMainWindow):
         r = self.shown_request
         return r is not None and (bool(r[0]) or r[2] is not None)
 
+    def _model_state(self) -> str:
+        """What status.py's sentences need to know of search: "loading", "ready" or "none"."""
+        return "loading" if self._preparing else ("ready" if self.model_ready else "none")
+
     def _update_status(self) -> None:
-        model = "loading" if self._preparing else ("ready" if self.model_ready else "none")
-        self.state_label.setText(status_line(self.worker_status, self.counts, model,
+        self.state_label.setText(status_line(self.worker_status, self.counts,
+                                             self._model_state(),
                                              self.library.index_build_progress()))
 
     def _on_worker_report(self, report) -> None:
