@@ -38,40 +38,36 @@ class SearchBar(QLineEdit):
 
     def dragEnterEvent(self, event) -> None:
         md = event.mimeData()
-        if md.hasImage() or any(u.isLocalFile() and is_image_name(u.toLocalFile())
-                                for u in md.urls()):
+        if md.hasImage() or _image_file(md) is not None:
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dropEvent(self, event) -> None:
-        md = event.mimeData()
-        for url in md.urls():
-            if url.isLocalFile() and is_image_name(url.toLocalFile()):
-                path = url.toLocalFile()
-                self.image_given.emit(path, os.path.basename(path))
-                return
-        if md.hasImage():
-            self._image_from_clipboard(md.imageData())
-            return
-        super().dropEvent(event)
+        if not self._take_image(event.mimeData(), files_first=True):
+            super().dropEvent(event)
 
     def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.Paste):
             md = QGuiApplication.clipboard().mimeData()
-            if md is not None and md.hasImage():
-                self._image_from_clipboard(md.imageData())
+            if md is not None and self._take_image(md, files_first=False):
                 return
-            if md is not None:
-                for url in md.urls():
-                    if url.isLocalFile() and is_image_name(url.toLocalFile()):
-                        path = url.toLocalFile()
-                        self.image_given.emit(path, os.path.basename(path))
-                        return
         if event.key() == Qt.Key.Key_Escape and self.text():
             self.clear()
             return
         super().keyPressEvent(event)  # (Esc on an empty field goes on to the window)
+
+    def _take_image(self, md, files_first: bool) -> bool:
+        """Search by the image in ``md`` — a photo file, or image data (a drop prefers the
+        file dragged, a paste the image copied); False when it holds neither."""
+        path = _image_file(md)
+        if path is not None and (files_first or not md.hasImage()):
+            self.image_given.emit(path, os.path.basename(path))
+            return True
+        if md.hasImage():
+            self._image_from_clipboard(md.imageData())
+            return True
+        return False
 
     def _image_from_clipboard(self, image) -> None:
         if image is None or image.isNull():
@@ -91,6 +87,14 @@ class SearchBar(QLineEdit):
             except OSError as e:
                 log.debug("cannot delete %s: %s", self._pasted, e)
             self._pasted = None
+
+
+def _image_file(md) -> str | None:
+    """The first local photo file named in mime data, or None."""
+    for url in md.urls():
+        if url.isLocalFile() and is_image_name(url.toLocalFile()):
+            return url.toLocalFile()
+    return None
 
 
 class SimilarChip(QFrame):
