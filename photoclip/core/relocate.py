@@ -149,10 +149,11 @@ def _copy_catalog(src: Path, dst: Path) -> None:
         source.close()
 
 
-def _photos(path: Path) -> int:
+def _photos(path: Path, check: bool = False) -> int:
+    """Photos in the catalog at ``path``; with ``check``, SQLite's quick_check first."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        if check and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise PhotoclipError(f"The copy of the catalog in {show(str(path.parent))} is damaged; "
                                  "the library stays where it was.")
         return conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
@@ -168,7 +169,8 @@ def _verify(plan: MovePlan, stage: Path) -> None:
         if not copied.is_file() or copied.stat().st_size != size:
             raise PhotoclipError(f"The copy of {rel} in {show(str(plan.dst))} is incomplete; the "
                                  "library stays where it was.")
-    if (plan.src / CATALOG).exists() and _photos(stage / CATALOG) != _photos(plan.src / CATALOG):
+    if (plan.src / CATALOG).exists() and \
+            _photos(stage / CATALOG, check=True) != _photos(plan.src / CATALOG):
         raise PhotoclipError(f"The copy of the catalog in {show(str(plan.dst))} does not hold "
                              "every photo; the library stays where it was.")
 

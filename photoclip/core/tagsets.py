@@ -35,6 +35,7 @@ a removal always wins.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -274,12 +275,14 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, val
 
 
-def vocabulary() -> list[str]:
-    """The everyday alternatives a label must beat (resources/tagsets/background.txt)."""
+@functools.cache
+def vocabulary() -> tuple[str, ...]:
+    """The everyday alternatives a label must beat (resources/tagsets/background.txt); read
+    once (every text search rates its hits against them)."""
     text = (resources.files("photoclip") / "resources" / "tagsets" / "background.txt") \
         .read_text("utf-8")
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.startswith("#")]
+    return tuple(line.strip() for line in text.splitlines()
+                 if line.strip() and not line.startswith("#"))
 
 
 def _word(text: str) -> str:
