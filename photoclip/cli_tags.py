@@ -157,7 +157,7 @@ def _list(lib: Library, args) -> int:
         where = ", ".join("the library" if s == "" else show(s) for s in ts.scopes) \
             or "not applied yet"
         print(f"{ts.name} ({'exclusive, ' if ts.exclusive else ''}threshold {ts.threshold:g}; "
-              f"applied to {where})")
+              f"{'applied to ' + where if ts.scopes else where})")
         for lb in ts.labels:
             extra = f"  [threshold {lb.threshold:g}]" if lb.threshold is not None else ""
             print(f"  {lb.name}: {counts.get(lb.id, 0)}{extra}")

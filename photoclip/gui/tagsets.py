@@ -90,7 +90,8 @@ class TagSidebar(QWidget):
             top = QTreeWidgetItem([ts.name, where])
             top.setData(0, SET_ROLE, ts.name)
             top.setToolTip(0, f"{'Exclusive' if ts.exclusive else 'Any number per photo'}; "
-                              f"applied to {where}. Right-click to apply or edit.")
+                              f"{'applied to ' + where if ts.scopes else 'not applied yet'}. "
+                              "Right-click to apply or edit.")
             for lb in ts.labels:
                 child = QTreeWidgetItem([lb.name, f"{counts.get(lb.id, 0):,}"])
                 child.setData(0, SET_ROLE, ts.name)
