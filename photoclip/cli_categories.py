@@ -146,8 +146,8 @@ def _delete(lib: Library, args) -> int:
 
 def _export(lib: Library, args) -> int:
     r = lib.export_category_xmp(args.name, args.folder, args.naming)
-    print(f"{r.written} sidecars written, {r.unchanged} already up to date"
-          f"{f', {r.offline} photos offline (skipped)' if r.offline else ''}.")
+    for sentence in r.sentences():
+        print(sentence)
     for path, why in r.failed:
         print(f"  not written: {show(path)}: {why}")
     return 1 if r.failed else 0

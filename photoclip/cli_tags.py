@@ -208,13 +208,14 @@ def cmd_tags(lib: Library, args) -> int:
 def cmd_xmp(lib: Library, args) -> int:
     if args.xmp_command == "export":
         r = lib.export_xmp(args.folder, args.naming)
-        print(f"{r.written} sidecars written, {r.unchanged} already up to date"
-              f"{f', {r.offline} photos offline (skipped)' if r.offline else ''}.")
+        for sentence in r.sentences():
+            print(sentence)
         for path, why in r.failed:
             print(f"  not written: {show(path)}: {why}")
         return 1 if r.failed else 0
     r = lib.import_xmp(args.folder)
-    print(f"Imported {r.tagged} tags from {r.photos} photos.")
+    for sentence in r.sentences():
+        print(sentence)
     for path, why in r.failed:
         print(f"  not read: {show(path)}: {why}")
     return 0

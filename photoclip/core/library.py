@@ -601,8 +601,10 @@ class Library:
                                naming)
 
     def import_xmp(self, folder: str | os.PathLike | None = None) -> xmp.ImportReport:
-        """Keywords from sidecars and embedded XMP/IPTC become manual tags."""
-        return xmp.import_tags(self.tagsets, self.catalog.photo_paths(self._inside(folder)))
+        """Keywords from sidecars and embedded XMP/IPTC become manual tags; what PhotoCLIP
+        exported itself as automatic tags or category members is left as it is."""
+        return xmp.import_tags(self.tagsets, self.catalog.photo_paths(self._inside(folder)),
+                               categories=[c.name for c in self.categories.all()])
 
     def _inside(self, folder: str | os.PathLike | None) -> str | None:
         if folder is None:
