@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         return gui_main([])
+    if argv[0] == "desktop":  # the launcher files (installer/install-linux.sh; a built app
+        from photoclip.desktop import main as desktop_main  # cannot run python -m)
+
+        return desktop_main(argv[1:])
     from photoclip.cli import main as cli_main
 
     return cli_main(argv)

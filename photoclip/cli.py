@@ -24,6 +24,7 @@ from photoclip.core.precision import PRECISIONS
 from photoclip.core.search import Filters, Hit
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what other Unix tools give when their reader goes away
 
 DESCRIPTION = """\
 PhotoCLIP finds photos by what is in them. Add your photo folders, index them once (new photos
@@ -52,7 +53,9 @@ CLIP is weak at counting ("three dogs") and at very fine distinctions (dog breed
 'photoclip' with no command (or 'photoclip gui') opens the desktop app.
 
 exit codes: 0 ok, 1 error, 2 bad usage, 3 model unavailable, 4 folder or photo not found,
-130 interrupted (the work done so far is kept)."""
+130 interrupted (the work done so far is kept), 141 output pipe closed (e.g. '| head').
+
+shell completion: eval "$(photoclip completion bash)" (or zsh) in your shell's rc file."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     s.add_argument("--minimized", action="store_true", help="start in the background")
+
+    s = sub.add_parser("completion", help="print a shell completion script",
+                       description="Print a completion script for the shell: commands, "
+                                   "actions and options complete (files otherwise).",
+                       epilog='bash: eval "$(photoclip completion bash)" in ~/.bashrc; '
+                              'zsh: eval "$(photoclip completion zsh)" in ~/.zshrc')
+    s.add_argument("shell", choices=["bash", "zsh"])
     return p
 
 
@@ -199,7 +209,11 @@ def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(_queries_may_start_with_a_dash(parser, argv))
+    try:
+        args = parser.parse_args(_queries_may_start_with_a_dash(parser, argv))
+    except BrokenPipeError:  # `photoclip --help | head`
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
     setup_logging(args.verbose)
     if args.command is None:
         parser.print_help()
@@ -207,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(args.home).expanduser() if args.home else data_home()
     if args.command == "doctor":  # works on a library too damaged to open
         return _guarded(home, lambda: cmd_doctor(home, args))
+    if args.command == "completion":  # needs no library
+        from photoclip.completion import script
+
+        return _guarded(home, lambda: print(script(parser, args.shell), end=""))
     lib = None
 
     def run() -> int:
@@ -229,10 +247,15 @@ def _guarded(home: Path, fn) -> int:
     """Run ``fn``; whatever goes wrong becomes one sentence and an exit code, never a
     traceback (unexpected errors leave their details in the log file)."""
     try:
-        return fn() or EXIT_OK
+        code = fn() or EXIT_OK
+        sys.stdout.flush()  # (a closed pipe shows here, not as a warning at exit)
+        return code
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `photoclip tagset list | head -1`: the reader has what it wanted
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
     except Exception as e:
         explained = explain(e, home)
         if explained is not None:
@@ -242,6 +265,18 @@ def _guarded(home: Path, fn) -> int:
               f"{'Details are in ' + str(where) if where else 'Run with -v for details'}.",
               file=sys.stderr)
         return EXIT_ERROR
+
+
+def _stdout_to_devnull() -> None:
+    """Nothing more can be written to a closed pipe, and Python's flush at exit would fail
+    again ("Exception ignored … BrokenPipeError"): point stdout at the null device."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _log_unexpected(home: Path) -> Path | None:

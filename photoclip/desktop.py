@@ -1,13 +1,18 @@
 """Desktop integration on Linux: the application launcher and the start-at-login entry.
 
 Both are freedesktop.org ``.desktop`` files written into the user's own folders (nothing needs
-root). ``python -m photoclip.desktop install`` is what ``installer/install-linux.sh`` runs.
+root), beside the AppStream metainfo software centres read. They start PhotoCLIP the way it is
+installed: an interpreter running the package (a venv, ``pip install``), or the built app's
+executable (PyInstaller: ``sys.frozen``). ``installer/install-linux.sh`` runs
+``python -m photoclip.desktop install`` for a venv and ``PhotoCLIP desktop install`` for a
+built app.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -15,6 +20,7 @@ from pathlib import Path
 APP_ID = "io.photoclip.PhotoCLIP"
 RESOURCES = Path(__file__).resolve().parent / "resources"
 ICON_SIZES = (16, 32, 48, 64, 128, 256, 512)
+METAINFO = RESOURCES / f"{APP_ID}.metainfo.xml"
 
 
 def _data_home() -> Path:
@@ -25,10 +31,44 @@ def _config_home() -> Path:
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
 
 
-def launch_command(python: str | None = None) -> str:
-    """The command a launcher runs: this interpreter running the app."""
-    exe = python or sys.executable
-    return f'"{exe}" -m photoclip gui'
+def app_command(python: str | None = None, frozen: bool | None = None) -> list[str]:
+    """The argv that runs PhotoCLIP: ``python`` (or this interpreter) with ``-m photoclip``,
+    or, in a built app, its own executable (which takes no ``-m``)."""
+    if python:
+        return [python, "-m", "photoclip"]
+    if getattr(sys, "frozen", False) if frozen is None else frozen:
+        return [sys.executable]
+    return [sys.executable, "-m", "photoclip"]
+
+
+# Characters that make an Exec argument need quotes (Desktop Entry Specification, "The Exec key").
+_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
+
+
+def exec_arg(arg: str, quote: bool = False) -> str:
+    """One argument as an ``Exec`` value holds it: ``%`` doubled (it starts field codes); quoted
+    when it holds a reserved character, with ``"`` `` ` `` ``$`` ``\\`` backslash-escaped inside
+    the quotes; then every backslash doubled again (the string-value escape is undone first)."""
+    arg = arg.replace("%", "%%")
+    if arg and not quote and not _RESERVED.intersection(arg):
+        return arg
+    quoted = '"' + re.sub(r'(["`$\\])', r"\\\1", arg) + '"'
+    return quoted.replace("\\", "\\\\")
+
+
+def exec_line(argv: list[str]) -> str:
+    """The program (always quoted: a path) and its arguments as one ``Exec`` value."""
+    return " ".join(exec_arg(a, quote=i == 0) for i, a in enumerate(argv))
+
+
+def launch_command(python: str | None = None, frozen: bool | None = None) -> str:
+    """The ``Exec`` value of the menu launcher: PhotoCLIP's window."""
+    return exec_line([*app_command(python, frozen), "gui"])
+
+
+def autostart_command(python: str | None = None, frozen: bool | None = None) -> str:
+    """The ``Exec`` value that starts PhotoCLIP at login, in the background."""
+    return exec_line([*app_command(python, frozen), "gui", "--minimized"])
 
 
 def desktop_entry(exec_line: str, icon: str, autostart: bool = False) -> str:
@@ -69,17 +109,23 @@ def install_icons(data_home: Path | None = None) -> str:
 
 
 def install_launcher(python: str | None = None, data_home: Path | None = None) -> Path:
-    """Write the menu launcher (~/.local/share/applications) and install the icon."""
+    """Write the menu launcher (~/.local/share/applications), install the icon and the
+    AppStream metainfo (~/.local/share/metainfo, for software centres)."""
     icon = install_icons(data_home)
-    path = (data_home or _data_home()) / "applications" / f"{APP_ID}.desktop"
+    base = data_home or _data_home()
+    path = base / "applications" / f"{APP_ID}.desktop"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(desktop_entry(launch_command(python), icon), encoding="utf-8")
+    metainfo = base / "metainfo" / METAINFO.name
+    metainfo.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(METAINFO, metainfo)
     return path
 
 
 def uninstall_launcher(data_home: Path | None = None) -> None:
     base = data_home or _data_home()
     (base / "applications" / f"{APP_ID}.desktop").unlink(missing_ok=True)
+    (base / "metainfo" / METAINFO.name).unlink(missing_ok=True)
     for size in ICON_SIZES:
         (base / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png").unlink(
             missing_ok=True)
@@ -91,22 +137,25 @@ def autostart_path(config_home: Path | None = None) -> Path:
 
 
 def set_autostart(enabled: bool, python: str | None = None,
-                  config_home: Path | None = None) -> None:
-    """Start PhotoCLIP (watching the folders) when the user logs in, or stop doing so."""
+                  config_home: Path | None = None, frozen: bool | None = None) -> None:
+    """Start PhotoCLIP (watching the folders) when the user logs in, or stop doing so: the
+    same interpreter or built app that runs now."""
     path = autostart_path(config_home)
     if not enabled:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    exec_line = f'"{python or sys.executable}" -m photoclip gui --minimized'
-    path.write_text(desktop_entry(exec_line, APP_ID, autostart=True), encoding="utf-8")
+    path.write_text(desktop_entry(autostart_command(python, frozen), APP_ID, autostart=True),
+                    encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m photoclip.desktop",
+    prog = "PhotoCLIP desktop" if getattr(sys, "frozen", False) else "python -m photoclip.desktop"
+    ap = argparse.ArgumentParser(prog=prog,
                                  description="Install or remove the PhotoCLIP launcher.")
     ap.add_argument("action", choices=["install", "uninstall"])
-    ap.add_argument("--python", help="interpreter the launcher runs (default: this one)")
+    ap.add_argument("--python", help="interpreter the launcher runs (default: this one, or "
+                    "the built app's executable)")
     args = ap.parse_args(argv)
     if args.action == "install":
         path = install_launcher(args.python)

@@ -20,11 +20,16 @@ from photoclip.gui.single import SingleInstance
 log = logging.getLogger(__name__)
 
 
+LOG_BYTES = 1_000_000  # photoclip.log is rotated at this size; photoclip.log.1 … .3 kept
+
+
 def setup_logging() -> None:
+    from logging.handlers import RotatingFileHandler
+
     home = data_home()
     home.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(home / "photoclip.log", encoding="utf-8",
-                                  errors="backslashreplace")
+    handler = RotatingFileHandler(home / "photoclip.log", maxBytes=LOG_BYTES, backupCount=3,
+                                  encoding="utf-8", errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
 
@@ -32,6 +37,7 @@ def setup_logging() -> None:
 def welcome(library: Library, window: MainWindow) -> FirstRunDialog:
     """The first-run dialog, kept up to date with the model as the window loads it."""
     dlg = FirstRunDialog(library, window)
+    dlg.model_panel.failure = lambda: window.model_failure
     window.model_changed.connect(dlg.model_panel.refresh)
     return dlg
 
@@ -87,6 +93,7 @@ def _open(app: QApplication, args, instance: SingleInstance) -> int:
         window.showMinimized()
     else:
         window.show()
+    log.info("PhotoCLIP %s: window shown on %s", __version__, home)
     repaired = [m for m in (library.notice, *library.settings.problems) if m]
     if repaired:  # a damaged catalog or settings file was repaired: say what happened
         QMessageBox.warning(window, "PhotoCLIP", "\n\n".join(repaired))

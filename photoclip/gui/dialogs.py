@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.config import DEFAULT_MODEL
-from photoclip.core.errors import for_gui
+from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.gui.bridge import make_pool, run_task
 from photoclip.gui.format import plural
 from photoclip.gui.paths import show
@@ -57,6 +57,15 @@ def is_model_folder(path: str) -> bool:
     return bool(path) and (Path(path) / "open_clip_config.json").is_file()
 
 
+def unexpected_text(err: BaseException) -> str:
+    """A window's sentence for an error: ours as written; anything else (a broken installation,
+    a bug) named with its type, pointing at the log, where its traceback went."""
+    if isinstance(err, PhotoclipError):
+        return for_gui(err)
+    return (f"{type(err).__name__}: {err}. The details are in photoclip.log in PhotoCLIP's "
+            "data folder.")
+
+
 class ModelPanel(QWidget):
     """Shows whether the model is there, and offers: download the default, or a local folder."""
 
@@ -64,9 +73,11 @@ class ModelPanel(QWidget):
     settings_requested = Signal()  # (shown only where connected: the main window's banner)
     download_finished = Signal(bool, str)  # ok, message
 
-    def __init__(self, library, parent=None):
+    def __init__(self, library, parent=None, failure=None):
         super().__init__(parent)
         self.library = library
+        # why preparing search failed unexpectedly (the main window knows), else None
+        self.failure = failure or (lambda: None)
         self.pool = make_pool(1, "photoclip-download")
         self.state = QLabel(wordWrap=True)
         self.download_btn = QPushButton("Download the default model (about 600 MB)")
@@ -97,7 +108,11 @@ class ModelPanel(QWidget):
     def refresh(self) -> None:
         lib = self.library
         state = lib.model_state
-        if state == "ready":
+        failure = self.failure()
+        if failure:  # (the library may still say "loading" or "ready": it was not its error)
+            self.state.setText(f"<b>Search is off: the model could not be prepared.</b> "
+                               f"{failure}")
+        elif state == "ready":
             self.state.setText(f"✔ Model ready: <b>{lib.model_id}</b>")
         elif state == "none":
             self.state.setText(
@@ -148,8 +163,12 @@ class ModelPanel(QWidget):
         self.progress.setVisible(False)
         self.download_btn.setEnabled(True)
         self.local_btn.setEnabled(True)
-        self.state.setText(f"<b>The download did not work.</b> {for_gui(err)}")
-        self.download_finished.emit(False, for_gui(err))
+        text = unexpected_text(err)
+        if isinstance(err, PhotoclipError):  # what loading the download said (network, disk)
+            self.state.setText(f"<b>The download did not work.</b> {text}")
+        else:  # not the download's fault: a broken installation, a bug
+            self.state.setText(f"<b>The model could not be loaded.</b> {text}")
+        self.download_finished.emit(False, text)
 
 
 class FirstRunDialog(QDialog):

@@ -34,7 +34,7 @@ from photoclip.core.search import Filters
 from photoclip.core.worker import WorkerStatus
 from photoclip.gui import categories
 from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
-from photoclip.gui.dialogs import FailuresDialog, ModelPanel
+from photoclip.gui.dialogs import FailuresDialog, ModelPanel, unexpected_text
 from photoclip.gui.filters import FilterBar
 from photoclip.gui.folders import FolderList
 from photoclip.gui.paths import show
@@ -135,7 +135,8 @@ class MainWindow(QMainWindow):
         self.banner = QWidget()
         self.banner.setStyleSheet("QWidget#banner { background: #fff4ce; border-radius: 6px; }")
         self.banner.setObjectName("banner")
-        self.model_panel = ModelPanel(self.library)
+        self.model_failure: str | None = None  # preparing search failed unexpectedly: why
+        self.model_panel = ModelPanel(self.library, failure=lambda: self.model_failure)
         self.model_panel.model_chosen.connect(self.switch_model)
         self.model_panel.settings_btn.setVisible(True)
         self.model_panel.settings_requested.connect(self.open_settings)
@@ -276,10 +277,16 @@ class MainWindow(QMainWindow):
                  self._model_failed)
 
     def _model_failed(self, err: Exception) -> None:
-        log.warning("preparing search failed: %s", err)
+        """Not a model that cannot load (prepare_search says False for that): something
+        unexpected. Say it where the model's state is shown, not only in the log."""
+        log.warning("preparing search failed: %s", err, exc_info=err)
+        self.model_failure = unexpected_text(err)
         self._model_loaded(False)
 
     def _model_loaded(self, ok: bool) -> None:
+        log.info("search %s", "ready" if ok else "unavailable")
+        if ok:
+            self.model_failure = None
         self.model_ready = ok
         self._preparing = False
         self.refresh_folders()  # after the first search's work: counts are GROUP BYs

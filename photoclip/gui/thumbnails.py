@@ -1,4 +1,7 @@
-"""Thumbnails: decoded off the GUI thread, cached on disk (platform cache dir) and in memory."""
+"""Thumbnails: decoded off the GUI thread, cached on disk (platform cache dir) and in memory.
+
+The disk cache is capped (:data:`DISK_CAP`): when it grows past the cap, the thumbnails used
+longest ago are deleted until it is down to 80 % of it (a file's mtime is its last use)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ from PySide6.QtGui import QImage, QPixmap
 
 from photoclip.core.imageio import DecodeError, open_upright
 from photoclip.gui.bridge import make_pool
+
+DISK_CAP = 1 << 30  # 1 GiB: ~80k thumbnails at the default size (12-14 KB each)
+PRUNE_EVERY = 2000  # thumbnails written between two checks of the cap
 
 
 def _cache_file(path: str, size: int, cache_dir: Path) -> Path | None:
@@ -30,6 +36,10 @@ def load_thumbnail(path: str, size: int, cache_dir: Path) -> QImage:
     if cached is not None and cached.exists():
         image = QImage(str(cached))
         if not image.isNull():
+            try:
+                os.utime(cached)  # used now: kept when the cache is pruned
+            except OSError:
+                pass
             return image
     try:
         pil = open_upright(path, size)
@@ -48,6 +58,38 @@ def load_thumbnail(path: str, size: int, cache_dir: Path) -> QImage:
     return image
 
 
+def prune_cache(cache_dir: Path, cap: int = DISK_CAP, keep: float = 0.8) -> int:
+    """If the disk cache holds more than ``cap`` bytes, delete the least recently used
+    thumbnails until it holds at most ``keep × cap``. Returns the bytes freed. Any thread."""
+    entries, total = [], 0
+    try:
+        for sub in os.scandir(cache_dir):
+            if not sub.is_dir(follow_symlinks=False):
+                continue
+            for f in os.scandir(sub.path):
+                try:
+                    st = f.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                entries.append((st.st_mtime, st.st_size, f.path))
+                total += st.st_size
+    except OSError:  # no cache yet
+        return 0
+    if total <= cap:
+        return 0
+    entries.sort()
+    freed = 0
+    for _, size, path in entries:
+        if total - freed <= keep * cap:
+            break
+        try:
+            os.unlink(path)
+            freed += size
+        except OSError:
+            pass
+    return freed
+
+
 class ThumbnailCache(QObject):
     """Ask with :meth:`get`; a missing thumbnail is loaded in the pool and announced by
     ``ready(path)``. Keeps the most recent ``capacity`` pixmaps in memory."""
@@ -55,9 +97,12 @@ class ThumbnailCache(QObject):
     ready = Signal(object)  # path (a Python str: Qt strings lose undecodable name bytes)
     _loaded = Signal(object, QImage, int, int)  # from pool threads (path, image, gen, size)
 
-    def __init__(self, cache_dir: Path, size: int = 192, capacity: int = 2000, parent=None):
+    def __init__(self, cache_dir: Path, size: int = 192, capacity: int = 2000, parent=None,
+                 disk_cap: int = DISK_CAP):
         super().__init__(parent)
         self.cache_dir = Path(cache_dir)
+        self.disk_cap = disk_cap
+        self._loads = 0  # since the last check of the disk cap
         self.size = size
         self.capacity = capacity
         self.pool = make_pool(max(2, min(4, os.cpu_count() or 2)), "photoclip-thumbs")
@@ -66,6 +111,7 @@ class ThumbnailCache(QObject):
         self._failed: set[str] = set()
         self._generation = 0  # bumped when the grid changes: older queued loads are skipped
         self._loaded.connect(self._on_loaded)
+        self._prune()  # (in the pool: a big cache takes a moment to list)
 
     def get(self, path: str) -> QPixmap | None:
         pm = self._pixmaps.get(path)
@@ -79,6 +125,12 @@ class ThumbnailCache(QObject):
             except RuntimeError:  # shut down: the window is closing
                 pass
         return None
+
+    def _prune(self) -> None:
+        try:
+            self.pool.submit(prune_cache, self.cache_dir, self.disk_cap)
+        except RuntimeError:  # shut down
+            pass
 
     def _load(self, path: str, generation: int, size: int) -> None:  # pool thread
         if generation != self._generation:
@@ -108,6 +160,10 @@ class ThumbnailCache(QObject):
 
     def _on_loaded(self, path: str, image: QImage, generation: int, size: int) -> None:
         self._pending.discard(path)
+        self._loads += 1
+        if self._loads >= PRUNE_EVERY:
+            self._loads = 0
+            self._prune()
         if generation < 0 or size != self.size:
             return
         if image.isNull():
