@@ -19,6 +19,7 @@ from photoclip.config import DEFAULT_MODEL, data_home
 from photoclip.core.errors import PhotoclipError, explain
 from photoclip.core.indexer import Progress, Report
 from photoclip.core.library import Library
+from photoclip.core.names import printable
 from photoclip.core.paths import show
 from photoclip.core.precision import PRECISIONS
 from photoclip.core.search import Filters, Hit
@@ -82,8 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("add", help="add photo folders to the library")
     s.add_argument("folders", nargs="+", metavar="FOLDER", type=_nonempty)
 
-    s = sub.add_parser("remove", help="forget folders (the photos on disk are not touched)")
+    s = sub.add_parser("remove", help="forget folders (the photos on disk are not touched; your "
+                                      "tags and examples on them are kept for their return)")
     s.add_argument("folders", nargs="+", metavar="FOLDER", type=_nonempty)
+
+    s = sub.add_parser("relink", help="a folder moved or was renamed: point the library at "
+                                      "its new place (its photos keep everything)")
+    s.add_argument("old", metavar="OLD", type=_nonempty, help="the folder as the library knows it")
+    s.add_argument("new", metavar="NEW", type=_nonempty, help="where it is now")
 
     s = sub.add_parser("index", help="embed new and changed photos of every folder")
     s.add_argument("--retry-failed", action="store_true",
@@ -357,8 +364,19 @@ def cmd_add(lib: Library, args) -> int:
 
 def cmd_remove(lib: Library, args) -> int:
     for folder in args.folders:
-        n = lib.remove_folder(folder)
-        print(f"Removed {show(folder)} ({n} photos forgotten; no file was touched)")
+        removed = lib.remove_folder(folder)
+        print(f"Removed {printable(show(folder))}: {removed.describe()}")
+        if removed.adopted:
+            print(f"  {removed.adopted:,} of these photos are also in another folder of the "
+                  "library: they carry your tags and examples there.")
+    return EXIT_OK
+
+
+def cmd_relink(lib: Library, args) -> int:
+    folder = lib.relink_folder(args.old, args.new)
+    print(f"{printable(show(args.old))} is now {printable(show(folder.path))}: its photos keep "
+          "their tags, examples and search vectors. Run 'photoclip index' to check the files "
+          "there.")
     return EXIT_OK
 
 
@@ -569,10 +587,11 @@ def cmd_doctor(home: Path, args) -> int:
         print("Search index: checked and rebuilt if needed whenever the library is opened.")
         return EXIT_OK
     if not args.repair:
-        print("Run 'photoclip doctor --repair' to set the damaged catalog aside and restore the "
-              "newest good backup.")
+        print("Run 'photoclip doctor --repair' to rebuild it from everything that can still be "
+              "read (your tags and categories first), the newest snapshot and backup.")
         return EXIT_ERROR
-    print(recovery.repair(catalog))
+    report = recovery.repair(catalog)
+    print(report.sentence() if report is not None else "The catalog is sound: nothing to repair.")
     return EXIT_OK
 
 
@@ -583,6 +602,7 @@ def cmd_gui(lib: Library, args) -> int:
     return gui_main(["--minimized"] if args.minimized else [])
 
 
-COMMANDS = {"add": cmd_add, "remove": cmd_remove, "index": cmd_index, "search": cmd_search,
-            "similar": cmd_similar, "status": cmd_status, "watch": cmd_watch, "gui": cmd_gui,
+COMMANDS = {"add": cmd_add, "remove": cmd_remove, "relink": cmd_relink, "index": cmd_index,
+            "search": cmd_search, "similar": cmd_similar, "status": cmd_status,
+            "watch": cmd_watch, "gui": cmd_gui,
             **cli_tags.COMMANDS, **cli_categories.COMMANDS}

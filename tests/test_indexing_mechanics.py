@@ -175,7 +175,7 @@ def test_removing_a_folder_forgets_its_photos_but_not_the_files(tmp_path, tiny_l
     lib.add_folder(tmp_path / "a")
     lib.add_folder(tmp_path / "b")
     lib.index_folders()
-    assert lib.remove_folder(tmp_path / "a") == 3
+    assert lib.remove_folder(tmp_path / "a").photos == 3
     assert all(p.exists() for p in a)
     assert {h.path for h in lib.search("x", limit=10)} == {
         str(p) for p in (tmp_path / "b").iterdir()}

@@ -245,7 +245,11 @@ def test_set_definitions_are_checked(tiny_library):
     assert "a photo of a downtown." in ts.prompts(ts.labels[0])
     for bad, why in ((TagSet("Places", [Label("x")]), "already a tag set"),
                      (TagSet("Empty", []), "at least one label"),
-                     (TagSet("C", [Label("x")], context="no placeholder"), "needs {}"),
+                     (TagSet("C", [Label("x")], context="no placeholder"), "exactly one {}"),
+                     # (accepted before, then every apply and index failed: issue 18, item 8)
+                     (TagSet("C", [Label("x")], context="a photo of {} in {}"), "exactly one"),
+                     (TagSet("C", [Label("x")], context="a {0} of {name}"), "exactly one"),
+                     (TagSet("C", [Label("x")], context="{} {"), "exactly one"),
                      (TagSet("D", [Label("a"), Label("A")]), "twice")):
         with pytest.raises(Exception, match=why):
             lib.create_tagset(bad)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from photoclip.core import names
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.paths import from_db, to_db
 
@@ -192,8 +193,132 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (category_id, model)
     ) WITHOUT ROWID;
     """,
+    # 5 -> 6: what users made is guarded (recovery.py, userdata.py).
+    # - Names are compared by a Unicode case-folded key (names.py): NOCASE folds ASCII only.
+    # - A photo row that goes (folder removed, file deleted) leaves its manual tags, removals
+    #   and category examples in kept_* by content: they come back when the photo does.
+    # - Ids of sets, labels and categories are never reused (a tagging run that outlived its
+    #   set must not write into a newer one): the highest id ever deleted is remembered.
+    # - user_rev moves on with every change to user-made rows: a user-data snapshot is taken
+    #   when it moved.
+    # - A photo's inode tells identical copies apart when one is renamed.
+    """
+    ALTER TABLE photos ADD COLUMN inode INTEGER;
+    ALTER TABLE tagsets ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tagsets ADD COLUMN problem TEXT;   -- why it could not tag photos last time
+    ALTER TABLE tags ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE categories ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+
+    CREATE TABLE kept_tags(
+        content_hash TEXT NOT NULL,          -- '' for a photo that was never read
+        path TEXT NOT NULL,                  -- where it was (preferred when copies return)
+        tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        source TEXT NOT NULL CHECK (source IN ('manual', 'removed')),
+        kept_at REAL NOT NULL,
+        PRIMARY KEY (content_hash, path, tag_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE kept_examples(
+        content_hash TEXT NOT NULL,
+        path TEXT NOT NULL,
+        category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+        positive INTEGER NOT NULL,
+        added_at REAL NOT NULL,
+        kept_at REAL NOT NULL,
+        PRIMARY KEY (content_hash, path, category_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX kept_tags_path ON kept_tags(path);
+    CREATE INDEX kept_examples_path ON kept_examples(path);
+
+    CREATE TRIGGER photos_keep_user_data BEFORE DELETE ON photos BEGIN
+        INSERT OR REPLACE INTO kept_tags(content_hash, path, tag_id, source, kept_at)
+            SELECT ifnull(old.content_hash, ''), old.path, tag_id, source,
+                   (julianday('now') - 2440587.5) * 86400.0
+            FROM photo_tags WHERE photo_id = old.id AND source != 'auto';
+        INSERT OR REPLACE INTO kept_examples(content_hash, path, category_id, positive,
+                                             added_at, kept_at)
+            SELECT ifnull(old.content_hash, ''), old.path, category_id, positive, added_at,
+                   (julianday('now') - 2440587.5) * 86400.0
+            FROM category_labels WHERE photo_id = old.id;
+    END;
+
+    INSERT OR REPLACE INTO meta(key, value) VALUES ('user_rev', '0');
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# Tables whose ids are never reused, and the user-made tables whose changes move user_rev.
+NO_REUSE = ("tagsets", "tags", "categories")
+_USER_TABLES = {
+    "folders": "", "tagsets": "", "tags": "", "tag_scopes": "", "categories": "",
+    "category_labels": "", "kept_tags": "", "kept_examples": "",
+    "photo_tags": "{row}.source != 'auto'",
+}
+
+
+def _guard_triggers() -> str:
+    """The triggers of migration 6 that are written out per table (see its comment)."""
+    out = []
+    for table in NO_REUSE:
+        out.append(f"""
+        CREATE TRIGGER {table}_no_reuse AFTER DELETE ON {table} BEGIN
+            INSERT INTO meta(key, value) VALUES ('{table}_max_id', old.id)
+            ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), old.id);
+        END;""")
+    bump = ("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'user_rev';")
+    for table, cond in _USER_TABLES.items():
+        for event, rows in (("INSERT", ("new",)), ("UPDATE", ("new", "old")),
+                            ("DELETE", ("old",))):
+            when = ""
+            if cond:
+                when = "WHEN " + " OR ".join(cond.format(row=r) for r in rows)
+            of = " OF path" if table == "folders" and event == "UPDATE" else ""  # (not scans)
+            out.append(f"""
+        CREATE TRIGGER {table}_user_{event.lower()} AFTER {event}{of} ON {table} {when} BEGIN
+            {bump}
+        END;""")
+    return "\n".join(out)
+
+
+MIGRATIONS[5] += _guard_triggers()
+
+
+def fill_name_keys(conn: sqlite3.Connection) -> None:
+    """Give every set, label, keyword and category its name key (names.key), and make names
+    unique by it: a second name that differs only in (Unicode) case — which SQLite's NOCASE
+    let in — is renamed "name (2)" rather than left unreachable. Also cleans stored names
+    (control characters, new lines). Part of migration 6; a repair runs it again."""
+    groups = (("tagsets", "0"), ("tags", "ifnull(tagset_id, 0)"), ("categories", "0"))
+    for table, scope in groups:
+        taken: dict[tuple[int, str], int] = {}
+        rows = conn.execute(f"SELECT id, name, {scope} FROM {table} ORDER BY id").fetchall()
+        for row_id, name, group in rows:
+            try:
+                new = names.clean(name)
+            except PhotoclipError:
+                new = f"unnamed {row_id}"
+            base, n = new, 1
+            while (group, names.key(new)) in taken:
+                n += 1
+                new = f"{base} ({n})"
+            taken[(group, names.key(new))] = row_id
+            conn.execute(f"UPDATE {table} SET name=?, name_key=? WHERE id=?",
+                         (new, names.key(new), row_id))
+    # (one statement at a time: executescript would commit the migration's transaction)
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS tagsets_key ON tagsets(name_key)")
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS tags_key "
+                 "ON tags(ifnull(tagset_id, 0), name_key)")
+    conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS categories_key ON categories(name_key)")
+
+
+def new_id(tx: sqlite3.Connection, table: str) -> int:
+    """The id for a new row of ``table`` (one of NO_REUSE): above every id it ever had."""
+    r = tx.execute(f"SELECT max(coalesce((SELECT max(id) FROM {table}), 0), "
+                   f"coalesce((SELECT CAST(value AS INTEGER) FROM meta "
+                   f"WHERE key='{table}_max_id'), 0))").fetchone()
+    return int(r[0]) + 1
+
+
+_PYTHON_STEPS = {6: fill_name_keys}
 
 
 @dataclass(frozen=True)
@@ -233,6 +358,7 @@ class PhotoRecord:
     taken_from_exif: bool = False
     status: str = "ok"
     error: str | None = None
+    inode: int | None = None
 
 
 class CatalogTooNew(PhotoclipError):
@@ -240,6 +366,10 @@ class CatalogTooNew(PhotoclipError):
 
 
 class Catalog:
+    # How long a connection waits for another process's lock before giving up (it then
+    # says so: a busy catalog is never taken for a damaged one).
+    BUSY_TIMEOUT = 30.0
+
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,12 +380,13 @@ class Catalog:
     # -- connections -------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT, isolation_level=None,
+                               check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a power cut may lose the last commits, but never corrupts the file.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={int(self.BUSY_TIMEOUT * 1000)}")
         return conn
 
     @property
@@ -300,12 +431,16 @@ class Catalog:
             shutil.copy2(self.path, backup)
             log.info("catalog schema %d -> %d; backup at %s", version, SCHEMA_VERSION, backup)
         for target in range(version, SCHEMA_VERSION):
-            # executescript commits whatever is open first, so the script carries its own
-            # transaction: the schema change and the version bump land together or not at all.
+            # executescript commits whatever is open first, so the script opens its own
+            # transaction: the schema change, its Python step and the version bump land
+            # together or not at all.
             try:
-                conn.executescript(
-                    f"BEGIN IMMEDIATE;{MIGRATIONS[target]};PRAGMA user_version={target + 1};COMMIT;"
-                )
+                conn.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[target]};")
+                step = _PYTHON_STEPS.get(target + 1)
+                if step is not None:
+                    step(conn)
+                conn.execute(f"PRAGMA user_version={target + 1}")
+                conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -320,6 +455,16 @@ class Catalog:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as tx:
             tx.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def set_meta_quietly(self, key: str, value: str) -> bool:
+        """set_meta where failing (a read-only or full data folder) only means trying again
+        later: logged, not raised."""
+        try:
+            self.set_meta(key, value)
+            return True
+        except sqlite3.OperationalError as e:
+            log.info("catalog note %s not written: %s", key, e)
+            return False
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -358,6 +503,30 @@ class Catalog:
             ids = [r[0] for r in rows]
             tx.execute("DELETE FROM folders WHERE id=?", (folder_id,))
         return ids
+
+    def hashes_in(self, folder_id: int) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT content_hash FROM photos WHERE folder_id=? AND content_hash "
+            "IS NOT NULL", (folder_id,))]
+
+    def relink_folder(self, folder_id: int, new_path: str) -> int:
+        """The folder now lives at ``new_path``: its row and every photo path below it are
+        rewritten (rows, vectors and user data kept). Returns the number of photos."""
+        old = self.conn.execute("SELECT path FROM folders WHERE id=?",
+                                (folder_id,)).fetchone()[0]
+        old_db, new_db = old, to_db(new_path)
+        lo, hi = prefix_range(old_db)
+        n = len(old_db.rstrip(os.sep))
+        with self.transaction() as tx:
+            rows = tx.execute("SELECT id, path FROM photos WHERE folder_id=?",
+                              (folder_id,)).fetchall()
+            tx.execute("UPDATE folders SET path=?, online=1, device=NULL WHERE id=?",
+                       (new_db, folder_id))
+            for pid, path in rows:
+                if lo <= path < hi:
+                    tx.execute("UPDATE photos SET path=? WHERE id=?",
+                               (new_db.rstrip(os.sep) + path[n:], pid))
+        return len(rows)
 
     def set_folder_online(self, folder_id: int, online: bool) -> None:
         with self.transaction() as tx:
@@ -402,20 +571,155 @@ class Catalog:
         ).fetchone()
         return row[0] if row else None
 
-    def moved_away(self, content_hash: str, new_path: str) -> PhotoState | None:
+    def moved_away(self, content_hash: str, new_path: str,
+                   inode: int | None = None) -> PhotoState | None:
         """A catalogued photo with this content whose file is gone from its path, in a folder
         that is reachable now: the file at ``new_path`` is that photo, moved (from any folder
         of the library), so it keeps its row, vector and labels. A photo of an unplugged drive
-        is never taken for moved (its copy elsewhere is a copy)."""
+        is never taken for moved (its copy elsewhere is a copy). Among identical copies the
+        one with the file's inode (a rename keeps it), else the same file name, is taken."""
         rows = self.conn.execute(
-            "SELECT p.id, p.path, p.size, p.mtime_ns, p.content_hash, p.status, f.path "
+            "SELECT p.id, p.path, p.size, p.mtime_ns, p.content_hash, p.status, f.path, "
+            "p.inode FROM photos p JOIN folders f ON f.id = p.folder_id "
+            "WHERE p.content_hash = ? AND p.path != ? AND f.online = 1",
+            (content_hash, to_db(new_path))).fetchall()
+        gone = [r for r in rows
+                if os.path.isdir(from_db(r[6])) and not os.path.lexists(from_db(r[1]))]
+        best = best_match(gone, new_path, inode, path_col=1, inode_col=7)
+        return _state(best[:6]) if best is not None else None
+
+    def swapped_from(self, tx: sqlite3.Connection, content_hash: str, path: str,
+                     inode: int | None) -> PhotoState | None:
+        """The row whose photo now lies at ``path`` when the row at ``path`` holds other
+        content: names swapped (a.jpg ↔ b.jpg) or a photo renamed over another. It is a row
+        with this content whose own file no longer holds it (gone, or changed since it was
+        catalogued). None when ``path`` holds no row or the same content."""
+        here = tx.execute("SELECT content_hash FROM photos WHERE path=?",
+                          (to_db(path),)).fetchone()
+        if here is None or here[0] in (None, content_hash):
+            return None
+        rows = tx.execute(
+            "SELECT p.id, p.path, p.size, p.mtime_ns, p.content_hash, p.status, p.inode "
             "FROM photos p JOIN folders f ON f.id = p.folder_id "
             "WHERE p.content_hash = ? AND p.path != ? AND f.online = 1",
-            (content_hash, to_db(new_path)))
+            (content_hash, to_db(path))).fetchall()
+        left = []
         for r in rows:
-            if os.path.isdir(from_db(r[6])) and not os.path.lexists(from_db(r[1])):
-                return _state(r[:6])
-        return None
+            try:
+                st = os.stat(from_db(r[1]))
+            except (OSError, ValueError):
+                left.append(r)
+                continue
+            if (st.st_size, st.st_mtime_ns) != (r[2], r[3]) or (
+                    inode is not None and r[6] == inode and st.st_ino != inode):
+                left.append(r)
+        best = best_match(left, path, inode, path_col=1, inode_col=6)
+        return _state(best[:6]) if best is not None else None
+
+    # -- what users made, kept by content ----------------------------------------------------
+
+    @staticmethod
+    def restore_user_data(tx: sqlite3.Connection, photo_id: int, content_hash: str | None,
+                          path: str) -> int:
+        """A photo new to the catalog gets back what the user made for it when it was here
+        before (its folder removed and added again, the file deleted and restored): the kept
+        manual tags, removals and category examples of its content — those kept at this
+        path first, else at the same file name, else the newest. Without any, a copy of what
+        the same photo carries in a folder that is offline now (its drive moved or renamed).
+        Returns the number of rows restored."""
+        h = content_hash or ""
+        paths = [r[0] for r in tx.execute(
+            "SELECT path, max(kept_at) k FROM (SELECT path, kept_at FROM kept_tags "
+            "WHERE content_hash=? UNION ALL SELECT path, kept_at FROM kept_examples "
+            "WHERE content_hash=?) GROUP BY path ORDER BY k", (h, h))]  # (newest last)
+        here = to_db(path)
+        if here in paths:
+            paths = [here]
+        elif not h:
+            paths = []
+        if paths:
+            where = (h, best_match([(p,) for p in paths], here, None, 0, None)[0])
+            n = tx.execute(
+                "INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source) "
+                "SELECT ?, tag_id, source FROM kept_tags WHERE content_hash=? AND path=?",
+                (photo_id, *where)).rowcount
+            n += tx.execute(
+                "INSERT OR IGNORE INTO category_labels(category_id, photo_id, positive, "
+                "added_at) SELECT category_id, ?, positive, added_at FROM kept_examples "
+                "WHERE content_hash=? AND path=?", (photo_id, *where)).rowcount
+            tx.execute("DELETE FROM kept_tags WHERE content_hash=? AND path=?", where)
+            tx.execute("DELETE FROM kept_examples WHERE content_hash=? AND path=?", where)
+            return n
+        if not h:
+            return 0
+        offline = [r[0] for r in tx.execute(
+            "SELECT p.id FROM photos p JOIN folders f ON f.id = p.folder_id "
+            "WHERE p.content_hash=? AND p.id != ? AND f.online = 0", (h, photo_id))]
+        n = 0
+        for src in offline:
+            n += tx.execute(
+                "INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source) SELECT ?, tag_id, "
+                "source FROM photo_tags WHERE photo_id=? AND source != 'auto'",
+                (photo_id, src)).rowcount
+            n += tx.execute(
+                "INSERT OR IGNORE INTO category_labels(category_id, photo_id, positive, "
+                "added_at) SELECT category_id, ?, positive, added_at FROM category_labels "
+                "WHERE photo_id=?", (photo_id, src)).rowcount
+        return n
+
+    @staticmethod
+    def has_user_data(tx: sqlite3.Connection, photo_id: int) -> bool:
+        return tx.execute(
+            "SELECT EXISTS(SELECT 1 FROM photo_tags WHERE photo_id=? AND source != 'auto') "
+            "OR EXISTS(SELECT 1 FROM category_labels WHERE photo_id=?)",
+            (photo_id, photo_id)).fetchone()[0] == 1
+
+    def adopt_kept(self, hashes: Iterable[str]) -> int:
+        """After a folder was removed: its photos' kept user data goes to the same photos
+        still in the library elsewhere that carry none of their own (the folder was moved or
+        renamed, and the new place added before the old one was removed). Returns the
+        number of photos that got it."""
+        n = 0
+        with self.transaction() as tx:
+            for h in set(hashes):
+                if not h:
+                    continue
+                for (pid, path) in tx.execute(
+                        "SELECT id, path FROM photos WHERE content_hash=?", (h,)).fetchall():
+                    if not self.has_user_data(tx, pid) and \
+                            self.restore_user_data(tx, pid, h, path):
+                        n += 1
+        return n
+
+    def kept_counts(self) -> dict[str, int]:
+        """Kept user data of photos not in the library now: tags and examples."""
+        c = self.conn
+        return {"tags": c.execute("SELECT COUNT(*) FROM kept_tags").fetchone()[0],
+                "examples": c.execute("SELECT COUNT(*) FROM kept_examples").fetchone()[0]}
+
+    def user_data_counts(self, photo_ids: Sequence[int]) -> tuple[int, int]:
+        """(manual tags and removals, category examples) of these photos."""
+        tags = examples = 0
+        ids = list(photo_ids)
+        for k in range(0, len(ids), 900):
+            part = ids[k:k + 900]
+            marks = ",".join("?" * len(part))
+            tags += self.conn.execute(
+                f"SELECT COUNT(*) FROM photo_tags WHERE source != 'auto' AND photo_id IN "
+                f"({marks})", part).fetchone()[0]
+            examples += self.conn.execute(
+                f"SELECT COUNT(*) FROM category_labels WHERE photo_id IN ({marks})",
+                part).fetchone()[0]
+        return tags, examples
+
+    def user_rev(self) -> int:
+        """Moves on with every change to what users made (see migration 6)."""
+        return int(self.get_meta("user_rev", "0") or 0)
+
+    def inodes(self, ids: Sequence[int]) -> dict[int, int | None]:
+        marks = ",".join("?" * len(ids))
+        return dict(self.conn.execute(f"SELECT id, inode FROM photos WHERE id IN ({marks})",
+                                      list(ids)).fetchall())
 
     def folder_exists(self, folder_id: int) -> bool:
         return self.conn.execute("SELECT 1 FROM folders WHERE id=?", (folder_id,)).fetchone() \
@@ -437,27 +741,35 @@ class Catalog:
         now = time.time()
         tx.execute(
             "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, width, height, "
-            "taken_at, taken_from_exif, status, error, added_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "taken_at, taken_from_exif, status, error, added_at, updated_at, inode) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(path) DO UPDATE SET folder_id=excluded.folder_id, size=excluded.size, "
             "mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash, "
             "width=excluded.width, height=excluded.height, taken_at=excluded.taken_at, "
             "taken_from_exif=excluded.taken_from_exif, status=excluded.status, "
-            "error=excluded.error, updated_at=excluded.updated_at",
+            "error=excluded.error, updated_at=excluded.updated_at, "
+            "inode=coalesce(excluded.inode, inode)",
             (rec.folder_id, to_db(rec.path), rec.size, rec.mtime_ns, rec.content_hash, rec.width,
-             rec.height, rec.taken_at, int(rec.taken_from_exif), rec.status, rec.error, now, now),
+             rec.height, rec.taken_at, int(rec.taken_from_exif), rec.status, rec.error, now, now,
+             rec.inode),
         )
         return tx.execute("SELECT id FROM photos WHERE path=?", (to_db(rec.path),)).fetchone()[0]
 
     @staticmethod
     def move_photo(tx: sqlite3.Connection, photo_id: int, new_path: str, folder_id: int,
-                   size: int, mtime_ns: int) -> None:
-        """A photo moved on disk: same row, same embedding, same labels; new path."""
+                   size: int, mtime_ns: int, inode: int | None = None) -> None:
+        """A photo moved on disk: same row, same embedding, same labels; new path. A row
+        still standing at the new path (its photo went elsewhere: a swap of names) is moved
+        out of the way — kept, with everything, until its photo is found — never deleted."""
         new_path = to_db(new_path)
-        tx.execute("DELETE FROM photos WHERE path=? AND id != ?", (new_path, photo_id))
+        for (other,) in tx.execute("SELECT id FROM photos WHERE path=? AND id != ?",
+                                   (new_path, photo_id)).fetchall():
+            tx.execute("UPDATE photos SET path=? WHERE id=?",
+                       (displaced_path(new_path, other), other))
         tx.execute(
-            "UPDATE photos SET path=?, folder_id=?, size=?, mtime_ns=?, updated_at=? WHERE id=?",
-            (new_path, folder_id, size, mtime_ns, time.time(), photo_id),
+            "UPDATE photos SET path=?, folder_id=?, size=?, mtime_ns=?, updated_at=?, "
+            "inode=coalesce(?, inode) WHERE id=?",
+            (new_path, folder_id, size, mtime_ns, time.time(), inode, photo_id),
         )
 
     def move_prefix(self, src: str, dst: str, folder_id: int) -> int:
@@ -689,6 +1001,35 @@ class Catalog:
             "SELECT path, error FROM photos WHERE status='failed' ORDER BY path LIMIT ?", (limit,)
         )
         return [(from_db(r[0]), r[1] or "") for r in rows]
+
+
+DISPLACED = "\x00displaced:"
+
+
+def displaced_path(path: str, photo_id: int) -> str:
+    """Where a row waits whose file now holds another photo (names swapped): a path no file
+    can have (NUL), that still sorts inside its folder, so the folder's next scan finds the
+    row missing and matches it by content to wherever its photo went."""
+    return f"{path.split(DISPLACED)[0]}{DISPLACED}{photo_id}"
+
+
+def best_match(rows: Sequence, path: str, inode: int | None, path_col: int | None,
+               inode_col: int | None):
+    """Of rows that all hold the same content, the one that is this file: the same inode
+    (a rename keeps it), else the same file name, else the last. None for no rows.
+    ``path_col`` None: each row's first item is a PhotoState."""
+    if not rows:
+        return None
+    if inode is not None and inode_col is not None:
+        for r in rows:
+            if r[inode_col] == inode:
+                return r
+    name = os.path.basename(path)
+    for r in rows:
+        other = r[path_col] if path_col is not None else r[0].path
+        if os.path.basename(str(other).split(DISPLACED)[0]) == name:
+            return r
+    return rows[-1]
 
 
 def is_within(path: str, folder: str) -> bool:

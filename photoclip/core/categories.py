@@ -16,6 +16,7 @@ to review next are always those of the current labels, model and photos.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -24,8 +25,9 @@ from functools import cached_property
 
 import numpy as np
 
+from photoclip.core import names
 from photoclip.core import probe as learner
-from photoclip.core.catalog import Catalog
+from photoclip.core.catalog import Catalog, new_id
 from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.tagsets import TEMPLATES, label_vector
 
@@ -106,16 +108,22 @@ class _Vectors:
 
 
 def split_category_query(query: str) -> tuple[str | None, str]:
-    """("Receipts", rest) for ``category:Receipts rest`` (quotes allowed), else (None, query)."""
-    q = query.strip()
-    if not q.lower().startswith(_QUERY):
+    """("Receipts", rest) for ``category:Receipts rest``, else (None, query). A quoted name
+    may hold escaped quotes: ``category:"He said \\"hi\\""`` (names.quote writes it)."""
+    m = _CATEGORY_TERM.match(query.strip())
+    if m is None:
         return None, query
-    q = q[len(_QUERY):]
-    if q.startswith('"') and '"' in q[1:]:
-        end = q.index('"', 1)
-        return q[1:end], q[end + 1:].strip()
-    name, _, rest = q.partition(" ")
-    return name, rest.strip()
+    return names.unquote(m.group(1)), query.strip()[m.end():].strip()
+
+
+_CATEGORY_TERM = re.compile(_QUERY + "(" + names.TERM_VALUE + ")", re.I)
+
+
+def _checked_name(name: str) -> str:
+    name = names.clean(name, "A category's name")
+    if name.startswith("-"):
+        raise PhotoclipError("A category's name cannot start with '-'.")
+    return name
 
 
 class Categories:
@@ -131,14 +139,15 @@ class Categories:
     # -- categories and labels ---------------------------------------------------------------
 
     def create(self, name: str, description: str = "") -> Category:
-        name = name.strip()
-        if not name or name.startswith("-"):
-            raise PhotoclipError("A category needs a name (not starting with '-').")
+        name = _checked_name(name)
         with self.catalog.transaction() as tx:
-            if tx.execute("SELECT 1 FROM categories WHERE name=?", (name,)).fetchone():
+            if tx.execute("SELECT 1 FROM categories WHERE name_key=?",
+                          (names.key(name),)).fetchone():
                 raise PhotoclipError(f"There already is a category called {name}.")
-            tx.execute("INSERT INTO categories(name, description, threshold, created_at) "
-                       "VALUES (?, ?, ?, ?)", (name, description.strip(), THRESHOLD, time.time()))
+            tx.execute("INSERT INTO categories(id, name, name_key, description, threshold, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       (new_id(tx, "categories"), name, names.key(name), description.strip(),
+                        THRESHOLD, time.time()))
         return self.get(name)
 
     def all(self) -> list[Category]:
@@ -150,10 +159,11 @@ class Categories:
         return [Category(*r) for r in rows]
 
     def get(self, name: str) -> Category:
+        want = names.key(name)
         for c in self.all():
-            if c.name.casefold() == name.strip().casefold():
+            if names.key(c.name) == want:
                 return c
-        raise NotFound(f"There is no category called {name}.",
+        raise NotFound(f"There is no category called {names.printable(name)}.",
                        cli_hint="See 'photoclip category list'.")
 
     def delete(self, name: str) -> None:
@@ -166,18 +176,20 @@ class Categories:
         cat = self.get(name)
         if threshold is not None and not 0.0 < threshold < 1.0:
             raise PhotoclipError("A category's threshold is a probability between 0 and 1.")
+        if new_name is not None:
+            new_name = _checked_name(new_name)
         with self.catalog.transaction() as tx:
-            if new_name is not None and new_name.strip().casefold() != cat.name.casefold() \
-                    and tx.execute("SELECT 1 FROM categories WHERE name=?",
-                                   (new_name.strip(),)).fetchone():
+            if new_name is not None and tx.execute(
+                    "SELECT 1 FROM categories WHERE name_key=? AND id != ?",
+                    (names.key(new_name), cat.id)).fetchone():
                 raise PhotoclipError(f"There already is a category called {new_name}.")
-            text_changed = (new_name is not None and new_name.strip() != cat.name) or \
+            text_changed = (new_name is not None and new_name != cat.name) or \
                 (description is not None and description.strip() != cat.description)
             tx.execute(
-                "UPDATE categories SET name=coalesce(?, name), description=coalesce(?, "
-                "description), threshold=coalesce(?, threshold), "
+                "UPDATE categories SET name=coalesce(?, name), name_key=coalesce(?, name_key), "
+                "description=coalesce(?, description), threshold=coalesce(?, threshold), "
                 "labels_rev=labels_rev + ? WHERE id=?",
-                (new_name.strip() if new_name else None,
+                (new_name, names.key(new_name) if new_name else None,
                  description.strip() if description is not None else None, threshold,
                  int(text_changed), cat.id))  # a new name or description: a new prior
         return self.get(new_name or cat.name)

@@ -60,11 +60,19 @@ def explain(err: BaseException, home) -> PhotoclipError | None:
             "its permissions, or move the library to another folder (Settings → Data folder).",
             cli_hint="(Or use another folder with --home or PHOTOCLIP_HOME.)")
     if isinstance(err, sqlite3.DatabaseError) and any(w in low for w in (
-            "malformed", "not a database", "disk i/o error", "corrupt")):
+            "malformed", "not a database", "corrupt")):
         return PhotoclipError(
-            f"The catalog in {home} is damaged ({text}). Restart PhotoCLIP: it sets the "
-            "damaged catalog aside and restores the last backup.",
+            f"The catalog in {home} is damaged ({text}). Restart PhotoCLIP: it repairs it, "
+            "keeping everything that can still be read.",
             cli_hint="Or run 'photoclip doctor --repair' now.")
+    if isinstance(err, sqlite3.OperationalError) and ("locked" in low or "busy" in low):
+        return PhotoclipError(
+            f"The catalog in {home} is locked by another program; PhotoCLIP waited, then "
+            "stopped without changing anything. Try again once that program is done.")
+    if isinstance(err, sqlite3.OperationalError) and "i/o error" in low:
+        return PhotoclipError(
+            f"The disk holding the data folder {home} could not be read or written (I/O "
+            "error); nothing was changed. Check that it is connected and has free space.")
     if isinstance(err, sqlite3.OperationalError) and "unable to open database" in low:
         return PhotoclipError(
             f"PhotoCLIP cannot open its catalog in {home}: check that the folder exists and "

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photoclip.core.catalog import Catalog, Folder, PhotoRecord, PhotoState
+from photoclip.core.catalog import Catalog, Folder, PhotoRecord, PhotoState, best_match
 from photoclip.core.imageio import (
     DecodeError,
     content_hash,
@@ -95,13 +95,17 @@ class Report:
     cancelled: bool = False
     seconds: float = 0.0
     tagged: int = 0  # auto tags given to the new photos by the applied tag sets
+    restored: int = 0  # the user's tags and examples back on photos that returned
+    tag_problems: dict[str, str] = field(default_factory=dict)  # tag set -> why it failed
 
     def merge(self, other: Report) -> None:
-        for name in ("encoded", "reused", "moved", "catalogued", "removed", "unchanged"):
+        for name in ("encoded", "reused", "moved", "catalogued", "removed", "unchanged",
+                     "restored"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed += other.failed
         self.offline += other.offline
         self.offline_why.update(other.offline_why)
+        self.tag_problems.update(other.tag_problems)
         self.cancelled = self.cancelled or other.cancelled
         self.seconds += other.seconds
 
@@ -409,9 +413,12 @@ class _RunState:
                     self.report.failed.append((fi.path, b.error))
                     self.prog.failed += 1
                     continue
-                moved = self._pop_missing(b.hash, fi.path)
+                moved = self._pop_missing(b.hash, fi)
+                if moved is None and b.hash:  # names swapped: the photo, not the name, counts
+                    moved = cat.swapped_from(tx, b.hash, fi.path, fi.inode)
                 if moved is not None:
-                    cat.move_photo(tx, moved.id, fi.path, folder_id, fi.size, fi.mtime_ns)
+                    cat.move_photo(tx, moved.id, fi.path, folder_id, fi.size, fi.mtime_ns,
+                                   fi.inode)
                     pid = moved.id
                     self.report.moved += 1
                 else:
@@ -433,7 +440,9 @@ class _RunState:
                         taken, exif = b.taken_at, b.taken_at is not None
                     pid = cat.upsert_photo(tx, PhotoRecord(
                         fi.path, folder_id, fi.size, fi.mtime_ns, b.hash, width, height,
-                        taken or mtime_iso(fi.mtime_ns), exif))
+                        taken or mtime_iso(fi.mtime_ns), exif, inode=fi.inode))
+                    if prev is None:  # new here: what the user made for it comes back
+                        self.report.restored += cat.restore_user_data(tx, pid, b.hash, fi.path)
                     if prev is not None and not same_content:
                         cat.delete_embeddings(tx, pid)
                     if b.array is None and self.model and not same_content:
@@ -454,16 +463,23 @@ class _RunState:
                         self.report.catalogued += 1
         return index_add
 
-    def _pop_missing(self, h: str | None, path: str) -> PhotoState | None:
+    def _pop_missing(self, h: str | None, fi: FileInfo) -> PhotoState | None:
         """The row this file was moved from: one this plan found missing, else any photo of
-        the library with this content whose file is gone (a move between folders)."""
-        cands = self.missing_by_hash.get(h) if h else None
-        while cands:
-            st = cands.pop()
-            if self.plan.missing.pop(st.path, None) is not None and st.path != path:
-                return st
+        the library with this content whose file is gone (a move between folders). Among
+        identical copies, the one this file is (same inode, else same name) — so a copy
+        deleted while another was renamed never hands its tags to the renamed one."""
+        path = fi.path
+        cands = [st for st in self.missing_by_hash.get(h, ()) if st.path in self.plan.missing
+                 and st.path != path] if h else []
+        if cands:
+            inodes = self.ix.catalog.inodes([st.id for st in cands])
+            st = best_match([(c, inodes.get(c.id)) for c in cands], path, fi.inode,
+                            path_col=None, inode_col=1)[0]
+            self.missing_by_hash[h].remove(st)
+            del self.plan.missing[st.path]
+            return st
         if h and self.ix.catalog.photo_state(path) is None:
-            return self.ix.catalog.moved_away(h, path)
+            return self.ix.catalog.moved_away(h, path, fi.inode)
         return None
 
     def _update_index(self, adds: list[tuple[int, np.ndarray | int]]) -> None:

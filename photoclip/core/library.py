@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.config import Settings, data_home, resolve_model_spec
-from photoclip.core import relevance, xmp
+from photoclip.core import relevance, userdata, xmp
 from photoclip.core.catalog import Folder, is_within
 from photoclip.core.categories import Categories, Category, Trained, split_category_query
 from photoclip.core.encoder import Encoder, canonical_spec, check_spec
@@ -53,6 +53,36 @@ log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
 INDEX_DIR = "index"
+
+
+@dataclass
+class Removed:
+    """A folder forgotten: its photos, and the user's tags (and removals) and category
+    examples on them, which are kept. ``adopted``: photos elsewhere in the library that got
+    them at once (the same photos, the folder having moved)."""
+
+    folder: str
+    photos: int
+    tags: int
+    examples: int
+    adopted: int = 0
+
+    def describe(self) -> str:
+        kept = _kept_sentence(self.tags, self.examples)
+        return (f"{self.photos:,} photo{'s' if self.photos != 1 else ''} forgotten; no file "
+                f"was touched" + (f"; {kept}" if kept else "") + ".")
+
+
+def _kept_sentence(tags: int, examples: int) -> str:
+    parts = []
+    if tags:
+        parts.append(f"{tags:,} tag{'s' if tags != 1 else ''} you set or removed")
+    if examples:
+        parts.append(f"{examples:,} category example{'s' if examples != 1 else ''}")
+    if not parts:
+        return ""
+    return (" and ".join(parts) + " on them " + ("are" if tags + examples > 1 else "is")
+            + " kept and come back if these photos return")
 
 
 @dataclass(frozen=True)
@@ -98,6 +128,7 @@ class Library:
         self.categories = Categories(self.catalog)
         self.indexing_lock = FileLock(self.home / "indexing.lock")
         self.index_lock = FileLock(self.home / "index.lock")
+        self.user_data_guard = userdata.Guard(self.catalog, self.home)
 
     @classmethod
     def open(cls, home: Path | None = None, model: str | None = None,
@@ -289,11 +320,20 @@ class Library:
         self._index.save(self.home / INDEX_DIR)
         self._index_dirty = False
 
+    def protect_user_data(self) -> Path | None:
+        """Snapshot what the user made, a minute after their last change (the worker calls
+        this every half second; it costs one small read)."""
+        return self.user_data_guard.poll()
+
     def close(self) -> None:
         index = self._index
         if index is not None and index.build_progress is not None:
             index.cancel_build()  # (the next start builds it again)
         self.save_index()
+        try:
+            self.user_data_guard.flush()  # (whatever changed since the last snapshot)
+        except Exception:  # a snapshot must never keep a library from closing
+            log.exception("user data snapshot failed")
         self.catalog.close()
 
     # -- folders -----------------------------------------------------------------------------
@@ -305,7 +345,7 @@ class Library:
         if not p.is_dir():
             raise PhotoclipError(f"{p} is a file, not a folder: add the folder that holds it.")
         real = str(p.resolve())
-        why = not_a_photo_folder(real)
+        why = not_a_photo_folder(real) or self._data_folder_inside(real)
         if why:
             raise PhotoclipError(f"{show(real)} is {why}: add the folders that hold your "
                                  "photos instead.")
@@ -314,15 +354,66 @@ class Library:
                 raise PhotoclipError(f"{real} is already in the library (as part of {f.path}).")
         return self.catalog.add_folder(real)
 
-    def remove_folder(self, path: str | os.PathLike) -> int:
-        """Forget a folder and everything known about its photos. The files are not touched."""
+    def folder_user_data(self, path: str | os.PathLike) -> Removed:
+        """What removing this folder would forget (photos) and keep (the user's tags,
+        removals and category examples on them), for the confirmation."""
         folder = self._folder(path)
+        ids = [i for i, _, _ in self.catalog.photo_paths(folder.path)]
+        tags, examples = self.catalog.user_data_counts(ids)
+        return Removed(folder.path, len(ids), tags, examples)
+
+    def remove_folder(self, path: str | os.PathLike) -> Removed:
+        """Forget a folder and its photos (the files are not touched). What the user made
+        for them — manual tags, removals, category examples — is kept by content: it comes
+        back when the same photos return (the folder added again, or found elsewhere), and
+        goes at once to the same photos already in another folder of the library (the folder
+        was moved or renamed and its new place added first)."""
+        before = self.folder_user_data(path)
+        folder = self._folder(path)
+        hashes = self.catalog.hashes_in(folder.id)
         ids = self.catalog.remove_folder(folder.id)
+        before.adopted = self.catalog.adopt_kept(hashes)
         if self._index is not None:  # (an index on disk is patched when next loaded)
             self._index.remove(ids)
             self._index_dirty = True
             self.save_index()
-        return len(ids)
+        return before
+
+    def relink_folder(self, old: str | os.PathLike, new: str | os.PathLike) -> Folder:
+        """A folder of the library moved or was renamed (another drive letter, a new mount
+        point, a renamed root): point it at ``new``. Every photo keeps its row, vector,
+        tags and examples; nothing is encoded again. Files that are not the same there are
+        sorted out by the next scan, by content. When ``new`` is already a folder of the
+        library, the old one is removed and what the user made goes to the same photos
+        there."""
+        folder = self._folder(old)
+        target = Path(new).expanduser()
+        if not target.is_dir():
+            raise NotFound(f"There is no folder {target}.")
+        real = str(target.resolve())
+        why = not_a_photo_folder(real) or self._data_folder_inside(real)
+        if why:
+            raise PhotoclipError(f"{show(real)} is {why}: choose the folder that holds the "
+                                 "photos instead.")
+        if real == folder.path:
+            return folder
+        existing = self.catalog.folder_by_path(real)
+        if existing is not None:
+            self.remove_folder(folder.path)
+            return existing
+        for f in self.catalog.folders():
+            if f.id != folder.id and (is_within(real, f.path) or is_within(f.path, real)):
+                raise PhotoclipError(f"{show(real)} overlaps {show(f.path)}, which is already "
+                                     "in the library: remove that one first.")
+        moved = self.catalog.relink_folder(folder.id, real)
+        log.info("folder %s relinked to %s (%d photos)", folder.path, real, moved)
+        return self.catalog.folder_by_path(real) or folder
+
+    def _data_folder_inside(self, path: str) -> str | None:
+        """Why ``path`` cannot hold photos: it is PhotoCLIP's data folder or inside it."""
+        if is_within(path, str(self.home.resolve())):
+            return "PhotoCLIP's own data folder (or inside it)"
+        return None
 
     def _folder(self, path: str | os.PathLike) -> Folder:
         for cand in _spellings(path):
@@ -368,6 +459,9 @@ class Library:
             try:
                 plans = [indexer.plan_folder(f, retry_failed=retry_failed)
                          for f in self.catalog.folders()]
+                for plan in plans:  # (known before any folder runs: a photo found in a new
+                    if plan.offline:  # place inherits from its offline twin)
+                        self.catalog.set_folder_online(plan.folder.id, False)
                 for plan in plans:  # removals wait until every folder ran: moves between
                     report.merge(indexer.run(plan, progress, cancel, remove_missing=False))
                     if report.cancelled:  # folders keep their rows

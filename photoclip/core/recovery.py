@@ -1,28 +1,36 @@
-"""A damaged data folder is noticed, said in one sentence, set aside and repaired.
+"""A damaged catalog is noticed, said in one sentence and repaired — and nothing else is.
 
-- **Rolling backups** of the catalog (SQLite's online backup API, consistent while in use):
-  one a day at most, taken when a library is opened to be written (index, watch, the app),
-  the newest :data:`KEEP_BACKUPS` kept in ``backups/``; and one before each schema migration.
-- **Damage on open** (a file that is not a database, a junk header, a catalog truncated to
-  0 bytes where a library existed): the file is moved aside as ``catalog.sqlite3.damaged-…``
-  and the newest backup that passes SQLite's integrity check is restored. Without one, the
-  folders are salvaged from the damaged file where possible and everything else is rebuilt by
-  indexing again. :func:`open_catalog` says which in its message.
-- **Damage found later** (a garbled page met by a query) surfaces as :class:`CatalogDamaged`;
-  ``photoclip doctor`` checks everything (:func:`check`) and repairs (:func:`repair`).
+Only real corruption counts as damage: a file that is not a database, a truncated one, or
+what SQLite's integrity check reports. A full disk, an I/O error, a lock held by another
+program or a busy database are not damage: the command waits (SQLite's busy timeout), then
+says what is wrong and stops, changing nothing (:class:`CatalogUnavailable`).
+
+- **Backups.** The whole catalog (SQLite's online backup API) once a day at most when a
+  library is written, :data:`KEEP_BACKUPS` kept, and before each schema migration; and what
+  users made, as a snapshot a minute after it changes (userdata.py), several generations.
+- **Repair** (:func:`repair`, also at open when the damage is plain) *salvages*: every row
+  that can still be read from the damaged file is copied into a new catalog, table by table
+  (a damaged stretch is narrowed down and skipped, the rest kept); then what users made is
+  filled in from the newest snapshot and the newest sound backup (rows the damage took);
+  re-derivable data that was lost (vectors, auto tags) is rebuilt by indexing. The new
+  catalog is built beside the old one, checked, and only then put in its place; the damaged
+  file is kept under a name no other repair uses. Too little free space for that: nothing
+  is touched, and the user is told.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoclip.core.catalog import Catalog, CatalogTooNew
+from photoclip.core import userdata
+from photoclip.core.catalog import Catalog, CatalogTooNew, fill_name_keys
 from photoclip.core.errors import PhotoclipError
 
 log = logging.getLogger(__name__)
@@ -36,6 +44,10 @@ class CatalogDamaged(PhotoclipError):
     """The catalog cannot be read as a database."""
 
 
+class CatalogUnavailable(PhotoclipError):
+    """The catalog is sound but cannot be used now (locked, disk full, I/O error)."""
+
+
 @dataclass
 class Opened:
     catalog: Catalog
@@ -43,7 +55,8 @@ class Opened:
 
 
 def open_catalog(path: Path) -> Opened:
-    """The catalog at ``path``, repaired from a backup first when it is damaged."""
+    """The catalog at ``path``, repaired first when it is damaged. A catalog that is only
+    busy, locked, or on a full or failing disk raises CatalogUnavailable, untouched."""
     path = Path(path)
     problem = _damage(path)
     if problem is None:
@@ -52,72 +65,441 @@ def open_catalog(path: Path) -> Opened:
         except CatalogTooNew:
             raise
         except sqlite3.DatabaseError as e:  # (a junk header shows up only when read)
+            if not is_corruption(e):
+                raise unavailable(e, path) from None
             problem = str(e)
-    return Opened(*_recover(path, problem))
+    report = repair_catalog(path, problem)
+    return Opened(Catalog(path), report.sentence())
+
+
+def is_corruption(err: BaseException) -> bool:
+    """Whether an SQLite error says the file is damaged (not busy, locked, full or I/O)."""
+    name = getattr(err, "sqlite_errorname", "") or ""
+    if name:
+        return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+    low = str(err).lower()
+    return any(w in low for w in ("malformed", "not a database", "corrupt"))
+
+
+def unavailable(err: BaseException, path: Path) -> CatalogUnavailable:
+    """The one sentence for a sound catalog that cannot be used now."""
+    low = str(err).lower()
+    home = path.parent
+    if "locked" in low or "busy" in low:
+        return CatalogUnavailable(
+            f"The catalog in {home} is locked by {_holder(home)}; PhotoCLIP waited and "
+            "changed nothing. Close that program (or wait for it) and try again.")
+    if "full" in low or getattr(err, "errno", None) == 28 or _nearly_full(home):
+        return CatalogUnavailable(
+            f"The disk holding the data folder {home} is full: PhotoCLIP changed nothing. "
+            "Free some space and try again.")
+    return CatalogUnavailable(
+        f"PhotoCLIP cannot use its catalog in {home} right now ({err}); it changed nothing. "
+        "Check that the disk is connected and has free space, then try again.")
+
+
+def _nearly_full(home: Path) -> bool:
+    """A disk with almost no space left (SQLite reports a full disk at open as an I/O
+    error: it cannot create its shared-memory file)."""
+    try:
+        return shutil.disk_usage(home).free < (1 << 20)
+    except OSError:
+        return False
+
+
+def _holder(home: Path) -> str:
+    """Who is likely to hold the catalog: a PhotoCLIP process named in a lock file, or
+    another program."""
+    from photoclip.core.lock import FileLock
+
+    for name in ("indexing.lock", "index.lock", "app.lock"):
+        lock = home / name
+        if lock.exists():
+            who = FileLock(lock).holder()
+            if who != "another process" and _locked(lock):
+                return who
+    return "another program"
+
+
+def _locked(path: Path) -> bool:
+    from photoclip.core.lock import FileLock, LockTimeout
+
+    probe = FileLock(path)
+    try:
+        probe.acquire(timeout=0)
+    except (LockTimeout, OSError):
+        return True
+    probe.release()
+    return False
 
 
 def _damage(path: Path) -> str | None:
-    """Why the file at ``path`` is no usable catalog, judged without opening it for writing."""
+    """Why the file at ``path`` is no usable catalog, judged without opening it for writing.
+    A file that cannot be read at all (I/O error, permission) is not damage: raised."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
         return None
     except OSError as e:
-        return f"cannot read it: {e.strerror or e}"
+        raise unavailable(e, path) from None
     if size == 0:
         # SQLite writes its header with the first commit, and PhotoCLIP commits on creation:
         # an empty file where a library existed was truncated.
         home = path.parent
-        if _backups(path) or (home / "index").exists() or (home / "models").exists():
+        if _backups(path) or userdata.snapshots(home) or (home / "index").exists() \
+                or (home / "models").exists():
             return "the file is empty (0 bytes)"
         return None
-    with open(path, "rb") as f:
-        header = f.read(16)
+    try:
+        with open(path, "rb") as f:
+            header = f.read(16)
+    except OSError as e:
+        raise unavailable(e, path) from None
     if header != b"SQLite format 3\x00":
         return "it is not an SQLite database (damaged header)"
     return None
 
 
-def _recover(path: Path, problem: str) -> tuple[Catalog, str]:
-    aside = set_aside(path)
-    for backup in _backups(path):
-        if integrity_ok(backup):
-            shutil.copy2(backup, path)
-            _forget_index(path.parent)
-            restored = Catalog(path)
-            restored.new_identity()  # (an index saved after the backup is not this one's)
-            restored.close()
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup.stat().st_mtime))
-            notice = (f"The catalog was damaged ({problem}); it was set aside as {aside.name} "
-                      f"and restored from the backup of {when}: photos changed since then are "
-                      "indexed again.")
-            log.warning(notice)
-            return Catalog(path), notice
-    folders = _salvage_folders(aside)
-    _forget_index(path.parent)
-    catalog = Catalog(path)
-    for folder in folders:
+# -- repair ------------------------------------------------------------------------------------
+
+# Tables copied from a damaged catalog, parents first. What is not listed is derived and
+# rebuilt (tag_vectors, tag_progress, category_probes).
+SALVAGE_TABLES = ("meta", "folders", "photos", "embeddings", "tagsets", "tags", "tag_scopes",
+                  "photo_tags", "categories", "category_labels", "kept_tags", "kept_examples")
+USER_TABLES = ("folders", "tagsets", "tags", "tag_scopes", "categories", "category_labels",
+               "kept_tags", "kept_examples")
+_CHUNK = 4096
+
+
+@dataclass
+class RepairReport:
+    problem: str
+    set_aside: str = ""  # the damaged file's new name
+    salvaged: dict[str, int] = field(default_factory=dict)  # table -> rows copied
+    lost: dict[str, int] = field(default_factory=dict)  # table -> rows that could not be read
+    unreadable: list[str] = field(default_factory=list)  # tables not read at all
+    from_snapshot: int = 0  # user rows the damage took, filled in from the newest snapshot
+    from_backup: int = 0  # ... and from the newest sound backup
+    snapshot: str = ""
+    backup: str = ""
+    photos_from_backup: int = 0  # photos (and vectors) the damage took, back from the backup
+
+    def user_rows(self) -> dict[str, int]:
+        names = {"tagsets": "tag sets", "categories": "categories", "folders": "folders"}
+        out = {label: self.salvaged.get(t, 0) for t, label in names.items()}
+        out["your tags"] = self.user_tags
+        out["category examples"] = self.salvaged.get("category_labels", 0) + \
+            self.salvaged.get("kept_examples", 0)
+        return out
+
+    user_tags: int = 0  # manual tags and removals among the salvaged photo tags
+
+    def user_lost(self) -> int:
+        """User rows that could not be read and were not in any snapshot or backup either
+        (an upper bound: the damaged stretches' rows)."""
+        lost = sum(self.lost.get(t, 0) for t in (*USER_TABLES, "photo_tags"))
+        return max(0, lost - self.from_snapshot - self.from_backup)
+
+    def sentence(self) -> str:
+        kept = ", ".join(f"{n:,} {what}" for what, n in self.user_rows().items() if n)
+        photos = self.salvaged.get("photos", 0)
+        vectors = self.salvaged.get("embeddings", 0)
+        parts = [f"The catalog was damaged ({self.problem}) and has been repaired"]
+        parts.append(f"kept: {kept or 'nothing of yours was in it'}; {photos:,} photos with "
+                     f"{vectors:,} search vectors")
+        if self.photos_from_backup:
+            parts.append(f"{self.photos_from_backup:,} photos restored from the backup of "
+                         f"{self.backup}")
+        if self.from_snapshot or self.from_backup:
+            src = []
+            if self.from_snapshot:
+                src.append(f"{self.from_snapshot:,} from the snapshot of {self.snapshot}")
+            if self.from_backup:
+                src.append(f"{self.from_backup:,} from the backup of {self.backup}")
+            parts.append("filled in " + " and ".join(src))
+        lost_rows = sum(self.lost.values())
+        if lost_rows or self.unreadable:
+            what = [f"{n:,} {t}" for t, n in self.lost.items() if n] + \
+                [f"{t} (unreadable)" for t in self.unreadable]
+            parts.append("could not read " + ", ".join(what))
+        if self.user_lost():
+            parts.append(f"up to {self.user_lost():,} of your own entries could not be saved")
+        parts.append("photos whose data was lost are indexed again; the damaged file is kept "
+                     f"as {self.set_aside}")
+        return "; ".join(parts) + "."
+
+
+def repair_catalog(path: Path, problem: str) -> RepairReport:
+    """Rebuild the catalog at ``path`` from what can be read (see the module doc)."""
+    path = Path(path)
+    report = RepairReport(problem)
+    home = path.parent
+    part = path.with_name(f"{path.name}.repair-{secrets.token_hex(4)}")
+    backups = [b for b in _backups(path) if integrity_ok(b)]
+    need = (_size(path) + (_size(backups[0]) if backups else 0)) * 2 + (16 << 20)
+    free = shutil.disk_usage(home).free
+    if free < need:
+        raise CatalogUnavailable(
+            f"The catalog in {home} is damaged ({problem}), and repairing it needs about "
+            f"{need / 2**20:,.0f} MB of free space on that disk ({free / 2**20:,.0f} MB free). "
+            "Nothing was changed: free some space and start PhotoCLIP again.")
+    try:
+        fresh = Catalog(part)
         try:
-            catalog.add_folder(folder)
-        except sqlite3.Error:
+            _salvage_into(path, fresh, report)
+            if backups:
+                report.backup = _when(backups[0])
+                report.photos_from_backup = _fill_photos_from_backup(fresh, backups[0])
+            newest = userdata.newest(home)
+            if newest is not None:
+                report.snapshot = _when(newest[0])
+                report.from_snapshot = userdata.merge(fresh, newest[1], override=False).total()
+            if backups:
+                conn = sqlite3.connect(f"file:{backups[0]}?mode=ro", uri=True)
+                try:
+                    old = userdata.read(conn)
+                finally:
+                    conn.close()
+                report.from_backup = userdata.merge(fresh, old, override=False).total()
+            fresh.new_identity()  # (an index saved for the damaged catalog is not this one's)
+            fresh.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            fresh.close()
+        if not integrity_ok(part):
+            raise PhotoclipError("the repaired catalog did not pass SQLite's integrity check")
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{part}{suffix}").unlink(missing_ok=True)
+        raise
+    aside = set_aside(path)
+    report.set_aside = aside.name
+    os.replace(part, path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{part}{suffix}").unlink(missing_ok=True)
+    _forget_index(home)
+    log.warning(report.sentence())
+    return report
+
+
+def _salvage_into(damaged: Path, fresh: Catalog, report: RepairReport) -> None:
+    """Copy every readable row of the tables in SALVAGE_TABLES from ``damaged`` into
+    ``fresh`` (same ids). Foreign keys are checked afterwards: a row whose parent was lost
+    goes (a photo tag of a lost photo: its photo is indexed again)."""
+    if _size(damaged) == 0:
+        report.unreadable.append("the whole file (0 bytes)")
+        return
+    conn = fresh.conn
+    conn.execute("PRAGMA foreign_keys=OFF")
+    try:
+        conn.execute("ATTACH DATABASE ? AS old", (f"file:{damaged}?mode=ro",))
+    except sqlite3.DatabaseError as e:
+        report.unreadable.append(f"the whole file ({e})")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return
+    try:
+        for table in SALVAGE_TABLES:
+            try:
+                cols = _common_columns(conn, table)
+            except sqlite3.DatabaseError:
+                report.unreadable.append(table)
+                continue
+            if not cols:
+                continue
+            copied, lost = _copy_table(conn, table, cols)
+            report.salvaged[table] = copied
+            if lost:
+                report.lost[table] = lost
+        try:
+            report.user_tags = conn.execute(
+                "SELECT COUNT(*) FROM main.photo_tags WHERE source != 'auto'").fetchone()[0] + \
+                report.salvaged.get("kept_tags", 0)
+        except sqlite3.DatabaseError:
             pass
-    notice = (f"The catalog was damaged ({problem}) and there is no usable backup; it was set "
-              f"aside as {aside.name} and a new one started"
-              + (f" with its {len(folders)} folder(s): the photos are indexed again."
-                 if folders else ": add your photo folders again."))
-    log.warning(notice)
-    return catalog, notice
+    finally:
+        conn.execute("DETACH DATABASE old")
+    with fresh.transaction() as tx:
+        _drop_orphans(tx, report)
+        fill_name_keys(tx)
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
+def _fill_photos_from_backup(fresh: Catalog, backup: Path) -> int:
+    """Photos (with their vectors) that the backup holds and the salvage lost — at a path
+    the new catalog does not have yet — so they need no encoding again. Their folders come
+    with them. Returns how many."""
+    conn = fresh.conn
+    conn.execute("ATTACH DATABASE ? AS bk", (f"file:{backup}?mode=ro",))
+    try:
+        cols = [c for c in _common_columns(conn, "photos", "bk") if c not in ("id", "folder_id")]
+        col_list = ",".join(cols)
+        picked = ",".join(f"b.{c}" for c in cols)
+        with fresh.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO main.folders(path, added_at, online) "
+                       "SELECT path, added_at, online FROM bk.folders")
+            n = tx.execute(
+                f"INSERT INTO main.photos(folder_id, {col_list}) SELECT f.id, {picked} "
+                "FROM bk.photos b JOIN bk.folders bf ON bf.id = b.folder_id "
+                "JOIN main.folders f ON f.path = bf.path "
+                "WHERE b.path NOT IN (SELECT path FROM main.photos)").rowcount
+            tx.execute(
+                "INSERT OR IGNORE INTO main.embeddings(photo_id, model, vector, rev) "
+                "SELECT m.id, e.model, e.vector, 0 FROM bk.embeddings e "
+                "JOIN bk.photos b ON b.id = e.photo_id JOIN main.photos m ON m.path = b.path "
+                "AND m.content_hash IS b.content_hash")
+    finally:
+        conn.execute("DETACH DATABASE bk")
+    return max(n, 0)
+
+
+def _common_columns(conn: sqlite3.Connection, table: str, schema: str = "old") -> list[str]:
+    old = [r[1] for r in conn.execute(f"PRAGMA {schema}.table_info({table})")]
+    new = {r[1] for r in conn.execute(f"PRAGMA main.table_info({table})")}
+    return [c for c in old if c in new]
+
+
+def _copy_table(conn: sqlite3.Connection, table: str, cols: list[str]) -> tuple[int, int]:
+    """(rows copied, rows lost — an upper bound): read in rowid ranges, each in one
+    statement; a range that fails is walked row by row, and where the walk meets damage it
+    seeks past it with growing jumps (a damaged leaf page is stepped over, the rest kept)."""
+    col_list = ",".join(cols)
+    verb = "INSERT OR REPLACE" if table == "meta" else "INSERT OR IGNORE"
+    insert = f"{verb} INTO main.{table}({col_list}) VALUES ({','.join('?' * len(cols))})"
+    if not _has_rowid(conn, table):  # WITHOUT ROWID: whole, or walked by its key order
+        try:
+            n = conn.execute(f"{verb} INTO main.{table}({col_list}) SELECT {col_list} "
+                             f"FROM old.{table}").rowcount
+            return max(n, 0), 0
+        except sqlite3.DatabaseError:
+            return _walk(conn, f"SELECT {col_list} FROM old.{table}", insert)
+    try:
+        lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM old.{table}").fetchone()
+    except sqlite3.DatabaseError:
+        lo, hi = None, None
+    if lo is None and hi is None:
+        try:
+            if conn.execute(f"SELECT 1 FROM old.{table} LIMIT 1").fetchone() is None:
+                return 0, 0
+        except sqlite3.DatabaseError:
+            pass
+        return _walk_rowids(conn, table, col_list, insert, 0, None)
+    copied = lost = 0
+    for a in range(lo, hi + 1, _CHUNK):
+        b = min(a + _CHUNK - 1, hi)
+        try:
+            n = conn.execute(f"{verb} INTO main.{table}({col_list}) SELECT {col_list} "
+                             f"FROM old.{table} WHERE rowid BETWEEN ? AND ?", (a, b)).rowcount
+            copied += max(n, 0)
+        except sqlite3.DatabaseError:
+            c, lo_ = _walk_rowids(conn, table, col_list, insert, a, b)
+            copied, lost = copied + c, lost + lo_
+    return copied, lost
+
+
+def _walk_rowids(conn, table: str, col_list: str, insert: str, start: int,
+                 end: int | None) -> tuple[int, int]:
+    """Copy rows with rowid in [start, end] one by one, stepping over damage."""
+    copied = lost = 0
+    at = start
+    bound = "" if end is None else f" AND rowid <= {int(end)}"
+    while True:
+        jump = 1
+        cur = None
+        while cur is None:  # seek to the first readable row at or after ``at``
+            try:
+                cur = conn.execute(f"SELECT rowid, {col_list} FROM old.{table} WHERE rowid >= ?"
+                                   f"{bound} ORDER BY rowid", (at,))
+            except sqlite3.DatabaseError:
+                at += jump
+                lost += jump
+                jump *= 2
+                if (end is not None and at > end) or at > 1 << 62:
+                    return copied, lost
+        last = at - 1
+        try:
+            for row in cur:
+                conn.execute(insert, row[1:])
+                copied += 1
+                last = row[0]
+            return copied, lost  # (the walk reached the end)
+        except sqlite3.DatabaseError:
+            at = last + 1
+            step = 1
+            while True:  # step over the damaged stretch
+                at += step
+                lost += step
+                try:
+                    conn.execute(f"SELECT rowid FROM old.{table} WHERE rowid >= ?{bound} "
+                                 "ORDER BY rowid LIMIT 1", (at,)).fetchone()
+                    break
+                except sqlite3.DatabaseError:
+                    step *= 2
+                    if (end is not None and at > end) or at > 1 << 62:
+                        return copied, lost
+
+
+def _walk(conn, select: str, insert: str) -> tuple[int, int]:
+    """Copy what a scan returns before it meets damage (tables with no rowid)."""
+    copied = 0
+    try:
+        for row in conn.execute(select):
+            conn.execute(insert, row)
+            copied += 1
+    except sqlite3.DatabaseError:
+        return copied, 1
+    return copied, 0
+
+
+def _has_rowid(conn, table: str) -> bool:
+    sql = conn.execute("SELECT sql FROM old.sqlite_master WHERE type='table' AND name=?",
+                       (table,)).fetchone()
+    return sql is not None and "WITHOUT ROWID" not in (sql[0] or "").upper()
+
+
+def _drop_orphans(tx, report: RepairReport) -> None:
+    """Rows whose parent row was lost to the damage: user rows of a lost photo are kept by
+    content where that is known, the rest go (counted as lost)."""
+    for table, parent_sql in (
+            ("photos", "folder_id NOT IN (SELECT id FROM folders)"),
+            ("embeddings", "photo_id NOT IN (SELECT id FROM photos)"),
+            ("tags", "tagset_id IS NOT NULL AND tagset_id NOT IN (SELECT id FROM tagsets)"),
+            ("tag_scopes", "tagset_id NOT IN (SELECT id FROM tagsets)"),
+            ("photo_tags", "photo_id NOT IN (SELECT id FROM photos) "
+                           "OR tag_id NOT IN (SELECT id FROM tags)"),
+            ("category_labels", "photo_id NOT IN (SELECT id FROM photos) "
+                                "OR category_id NOT IN (SELECT id FROM categories)"),
+            ("kept_tags", "tag_id NOT IN (SELECT id FROM tags)"),
+            ("kept_examples", "category_id NOT IN (SELECT id FROM categories)")):
+        n = tx.execute(f"DELETE FROM {table} WHERE {parent_sql}").rowcount
+        if n > 0:
+            report.lost[table] = report.lost.get(table, 0) + n
+            if table == "photo_tags":
+                report.user_tags = max(0, report.user_tags - n)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _when(path: Path) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
 
 
 def _forget_index(home: Path) -> None:
-    """The search index mirrors the catalog that was lost: it is rebuilt from the restored one."""
+    """The search index mirrors the catalog that was lost: it is rebuilt from the new one."""
     shutil.rmtree(home / "index", ignore_errors=True)
 
 
 def set_aside(path: Path) -> Path:
-    """Move the catalog (and its WAL and shared-memory files) out of the way; returns where."""
+    """Move the catalog (and its WAL and shared-memory files) out of the way, under a name
+    no other set-aside file has (two repairs in one second keep both); returns where."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    while True:
+        aside = path.with_name(f"{path.name}.damaged-{stamp}-{secrets.token_hex(3)}")
+        if not any(Path(f"{aside}{s}").exists() for s in ("", "-wal", "-shm")):
+            break
     for suffix in ("", "-wal", "-shm"):
         src = Path(f"{path}{suffix}")
         if src.exists():
@@ -125,25 +507,12 @@ def set_aside(path: Path) -> Path:
     return aside
 
 
-def _salvage_folders(damaged: Path) -> list[str]:
-    """The folder list of a damaged catalog, if SQLite can still read that table."""
-    from photoclip.core.paths import from_db
-
-    try:
-        conn = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
-        try:
-            return [from_db(r[0]) for r in conn.execute("SELECT path FROM folders")]
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
-
-
-def integrity_ok(path: Path) -> bool:
+def integrity_ok(path: Path, full: bool = False) -> bool:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            check = "integrity_check" if full else "quick_check"
+            return conn.execute(f"PRAGMA {check}").fetchone()[0] == "ok"
         finally:
             conn.close()
     except sqlite3.Error:
@@ -172,7 +541,7 @@ def backup(catalog: Catalog) -> Path | None:
     beyond :data:`KEEP_BACKUPS` are deleted. A failure (disk full) is logged, not raised."""
     folder = catalog.path.parent / BACKUP_DIR
     dest = folder / f"{catalog.path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
-    part = dest.with_name(dest.name + ".part")
+    part = dest.with_name(dest.name + f".{secrets.token_hex(3)}.part")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         target = sqlite3.connect(part)
@@ -200,30 +569,56 @@ class Finding:
 
 
 def check(home: Path, catalog_path: Path) -> list[Finding]:
-    """Everything in the data folder that can be damaged, checked (read-only)."""
+    """Everything in the data folder that can be damaged, checked (read-only). A catalog
+    that is busy or on a failing disk raises CatalogUnavailable: that is not damage."""
     from photoclip.config import Settings
 
     out = []
     problem = _damage(catalog_path)
-    if problem is None and catalog_path.exists() and not integrity_ok(catalog_path):
-        problem = "SQLite's integrity check failed"
+    if problem is None and catalog_path.exists():
+        problem = integrity_problem(catalog_path)
     out.append(Finding("catalog", problem is None, problem or f"{catalog_path.name} is sound"))
     backups = [b for b in _backups(catalog_path) if integrity_ok(b)]
     out.append(Finding("backups", bool(backups),
                        f"{len(backups)} usable, newest {_age(backups[0])}" if backups
                        else "none yet (one is made each day the library is updated)"))
+    snaps = userdata.snapshots(home)
+    out.append(Finding("your tags and categories", True,
+                       f"{len(snaps)} snapshot{'s' if len(snaps) != 1 else ''}, newest "
+                       f"{_age(snaps[0])}" if snaps else
+                       "no snapshot yet (one is taken a minute after you change something)"))
     settings = Settings.load(home)
     out.append(Finding("settings", not settings.problems, "; ".join(settings.problems)
                        or "settings.json is valid"))
     return out
 
 
-def repair(catalog_path: Path) -> str:
-    """Set a damaged catalog aside and restore the newest good backup (or start anew)."""
-    problem = _damage(catalog_path) or "SQLite's integrity check failed"
-    catalog, notice = _recover(catalog_path, problem)
-    catalog.close()
-    return notice
+def integrity_problem(path: Path) -> str | None:
+    """What SQLite's integrity check finds wrong with the catalog at ``path`` (None: sound).
+    Busy, locked or unreadable is not damage: CatalogUnavailable."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            rows = conn.execute("PRAGMA integrity_check(20)").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        if not is_corruption(e):
+            raise unavailable(e, path) from None
+        return str(e)
+    if rows and rows[0][0] == "ok":
+        return None
+    return "SQLite's integrity check failed: " + "; ".join(r[0] for r in rows[:3])
+
+
+def repair(catalog_path: Path) -> RepairReport | None:
+    """Repair a damaged catalog (see repair_catalog); None when it is sound."""
+    problem = _damage(catalog_path)
+    if problem is None and catalog_path.exists():
+        problem = integrity_problem(catalog_path)
+    if problem is None:
+        return None
+    return repair_catalog(catalog_path, problem)
 
 
 def _age(path: Path) -> str:

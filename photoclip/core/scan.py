@@ -82,6 +82,7 @@ class FileInfo:
     size: int
     mtime_ns: int
     error: str | None = None  # set when the entry looks like a photo but cannot be used
+    inode: int | None = None  # st_ino: a rename keeps it (identical copies told apart)
 
 
 def scan(root: str) -> Iterator[FileInfo]:
@@ -159,4 +160,4 @@ def file_info(path: str, entry: os.DirEntry | None = None) -> FileInfo:
         return FileInfo(path, size, mtime, reason)
     if not stat.S_ISREG(st.st_mode):
         return FileInfo(path, 0, st.st_mtime_ns, "not a regular file")
-    return FileInfo(path, st.st_size, st.st_mtime_ns)
+    return FileInfo(path, st.st_size, st.st_mtime_ns, inode=st.st_ino or None)

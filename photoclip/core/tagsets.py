@@ -51,7 +51,8 @@ from importlib import resources
 
 import numpy as np
 
-from photoclip.core.catalog import Catalog
+from photoclip.core import names
+from photoclip.core.catalog import Catalog, new_id
 from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.paths import to_db
 
@@ -96,13 +97,7 @@ class Label:
     def parse(cls, text: str) -> Label:
         """``"city street=street,downtown"`` → Label('city street', ['street', 'downtown'])."""
         name, _, syn = text.partition("=")
-        name = " ".join(name.split())
-        if not name:
-            raise PhotoclipError(f"'{text}' has no label name.")
-        if "/" in name or "|" in name:
-            raise PhotoclipError(f"A label cannot contain '/' or '|' ('{name}'): they separate "
-                                 "a set from its label (Places/beach).")
-        return cls(name, [s.strip() for s in syn.split(",") if s.strip()])
+        return cls(clean_label(name), [s.strip() for s in syn.split(",") if s.strip()])
 
     def to_dict(self) -> dict:
         out = {"name": self.name}
@@ -124,15 +119,16 @@ class TagSet:
     threshold: float = THRESHOLD
     scopes: list[str] = field(default_factory=list)  # folders it is applied to; "" = all
     id: int | None = None
+    problem: str | None = None  # why it could not tag photos the last time it tried
 
     def prompts(self, label: Label) -> list[str]:
         """Every sentence whose embedding goes into this label's vector."""
-        names = [label.name, *label.synonyms]
-        out = [t.format(n) for n in names for t in TEMPLATES]
+        words = [label.name, *label.synonyms]
+        out = [t.format(n) for n in words for t in TEMPLATES]
         if self.context:
             # the context counts as much as the whole template list: it carries what the
             # user knows about the set ("a photo taken at the {}.")
-            out += [self.context.format(n) for n in names] * len(TEMPLATES)
+            out += [self.context.format(n) for n in words] * len(TEMPLATES)
         return out + list(label.prompts)
 
     def threshold_of(self, label: Label) -> float:
@@ -225,21 +221,59 @@ def starter_sets() -> dict[str, TagSet]:
 
 
 def split_tag_query(query: str) -> tuple[list[str], str]:
-    """``'tag:beach tag:"city street" dog'`` → (['beach', 'city street'], 'dog')."""
+    """``'tag:beach tag:"city street" dog'`` → (['beach', 'city street'], 'dog'); quoted
+    names may hold escaped quotes (names.quote)."""
     tags = []
 
     def take(m: re.Match) -> str:
-        tags.append(m.group(1) if m.group(1) is not None else m.group(2))
+        tags.append(names.unquote(m.group(1)))
         return " "
 
     rest = _TAG_TERM.sub(take, query)
     return [t.strip() for t in tags if t.strip()], " ".join(rest.split())
 
 
-_TAG_TERM = re.compile(r'(?:^|(?<=\s))tag:(?:"([^"]*)"|(\S+))', re.I)
+_TAG_TERM = re.compile(r"(?:^|(?<=\s))tag:(" + names.TERM_VALUE + ")", re.I)
+
+
+def clean_label(name: str) -> str:
+    """A label's name by the one name rule; '/' and '|' are refused in labels (they
+    separate a set from its label: Places/beach)."""
+    name = names.clean(name, "A label's name")
+    if "/" in name or "|" in name:
+        raise PhotoclipError(f"A label cannot contain '/' or '|' ('{name}'): they separate "
+                             "a set from its label (Places/beach).")
+    return name
+
+
+def check_context(context: str) -> str:
+    """A set's context phrase: '' or a sentence with exactly one {} where the label goes.
+    Anything else would fail every time the set tags photos."""
+    context = " ".join(context.split())
+    if not context:
+        return ""
+    try:
+        filled = context.format("x")
+    except (IndexError, KeyError, ValueError):
+        filled = None
+    if context.count("{}") != 1 or filled is None or "{" in filled or "}" in filled:
+        raise PhotoclipError(f"The context '{context}' needs exactly one {{}} where the label "
+                             "goes (and no other braces), e.g. 'a photo taken at the {}.'")
+    return context
 
 
 # -- scoring (pure NumPy) --------------------------------------------------------------------
+
+
+def _finite(value: float) -> float:
+    """A threshold as a number; NaN or infinity is refused in one sentence."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise PhotoclipError(f"A threshold must be a number, not {value!r}.") from None
+    if not np.isfinite(v):
+        raise PhotoclipError(f"A threshold must be a finite number, not {value}.")
+    return v
 
 
 def _encode(encoder, prompts: Sequence[str]) -> np.ndarray:
@@ -370,50 +404,65 @@ class TagSets:
     # -- sets --------------------------------------------------------------------------------
 
     def create(self, tagset: TagSet) -> TagSet:
-        name = " ".join(tagset.name.split())
-        if not name or "/" in name or "|" in name:
-            raise PhotoclipError(f"'{tagset.name}' cannot name a tag set: use a name without "
+        name, context = self._checked(tagset)
+        with self.catalog.transaction() as tx:
+            if tx.execute("SELECT 1 FROM tagsets WHERE name_key=?",
+                          (names.key(name),)).fetchone():
+                raise PhotoclipError(f"There is already a tag set called {name}: choose another "
+                                     "name, or change that one.")
+            set_id = new_id(tx, "tagsets")
+            tx.execute(
+                "INSERT INTO tagsets(id, name, name_key, exclusive, context, threshold, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (set_id, name, names.key(name), int(tagset.exclusive), context,
+                 _finite(tagset.threshold), time.time()))
+            self._insert_labels(tx, set_id, tagset.labels, 0)
+        return self.get(set_id)
+
+    @staticmethod
+    def _checked(tagset: TagSet) -> tuple[str, str]:
+        """(name, context) of a set about to be saved, checked by the one name rule; its
+        labels' names cleaned in place. PhotoclipError says what is wrong."""
+        name = names.clean(tagset.name, "A tag set's name")
+        if "/" in name or "|" in name:
+            raise PhotoclipError(f"'{name}' cannot name a tag set: use a name without "
                                  "'/' or '|'.")
         if not tagset.labels:
             raise PhotoclipError(f"The tag set {name} needs at least one label.")
-        if tagset.context and "{}" not in tagset.context:
-            raise PhotoclipError(f"The context '{tagset.context}' needs {{}} where the label "
-                                 "goes, e.g. 'a photo taken at the {}.'")
+        context = check_context(tagset.context)
         seen = set()
         for lb in tagset.labels:
-            if lb.name.lower() in seen:
+            lb.name = clean_label(lb.name)
+            if names.key(lb.name) in seen:
                 raise PhotoclipError(f"'{lb.name}' is twice in {name}.")
-            seen.add(lb.name.lower())
-        with self.catalog.transaction() as tx:
-            if tx.execute("SELECT 1 FROM tagsets WHERE name=?", (name,)).fetchone():
-                raise PhotoclipError(f"There is already a tag set called {name}: choose another "
-                                     "name, or change that one.")
-            cur = tx.execute(
-                "INSERT INTO tagsets(name, exclusive, context, threshold, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (name, int(tagset.exclusive), tagset.context, tagset.threshold, time.time()))
-            set_id = cur.lastrowid
-            self._insert_labels(tx, set_id, tagset.labels, 0)
-        return self.get(name)
+            seen.add(names.key(lb.name))
+            if lb.threshold is not None:
+                lb.threshold = _finite(lb.threshold)
+        return name, context
 
     @staticmethod
     def _insert_labels(tx, set_id: int, labels: Iterable[Label], first: int) -> None:
         for pos, lb in enumerate(labels, first):
             tx.execute(
-                "INSERT INTO tags(tagset_id, name, synonyms, prompts, threshold, position) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (set_id, lb.name, json.dumps(lb.synonyms), json.dumps(lb.prompts),
-                 lb.threshold, pos))
+                "INSERT INTO tags(id, tagset_id, name, name_key, synonyms, prompts, threshold, "
+                "position) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (new_id(tx, "tags"), set_id, lb.name, names.key(lb.name),
+                 json.dumps(lb.synonyms), json.dumps(lb.prompts), lb.threshold, pos))
 
     def update(self, tagset: TagSet) -> TagSet:
         """Save an edited set (labels matched by id; new ones added, missing ones deleted
         with their tags). Its auto tags are redone by the next apply."""
         if tagset.id is None:
             raise PhotoclipError("This tag set has not been created yet.")
+        name, context = self._checked(tagset)
         with self.catalog.transaction() as tx:
-            tx.execute("UPDATE tagsets SET name=?, exclusive=?, context=?, threshold=? "
-                       "WHERE id=?", (" ".join(tagset.name.split()), int(tagset.exclusive),
-                                      tagset.context, tagset.threshold, tagset.id))
+            if tx.execute("SELECT 1 FROM tagsets WHERE name_key=? AND id != ?",
+                          (names.key(name), tagset.id)).fetchone():
+                raise PhotoclipError(f"There is already a tag set called {name}.")
+            tx.execute("UPDATE tagsets SET name=?, name_key=?, exclusive=?, context=?, "
+                       "threshold=?, problem=NULL WHERE id=?",
+                       (name, names.key(name), int(tagset.exclusive), context,
+                        _finite(tagset.threshold), tagset.id))
             keep = {lb.id for lb in tagset.labels if lb.id is not None}
             for (tid,) in tx.execute("SELECT id FROM tags WHERE tagset_id=?",
                                      (tagset.id,)).fetchall():
@@ -423,10 +472,10 @@ class TagSets:
                 if lb.id is None:
                     self._insert_labels(tx, tagset.id, [lb], pos)
                 else:
-                    tx.execute("UPDATE tags SET name=?, synonyms=?, prompts=?, threshold=?, "
-                               "position=? WHERE id=?",
-                               (lb.name, json.dumps(lb.synonyms), json.dumps(lb.prompts),
-                                lb.threshold, pos, lb.id))
+                    tx.execute("UPDATE tags SET name=?, name_key=?, synonyms=?, prompts=?, "
+                               "threshold=?, position=? WHERE id=?",
+                               (lb.name, names.key(lb.name), json.dumps(lb.synonyms),
+                                json.dumps(lb.prompts), lb.threshold, pos, lb.id))
         return self.get(tagset.id)
 
     def delete(self, name: str) -> int:
@@ -447,23 +496,28 @@ class TagSets:
 
     def get(self, name_or_id: str | int) -> TagSet:
         conn = self.catalog.conn
-        key = "id" if isinstance(name_or_id, int) else "name"
-        r = conn.execute(f"SELECT id, name, exclusive, context, threshold FROM tagsets "
-                         f"WHERE {key}=?", (name_or_id,)).fetchone()
+        if isinstance(name_or_id, int):
+            where, arg = "id", name_or_id
+        else:
+            where, arg = "name_key", names.key(name_or_id)
+        r = conn.execute(f"SELECT id, name, exclusive, context, threshold, problem "
+                         f"FROM tagsets WHERE {where}=?", (arg,)).fetchone()
         if r is None:
-            names = ", ".join(t[0] for t in conn.execute(
+            known = ", ".join(t[0] for t in conn.execute(
                 "SELECT name FROM tagsets ORDER BY name COLLATE NOCASE")) or "none yet"
-            raise NotFound(f"There is no tag set called {name_or_id} (tag sets: {names}).")
+            raise NotFound(f"There is no tag set called {names.printable(str(name_or_id))} "
+                           f"(tag sets: {known}).")
         labels = [Label(x[1], json.loads(x[2]), json.loads(x[3]), x[4], x[0])
                   for x in conn.execute("SELECT id, name, synonyms, prompts, threshold FROM tags "
                                         "WHERE tagset_id=? ORDER BY position, id", (r[0],))]
         scopes = [x[0] for x in conn.execute(
             "SELECT folder FROM tag_scopes WHERE tagset_id=? ORDER BY folder", (r[0],))]
-        return TagSet(r[1], labels, bool(r[2]), r[3], r[4], scopes, r[0])
+        return TagSet(r[1], labels, bool(r[2]), r[3], r[4], scopes, r[0], problem=r[5])
 
     def set_threshold(self, name: str, value: float, label: str | None = None) -> TagSet:
         """Make a set (or one label) stricter or looser; the next apply redoes its tags."""
         ts = self.get(name)
+        value = _finite(value)
         with self.catalog.transaction() as tx:
             if label is None:
                 tx.execute("UPDATE tagsets SET threshold=? WHERE id=?", (value, ts.id))
@@ -639,38 +693,68 @@ class TagSets:
     # -- a photo's tags ----------------------------------------------------------------------
 
     def resolve(self, name: str, create: bool = False) -> list[int]:
-        """Tag ids a name means: ``Set/label`` (or ``Set|label``) exactly, else every label
-        and free keyword of that name. With ``create``, an unknown plain name becomes a free
-        keyword."""
-        name = " ".join(name.split())
+        """Tag ids a name means: ``Set/label`` (or ``Set|label``) when Set is a tag set with
+        that label, else every label and free keyword called exactly ``name`` (a keyword
+        may hold '/': "AC/DC"). With ``create``, an unknown name becomes a free keyword."""
+        name = names.clean(name, "A tag's name")
         conn = self.catalog.conn
         for sep in ("/", "|"):
             if sep in name:
                 set_name, _, label = (x.strip() for x in name.partition(sep))
-                ts = self.get(set_name)
-                return [_label_named(ts, label).id]
-        ids = [r[0] for r in conn.execute("SELECT id FROM tags WHERE name=? COLLATE NOCASE",
-                                          (name,))]
+                r = conn.execute(
+                    "SELECT t.id FROM tags t JOIN tagsets s ON s.id = t.tagset_id "
+                    "WHERE s.name_key=? AND t.name_key=?",
+                    (names.key(set_name), names.key(label))).fetchone()
+                if r is not None:
+                    return [r[0]]
+        ids = [r[0] for r in conn.execute(
+            "SELECT id FROM tags WHERE name_key=? ORDER BY tagset_id IS NOT NULL, id",
+            (names.key(name),))]
         if ids or not create:
+            if not ids and any(sep in name for sep in "/|"):
+                set_name = name.replace("|", "/").partition("/")[0].strip()
+                self.get(set_name)  # (says which sets there are when it is none)
+                _label_named(self.get(set_name), name.replace("|", "/").partition("/")[2])
             return ids
-        if not name:
-            raise PhotoclipError("A tag needs a name.")
         return [self._new_keyword(name)]
 
-    def one_tag(self, name: str, create: bool) -> int:
+    def one_tag(self, name: str, create: bool, photo_ids: Sequence[int] = ()) -> int:
+        """The one tag ``name`` means. When it could mean several (a label of two sets, or a
+        label and a free keyword of the same name), the one these photos carry is meant;
+        else the free keyword; else the user is asked to say which."""
         ids = self.resolve(name, create=create)
         if not ids:
-            raise NotFound(f"No photo carries a tag called {name}.")
+            raise NotFound(f"No photo carries a tag called {names.printable(name)}.")
+        if len(ids) > 1 and photo_ids:
+            carried = self._carried(ids, photo_ids)
+            if len(carried) == 1:
+                return carried[0]
         if len(ids) > 1:
-            sets = ", ".join(f"{s}/{name}" for s in self._set_names(ids))
+            kinds = self._set_names(ids)
+            if kinds.count("(keyword)") == 1:
+                return ids[kinds.index("(keyword)")]
+            sets = ", ".join(f"{s}/{name}" for s in kinds)
             raise PhotoclipError(f"'{name}' is a label of several tag sets: say which ({sets}).")
         return ids[0]
 
+    def _carried(self, tag_ids: Sequence[int], photo_ids: Sequence[int]) -> list[int]:
+        """Which of ``tag_ids`` any of these photos carries (or had taken off)."""
+        t = ",".join("?" * len(tag_ids))
+        out: set[int] = set()
+        ids = list(photo_ids)
+        for k in range(0, len(ids), 900):
+            part = ids[k:k + 900]
+            out |= {r[0] for r in self.catalog.conn.execute(
+                f"SELECT DISTINCT tag_id FROM photo_tags WHERE tag_id IN ({t}) AND photo_id "
+                f"IN ({','.join('?' * len(part))})", [*tag_ids, *part])}
+        return [i for i in tag_ids if i in out]
+
     def _set_names(self, tag_ids: Sequence[int]) -> list[str]:
         marks = ",".join("?" * len(tag_ids))
-        return [r[0] or "(keyword)" for r in self.catalog.conn.execute(
-            f"SELECT s.name FROM tags t LEFT JOIN tagsets s ON s.id = t.tagset_id "
-            f"WHERE t.id IN ({marks})", list(tag_ids))]
+        by_id = dict(self.catalog.conn.execute(
+            f"SELECT t.id, s.name FROM tags t LEFT JOIN tagsets s ON s.id = t.tagset_id "
+            f"WHERE t.id IN ({marks})", list(tag_ids)).fetchall())
+        return [by_id.get(i) or "(keyword)" for i in tag_ids]
 
     def set_manual(self, photo_ids: Sequence[int], tag_id: int, present: bool) -> None:
         """The user's word on a tag: added (manual) or taken off (a tombstone)."""
@@ -696,8 +780,8 @@ class TagSets:
     def has_label(self, set_name: str, label: str) -> bool:
         return self.catalog.conn.execute(
             "SELECT 1 FROM tags t JOIN tagsets s ON s.id = t.tagset_id "
-            "WHERE s.name=? AND t.name=? COLLATE NOCASE", (set_name, label)).fetchone() \
-            is not None
+            "WHERE s.name_key=? AND t.name_key=?",
+            (names.key(set_name), names.key(label))).fetchone() is not None
 
     def keyword_id(self, name: str, set_name: str | None = None) -> int:
         """The label ``set_name/name``, else a free keyword ``name`` (created if new): an
@@ -706,18 +790,26 @@ class TagSets:
         if set_name:
             return self.resolve(f"{set_name}/{name}")[0]
         conn = self.catalog.conn
-        r = conn.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name=? "
-                         "COLLATE NOCASE", (name,)).fetchone()
+        name = names.clean(name, "A keyword")
+        r = conn.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
+                         (names.key(name),)).fetchone()
         if r is not None:
             return r[0]
-        labels = [x[0] for x in conn.execute("SELECT id FROM tags WHERE name=? COLLATE NOCASE",
-                                             (name,))]
+        labels = [x[0] for x in conn.execute("SELECT id FROM tags WHERE name_key=?",
+                                             (names.key(name),))]
         return labels[0] if len(labels) == 1 else self._new_keyword(name)
 
     def _new_keyword(self, name: str) -> int:
+        name = names.clean(name, "A keyword")
         with self.catalog.transaction() as tx:
-            return tx.execute("INSERT INTO tags(tagset_id, name) VALUES (NULL, ?)",
-                              (name,)).lastrowid
+            r = tx.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
+                           (names.key(name),)).fetchone()
+            if r is not None:
+                return r[0]
+            tag_id = new_id(tx, "tags")
+            tx.execute("INSERT INTO tags(id, tagset_id, name, name_key) VALUES (?, NULL, ?, ?)",
+                       (tag_id, name, names.key(name)))
+            return tag_id
 
     def photo_tags(self, photo_id: int) -> list[PhotoTag]:
         rows = self.catalog.conn.execute(
@@ -782,7 +874,7 @@ class TagSets:
 
 def _label_named(ts: TagSet, name: str) -> Label:
     for lb in ts.labels:
-        if lb.name.lower() == " ".join(name.split()).lower():
+        if names.key(lb.name) == names.key(name):
             return lb
     raise NotFound(f"The tag set {ts.name} has no label {name} "
                    f"(its labels: {', '.join(lb.name for lb in ts.labels)}).")

@@ -141,7 +141,7 @@ class Worker:
         self._put(PRIORITY_USER, "scan", folder.path)
         return folder
 
-    def remove_folder(self, path: str) -> int:
+    def remove_folder(self, path: str):
         folder = self.library._folder(path)
         self._roots.discard(folder.path)
         if self.watcher is not None:
@@ -205,6 +205,7 @@ class Worker:
                 job = self._queue.get(timeout=0.5)
             except queue.Empty:
                 self._sync_folders()
+                self._guard(self.library.protect_user_data)
                 if self._removals:
                     self._guard(self._remove_gone)
                 elif not self._idle.is_set():
