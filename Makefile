@@ -1,12 +1,21 @@
 # Two commands do everything on a fresh machine:
 #   make run    create .venv if needed, install, launch the app
 #   make test   same set-up, then the whole test suite
+# What users and packagers get (CI runs both smoke tests after `make test`):
+#   make dist          the sdist and wheel in dist/
+#   make smoke-wheel   install the wheel into a fresh venv outside the checkout and smoke-test it
+#   make frozen        the double-click app (PyInstaller) in dist/PhotoCLIP
+#   make smoke-frozen  build it and smoke-test the built executable (CLI and window)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+# Outside the checkout, so the installed package cannot import from the source tree.
+SMOKE_VENV ?= $(or $(TMPDIR),/tmp)/photoclip-wheel-venv
+SMOKE = cd $(or $(TMPDIR),/tmp) && $(PYTHON) $(CURDIR)/installer/smoke_test.py
+
+.PHONY: run test lint bench install clean dist smoke-wheel frozen smoke-frozen
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +33,27 @@ run: $(STAMP)
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+dist: $(STAMP)
+	rm -f dist/photoclip-*.whl dist/photoclip-*.tar.gz
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	@ls -l dist/photoclip-*
+
+smoke-wheel: dist
+	rm -rf $(SMOKE_VENV)
+	$(PYTHON) -m venv $(SMOKE_VENV)
+	$(SMOKE_VENV)/bin/python -m pip install --quiet dist/photoclip-*.whl
+	@du -sh $(SMOKE_VENV)
+	$(SMOKE) --exe $(SMOKE_VENV)/bin/photoclip --python $(SMOKE_VENV)/bin/python
+
+frozen: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,frozen]"
+	$(BIN)/pyinstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller installer/photoclip.spec
+	@du -sh dist/PhotoCLIP; find dist/PhotoCLIP -type f | wc -l
+
+smoke-frozen: frozen
+	$(SMOKE) --exe $(CURDIR)/dist/PhotoCLIP/PhotoCLIP --gui
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
