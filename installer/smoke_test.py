@@ -8,7 +8,8 @@ tree) with a fresh data folder and the fixture CLIP (``local-dir:$PHOTOCLIP_SHAR
 cifar-clip``, default ../shared beside the checkout): add, index, search, similar, tag set
 create/apply and a ``tag:`` search, a starter set, category create/add/show, XMP export,
 status, ``--help`` of every command and action, a closed pipe, and (``--gui``) the window
-started offscreen until search is ready, then a second launch handing over to it. Checks that
+started offscreen until search is ready, then a second launch handing over to it, then a first
+start on an empty data folder (the welcome dialog must come to "✔ Model ready"). Checks that
 the answers are right (the horses come first), not only that commands exit 0. Prints timings;
 exits 1 on the first failure. Standard library only: it runs under any Python.
 """
@@ -169,6 +170,38 @@ def gui_start(run: Runner, home: Path, timeout: float = 180) -> dict[str, float]
     return found
 
 
+def gui_first_run(run: Runner, work: Path, model: str, timeout: float = 240) -> float:
+    """A first start: no library yet, so the welcome dialog opens; the model (given by
+    PHOTOCLIP_MODEL) must load in the window and the dialog must say so ("✔ Model ready"),
+    not stay on "loading…" (what the built app without torchvision's operators did)."""
+    home = work / "first-run-home"
+    env = {**run.env, "QT_QPA_PLATFORM": "offscreen", "PHOTOCLIP_HOME": str(home),
+           "PHOTOCLIP_MODEL": model}
+    log = home / "photoclip.log"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([*run.exe], cwd=run.work, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        while time.perf_counter() - t0 < timeout:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            said = [line for line in text.splitlines() if "first run:" in line]
+            if any("Model ready" in line for line in said[1:]):
+                return time.perf_counter() - t0
+            if any(w in line for line in said[1:] for w in ("could not", "Search is off",
+                                                            "No model")) or "Traceback" in text:
+                raise Failed(f"the welcome dialog says:\n{text[-3000:]}")
+            if proc.poll() is not None:
+                raise Failed(f"the app exited {proc.returncode}: {proc.stdout.read()}")
+            time.sleep(0.05)
+        raise Failed(f"the welcome dialog still says {said[-1:]} after {timeout:.0f} s")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--exe", required=True, help="the photoclip command (an installed console "
@@ -212,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             run("search", "a photo of a horse", "--limit", "5")
             t_search.append(time.perf_counter() - s)
         gui = gui_start(run, home) if args.gui else {}
+        if args.gui:
+            gui["first run"] = gui_first_run(run, work, f"local-dir:{model}")
     except (Failed, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
         print(f"SMOKE TEST FAILED ({' '.join(exe)}): {e}", file=sys.stderr)
         print(f"(files kept in {work})", file=sys.stderr)
@@ -222,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{min(t_search):.2f}-{max(t_search):.2f} s")
     if gui:
         print(f"  window: shown {gui['window']:.2f} s after launch, search ready "
-              f"{gui['search']:.2f} s")
+              f"{gui['search']:.2f} s; first run: the welcome dialog says the model is ready "
+              f"{gui['first run']:.2f} s after launch")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -39,6 +39,8 @@ def welcome(library: Library, window: MainWindow) -> FirstRunDialog:
     dlg = FirstRunDialog(library, window)
     dlg.model_panel.failure = lambda: window.model_failure
     window.model_changed.connect(dlg.model_panel.refresh)
+    window.model_changed.connect(lambda: log.info("first run: %s", dlg.model_panel.plain_state()))
+    log.info("first run: welcome shown; %s", dlg.model_panel.plain_state())
     return dlg
 
 

@@ -121,6 +121,12 @@ class ModelPanel(QWidget):
         else:
             self.state.setText(f"Model: <b>{lib.model_id}</b> (loading…)")
 
+    def plain_state(self) -> str:
+        """What the model line says, without its markup (for the log)."""
+        import re
+
+        return re.sub(r"<[^>]+>", "", self.state.text().replace("<br>", " "))
+
     def choose_local(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Choose a CLIP model folder "
                                                       "(with open_clip_config.json)")
