@@ -137,9 +137,18 @@ def autostart_path(config_home: Path | None = None) -> Path:
 
 
 def set_autostart(enabled: bool, python: str | None = None,
-                  config_home: Path | None = None, frozen: bool | None = None) -> None:
+                  config_home: Path | None = None, frozen: bool | None = None,
+                  platform: str | None = None) -> None:
     """Start PhotoCLIP (watching the folders) when the user logs in, or stop doing so: the
-    same interpreter or built app that runs now."""
+    same interpreter or built app that runs now. Linux (and other freedesktop systems): an
+    autostart .desktop file; macOS: a LaunchAgent; Windows: the user's Run registry key."""
+    plat = platform or sys.platform
+    if plat == "darwin":
+        _launch_agent(enabled, [*app_command(python, frozen), "gui", "--minimized"])
+        return
+    if plat == "win32":
+        _run_key(enabled, [*_windowless(app_command(python, frozen)), "gui", "--minimized"])
+        return
     path = autostart_path(config_home)
     if not enabled:
         path.unlink(missing_ok=True)
@@ -147,6 +156,52 @@ def set_autostart(enabled: bool, python: str | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(desktop_entry(autostart_command(python, frozen), APP_ID, autostart=True),
                     encoding="utf-8")
+
+
+def launch_agent_path() -> Path:
+    return Path.home() / "Library" / "LaunchAgents" / f"{APP_ID}.plist"
+
+
+def _launch_agent(enabled: bool, argv: list[str]) -> None:
+    """macOS: ~/Library/LaunchAgents/io.photoclip.PhotoCLIP.plist, run once at login."""
+    import plistlib
+
+    path = launch_agent_path()
+    if not enabled:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        plistlib.dump({"Label": APP_ID, "ProgramArguments": argv, "RunAtLoad": True,
+                       "ProcessType": "Interactive"}, f)
+
+
+def _windowless(argv: list[str]) -> list[str]:
+    """Windows: pythonw.exe instead of python.exe, so login opens no console window (the
+    built app's PhotoCLIP.exe has none)."""
+    exe = Path(argv[0])
+    if exe.name.lower() == "python.exe" and (exe.parent / "pythonw.exe").exists():
+        return [str(exe.parent / "pythonw.exe"), *argv[1:]]
+    return argv
+
+
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+
+
+def _run_key(enabled: bool, argv: list[str], winreg=None) -> None:
+    """Windows: the value "PhotoCLIP" under HKEY_CURRENT_USER\\...\\Run (no admin rights)."""
+    import subprocess
+
+    if winreg is None:
+        import winreg
+    with winreg.CreateKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
+        if enabled:
+            winreg.SetValueEx(key, "PhotoCLIP", 0, winreg.REG_SZ, subprocess.list2cmdline(argv))
+        else:
+            try:
+                winreg.DeleteValue(key, "PhotoCLIP")
+            except FileNotFoundError:
+                pass
 
 
 def main(argv: list[str] | None = None) -> int:

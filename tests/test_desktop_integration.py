@@ -242,3 +242,54 @@ def test_a_download_that_fails_for_another_reason_does_not_blame_the_download(qt
         panel.state.text().split("</b>")[0].lower()
     panel._download_failed(ModelUnavailable("No network: the model cannot be downloaded."))
     assert "The download did not work" in panel.state.text()
+
+
+def test_start_at_login_on_macos_is_a_launch_agent_running_the_app(user_home, monkeypatch):
+    import plistlib
+
+    exe = "/Applications/PhotoCLIP.app/Contents/MacOS/PhotoCLIP"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", exe)
+    desktop.set_autostart(True, platform="darwin")
+    agent = user_home / "Library/LaunchAgents/io.photoclip.PhotoCLIP.plist"
+    data = plistlib.loads(agent.read_bytes())
+    assert data["ProgramArguments"] == [exe, "gui", "--minimized"] and data["RunAtLoad"]
+    desktop.set_autostart(False, platform="darwin")
+    assert not agent.exists()
+
+
+def test_start_at_login_on_windows_is_the_run_key_without_a_console(tmp_path, monkeypatch):
+    import types
+
+    values: dict[str, str] = {}
+
+    class Key:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def delete(key, name):
+        if name not in values:
+            raise FileNotFoundError(name)
+        del values[name]
+
+    fake = types.SimpleNamespace(
+        HKEY_CURRENT_USER="HKCU", REG_SZ=1, CreateKey=lambda root, path: Key(),
+        SetValueEx=lambda key, name, _, kind, value: values.__setitem__(name, value),
+        DeleteValue=delete)
+    monkeypatch.setitem(sys.modules, "winreg", fake)
+    venv = tmp_path / "My Env" / "Scripts"
+    venv.mkdir(parents=True)
+    (venv / "python.exe").write_text("")
+    (venv / "pythonw.exe").write_text("")
+    desktop.set_autostart(True, python=str(venv / "python.exe"), platform="win32")
+    assert values["PhotoCLIP"] == f'"{venv / "pythonw.exe"}" -m photoclip gui --minimized'
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", r"C:\Program Files\PhotoCLIP\PhotoCLIP.exe")
+    desktop.set_autostart(True, platform="win32")
+    assert values["PhotoCLIP"] == r'"C:\Program Files\PhotoCLIP\PhotoCLIP.exe" gui --minimized'
+    desktop.set_autostart(False, platform="win32")
+    desktop.set_autostart(False, platform="win32")  # (already off: fine)
+    assert values == {}
