@@ -12,9 +12,23 @@ then checks that nothing was lost or left inconsistent:
 - **burst**: files copied in, moved between two library folders and deleted while `watch`
   runs; afterwards `index` must find nothing left to do.
 
+What users made (issue 18) has cases of its own, against a ledger of every manual tag,
+removal, tag set, category and example the soak made (photos named by content):
+
+- **userkill**: `tagset apply`, `xmp export`, `xmp import`, `tag` or `category add` killed
+  with SIGKILL at a random moment; then `index`, and an export that must leave no
+  ``*.photoclip-tmp`` file behind;
+- **userdisk**: the catalog locked by another program, or its disk full, when a command
+  opens it: the command says so and changes nothing;
+- **derived**: only the vectors' pages damaged; `doctor --repair` keeps every user row;
+- **folder**: a folder removed and added again (its user data must come back onto its
+  photos), or renamed and relinked;
+- **swap**: two photos swap names.
+
 After every round: the catalog passes SQLite's integrity and foreign-key checks, has no
-duplicate paths, every file on disk is catalogued once, and the saved index holds exactly the
-catalog's vectors. Results go to bench/out/torture.json.
+duplicate paths, every file on disk is catalogued once, the saved index holds exactly the
+catalog's vectors, and no entry of the ledger is lost (on a photo, or kept for one that is
+gone). Results go to bench/out/torture.json.
 
     .venv/bin/python bench/torture.py [--minutes 10] [--seed 1]
 """
@@ -58,11 +72,12 @@ print("DONE", flush=True)
 
 
 class Torture:
-    def __init__(self, work: Path, seed: int):
+    def __init__(self, work: Path, seed: int, disk: Path | None = None):
         from conftest import TINY_CONFIG  # the tests' tiny random model (mechanics only)
 
         self.rng = random.Random(seed)
         self.work = work
+        self.disk = disk  # a small file system holding everything (for the disk-full case)
         self.home = work / "home"
         self.folders = [work / "photos-a", work / "photos-b"]
         self.spare = work / "spare"
@@ -84,6 +99,18 @@ class Torture:
             self.new_photos(f, 60)
         self.cli("--model", self.spec, "add", *map(str, self.folders), check=True)
         self.cli("index", check=True)
+        # the ledger of what the user made: (content hash, set or None, label, source) tags,
+        # (content hash, category, positive) examples, set and category names
+        self.tags: set[tuple] = set()
+        self.examples: set[tuple] = set()
+        self.sets: set[str] = set()
+        self.categories: set[str] = set()
+        self.user_rows_lost = 0
+        self.cli("tagset", "create", "Things", "noise", "pattern", "texture", check=True)
+        self.sets.add("Things")
+        self.cli("tagset", "apply", "Things", check=True)
+        self.cli("category", "create", "Mine", check=True)
+        self.categories.add("Mine")
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -94,13 +121,67 @@ class Torture:
         self.counter += n
         return out
 
-    def cli(self, *args: str, check: bool = False, timeout: float = 300):
+    def cli(self, *args: str, check: bool = False, timeout: float = 300,
+            env: dict | None = None):
         proc = subprocess.run([sys.executable, "-m", "photoclip", "--home", str(self.home),
                                *args], capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"photoclip {' '.join(args)}: {proc.stderr[-1500:]}")
         return proc
+
+    def hash_of(self, path: Path) -> str:
+        from photoclip.core.imageio import content_hash
+
+        return content_hash(path.read_bytes())
+
+    def some_photos(self, n: int) -> list[Path]:
+        return self.rng.sample(sorted(Path(p) for p in self.files_on_disk()), n)
+
+    def hand_work(self) -> list[list[str]]:
+        """A few user commands (tag, untag, keyword, examples), each recorded in the ledger
+        by the caller once it returned; returned as argument lists."""
+        a, b, c, d = self.some_photos(4)
+        n = self.counter
+        return [["tag", str(a), "Things/noise"], ["untag", str(b), "Things/pattern"],
+                ["tag", str(c), f"kw{n}"], ["category", "add", "Mine", str(a), str(d)],
+                ["category", "add", "Mine", "--not", str(b)]]
+
+    def record(self, args: list[str]) -> None:
+        """Put what a user command that returned 0 made into the ledger."""
+        if args[0] in ("tag", "untag"):
+            name = args[2]
+            set_name, _, label = name.partition("/") if "/" in name else (None, "", name)
+            source = "manual" if args[0] == "tag" else "removed"
+            key = (set_name, label)
+            h = self.hash_of(Path(args[1]))
+            self.tags = {t for t in self.tags if (t[0], t[1], t[2]) != (h, *key)}
+            self.tags.add((h, *key, source))
+        elif args[:2] == ["category", "add"]:
+            positive = 0 if "--not" in args else 1
+            for path in [a for a in args[3:] if a != "--not"]:
+                h = self.hash_of(Path(path))
+                self.examples = {e for e in self.examples if e[:2] != (h, args[2])}
+                self.examples.add((h, args[2], positive))
+
+    def check_ledger(self) -> None:
+        """No manual tag, removal, tag set, category or example of the ledger is lost."""
+        from photoclip.core import userdata
+
+        db = sqlite3.connect(self.home / "catalog.sqlite3")
+        try:
+            data = userdata.read(db)
+        finally:
+            db.close()
+        have_tags = {(r[1], r[2], r[3], r[4]) for r in data.tags}
+        have_examples = {(r[1], r[2], r[3]) for r in data.examples}
+        lost = (len(self.tags - have_tags) + len(self.examples - have_examples)
+                + len(self.sets - {t["name"] for t in data.tagsets})
+                + len(self.categories - {c["name"] for c in data.categories}))
+        if lost:
+            self.user_rows_lost += lost
+            missing = sorted(self.tags - have_tags)[:3] + sorted(self.examples - have_examples)[:3]
+            raise AssertionError(f"{lost} user rows lost, e.g. {missing}")
 
     def files_on_disk(self) -> set[str]:
         return {str(p) for f in self.folders for p in f.rglob("*.jpg")}
@@ -134,13 +215,16 @@ class Torture:
                 assert np.allclose(index.vector(pid), v, atol=1e-5), "a stale vector"
         finally:
             cat.close()
+        self.check_ledger()
 
     # -- cases -------------------------------------------------------------------------------
 
     def case_kill(self) -> None:
         self.new_photos(self.rng.choice(self.folders), self.rng.randint(20, 80))
-        victim = self.rng.choice(sorted(self.files_on_disk()))
+        victim = Path(self.rng.choice(sorted(self.files_on_disk())))
+        old_hash = self.hash_of(victim)
         shutil.copy(self.spare_photo(), victim)  # one photo replaced by another image
+        self.rehash(old_hash, self.hash_of(victim))
         proc = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(self.home)],
                                 stdout=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -148,6 +232,123 @@ class Torture:
         time.sleep(self.rng.uniform(0.0, 1.5))
         proc.kill()
         proc.wait()
+        self.cli("index", check=True)
+
+    def rehash(self, old: str, new: str) -> None:
+        """A photo edited in place keeps what the user made for it (its row follows the
+        path when the content changes there)."""
+        self.tags = {(new, *t[1:]) if t[0] == old else t for t in self.tags}
+        self.examples = {(new, *e[1:]) if e[0] == old else e for e in self.examples}
+
+    def case_userkill(self) -> None:
+        for args in self.hand_work():
+            if self.cli(*args).returncode == 0:
+                self.record(args)
+        what = self.rng.choice([["tagset", "apply", "Things"], ["xmp", "export"],
+                                ["xmp", "import"], ["tag", str(self.some_photos(1)[0]),
+                                                    "Things/texture"],
+                                ["category", "add", "Mine", str(self.some_photos(1)[0])]])
+        proc = subprocess.Popen([sys.executable, "-m", "photoclip", "--home", str(self.home),
+                                 *what], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        time.sleep(self.rng.uniform(0.5, 4.0))
+        proc.kill()
+        if proc.wait() == 0 and what[0] in ("tag", "category"):
+            self.record(what)  # (it finished before the kill)
+        self.cli("index", check=True)
+        self.cli("xmp", "export", check=True)
+        left = [p for f in self.folders for p in f.rglob("*.photoclip-tmp")]
+        assert not left, f"temporary files left: {left[:3]}"
+        for f in self.folders:  # (sidecars are not photos: keep the folders as they were)
+            for side in f.rglob("*.xmp"):
+                side.unlink()
+
+    def case_userdisk(self) -> None:
+        if self.rng.random() < 0.5 or self.disk is None:
+            db = sqlite3.connect(self.home / "catalog.sqlite3", isolation_level=None)
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            db.execute("BEGIN EXCLUSIVE")
+            try:
+                proc = self.cli("tagset", "create", f"Locked{self.counter}", "x",
+                                env={"PHOTOCLIP_BUSY_TIMEOUT": "1"})
+            finally:
+                db.execute("ROLLBACK")
+                db.close()
+            assert proc.returncode == 1 and "locked" in proc.stderr, proc.stderr[-500:]
+        else:
+            filler = self.disk / "filler"
+            with open(filler, "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * (1 << 20))
+                except OSError:
+                    pass
+            try:
+                for args in (["tagset", "list"], ["search", "noise"],
+                             ["category", "create", f"Full{self.counter}"]):
+                    proc = self.cli(*args)
+                    assert "Traceback" not in proc.stderr, proc.stderr[-1500:]
+                    assert "damaged" not in proc.stderr, proc.stderr[-500:]
+            finally:
+                filler.unlink()
+        assert not list(self.home.glob("catalog.sqlite3.damaged-*")), "taken for damage"
+        self.counter += 1
+
+    def case_derived(self) -> None:
+        for args in self.hand_work():
+            if self.cli(*args).returncode == 0:
+                self.record(args)
+        self.cli("status", check=True)
+        cat = self.home / "catalog.sqlite3"
+        db = sqlite3.connect(cat)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = [r[0] for r in db.execute(
+            "SELECT pageno FROM dbstat WHERE name='embeddings' AND pagetype='leaf'")]
+        db.close()
+        for pno in self.rng.sample(pages, min(3, len(pages))):
+            _garble(cat, (pno - 1) * page + 8, page - 8, self.rng)
+        self.cli("doctor", "--repair", check=True)
+        self.cli("index", check=True)
+
+    def case_folder(self) -> None:
+        for args in self.hand_work():
+            if self.cli(*args).returncode == 0:
+                self.record(args)
+        folder = self.rng.choice(self.folders)
+        if self.rng.random() < 0.5:
+            self.cli("remove", str(folder), check=True)
+            self.cli("add", str(folder), check=True)
+        else:
+            moved = folder.with_name(folder.name + "-moved")
+            folder.rename(moved)
+            self.cli("relink", str(folder), str(moved), check=True)
+            moved.rename(folder)
+            self.cli("relink", str(moved), str(folder), check=True)
+        self.cli("index", check=True)
+        self.check_ledger()
+        live = self.live_user_rows()
+        assert live >= len(self.tags) + len(self.examples), \
+            f"only {live} of the ledger's rows are on photos after the folder came back"
+
+    def live_user_rows(self) -> int:
+        db = sqlite3.connect(self.home / "catalog.sqlite3")
+        try:
+            return (db.execute("SELECT COUNT(*) FROM photo_tags WHERE source != 'auto'")
+                    .fetchone()[0]
+                    + db.execute("SELECT COUNT(*) FROM category_labels").fetchone()[0])
+        finally:
+            db.close()
+
+    def case_swap(self) -> None:
+        for args in self.hand_work():
+            if self.cli(*args).returncode == 0:
+                self.record(args)
+        a, b = self.some_photos(2)
+        tmp = a.with_name("swap.tmp")
+        a.rename(tmp)
+        b.rename(a)
+        tmp.rename(b)
         self.cli("index", check=True)
 
     def spare_photo(self) -> Path:
@@ -222,7 +423,10 @@ class Torture:
 
     def run(self, minutes: float) -> None:
         deadline = time.monotonic() + minutes * 60
-        cases = {"kill": self.case_kill, "damage": self.case_damage, "burst": self.case_burst}
+        cases = {"kill": self.case_kill, "damage": self.case_damage, "burst": self.case_burst,
+                 "userkill": self.case_userkill, "userdisk": self.case_userdisk,
+                 "derived": self.case_derived, "folder": self.case_folder,
+                 "swap": self.case_swap}
         while time.monotonic() < deadline:
             name = self.rng.choice(sorted(cases))
             stats = self.results.setdefault(name, {"rounds": 0, "failed": 0})
@@ -263,12 +467,31 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(dir=OUT, prefix="torture-") as tmp:
-        t = Torture(Path(tmp), args.seed)
-        t.check("setup")
-        t.run(args.minutes)
+        disk = _small_disk(Path(tmp) / "disk")
+        work = disk if disk is not None else Path(tmp)
+        try:
+            t = Torture(work, args.seed, disk)
+            t.check("setup")
+            t.run(args.minutes)
+        finally:
+            if disk is not None:
+                subprocess.run(["umount", "-l", str(disk)], check=False)
     write_result("torture", {"minutes": args.minutes, "seed": args.seed, "cases": t.results,
-                             "failures": t.failures})
+                             "failures": t.failures, "user_rows_lost": t.user_rows_lost,
+                             "ledger": {"tags": len(t.tags), "examples": len(t.examples)},
+                             "wall_minutes": round((time.monotonic() - started) / 60, 1),
+                             "disk_full_case": disk is not None})
+
+
+def _small_disk(where: Path) -> Path | None:
+    """A 768 MB tmpfs for the whole soak (so the disk can be filled), or None where mounting
+    is not allowed."""
+    where.mkdir(parents=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=768m", "tmpfs", str(where)],
+                       capture_output=True)
+    return where if r.returncode == 0 else None
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -239,7 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         lib = Library.open(home, model=args.model, remember_model=bool(args.model),
                            precision=args.precision)
         # (a repair's notice was logged: our warnings reach stderr, see setup_logging)
-        code = COMMANDS[args.command](lib, args)
+        with _terminal_safe():
+            code = COMMANDS[args.command](lib, args)
         _finish_index_build(lib)
         return code
 
@@ -248,6 +250,34 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if lib is not None:
             _guarded(home, lib.close)
+
+
+class _Escaping:
+    """A text stream that shows control characters (a keyword or file name holding an
+    escape sequence) as \\xNN instead of letting the terminal obey them; tabs, new lines
+    and the progress bar's carriage return pass."""
+
+    _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self._CONTROL.sub(
+            lambda m: f"\\x{ord(m.group()):02x}", text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _terminal_safe():
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Escaping(out), _Escaping(err)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def _guarded(home: Path, fn) -> int:
@@ -412,7 +442,8 @@ def _report_dict(r: Report) -> dict:
     return {"encoded": r.encoded, "reused": r.reused, "moved": r.moved, "removed": r.removed,
             "unchanged": r.unchanged, "failed": [{"path": p, "reason": w} for p, w in r.failed],
             "offline": r.offline, "offline_why": r.offline_why, "cancelled": r.cancelled,
-            "tagged": r.tagged, "seconds": round(r.seconds, 2)}
+            "tagged": r.tagged, "restored": r.restored, "tag_problems": r.tag_problems,
+            "seconds": round(r.seconds, 2)}
 
 
 def _print_report(r: Report) -> None:
@@ -424,9 +455,14 @@ def _print_report(r: Report) -> None:
     parts.append(f"{len(r.failed)} failed")
     if r.tagged:
         parts.append(f"{r.tagged} tags given by tag sets")
+    if r.restored:
+        parts.append(f"{r.restored} of your tags and examples back on photos that returned")
     print(", ".join(parts) + f" in {r.seconds:.1f} s.")
+    for name, why in r.tag_problems.items():
+        print(f"  tag set {printable(name)} could not tag photos: {printable(why)} (the other "
+              "sets and indexing went on; fix it with 'photoclip tagset' and it catches up)")
     for path, reason in r.failed[:20]:
-        print(f"  failed: {show(path)}: {reason}")
+        print(f"  failed: {printable(show(path))}: {printable(reason)}")
     if len(r.failed) > 20:
         print(f"  … and {len(r.failed) - 20} more ('photoclip status --failures' lists them)")
     for path in r.offline:

@@ -143,6 +143,7 @@ def _list(lib: Library, args) -> int:
         out = []
         for ts in sets:
             d = ts.to_dict()
+            d["problem"] = ts.problem
             for lb, item in zip(ts.labels, d["labels"], strict=True):
                 item["count"] = counts.get(lb.id, 0)
                 item["threshold"] = ts.threshold_of(lb)
@@ -158,6 +159,8 @@ def _list(lib: Library, args) -> int:
             or "not applied yet"
         print(f"{ts.name} ({'exclusive, ' if ts.exclusive else ''}threshold {ts.threshold:g}; "
               f"{'applied to ' + where if ts.scopes else where})")
+        if ts.problem:
+            print(f"  cannot tag photos now: {ts.problem}")
         for lb in ts.labels:
             extra = f"  [threshold {lb.threshold:g}]" if lb.threshold is not None else ""
             print(f"  {lb.name}: {counts.get(lb.id, 0)}{extra}")
@@ -184,8 +187,10 @@ def _delete(lib: Library, args) -> int:
 
 def cmd_tag(lib: Library, args) -> int:
     present = args.command == "tag"
-    lib.set_tag(args.paths, args.tag, present=present)
-    print(f"{'Tagged' if present else 'Untagged'} {len(args.paths)} photo(s): {args.tag}.")
+    tag_id = lib.set_tag(args.paths, args.tag, present=present)
+    n = len(args.paths)
+    print(f"{'Tagged' if present else 'Untagged'} {n} photo{'s' if n != 1 else ''}: "
+          f"{lib.tagsets.describe_tag(tag_id)}.")
     return 0
 
 

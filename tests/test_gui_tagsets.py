@@ -100,7 +100,7 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
 
     monkeypatch.setattr(QInputDialog, "getItem", answer)
     w.tag_panel.export_xmp()
-    qtbot.waitUntil(lambda: "sidecars written" in w.tag_panel.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "1 sidecar written" in w.tag_panel.status.text(), timeout=10000)
     assert "next to each tagged photo" in asked[0]
     side = Path(photo).with_suffix(".xmp")
     assert "<rdf:li>harbour</rdf:li>" in side.read_text(encoding="utf-8")
@@ -108,5 +108,6 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
     lib.set_tag([photo], "harbour", present=False)
     # importing the sidecar back does not undo the removal
     w.tag_panel.import_xmp()
-    qtbot.waitUntil(lambda: "Imported" in w.tag_panel.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Keywords found" in w.tag_panel.status.text(), timeout=10000)
+    assert "as your own tags" not in w.tag_panel.status.text()
     assert lib.photo_tags(photo) == []

@@ -308,6 +308,7 @@ def fill_name_keys(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS tags_key "
                  "ON tags(ifnull(tagset_id, 0), name_key)")
     conn.execute("CREATE UNIQUE INDEX IF NOT EXISTS categories_key ON categories(name_key)")
+    conn.execute("CREATE INDEX IF NOT EXISTS tags_by_key ON tags(name_key, tagset_id)")
 
 
 def new_id(tx: sqlite3.Connection, table: str) -> int:
@@ -368,7 +369,8 @@ class CatalogTooNew(PhotoclipError):
 class Catalog:
     # How long a connection waits for another process's lock before giving up (it then
     # says so: a busy catalog is never taken for a damaged one).
-    BUSY_TIMEOUT = 30.0
+    # (PHOTOCLIP_BUSY_TIMEOUT shortens it for soak tests of a locked catalog.)
+    BUSY_TIMEOUT = float(os.environ.get("PHOTOCLIP_BUSY_TIMEOUT") or 30.0)
 
     def __init__(self, path: Path):
         self.path = Path(path)

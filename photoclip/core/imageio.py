@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import struct
 import warnings
 from dataclasses import dataclass
@@ -42,7 +43,12 @@ def is_image_name(name: str) -> bool:
 def read_file(path: str) -> bytes:
     """The file's bytes, or DecodeError with the reason it cannot be read."""
     try:
-        with open(path, "rb") as f:
+        # (non-blocking: opening a FIFO named like a photo must not hang; then only regular
+        # files are read — a FIFO, a device or /dev/zero behind a link is refused)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise DecodeError("not a regular file (a pipe or a device)")
             data = f.read(MAX_FILE_BYTES + 1)
     except PermissionError:
         raise DecodeError("cannot read the file: permission denied") from None

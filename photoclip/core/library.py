@@ -473,8 +473,12 @@ class Library:
                 if indexer.index_changed:
                     self.mark_index_dirty()
                     self.save_index()
-            if indexer.index_changed:
-                report.tagged = sum(r.tagged for r in self.tag_new_photos())
+            # (also when nothing was indexed: an apply that was interrupted, or a model
+            # switched back, catches up by itself)
+            for r in self.tag_new_photos():
+                report.tagged += r.tagged
+                if r.problem:
+                    report.tag_problems[r.tagset] = r.problem
         return report
 
     @contextmanager
@@ -668,6 +672,12 @@ class Library:
             return []
         if not self.search_ready():
             return []  # no model: photos are tagged when they are embedded
+        try:
+            vocabulary()  # (a broken install: said once per set, indexing goes on)
+        except OSError as e:
+            return [self.tagsets._failed(ts, PhotoclipError(
+                f"PhotoCLIP's list of everyday things cannot be read ({e}): reinstall it"))
+                for ts in applied]
         return self.tagsets.catch_up(self.model_id, self.text_encoder(), applied)
 
     def photo_id(self, path: str | os.PathLike) -> int:
@@ -678,12 +688,13 @@ class Library:
         raise NotFound(f"{path} is not a photo of this library.",
                        cli_hint="See 'photoclip status'.")
 
-    def set_tag(self, paths: list[str | os.PathLike] | list[int], name: str,
+    def set_tag(self, paths: list[str | os.PathLike] | list[int], name: str | int,
                 present: bool = True) -> int:
         """Tag (or untag) photos by hand: the user's word wins over every later auto-tagging.
         A name that is no label becomes a free keyword when tagging. Returns the tag's id."""
-        tag_id = self.tagsets.one_tag(name, create=present)
         ids = [p if isinstance(p, int) else self.photo_id(p) for p in paths]
+        tag_id = name if isinstance(name, int) else \
+            self.tagsets.one_tag(name, create=present, photo_ids=ids)
         self.tagsets.set_manual(ids, tag_id, present)
         return tag_id
 

@@ -208,6 +208,7 @@ class ApplyReport:
     photos: int = 0  # photos scored
     tagged: int = 0  # auto tags written
     seconds: float = 0.0
+    problem: str | None = None  # why the set could not tag photos (said once, when new)
 
 
 def starter_sets() -> dict[str, TagSet]:
@@ -574,10 +575,26 @@ class TagSets:
         vectors_ids = np.concatenate(scored) if scored else np.zeros(0, np.int64)
         new = Tags.concat(found)
         with self.catalog.transaction() as tx:
+            # the set, or some of its labels, may have been deleted while its photos were
+            # scored: nothing goes to them (ids are never reused, so no newer set gets them)
+            alive = {r[0] for r in tx.execute("SELECT id FROM tags WHERE tagset_id=?",
+                                              (ts.id,))}
+            if not alive:
+                return report
+            if len(alive) < len(tag_ids):
+                keep = np.isin(tag_ids, list(alive))
+                tag_ids = tag_ids[keep]
+                new = new.take(np.isin(new.tags, tag_ids))
             self._replace_auto(tx, tag_ids, vectors_ids, new, model)
+            # the auto tags are now this model's: progress with any other model is void (a
+            # switch back to it tags everything again)
+            tx.execute("DELETE FROM tag_progress WHERE tagset_id=? AND model != ?",
+                       (ts.id, model))
             tx.execute("INSERT INTO tag_progress(tagset_id, model, rev) VALUES (?, ?, ?) "
                        "ON CONFLICT(tagset_id, model) DO UPDATE SET rev=max(rev, excluded.rev)",
                        (ts.id, model, rev))
+            tx.execute("UPDATE tagsets SET problem=NULL WHERE id=? AND problem IS NOT NULL",
+                       (ts.id,))
         report.photos, report.tagged = len(vectors_ids), len(new.photos)
         report.seconds = time.perf_counter() - t0
         return report
@@ -585,22 +602,43 @@ class TagSets:
     def catch_up(self, model: str, encoder,
                  tagsets: list[TagSet] | None = None) -> list[ApplyReport]:
         """Tag the photos embedded since each applied set last ran with this model (new,
-        changed or re-encoded photos in its folders); a set that never ran with this model
-        (a model switch) is applied whole."""
+        changed or re-encoded photos in its folders); a set that never ran with this model —
+        a model switch, or an apply that was interrupted — is applied whole. A set that
+        fails is noted on that set (``problem``, reported once: ``ApplyReport.problem`` only
+        when it is new) and the others go on."""
         out = []
         for ts in self.all() if tagsets is None else tagsets:
             if not ts.applied:
                 continue
-            progress = self.catalog.conn.execute(
-                "SELECT rev FROM tag_progress WHERE tagset_id=? AND model=?",
-                (ts.id, model)).fetchone()
-            new = None
-            if progress is not None:
-                new = self.catalog.embedded_ids(model, ts.scopes, since_rev=progress[0])
-                if not len(new):
-                    continue
-            out.append(self.apply(ts, model, encoder, new))
+            try:
+                progress = self.catalog.conn.execute(
+                    "SELECT rev FROM tag_progress WHERE tagset_id=? AND model=?",
+                    (ts.id, model)).fetchone()
+                new = None
+                if progress is not None:
+                    new = self.catalog.embedded_ids(model, ts.scopes, since_rev=progress[0])
+                    if not len(new):
+                        continue
+                out.append(self.apply(ts, model, encoder, new))
+            except (PhotoclipError, ValueError, KeyError, IndexError, sqlite3.IntegrityError) \
+                    as e:
+                out.append(self._failed(ts, e))
         return out
+
+    def _failed(self, ts: TagSet, err: Exception) -> ApplyReport:
+        """Note why a set could not tag photos (on the set); a report that carries the
+        reason only the first time it happens."""
+        why = str(err) if isinstance(err, PhotoclipError) else f"{type(err).__name__}: {err}"
+        report = ApplyReport(ts.name)
+        if why != ts.problem:
+            log.warning("tag set %s could not tag photos: %s", ts.name, why)
+            report.problem = why
+            try:
+                with self.catalog.transaction() as tx:
+                    tx.execute("UPDATE tagsets SET problem=? WHERE id=?", (why, ts.id))
+            except sqlite3.Error as e:
+                log.info("problem of tag set %s not noted: %s", ts.name, e)
+        return report
 
     def scorer(self, ts: TagSet, model: str, encoder) -> Scorer:
         words = vocabulary()
@@ -675,7 +713,8 @@ class TagSets:
                            (tag_id or 0, model))
                 tx.execute("INSERT INTO tag_vectors(tag_id, model, prompts_key, vectors) "
                            "VALUES (?, ?, ?, ?)", (tag_id, model, key, vectors.tobytes()))
-        except sqlite3.OperationalError as e:  # a read-only data folder: encode again next time
+        except (sqlite3.OperationalError, sqlite3.IntegrityError) as e:
+            # a read-only data folder (encoded again next time), or a label deleted meanwhile
             log.info("text vectors not stored: %s", e)
         return vectors
 
@@ -737,6 +776,15 @@ class TagSets:
             raise PhotoclipError(f"'{name}' is a label of several tag sets: say which ({sets}).")
         return ids[0]
 
+    def describe_tag(self, tag_id: int) -> str:
+        """``Places/beach`` for a label, ``the keyword AC/DC`` for a free keyword."""
+        r = self.catalog.conn.execute(
+            "SELECT t.name, s.name FROM tags t LEFT JOIN tagsets s ON s.id = t.tagset_id "
+            "WHERE t.id=?", (tag_id,)).fetchone()
+        if r is None:
+            return f"tag #{tag_id}"
+        return f"{r[1]}/{r[0]}" if r[1] else f"the keyword {r[0]}"
+
     def _carried(self, tag_ids: Sequence[int], photo_ids: Sequence[int]) -> list[int]:
         """Which of ``tag_ids`` any of these photos carries (or had taken off)."""
         t = ",".join("?" * len(tag_ids))
@@ -765,6 +813,56 @@ class TagSets:
                 "VALUES (?, ?, ?, NULL, NULL) ON CONFLICT(photo_id, tag_id) DO UPDATE SET "
                 "source=excluded.source, confidence=NULL, model=NULL",
                 ((int(p), tag_id, source) for p in photo_ids))
+
+    def keyword_ids(self, keywords: Sequence[str]) -> list[int]:
+        """``keyword_id`` for many flat keywords at once: the ones that are new are made in
+        one transaction (an imported sidecar can hold thousands)."""
+        out: list[int | None] = []
+        missing: dict[str, str] = {}
+        conn = self.catalog.conn
+        for kw in keywords:
+            try:
+                name = names.clean(kw, "A keyword")
+            except PhotoclipError:
+                out.append(None)
+                continue
+            key = names.key(name)
+            r = conn.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
+                             (key,)).fetchone()
+            if r is None:
+                labels = [x[0] for x in conn.execute("SELECT id FROM tags WHERE name_key=?",
+                                                     (key,))]
+                r = (labels[0],) if len(labels) == 1 else None
+            out.append(r[0] if r is not None else None)
+            if r is None:
+                missing.setdefault(key, name)
+        if missing:
+            with self.catalog.transaction() as tx:
+                made = {}
+                for key, name in missing.items():
+                    r = tx.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND "
+                                   "name_key=?", (key,)).fetchone()
+                    if r is None:
+                        tag_id = new_id(tx, "tags")
+                        tx.execute("INSERT INTO tags(id, tagset_id, name, name_key) "
+                                   "VALUES (?, NULL, ?, ?)", (tag_id, name, key))
+                        r = (tag_id,)
+                    made[key] = r[0]
+            out = [made.get(names.key(kw)) if i is None and kw.strip() else i
+                   for kw, i in zip(keywords, out, strict=True)]
+        return [i for i in out if i is not None]
+
+    def import_manual_many(self, photo_id: int, tag_ids: Sequence[int]) -> int:
+        """``import_manual`` for many tags of one photo, in one transaction."""
+        with self.catalog.transaction() as tx:
+            n = 0
+            for tag_id in dict.fromkeys(tag_ids):
+                n += tx.execute(
+                    "INSERT INTO photo_tags(photo_id, tag_id, source, confidence, model) "
+                    "VALUES (?, ?, 'manual', NULL, NULL) ON CONFLICT(photo_id, tag_id) DO "
+                    "UPDATE SET source='manual', confidence=NULL, model=NULL "
+                    "WHERE source='auto'", (photo_id, tag_id)).rowcount
+            return n
 
     def import_manual(self, photo_id: int, tag_id: int) -> int:
         """An imported keyword: manual, unless the user removed it here. Returns 1 if the

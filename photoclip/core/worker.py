@@ -148,6 +148,17 @@ class Worker:
             self.watcher.unwatch(folder.path)
         return self.library.remove_folder(folder.path)
 
+    def relink_folder(self, old: str, new: str):
+        """A folder moved or was renamed (see Library.relink_folder); then checked."""
+        folder = self.library.relink_folder(old, new)
+        self._roots.discard(old)
+        self._roots.add(folder.path)
+        if self.watcher is not None:
+            self.watcher.unwatch(old)
+            self.watcher.watch(folder.path)
+        self._put(PRIORITY_USER, "scan", folder.path)
+        return folder
+
     def rescan(self, root: str | None = None, priority: int = PRIORITY_USER) -> None:
         """Reconcile one folder (or all) now, ahead of the backfill."""
         roots = [root] if root else [f.path for f in self.library.catalog.folders()]
@@ -329,10 +340,17 @@ class Worker:
             self._removals.append((time.monotonic() + REMOVAL_GRACE, plan))
         if indexer.index_changed:
             lib.mark_index_dirty()
-            # new photos in folders a tag set is applied to get their tags now
-            self._guard(lib.tag_new_photos)
+        # new photos in folders a tag set is applied to get their tags now (and a set whose
+        # apply was interrupted, or that last ran with another model, catches up)
+        self._guard(lambda: self._tag(report))
         if self.on_report is not None:
             self.on_report(report)
+
+    def _tag(self, report: Report) -> None:
+        for r in self.library.tag_new_photos():
+            report.tagged += r.tagged
+            if r.problem:
+                report.tag_problems[r.tagset] = r.problem
 
     def _plan_ahead(self, planner, current: str) -> None:
         """How many files the folders queued behind this job hold to read (a directory scan

@@ -23,17 +23,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.core import names
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
+from photoclip.gui.tagsets import xmp_text
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 
 
 def category_query(name: str) -> str:
     """The search-bar text that shows a category's members."""
-    return f'category:"{name}"' if " " in name else f"category:{name}"
+    return "category:" + names.quote(name)
 
 
 class CategorySidebar(QWidget):
@@ -228,11 +230,7 @@ class CategorySidebar(QWidget):
             return
         self.status.setText("Writing XMP sidecars…")
         run_task(self.pool, lambda: self.library.export_category_xmp(name),
-                 lambda r: self.status.setText(
-                     f"XMP: {r.written:,} sidecars written, {r.unchanged:,} already up to date"
-                     + (f"; {len(r.failed)} could not be written (first: "
-                        f"{show(r.failed[0][0])}: {r.failed[0][1]})" if r.failed else "") + "."),
-                 self._failed)
+                 lambda r: self.status.setText(xmp_text(r)), self._failed)
 
     def review(self, name: str | None) -> ReviewDialog | None:
         if not name:

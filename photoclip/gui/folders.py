@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QMessageBox, QPushButton
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+)
 
+from photoclip.gui.format import plural
 from photoclip.gui.paths import file_url, show
 from photoclip.gui.status import folder_line
 
@@ -18,6 +28,7 @@ class FolderList(QListWidget):
     selected = Signal(object)  # a folder path (Python object: keeps undecodable bytes)
     rescan = Signal(object)
     remove = Signal(object)
+    relink = Signal(object, object)  # (the folder as the library knows it, where it is now)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -26,6 +37,8 @@ class FolderList(QListWidget):
         self.customContextMenuRequested.connect(self._menu)
         self.itemClicked.connect(lambda item: self.selected.emit(item.data(FolderRole)))
         self.add_button = QPushButton("+ Add folder…")
+        # what removing a folder would forget and keep (set by the window: a Library call)
+        self.removal_info = None
 
     def show_folders(self, folders, worker_status) -> None:
         lines = [(f.path, folder_line(f, worker_status), f.online) for f in folders]
@@ -62,13 +75,32 @@ class FolderList(QListWidget):
         menu.addAction("Show in file manager",
                        lambda: QDesktopServices.openUrl(file_url(path)))
         menu.addAction("Check for changes now", lambda: self.rescan.emit(path))
+        menu.addAction("Folder moved or renamed? Find it…", lambda: self._ask_relink(path))
         menu.addAction("Remove from library…", lambda: self._ask_remove(path))
         menu.exec(self.viewport().mapToGlobal(pos))
 
+    def _ask_relink(self, path: str) -> None:
+        new = QFileDialog.getExistingDirectory(
+            self, f"Where is {show(path)} now?", os.path.dirname(path))
+        if new:
+            self.relink.emit(path, new)
+
     def _ask_remove(self, path: str) -> None:
-        answer = QMessageBox.question(
-            self, "Remove folder",
-            f"Forget {show(path)} and its photos in PhotoCLIP?\nThe files themselves are not "
-            "touched.")
+        text = f"Forget {show(path)} and its photos in PhotoCLIP?\nThe files themselves are " \
+               "not touched."
+        if self.removal_info is not None:
+            info = self.removal_info(path)
+            text = f"Forget {show(path)} and its {plural(info.photos, 'photo')} in PhotoCLIP?" \
+                   "\nThe files themselves are not touched."
+            kept = info.tags + info.examples
+            if kept:
+                text += (f"\n\nYour {plural(info.tags, 'tag') if info.tags else ''}"
+                         f"{' and ' if info.tags and info.examples else ''}"
+                         f"{plural(info.examples, 'category example') if info.examples else ''}"
+                         " on them are kept: they come back if these photos return (the folder "
+                         "added again, or found in another place).")
+            text += "\n\nIf the folder was only moved or renamed, use “Folder moved or " \
+                    "renamed? Find it…” instead."
+        answer = QMessageBox.question(self, "Remove folder", text)
         if answer == QMessageBox.StandardButton.Yes:
             self.remove.emit(path)

@@ -167,6 +167,8 @@ class MainWindow(QMainWindow):
         self.folder_list.selected.connect(self._folder_clicked)
         self.folder_list.rescan.connect(lambda p: self.bridge.worker.rescan(p))
         self.folder_list.remove.connect(self.remove_folder)
+        self.folder_list.relink.connect(self.relink_folder)
+        self.folder_list.removal_info = self.library.folder_user_data
         self.folder_list.add_button.clicked.connect(self.pick_folder)
         self.tag_panel = TagSidebar(self.library, self.info_pool)
         self.tag_panel.tag_clicked.connect(self.search.setText)
@@ -573,7 +575,20 @@ class MainWindow(QMainWindow):
         self.bridge.worker.rescan(path)  # the folder in view goes first
 
     def remove_folder(self, path: str) -> None:
-        self.bridge.worker.remove_folder(path)
+        removed = self.bridge.worker.remove_folder(path)
+        self.statusBar().showMessage(f"Removed {show(path)}: {removed.describe()}", 15000)
+        self.refresh_folders()
+        self.run_search()
+
+    def relink_folder(self, old: str, new: str) -> None:
+        try:
+            folder = self.bridge.worker.relink_folder(old, new)
+        except PhotoclipError as e:
+            QMessageBox.warning(self, "Find moved folder", for_gui(e))
+            return
+        self.statusBar().showMessage(
+            f"{show(old)} is now {show(folder.path)}: its photos keep their tags, examples "
+            "and search vectors.", 15000)
         self.refresh_folders()
         self.run_search()
 

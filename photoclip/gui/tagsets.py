@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photoclip.core import names
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.core.tagsets import THRESHOLD, Label, TagSet, starter_sets
@@ -39,7 +40,18 @@ QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
 def tag_query(set_name: str | None, label: str) -> str:
     """The search-bar text that shows a tag's photos."""
     name = f"{set_name}/{label}" if set_name else label
-    return f'tag:"{name}"' if " " in name else f"tag:{name}"
+    return "tag:" + names.quote(name)
+
+
+def xmp_text(report) -> str:
+    """What an XMP export or import did, for the sidebar's status line: the report's own
+    sentences, with the command-line option named as the choice the window offers."""
+    text = "XMP: " + " ".join(report.sentences())
+    if getattr(report, "failed", None):
+        path, why = report.failed[0]
+        text += f" {plural(len(report.failed), 'file')} could not be handled (first: " \
+                f"{show(path)}: {why})."
+    return text.replace("(use --naming ext)", "(choose the “photo.jpg.xmp” naming)")
 
 
 class TagSidebar(QWidget):
@@ -163,19 +175,14 @@ class TagSidebar(QWidget):
                  self._failed)
 
     def _exported(self, r) -> None:
-        text = f"XMP: {r.written:,} sidecars written, {r.unchanged:,} already up to date."
-        if r.failed:
-            text += f" {len(r.failed)} could not be written (first: {show(r.failed[0][0])}: " \
-                    f"{r.failed[0][1]})."
-        self.status.setText(text)
+        self.status.setText(xmp_text(r))
 
     def import_xmp(self) -> None:
         self.status.setText("Reading keywords…")
         run_task(self.pool, self.library.import_xmp, self._imported, self._failed)
 
     def _imported(self, r) -> None:
-        self.status.setText(f"Imported {r.tagged:,} keywords from {r.photos:,} photos as your "
-                            "own tags.")
+        self.status.setText(xmp_text(r))
         self.refresh()
         self.changed.emit()
 
@@ -349,14 +356,15 @@ class PhotoTags(QWidget):
             chip.setObjectName(f"tag:{name}")
             who = "given by its tag set" if t.source == "auto" else "added by you"
             chip.setToolTip(f"{name} ({who}). Click to remove: it stays removed.")
-            chip.clicked.connect(lambda _=False, n=name: self.remove(n))
+            chip.clicked.connect(lambda _=False, t=t.tag_id: self.remove(t))
             self.row.addWidget(chip)
         if not tags:
             self.row.addWidget(QLabel("No tags"))
 
-    def remove(self, name: str) -> None:
+    def remove(self, tag: str | int) -> None:
+        """Take a tag (its id, or a name as 'tags' prints it) off the photo shown."""
         if self.photo is not None:
-            self.library.set_tag([self.photo], name, present=False)
+            self.library.set_tag([self.photo], tag, present=False)
             self.show_photo(self.photo)
             self.changed.emit()
 
@@ -403,5 +411,5 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
     if current:
         sub = menu.addMenu("Remove tag")
         for name in sorted(current):
-            sub.addAction(name, lambda n=name: (library.set_tag(paths, n, present=False),
-                                                on_change()))
+            sub.addAction(name, lambda t=current[name].tag_id: (
+                library.set_tag(paths, t, present=False), on_change()))

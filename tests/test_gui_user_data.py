@@ -1,0 +1,71 @@
+"""The window keeps what the user made (issue 18): removing a folder says its tags are kept,
+a moved folder is found again from its menu, and a tag can be taken off from the preview
+whatever its name."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+
+def test_removing_a_folder_says_what_is_kept_and_it_comes_back(qtbot, copy_window,
+                                                                monkeypatch):
+    w, lib = copy_window, copy_window.library
+    root = lib.folders()[0].path
+    photo = lib.catalog.photo_paths()[0][1]
+    lib.set_tag([photo], "beach")
+    asked = []
+
+    def answer(parent, title, text, *a, **k):
+        asked.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    w.folder_list._ask_remove(root)
+    assert "36 photos" in asked[0] and "1 tag" in asked[0] and "kept" in asked[0], asked[0]
+    qtbot.waitUntil(lambda: not lib.folders(), timeout=10000)
+    assert "kept" in w.statusBar().currentMessage()
+    w.bridge.worker.add_folder(root)
+    qtbot.waitUntil(lambda: w.bridge.worker.wait_idle(0.01) and
+                    lib.status()["photos"] == 36, timeout=60000)
+    assert [t.name for t in lib.photo_tags(photo)] == ["beach"]
+
+
+def test_a_moved_folder_is_found_again_from_its_menu(qtbot, copy_window, monkeypatch):
+    w, lib = copy_window, copy_window.library
+    root = Path(lib.folders()[0].path)
+    photo = Path(lib.catalog.photo_paths()[0][1])
+    lib.set_tag([photo], "beach")
+    moved = root.with_name("Moved")
+    os.rename(root, moved)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(moved))
+    w.folder_list._ask_relink(str(root))
+    qtbot.waitUntil(lambda: lib.folders()[0].path == str(moved), timeout=10000)
+    new_photo = moved / photo.relative_to(root)
+    assert [t.name for t in lib.photo_tags(new_photo)] == ["beach"]
+    assert "keep their tags" in w.statusBar().currentMessage()
+
+
+def test_the_preview_removes_a_keyword_that_shares_a_labels_name(qtbot, copy_window):
+    from photoclip.core.tagsets import Label, TagSet
+
+    lib = copy_window.library
+    photo = lib.catalog.photo_paths()[0][1]
+    lib.set_tag([photo], "cat")  # a free keyword first…
+    lib.create_tagset(TagSet("Animals", [Label("cat")]))
+    lib.set_tag([photo], "Animals/cat")  # …then the label of the same name
+    lib.set_tag([photo], "AC/DC")
+    from photoclip.gui.tagsets import PhotoTags
+
+    tags = PhotoTags(lib)
+    qtbot.addWidget(tags)
+    tags.show_photo(photo)
+    from PySide6.QtWidgets import QToolButton
+
+    for _ in range(3):  # click each chip's ✕ (the row is rebuilt after each)
+        chip = next(tags.row.itemAt(i).widget() for i in range(tags.row.count())
+                    if isinstance(tags.row.itemAt(i).widget(), QToolButton))
+        chip.click()
+    assert lib.photo_tags(photo) == []
