@@ -17,8 +17,8 @@ NumPy runs on one BLAS thread, as in the app (app.configure_threads). The solver
 although torch's L-BFGS solves the same objective faster in isolation: a fresh process
 (``photoclip category show``, a search) would pay torch's import (~3 s) for it.
 
-The k-shot table (fixture CLIP, CIFAR-10) is printed by the test that asserts it:
-``pytest tests/test_categories.py -k k_shot -s``.
+The k-shot table (fixture CLIP, CIFAR-10): bench/bench_kshot.py (the test suite checks its
+two ends: ``pytest tests/test_categories.py -k k_shot -s``).
 """
 
 from __future__ import annotations

@@ -255,3 +255,46 @@ def test_snapshots_keep_several_generations(tmp_path, monkeypatch):
     newest = userdata.newest(tmp_path)
     assert newest is not None and len(newest[1].categories) == 15
     cat.close()
+
+
+def _catalog_v5(path: Path) -> sqlite3.Connection:
+    """A catalog as PhotoCLIP before migration 6 wrote it."""
+    from photoclip.core.catalog import MIGRATIONS
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for k, sql in enumerate(MIGRATIONS[:5]):
+        conn.executescript(f"BEGIN;{sql};PRAGMA user_version={k + 1};COMMIT;")
+    return conn
+
+
+def test_names_an_older_photoclip_let_in_twice_stay_reachable(tmp_path):
+    """SQLite's NOCASE folds ASCII only: 'ärger' after 'Ärger' made a second category that no
+    name could reach."""
+    conn = _catalog_v5(tmp_path / "catalog.sqlite3")
+    conn.execute("INSERT INTO categories(name, threshold, created_at) VALUES ('Ärger', .5, 0)")
+    conn.execute("INSERT INTO categories(name, threshold, created_at) VALUES ('ärger', .5, 0)")
+    conn.execute("INSERT INTO tagsets(name, threshold, created_at) VALUES ('Line\nbreak', 0, 0)")
+    conn.close()
+    from photoclip.core.categories import Categories
+    from photoclip.core.tagsets import TagSets
+
+    cat = Catalog(tmp_path / "catalog.sqlite3")
+    names = sorted(c.name for c in Categories(cat).all())
+    assert names == ["Ärger", "ärger (2)"]
+    assert Categories(cat).get("ÄRGER (2)").name == "ärger (2)"
+    assert TagSets(cat).get("line break").name == "Line break"
+    cat.close()
+
+
+def test_repairing_a_catalog_from_before_migration_6_keeps_every_name(tmp_path):
+    conn = _catalog_v5(tmp_path / "catalog.sqlite3")
+    for n in ("Places", "Things", "Events"):
+        conn.execute("INSERT INTO tagsets(name, threshold, created_at) VALUES (?, 0, 0)", (n,))
+    conn.close()
+    report = recovery.repair_catalog(tmp_path / "catalog.sqlite3", "test")
+    assert report.salvaged["tagsets"] == 3
+    from photoclip.core.tagsets import TagSets
+
+    cat = Catalog(tmp_path / "catalog.sqlite3")
+    assert sorted(t.name for t in TagSets(cat).all()) == ["Events", "Places", "Things"]
+    cat.close()

@@ -183,6 +183,7 @@ class RepairReport:
     snapshot: str = ""
     backup: str = ""
     photos_from_backup: int = 0  # photos (and vectors) the damage took, back from the backup
+    to_reindex: int = 0  # catalogued photos left without a vector: encoded by the next index
 
     def user_rows(self) -> dict[str, int]:
         names = {"tagsets": "tag sets", "categories": "categories", "folders": "folders"}
@@ -224,8 +225,9 @@ class RepairReport:
             parts.append("could not read " + ", ".join(what))
         if self.user_lost():
             parts.append(f"up to {self.user_lost():,} of your own entries could not be saved")
-        parts.append("photos whose data was lost are indexed again; the damaged file is kept "
-                     f"as {self.set_aside}")
+        rebuilt = f"{self.to_reindex:,} photos to encode again and " if self.to_reindex else ""
+        parts.append(f"rebuilt by the next indexing: {rebuilt}any photo whose row was lost; "
+                     f"the damaged file is kept as {self.set_aside}")
         return "; ".join(parts) + "."
 
 
@@ -261,6 +263,9 @@ def repair_catalog(path: Path, problem: str) -> RepairReport:
                 finally:
                     conn.close()
                 report.from_backup = userdata.merge(fresh, old, override=False).total()
+            report.to_reindex = fresh.conn.execute(
+                "SELECT COUNT(*) FROM photos p WHERE status='ok' AND NOT EXISTS "
+                "(SELECT 1 FROM embeddings e WHERE e.photo_id = p.id)").fetchone()[0]
             fresh.new_identity()  # (an index saved for the damaged catalog is not this one's)
             fresh.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -290,10 +295,16 @@ def _salvage_into(damaged: Path, fresh: Catalog, report: RepairReport) -> None:
         return
     conn = fresh.conn
     conn.execute("PRAGMA foreign_keys=OFF")
+    # names are made unique by their keys after the copy (a catalog from before migration 6
+    # has no keys yet: its rows must not collide on an empty one and be dropped)
+    for index in ("tagsets_key", "tags_key", "categories_key"):
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
     try:
         conn.execute("ATTACH DATABASE ? AS old", (f"file:{damaged}?mode=ro",))
     except sqlite3.DatabaseError as e:
         report.unreadable.append(f"the whole file ({e})")
+        with fresh.transaction() as tx:
+            fill_name_keys(tx)
         conn.execute("PRAGMA foreign_keys=ON")
         return
     try:

@@ -77,6 +77,7 @@ class Worker:
         self._removals: list[tuple[float, Plan]] = []  # (due, plan) of vanished photos
         self._roots: set[str] = set()  # the folders being watched and indexed
         self._last_sync = 0.0  # when _sync_folders last read the catalog's folders
+        self._user_data_polled = 0.0  # when a long run last gave the user-data guard a look
         # One progress for the whole run of work (until idle), not one per folder job: files
         # read by the jobs before this one, and what the queued folders hold (planned ahead).
         self._run_done = self._job_done = 0
@@ -201,6 +202,10 @@ class Worker:
         """Called by the indexer between files: reports, and blocks here while paused."""
         state = "paused" if self._paused.is_set() else "working"
         self._job_done = p.done
+        now = time.monotonic()
+        if now - self._user_data_polled >= 5.0:  # (tags made during a long run are kept too)
+            self._user_data_polled = now
+            self._guard(self.library.protect_user_data)
         done = self._run_done + p.done
         total = self._run_done + p.total + sum(self._ahead.values())
         eta = (total - done) / p.rate if p.rate > 0 and p.done >= 8 else None
