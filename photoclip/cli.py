@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("doctor", help="check the data folder (catalog, backups, settings) and "
                                       "repair a damaged catalog")
     s.add_argument("--repair", action="store_true",
-                   help="set a damaged catalog aside and restore the newest good backup")
+                   help="rebuild a damaged catalog from every row that can still be read, "
+                        "filling in what the damage took from the newest snapshot and backup "
+                        "(the damaged file is kept)")
 
     cli_tags.add_parsers(sub)
     cli_categories.add_parsers(sub)
@@ -257,17 +259,21 @@ class _Escaping:
     escape sequence) as \\xNN instead of letting the terminal obey them; tabs, new lines
     and the progress bar's carriage return pass."""
 
-    _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+    _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
     def __init__(self, stream):
         self._stream = stream
 
     def write(self, text: str) -> int:
-        return self._stream.write(self._CONTROL.sub(
-            lambda m: f"\\x{ord(m.group()):02x}", text))
+        return self._stream.write(_escaped(text))
 
     def __getattr__(self, name):
         return getattr(self._stream, name)
+
+
+def _escaped(text: str) -> str:
+    return _Escaping._CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                                  else f"\\u{ord(m.group()):04x}", text)
 
 
 @contextlib.contextmanager
@@ -380,7 +386,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _fail(e: PhotoclipError) -> int:
-    print(f"photoclip: {e}", file=sys.stderr)
+    print(_escaped(f"photoclip: {e}"), file=sys.stderr)  # (names a file or tag may hold)
     return e.exit_code
 
 
@@ -525,7 +531,7 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         print("No matching photos.")
     for h in hits:
-        print(f"{h.score:6.3f}  {show(h.path)}")
+        print(f"{h.score:6.3f}  {printable(show(h.path))}")  # (a new line cannot fake a hit)
 
 
 def cmd_search(lib: Library, args) -> int:

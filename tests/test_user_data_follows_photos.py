@@ -125,3 +125,20 @@ def test_a_deleted_photo_restored_from_the_trash_gets_its_tags_back(tmp_path, ti
     photos[0].write_bytes(saved)
     lib.index_folders()
     assert _user_view(lib, photos[0])[0] == {"beach"}
+
+
+def test_identical_copies_one_deleted_and_the_other_renamed_onto_it_leave_no_phantom(
+        tmp_path, tiny_library):
+    lib = tiny_library
+    folder = tmp_path / "Pictures"
+    (a,) = write_photos(folder, 1)
+    b = folder / "b.jpg"
+    shutil.copy(a, b)
+    lib.add_folder(folder)
+    lib.index_folders()
+    lib.set_tag([a], "mine")
+    b.unlink()
+    os.rename(a, b)
+    lib.index_folders()
+    assert lib.status()["photos"] == 1, "one file, one photo"
+    assert _user_view(lib, b)[0] == {"mine"}

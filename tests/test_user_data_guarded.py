@@ -298,3 +298,92 @@ def test_repairing_a_catalog_from_before_migration_6_keeps_every_name(tmp_path):
     cat = Catalog(tmp_path / "catalog.sqlite3")
     assert sorted(t.name for t in TagSets(cat).all()) == ["Events", "Places", "Things"]
     cat.close()
+
+
+def test_a_read_error_reported_as_damage_is_not_repaired(tmp_path, monkeypatch):
+    """SQLite reports a disk's read error (EIO) as 'database disk image is malformed': a
+    sound catalog was set aside and rebuilt on every command while a USB drive hiccuped."""
+    home = tmp_path / "home"
+    assert _cli("tagset", "create", "Places", "beach", home=home) == 0
+    cat = home / "catalog.sqlite3"
+    before = _digest(cat)
+    real = Catalog.__init__
+
+    def hiccup(self, path):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(Catalog, "__init__", hiccup)
+    with pytest.raises(recovery.CatalogUnavailable, match="checks sound now"):
+        recovery.open_catalog(cat)
+    monkeypatch.setattr(Catalog, "__init__", real)
+    assert _digest(cat) == before and not list(home.glob("catalog.sqlite3.damaged-*"))
+
+
+def test_repair_does_not_bring_back_what_the_user_deleted(handmade, capsys):
+    """The backup held a tag set, a category and a folder the user deleted afterwards: a
+    repair of damaged vectors brought all three back."""
+    home, _ = handmade
+    extra = home.parent / "other"
+    write_photos(extra, 2, start=50)
+    for args in (("tagset", "create", "OldSet", "x"), ("category", "create", "OldCat"),
+                 ("add", str(extra)), ("index",)):
+        assert _cli(*args, home=home) == 0
+    for backup in (home / "backups").glob("catalog-*.sqlite3"):
+        backup.unlink()
+    assert _cli("index", home=home) == 0  # (a backup with all three)
+    for args in (("tagset", "delete", "OldSet"), ("category", "delete", "OldCat"),
+                 ("remove", str(extra))):
+        assert _cli(*args, home=home) == 0
+    before = _made_by_hand(home)
+    assert _garble(home / "catalog.sqlite3", {"embeddings"}) >= 1
+    assert _cli("doctor", "--repair", home=home) == 0
+    assert _made_by_hand(home) == before
+    conn = sqlite3.connect(home / "catalog.sqlite3")
+    assert [r[0] for r in conn.execute("SELECT path FROM folders")] == \
+        [str(handmade[1][0].parent)]
+    conn.close()
+
+
+def test_repair_waits_for_other_processes_to_close_the_library(handmade, capsys,
+                                                               monkeypatch):
+    """'doctor --repair' swapped the catalog from under a running 'watch', which went on
+    indexing into the set-aside file."""
+    from photoclip.core.lock import LibraryUse
+
+    home, _ = handmade
+    assert _garble(home / "catalog.sqlite3", {"embeddings"}) >= 1
+    monkeypatch.setattr(LibraryUse, "WAIT", 0.5)
+    other = LibraryUse(home)  # (the app, holding the library open)
+    other.shared()
+    try:
+        capsys.readouterr()
+        assert _cli("doctor", "--repair", home=home) == 1
+        assert "has this library open" in capsys.readouterr().err
+        assert not list(home.glob("catalog.sqlite3.damaged-*"))
+    finally:
+        other.release()
+    assert _cli("doctor", "--repair", home=home) == 0
+
+
+def test_a_missing_catalog_is_restored_not_started_empty(handmade, capsys):
+    home, _ = handmade
+    before = _made_by_hand(home)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / 'catalog.sqlite3'}{suffix}").unlink(missing_ok=True)
+    capsys.readouterr()
+    assert _cli("search", "noise", "--json", home=home) == 0
+    out, err = capsys.readouterr()
+    assert "missing" in err and len(json.loads(out)) == 6
+    assert _made_by_hand(home) == before
+
+
+def test_a_snapshot_of_the_wrong_shape_is_skipped_not_crashed_on(tmp_path):
+    import gzip
+
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    with gzip.open(folder / "userdata-20990101-000000-r000000000009.json.gz", "wt") as f:
+        json.dump([1, 2, 3], f)
+    with gzip.open(folder / "userdata-20990101-000000-r000000000008.json.gz", "wt") as f:
+        json.dump({"format": "photoclip-userdata", "version": 1, "tags": [["a", 1]]}, f)
+    assert userdata.newest(tmp_path) is None

@@ -437,3 +437,29 @@ def test_cli_says_each_outcome_in_a_sentence(lib_photos, capsys):
     assert code == 0, out
     assert "Keywords found for 1 photo: 0 tags of yours added." in out
     assert "1 photo no longer on disk skipped." in out
+
+
+def test_entries_of_a_renamed_or_deleted_category_are_taken_out(tmp_path, tiny_library):
+    """Export Planes, rename it Jets, export, delete Jets, export tags: 'Planes', 'Jets' and
+    their Categories| entries stayed in the sidecar for ever."""
+    from conftest import indexed_photos
+
+    from photoclip.core import xmp as xmp_mod
+
+    lib = tiny_library
+    (photo,) = indexed_photos(lib, tmp_path / "Pictures", 1)
+    lib.create_category("Planes")
+    lib.label_photos("Planes", [photo], True)
+    lib.export_category_xmp("Planes")
+    lib.categories.update("Planes", new_name="Jets")
+    lib.export_category_xmp("Jets")
+    side = str(photo) + ".xmp"
+    found = xmp_mod.read_sidecar(side)
+    assert "Planes" not in found.flat and ["Categories", "Planes"] not in found.paths
+    assert ["Categories", "Jets"] in found.paths
+    lib.categories.delete("Jets")
+    lib.set_tag([photo], "keep me")
+    lib.export_xmp()
+    found = xmp_mod.read_sidecar(side)
+    assert "Jets" not in found.flat and ["Categories", "Jets"] not in found.paths
+    assert "keep me" in found.flat

@@ -530,6 +530,12 @@ class Catalog:
                                (new_db.rstrip(os.sep) + path[n:], pid))
         return len(rows)
 
+    def forget_displaced(self) -> int:
+        """Delete the rows a swap parked (move_photo) that no file claimed in a full run."""
+        with self.transaction() as tx:
+            return tx.execute("DELETE FROM photos WHERE instr(path, ?) > 0",
+                              (DISPLACED,)).rowcount
+
     def set_folder_online(self, folder_id: int, online: bool) -> None:
         with self.transaction() as tx:
             tx.execute("UPDATE folders SET online=? WHERE id=?", (int(online), folder_id))

@@ -26,7 +26,7 @@ from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError, fo
 from photoclip.core.imageio import DecodeError, decode_for_model, read_file
 from photoclip.core.index import EXACT_MAX, VectorIndex
 from photoclip.core.indexer import Indexer, Progress, Report
-from photoclip.core.lock import FileLock, LockTimeout
+from photoclip.core.lock import FileLock, LibraryUse, LockTimeout
 from photoclip.core.paths import show
 from photoclip.core.precision import (
     CALIBRATION_FILE,
@@ -105,7 +105,14 @@ class Library:
         self.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings or Settings.load(self.home)
         self.model_spec = canonical_spec(resolve_model_spec(model, self.settings))
-        opened = open_catalog(self.home / CATALOG_FILE)  # (repaired first if damaged)
+        # held (shared) while the library is open: a repair waits for it to be the only one
+        self._use = LibraryUse(self.home)
+        self._use.shared()
+        try:
+            opened = open_catalog(self.home / CATALOG_FILE, self._use)  # (repaired if damaged)
+        except BaseException:
+            self._use.release()
+            raise
         self.catalog = opened.catalog
         self.notice = opened.notice  # a sentence for the user when something was repaired
         self.store = ModelStore(self.home / MODELS_DIR)
@@ -335,6 +342,7 @@ class Library:
         except Exception:  # a snapshot must never keep a library from closing
             log.exception("user data snapshot failed")
         self.catalog.close()
+        self._use.release()
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -468,6 +476,9 @@ class Library:
                         break
                 if not report.cancelled:
                     report.removed += indexer.remove_missing(plans)
+                    # rows parked by a swap whose photo no file holds any more (deleted):
+                    # forgotten now, what the user made for them kept by content
+                    report.removed += self.catalog.forget_displaced()
                     backup_if_due(self.catalog)  # a rolling daily backup of a good state
             finally:
                 if indexer.index_changed:
@@ -703,7 +714,7 @@ class Library:
         """Write tags to XMP sidecars beside the photos (the one time PhotoCLIP writes next
         to them, on request): merged into existing sidecars, never clobbering them."""
         return xmp.export_tags(self.tagsets, self.catalog.photo_paths(self._inside(folder)),
-                               naming)
+                               naming, {c.name for c in self.categories.all()})
 
     def import_xmp(self, folder: str | os.PathLike | None = None) -> xmp.ImportReport:
         """Keywords from sidecars and embedded XMP/IPTC become manual tags; what PhotoCLIP
@@ -787,7 +798,8 @@ class Library:
         cat = self.categories.get(name)
         members = {i for i, _ in self.category_members(cat.name)}
         return xmp.export_category(cat.name, members,
-                                   self.catalog.photo_paths(self._inside(folder)), naming)
+                                   self.catalog.photo_paths(self._inside(folder)), naming,
+                                   {c.name for c in self.categories.all()})
 
     # -- status ------------------------------------------------------------------------------
 

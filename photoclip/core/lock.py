@@ -95,6 +95,61 @@ class FileLock:
         self.release()
 
 
+class LibraryUse:
+    """Every process that has a library open holds ``library.lock`` shared; a repair of the
+    catalog takes it exclusive, so it never swaps the file from under another process that
+    would go on writing into the damaged one (POSIX flock; on Windows, where a file that is
+    open cannot be renamed anyway, this is a no-op)."""
+
+    def __init__(self, home: Path):
+        self.path = Path(home) / "library.lock"
+        self._fd: int | None = None
+
+    def _open(self) -> int | None:
+        if self._fd is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError:  # (a read-only data folder: nothing to guard, nothing written)
+                return None
+        return self._fd
+
+    def shared(self) -> None:
+        fd = self._open()
+        if fd is not None and os.name != "nt":
+            fcntl.flock(fd, fcntl.LOCK_SH)
+
+    WAIT = 10.0  # seconds a repair waits for other processes to close the library
+
+    def exclusive(self, timeout: float | None = None) -> None:
+        """The library to this process alone; PhotoclipError after ``timeout`` seconds
+        (default WAIT) when another PhotoCLIP keeps it open."""
+        fd = self._open()
+        if fd is None or os.name == "nt":
+            return
+        deadline = time.monotonic() + (self.WAIT if timeout is None else timeout)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    from photoclip.core.errors import PhotoclipError
+
+                    raise PhotoclipError(
+                        f"The catalog in {self.path.parent} is damaged and needs repairing, "
+                        "but another PhotoCLIP (the app, 'watch' or another command) has "
+                        "this library open: close it, then start again.") from None
+                time.sleep(0.2)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            if os.name != "nt":
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
 if os.name == "nt":  # pragma: no cover - Windows
     import msvcrt
 

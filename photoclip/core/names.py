@@ -18,8 +18,9 @@ import unicodedata
 
 from photoclip.core.errors import PhotoclipError
 
-# C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 control characters, DEL, the Unicode line/paragraph separators, and the
+# bidirectional overrides and isolates (U+202E makes "gpj.exe" read "exe.jpg").
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(name: str, what: str = "A name") -> str:

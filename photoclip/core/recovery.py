@@ -32,6 +32,7 @@ from pathlib import Path
 from photoclip.core import userdata
 from photoclip.core.catalog import Catalog, CatalogTooNew, fill_name_keys
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.lock import LibraryUse
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,13 @@ class Opened:
     notice: str | None = None  # one sentence for the user when something had to be repaired
 
 
-def open_catalog(path: Path) -> Opened:
-    """The catalog at ``path``, repaired first when it is damaged. A catalog that is only
-    busy, locked, or on a full or failing disk raises CatalogUnavailable, untouched."""
+def open_catalog(path: Path, use: LibraryUse | None = None) -> Opened:
+    """The catalog at ``path``, repaired first when it is damaged (or missing where a library
+    was). A catalog that is only busy, locked, or on a full or failing disk raises
+    CatalogUnavailable, untouched. ``use``: this process's hold on the library (a repair
+    needs it alone)."""
     path = Path(path)
+    _clean_leftovers(path)
     problem = _damage(path)
     if problem is None:
         try:
@@ -67,9 +71,32 @@ def open_catalog(path: Path) -> Opened:
         except sqlite3.DatabaseError as e:  # (a junk header shows up only when read)
             if not is_corruption(e):
                 raise unavailable(e, path) from None
-            problem = str(e)
-    report = repair_catalog(path, problem)
+            problem = confirmed_damage(path, str(e))
+    report = repair_catalog(path, problem, use)
+    log.warning(report.sentence())  # (the CLI shows our warnings; the app shows the notice)
     return Opened(Catalog(path), report.sentence())
+
+
+def confirmed_damage(path: Path, said: str) -> str:
+    """SQLite reports a read error of the disk (EIO) as a malformed database: before it is
+    called damage, the file must read whole with plain reads (else: CatalogUnavailable) and
+    fail SQLite's integrity check (else it was a passing fault: CatalogUnavailable)."""
+    for suffix in ("", "-wal"):
+        try:
+            with open(f"{path}{suffix}", "rb") as f:
+                while f.read(1 << 20):
+                    pass
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            raise unavailable(e, path) from None
+    problem = integrity_problem(path)
+    if problem is None:
+        raise CatalogUnavailable(
+            f"PhotoCLIP could not read its catalog in {path.parent} ({said}), yet the catalog "
+            "checks sound now; nothing was changed. If the disk is external or on a network, "
+            "check its connection, then try again.")
+    return problem
 
 
 def is_corruption(err: BaseException) -> bool:
@@ -139,6 +166,10 @@ def _damage(path: Path) -> str | None:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
+        # a library whose catalog file went (deleted by hand, or a repair killed half way
+        # in an older version): what the user made is restored from its snapshot and backup
+        if userdata.snapshots(path.parent) or _backups(path):
+            return "the catalog file is missing"
         return None
     except OSError as e:
         raise unavailable(e, path) from None
@@ -166,8 +197,6 @@ def _damage(path: Path) -> str | None:
 # rebuilt (tag_vectors, tag_progress, category_probes).
 SALVAGE_TABLES = ("meta", "folders", "photos", "embeddings", "tagsets", "tags", "tag_scopes",
                   "photo_tags", "categories", "category_labels", "kept_tags", "kept_examples")
-USER_TABLES = ("folders", "tagsets", "tags", "tag_scopes", "categories", "category_labels",
-               "kept_tags", "kept_examples")
 _CHUNK = 4096
 
 
@@ -184,6 +213,16 @@ class RepairReport:
     backup: str = ""
     photos_from_backup: int = 0  # photos (and vectors) the damage took, back from the backup
     to_reindex: int = 0  # catalogued photos left without a vector: encoded by the next index
+    photos_now: int = 0  # in the repaired catalog
+    vectors_now: int = 0
+
+    def damaged_tables(self) -> set[str]:
+        """Tables the damage took rows from (every table when the file could not be read
+        at all)."""
+        if any(u.startswith("the whole file") for u in self.unreadable):
+            return set(SALVAGE_TABLES)
+        hit = {t for t, n in self.lost.items() if n} | set(self.unreadable)
+        return hit
 
     def user_rows(self) -> dict[str, int]:
         names = {"tagsets": "tag sets", "categories": "categories", "folders": "folders"}
@@ -195,16 +234,9 @@ class RepairReport:
 
     user_tags: int = 0  # manual tags and removals among the salvaged photo tags
 
-    def user_lost(self) -> int:
-        """User rows that could not be read and were not in any snapshot or backup either
-        (an upper bound: the damaged stretches' rows)."""
-        lost = sum(self.lost.get(t, 0) for t in (*USER_TABLES, "photo_tags"))
-        return max(0, lost - self.from_snapshot - self.from_backup)
-
     def sentence(self) -> str:
         kept = ", ".join(f"{n:,} {what}" for what, n in self.user_rows().items() if n)
-        photos = self.salvaged.get("photos", 0)
-        vectors = self.salvaged.get("embeddings", 0)
+        photos, vectors = self.photos_now, self.vectors_now
         parts = [f"The catalog was damaged ({self.problem}) and has been repaired"]
         parts.append(f"kept: {kept or 'nothing of yours was in it'}; {photos:,} photos with "
                      f"{vectors:,} search vectors")
@@ -220,20 +252,34 @@ class RepairReport:
             parts.append("filled in " + " and ".join(src))
         lost_rows = sum(self.lost.values())
         if lost_rows or self.unreadable:
-            what = [f"{n:,} {t}" for t, n in self.lost.items() if n] + \
+            what = [f"up to {n:,} rows of {t}" for t, n in self.lost.items() if n] + \
                 [f"{t} (unreadable)" for t in self.unreadable]
-            parts.append("could not read " + ", ".join(what))
-        if self.user_lost():
-            parts.append(f"up to {self.user_lost():,} of your own entries could not be saved")
+            parts.append("could not read " + ", ".join(what) + " (what of yours was there is "
+                         "back wherever a snapshot or backup held it)")
         rebuilt = f"{self.to_reindex:,} photos to encode again and " if self.to_reindex else ""
         parts.append(f"rebuilt by the next indexing: {rebuilt}any photo whose row was lost; "
                      f"the damaged file is kept as {self.set_aside}")
         return "; ".join(parts) + "."
 
 
-def repair_catalog(path: Path, problem: str) -> RepairReport:
-    """Rebuild the catalog at ``path`` from what can be read (see the module doc)."""
+def repair_catalog(path: Path, problem: str, use: LibraryUse | None = None) -> RepairReport:
+    """Rebuild the catalog at ``path`` from what can be read (see the module doc). No other
+    PhotoCLIP process may have the library open meanwhile (it would go on writing into the
+    damaged file): ``use`` is this process's hold, made exclusive for the repair."""
     path = Path(path)
+    own = use is None
+    use = use or LibraryUse(path.parent)
+    try:
+        use.exclusive()
+        return _repair(path, problem)
+    finally:
+        if own:
+            use.release()
+        else:
+            use.shared()
+
+
+def _repair(path: Path, problem: str) -> RepairReport:
     report = RepairReport(problem)
     home = path.parent
     part = path.with_name(f"{path.name}.repair-{secrets.token_hex(4)}")
@@ -249,20 +295,31 @@ def repair_catalog(path: Path, problem: str) -> RepairReport:
         fresh = Catalog(part)
         try:
             _salvage_into(path, fresh, report)
+            # Only what the damage took is filled in: a table the salvage read whole is the
+            # newest truth (a set, category, folder or photo deleted after the snapshot or
+            # the backup stays deleted).
+            hit = report.damaged_tables()
             if backups:
                 report.backup = _when(backups[0])
-                report.photos_from_backup = _fill_photos_from_backup(fresh, backups[0])
+                if hit & {"photos", "embeddings", "folders"}:
+                    report.photos_from_backup = _fill_photos_from_backup(
+                        fresh, backups[0], folders="folders" in hit)
             newest = userdata.newest(home)
             if newest is not None:
                 report.snapshot = _when(newest[0])
-                report.from_snapshot = userdata.merge(fresh, newest[1], override=False).total()
+                report.from_snapshot = userdata.merge(
+                    fresh, newest[1].only(hit), override=False).total()
             if backups:
                 conn = sqlite3.connect(f"file:{backups[0]}?mode=ro", uri=True)
                 try:
                     old = userdata.read(conn)
                 finally:
                     conn.close()
-                report.from_backup = userdata.merge(fresh, old, override=False).total()
+                report.from_backup = userdata.merge(fresh, old.only(hit),
+                                                    override=False).total()
+            report.photos_now, report.vectors_now = fresh.conn.execute(
+                "SELECT (SELECT COUNT(*) FROM photos), (SELECT COUNT(*) FROM embeddings)"
+            ).fetchone()
             report.to_reindex = fresh.conn.execute(
                 "SELECT COUNT(*) FROM photos p WHERE status='ok' AND NOT EXISTS "
                 "(SELECT 1 FROM embeddings e WHERE e.photo_id = p.id)").fetchone()[0]
@@ -276,13 +333,25 @@ def repair_catalog(path: Path, problem: str) -> RepairReport:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{part}{suffix}").unlink(missing_ok=True)
         raise
-    aside = set_aside(path)
-    report.set_aside = aside.name
+    # Switch so that a catalog file is there at every moment (a kill half way leaves the
+    # damaged one or the repaired one, never none): the damaged file is linked aside, its
+    # WAL moved aside, and the repaired file renamed over it.
+    aside = _aside_name(path)
+    if path.exists():
+        try:
+            os.link(path, aside)
+        except OSError:  # (no hard links on this file system: a copy)
+            shutil.copy2(path, aside)
+    for suffix in ("-wal", "-shm"):
+        src = Path(f"{path}{suffix}")
+        if src.exists():
+            os.replace(src, Path(f"{aside}{suffix}"))
+    report.set_aside = aside.name if aside.exists() else "(there was none)"
     os.replace(part, path)
     for suffix in ("-wal", "-shm"):
         Path(f"{part}{suffix}").unlink(missing_ok=True)
     _forget_index(home)
-    log.warning(report.sentence())
+    log.info(report.sentence())
     return report
 
 
@@ -334,10 +403,11 @@ def _salvage_into(damaged: Path, fresh: Catalog, report: RepairReport) -> None:
     conn.execute("PRAGMA foreign_keys=ON")
 
 
-def _fill_photos_from_backup(fresh: Catalog, backup: Path) -> int:
+def _fill_photos_from_backup(fresh: Catalog, backup: Path, folders: bool) -> int:
     """Photos (with their vectors) that the backup holds and the salvage lost — at a path
-    the new catalog does not have yet — so they need no encoding again. Their folders come
-    with them. Returns how many."""
+    the new catalog does not have yet, in a folder it has — so they need no encoding again
+    (one deleted since is forgotten by the next index, its user rows kept). The backup's
+    folders come too only when the damage took ``folders``. Returns how many."""
     conn = fresh.conn
     conn.execute("ATTACH DATABASE ? AS bk", (f"file:{backup}?mode=ro",))
     try:
@@ -345,8 +415,9 @@ def _fill_photos_from_backup(fresh: Catalog, backup: Path) -> int:
         col_list = ",".join(cols)
         picked = ",".join(f"b.{c}" for c in cols)
         with fresh.transaction() as tx:
-            tx.execute("INSERT OR IGNORE INTO main.folders(path, added_at, online) "
-                       "SELECT path, added_at, online FROM bk.folders")
+            if folders:
+                tx.execute("INSERT OR IGNORE INTO main.folders(path, added_at, online) "
+                           "SELECT path, added_at, online FROM bk.folders")
             n = tx.execute(
                 f"INSERT INTO main.photos(folder_id, {col_list}) SELECT f.id, {picked} "
                 "FROM bk.photos b JOIN bk.folders bf ON bf.id = b.folder_id "
@@ -503,14 +574,30 @@ def _forget_index(home: Path) -> None:
     shutil.rmtree(home / "index", ignore_errors=True)
 
 
-def set_aside(path: Path) -> Path:
-    """Move the catalog (and its WAL and shared-memory files) out of the way, under a name
-    no other set-aside file has (two repairs in one second keep both); returns where."""
+def _aside_name(path: Path) -> Path:
+    """A name for a damaged catalog that no other set-aside file has (two repairs in one
+    second keep both)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     while True:
         aside = path.with_name(f"{path.name}.damaged-{stamp}-{secrets.token_hex(3)}")
         if not any(Path(f"{aside}{s}").exists() for s in ("", "-wal", "-shm")):
-            break
+            return aside
+
+
+def _clean_leftovers(path: Path) -> None:
+    """Half-built repairs of a process that was killed (never the catalog itself)."""
+    for part in path.parent.glob(f"{path.name}.repair-*"):
+        try:
+            if time.time() - part.stat().st_mtime > 3600:
+                part.unlink()
+        except OSError:
+            pass
+
+
+def set_aside(path: Path) -> Path:
+    """Move the catalog (and its WAL and shared-memory files) out of the way, under a name
+    no other set-aside file has; returns where."""
+    aside = _aside_name(path)
     for suffix in ("", "-wal", "-shm"):
         src = Path(f"{path}{suffix}")
         if src.exists():

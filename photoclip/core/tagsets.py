@@ -80,6 +80,7 @@ BACKGROUND_PROMPTS = ("a photo.", "a picture.", "an image.", "a photo of somethi
 VOCABULARY_TEMPLATE = "a photo of a {}."
 RUNNER_UP = 2  # a label must beat all but the strongest (1) everyday alternative
 THRESHOLD = 0.0  # default margin in logits over the runner-up alternative
+MAX_THRESHOLD = 1000.0  # (logits of normalised vectors stay within ±100; past this, nonsense)
 LIBRARY = ""  # the scope "whole library"
 _CHUNK = 8_192  # photos scored at a time (bounded memory for any library size)
 _THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -272,8 +273,10 @@ def _finite(value: float) -> float:
         v = float(value)
     except (TypeError, ValueError):
         raise PhotoclipError(f"A threshold must be a number, not {value!r}.") from None
-    if not np.isfinite(v):
-        raise PhotoclipError(f"A threshold must be a finite number, not {value}.")
+    if not np.isfinite(v) or abs(v) > MAX_THRESHOLD:
+        raise PhotoclipError(f"A threshold must be a finite number between -{MAX_THRESHOLD:g} "
+                             f"and {MAX_THRESHOLD:g} (a margin in the model's logits), not "
+                             f"{value}.")
     return v
 
 
@@ -620,8 +623,9 @@ class TagSets:
                     if not len(new):
                         continue
                 out.append(self.apply(ts, model, encoder, new))
-            except (PhotoclipError, ValueError, KeyError, IndexError, sqlite3.IntegrityError) \
-                    as e:
+            except sqlite3.OperationalError:
+                raise  # (a full disk or a lock is the library's trouble, not this set's)
+            except Exception as e:  # whatever one set does wrong, the others go on
                 out.append(self._failed(ts, e))
         return out
 

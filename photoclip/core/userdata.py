@@ -56,6 +56,22 @@ class UserData:
     examples: list[list] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what could not be read
 
+    def only(self, tables: set[str]) -> UserData:
+        """The parts of this data that live in ``tables`` (what a repair fills in: only
+        what the damage took)."""
+        def hit(*names: str) -> bool:
+            return bool(tables & set(names))
+
+        return UserData(
+            folders=self.folders if hit("folders") else [],
+            tagsets=self.tagsets if hit("tagsets", "tags", "tag_scopes") else [],
+            keywords=self.keywords if hit("tags") else [],
+            categories=self.categories if hit("categories") else [],
+            tags=self.tags if hit("photo_tags", "kept_tags", "tags", "tagsets", "photos")
+            else [],
+            examples=self.examples if hit("category_labels", "kept_examples", "categories",
+                                          "photos") else [])
+
     def counts(self) -> dict[str, int]:
         return {"folders": len(self.folders), "tag sets": len(self.tagsets),
                 "keywords": len(self.keywords), "categories": len(self.categories),
@@ -67,12 +83,29 @@ class UserData:
         return {"format": FORMAT, "version": VERSION, **out}
 
     @classmethod
-    def from_json(cls, d: dict) -> UserData:
-        if d.get("format") != FORMAT or not isinstance(d.get("version"), int) \
-                or d["version"] > VERSION:
+    def from_json(cls, d) -> UserData:
+        """A snapshot's content, checked for shape (a damaged or foreign file is refused
+        with ValueError, never half read)."""
+        if not isinstance(d, dict) or d.get("format") != FORMAT \
+                or not isinstance(d.get("version"), int) or d["version"] > VERSION:
             raise ValueError("not a PhotoCLIP user-data snapshot this version can read")
-        return cls(**{k: list(d.get(k) or []) for k in
-                      ("folders", "tagsets", "keywords", "categories", "tags", "examples")})
+        out = cls(**{k: list(d.get(k) or []) for k in
+                     ("folders", "tagsets", "keywords", "categories", "tags", "examples")})
+        ok = (all(isinstance(f, str) for f in out.folders + out.keywords)
+              and all(isinstance(t, dict) and isinstance(t.get("name"), str)
+                      and all(isinstance(lb, dict) and isinstance(lb.get("name"), str)
+                              for lb in t.get("labels", []))
+                      for t in out.tagsets)
+              and all(isinstance(c, dict) and isinstance(c.get("name"), str)
+                      for c in out.categories)
+              and all(isinstance(r, list) and len(r) == 5 and isinstance(r[0], str)
+                      and isinstance(r[3], str) and r[4] in ("manual", "removed")
+                      for r in out.tags)
+              and all(isinstance(r, list) and len(r) == 5 and isinstance(r[0], str)
+                      and isinstance(r[2], str) for r in out.examples))
+        if not ok:
+            raise ValueError("a user-data snapshot whose content is not what PhotoCLIP wrote")
+        return out
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -339,7 +372,7 @@ def newest(home: Path) -> tuple[Path, UserData] | None:
     for path in snapshots(home):
         try:
             return path, load(path)
-        except (OSError, ValueError, EOFError) as e:
+        except (OSError, ValueError, EOFError, TypeError, KeyError) as e:
             log.warning("user-data snapshot %s cannot be read: %s", path.name, e)
     return None
 

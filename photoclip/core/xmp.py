@@ -789,29 +789,52 @@ class ImportReport:
         return out
 
 
-def export_tags(tagsets, photos, naming: str = "ext") -> ExportReport:
+def export_tags(tagsets, photos, naming: str = "ext",
+                categories: set[str] | None = None) -> ExportReport:
     """Write the tags of ``photos`` ((id, path, online) rows) to their sidecars, auto and
     manual ones recorded as such. Only entries PhotoCLIP recorded as its own tags are taken
-    out (categories are left to the category export). A photo with no tag gets no new
+    out (categories are left to the category export, except those of categories that no
+    longer exist: ``categories``, the names there are now). A photo with no tag gets no new
     sidecar."""
 
     def entries(pid: int) -> Carried:
         return [(t.hierarchical, "auto" if t.source == "auto" else "manual")
                 for t in tagsets.photo_tags(pid)]
 
-    return _export(photos, naming, entries, lambda kind, tag, value: kind != "category")
+    def manages(kind: str, tag: str, value: str) -> bool:
+        return kind != "category" or _stale_category(tag, value, categories)
+
+    return _export(photos, naming, entries, manages)
+
+
+def _stale_category(tag: str, value: str, existing: set[str] | None) -> bool:
+    """Whether a category entry PhotoCLIP wrote names a category that is gone (renamed or
+    deleted since): nothing would ever take it out otherwise."""
+    if existing is None:
+        return False
+    keys = {n.casefold() for n in existing}
+    name = value
+    for field_tag, _, sep, _ in FIELDS:
+        if field_tag == tag and sep is not None:
+            head, found, rest = value.partition(sep)
+            if not found or head != CATEGORIES:
+                return False
+            name = rest
+    return name.casefold() not in keys
 
 
 def export_category(name: str, members: set[int], photos,
-                    naming: str = "ext") -> ExportReport:
+                    naming: str = "ext", categories: set[str] | None = None) -> ExportReport:
     """Write a category's membership to the sidecars of ``photos`` as the keyword
     ``Categories|name``: added for members, taken out of a non-member's existing sidecar
-    where PhotoCLIP wrote it."""
+    where PhotoCLIP wrote it — as are the entries it wrote for categories that are gone
+    (``categories``: the names there are now)."""
     path = [CATEGORIES, name]
     mine = {(tag, _entry(path, sep)) for tag, _, sep, _ in FIELDS}
 
     def manages(kind: str, tag: str, value: str) -> bool:
-        return kind == "category" and (tag, value) in mine
+        return kind == "category" and ((tag, value) in mine
+                                       or _stale_category(tag, value, categories))
 
     return _export(photos, naming,
                    lambda pid: [(path, "category")] if pid in members else [], manages)
