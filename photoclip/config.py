@@ -144,8 +144,12 @@ class Settings:
         path = home / SETTINGS_FILE
         tmp = path.with_name(f"{SETTINGS_FILE}.{os.getpid()}.tmp")
         data = {k: v for k, v in asdict(self).items() if k != "problems"}
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
+        try:
+            tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            os.replace(tmp, path)
+        except BaseException:  # (a full disk: no half-written file left behind)
+            tmp.unlink(missing_ok=True)
+            raise
 
 
 def resolve_model_spec(explicit: str | None, settings: Settings) -> str:

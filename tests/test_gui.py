@@ -178,6 +178,7 @@ def test_first_run_without_a_model_opens_and_explains(qtbot, tmp_path, monkeypat
     window.close()
 
 
+@pytest.mark.timing
 def test_gui_never_stalls_while_the_worker_indexes(qtbot, tmp_path, tiny_encoder, monkeypatch):
     from photoclip.gui.lag import LagProbe
     from photoclip.gui.main_window import MainWindow

@@ -339,8 +339,9 @@ class Library:
         self.save_index()
         try:
             self.user_data_guard.flush()  # (whatever changed since the last snapshot)
-        except Exception:  # a snapshot must never keep a library from closing
-            log.exception("user data snapshot failed")
+        except Exception as e:  # a snapshot must never keep a library from closing, nor
+            # add a traceback to a damaged catalog's one sentence (the log has the details)
+            log.info("user data not snapshotted: %s", e, exc_info=True)
         self.catalog.close()
         self._use.release()
 
