@@ -387,3 +387,21 @@ def test_a_snapshot_of_the_wrong_shape_is_skipped_not_crashed_on(tmp_path):
     with gzip.open(folder / "userdata-20990101-000000-r000000000008.json.gz", "wt") as f:
         json.dump({"format": "photoclip-userdata", "version": 1, "tags": [["a", 1]]}, f)
     assert userdata.newest(tmp_path) is None
+
+
+def test_garbled_table_definitions_are_repaired_not_an_unexpected_error(tmp_path, capsys):
+    """Found by the torture soak: garbled bytes in a table's name made SQLite's own error
+    message undecodable (UnicodeDecodeError, not DatabaseError): every command then said
+    'unexpected error' and nothing repaired it."""
+    home = tmp_path / "home"
+    assert _cli("tagset", "create", "Places", "beach", home=home) == 0
+    cat = home / "catalog.sqlite3"
+    data = bytearray(cat.read_bytes())
+    at = data.find(b"photos_keep_user_data")
+    data[at:at + 6] = b"\x91\x92\x93\x94\x95\x96"
+    cat.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert _cli("tagset", "list", home=home) == 0
+    out, err = capsys.readouterr()
+    assert "garbled" in err and "repaired" in err and "unexpected" not in err
+    assert "Places" in out, "the tag set is back from the snapshot"

@@ -41,6 +41,12 @@ KEEP_BACKUPS = 2
 BACKUP_EVERY = 24 * 3600.0
 
 
+# What SQLite raises on a damaged file. A garbled schema can make its error message itself
+# undecodable ("malformed database schema (<garbled name>)"): Python then raises
+# UnicodeDecodeError instead of the DatabaseError it was.
+SQL_TROUBLE = (sqlite3.DatabaseError, UnicodeDecodeError)
+
+
 class CatalogDamaged(PhotoclipError):
     """The catalog cannot be read as a database."""
 
@@ -68,10 +74,10 @@ def open_catalog(path: Path, use: LibraryUse | None = None) -> Opened:
             return Opened(Catalog(path))
         except CatalogTooNew:
             raise
-        except sqlite3.DatabaseError as e:  # (a junk header shows up only when read)
+        except SQL_TROUBLE as e:  # (a junk header shows up only when read)
             if not is_corruption(e):
                 raise unavailable(e, path) from None
-            problem = confirmed_damage(path, str(e))
+            problem = confirmed_damage(path, _said(e))
     report = repair_catalog(path, problem, use)
     log.warning(report.sentence())  # (the CLI shows our warnings; the app shows the notice)
     return Opened(Catalog(path), report.sentence())
@@ -99,8 +105,16 @@ def confirmed_damage(path: Path, said: str) -> str:
     return problem
 
 
+def _said(err: BaseException) -> str:
+    if isinstance(err, UnicodeDecodeError):
+        return "its table definitions are garbled"
+    return str(err)
+
+
 def is_corruption(err: BaseException) -> bool:
     """Whether an SQLite error says the file is damaged (not busy, locked, full or I/O)."""
+    if isinstance(err, UnicodeDecodeError):
+        return True  # (see SQL_TROUBLE)
     name = getattr(err, "sqlite_errorname", "") or ""
     if name:
         return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
@@ -238,8 +252,10 @@ class RepairReport:
         kept = ", ".join(f"{n:,} {what}" for what, n in self.user_rows().items() if n)
         photos, vectors = self.photos_now, self.vectors_now
         parts = [f"The catalog was damaged ({self.problem}) and has been repaired"]
-        parts.append(f"kept: {kept or 'nothing of yours was in it'}; {photos:,} photos with "
-                     f"{vectors:,} search vectors")
+        whole = any(u.startswith("the whole file") for u in self.unreadable)
+        nothing = "nothing could be read from it" if whole else "nothing of yours was in it"
+        parts.append(f"kept: {kept or nothing}; {photos:,} photos with {vectors:,} search "
+                     "vectors")
         if self.photos_from_backup:
             parts.append(f"{self.photos_from_backup:,} photos restored from the backup of "
                          f"{self.backup}")
@@ -253,7 +269,8 @@ class RepairReport:
         lost_rows = sum(self.lost.values())
         if lost_rows or self.unreadable:
             what = [f"up to {n:,} rows of {t}" for t, n in self.lost.items() if n] + \
-                [f"{t} (unreadable)" for t in self.unreadable]
+                [t if t.startswith("the whole file") else f"{t} (unreadable)"
+                 for t in self.unreadable]
             parts.append("could not read " + ", ".join(what) + " (what of yours was there is "
                          "back wherever a snapshot or backup held it)")
         rebuilt = f"{self.to_reindex:,} photos to encode again and " if self.to_reindex else ""
@@ -370,8 +387,8 @@ def _salvage_into(damaged: Path, fresh: Catalog, report: RepairReport) -> None:
         conn.execute(f"DROP INDEX IF EXISTS {index}")
     try:
         conn.execute("ATTACH DATABASE ? AS old", (f"file:{damaged}?mode=ro",))
-    except sqlite3.DatabaseError as e:
-        report.unreadable.append(f"the whole file ({e})")
+    except SQL_TROUBLE as e:
+        report.unreadable.append(f"the whole file ({_said(e)})")
         with fresh.transaction() as tx:
             fill_name_keys(tx)
         conn.execute("PRAGMA foreign_keys=ON")
@@ -380,7 +397,7 @@ def _salvage_into(damaged: Path, fresh: Catalog, report: RepairReport) -> None:
         for table in SALVAGE_TABLES:
             try:
                 cols = _common_columns(conn, table)
-            except sqlite3.DatabaseError:
+            except SQL_TROUBLE:
                 report.unreadable.append(table)
                 continue
             if not cols:
@@ -393,7 +410,7 @@ def _salvage_into(damaged: Path, fresh: Catalog, report: RepairReport) -> None:
             report.user_tags = conn.execute(
                 "SELECT COUNT(*) FROM main.photo_tags WHERE source != 'auto'").fetchone()[0] + \
                 report.salvaged.get("kept_tags", 0)
-        except sqlite3.DatabaseError:
+        except SQL_TROUBLE:
             pass
     finally:
         conn.execute("DETACH DATABASE old")
@@ -451,17 +468,17 @@ def _copy_table(conn: sqlite3.Connection, table: str, cols: list[str]) -> tuple[
             n = conn.execute(f"{verb} INTO main.{table}({col_list}) SELECT {col_list} "
                              f"FROM old.{table}").rowcount
             return max(n, 0), 0
-        except sqlite3.DatabaseError:
+        except SQL_TROUBLE:
             return _walk(conn, f"SELECT {col_list} FROM old.{table}", insert)
     try:
         lo, hi = conn.execute(f"SELECT min(rowid), max(rowid) FROM old.{table}").fetchone()
-    except sqlite3.DatabaseError:
+    except SQL_TROUBLE:
         lo, hi = None, None
     if lo is None and hi is None:
         try:
             if conn.execute(f"SELECT 1 FROM old.{table} LIMIT 1").fetchone() is None:
                 return 0, 0
-        except sqlite3.DatabaseError:
+        except SQL_TROUBLE:
             pass
         return _walk_rowids(conn, table, col_list, insert, 0, None)
     copied = lost = 0
@@ -471,7 +488,7 @@ def _copy_table(conn: sqlite3.Connection, table: str, cols: list[str]) -> tuple[
             n = conn.execute(f"{verb} INTO main.{table}({col_list}) SELECT {col_list} "
                              f"FROM old.{table} WHERE rowid BETWEEN ? AND ?", (a, b)).rowcount
             copied += max(n, 0)
-        except sqlite3.DatabaseError:
+        except SQL_TROUBLE:
             c, lo_ = _walk_rowids(conn, table, col_list, insert, a, b)
             copied, lost = copied + c, lost + lo_
     return copied, lost
@@ -490,7 +507,7 @@ def _walk_rowids(conn, table: str, col_list: str, insert: str, start: int,
             try:
                 cur = conn.execute(f"SELECT rowid, {col_list} FROM old.{table} WHERE rowid >= ?"
                                    f"{bound} ORDER BY rowid", (at,))
-            except sqlite3.DatabaseError:
+            except SQL_TROUBLE:
                 at += jump
                 lost += jump
                 jump *= 2
@@ -503,7 +520,7 @@ def _walk_rowids(conn, table: str, col_list: str, insert: str, start: int,
                 copied += 1
                 last = row[0]
             return copied, lost  # (the walk reached the end)
-        except sqlite3.DatabaseError:
+        except SQL_TROUBLE:
             at = last + 1
             step = 1
             while True:  # step over the damaged stretch
@@ -513,7 +530,7 @@ def _walk_rowids(conn, table: str, col_list: str, insert: str, start: int,
                     conn.execute(f"SELECT rowid FROM old.{table} WHERE rowid >= ?{bound} "
                                  "ORDER BY rowid LIMIT 1", (at,)).fetchone()
                     break
-                except sqlite3.DatabaseError:
+                except SQL_TROUBLE:
                     step *= 2
                     if (end is not None and at > end) or at > 1 << 62:
                         return copied, lost
@@ -526,7 +543,7 @@ def _walk(conn, select: str, insert: str) -> tuple[int, int]:
         for row in conn.execute(select):
             conn.execute(insert, row)
             copied += 1
-    except sqlite3.DatabaseError:
+    except SQL_TROUBLE:
         return copied, 1
     return copied, 0
 
@@ -613,7 +630,7 @@ def integrity_ok(path: Path, full: bool = False) -> bool:
             return conn.execute(f"PRAGMA {check}").fetchone()[0] == "ok"
         finally:
             conn.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, UnicodeDecodeError):
         return False
 
 
@@ -700,10 +717,10 @@ def integrity_problem(path: Path) -> str | None:
             rows = conn.execute("PRAGMA integrity_check(20)").fetchall()
         finally:
             conn.close()
-    except sqlite3.DatabaseError as e:
+    except SQL_TROUBLE as e:
         if not is_corruption(e):
             raise unavailable(e, path) from None
-        return str(e)
+        return _said(e)
     if rows and rows[0][0] == "ok":
         return None
     return "SQLite's integrity check failed: " + "; ".join(r[0] for r in rows[:3])

@@ -119,7 +119,7 @@ def read(conn: sqlite3.Connection) -> UserData:
     def part(what: str, fn) -> None:
         try:
             fn()
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
             out.problems.append(f"{what}: {e}")
 
     def folders():
