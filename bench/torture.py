@@ -334,9 +334,19 @@ class Torture:
         tags, examples = self.live_user_rows()
         want_tags = {t for t in self.tags if t[0] in on_disk}
         want_examples = {e for e in self.examples if e[0] in on_disk}
-        assert want_tags <= tags and want_examples <= examples, (
-            f"{len(want_tags - tags)} tags and {len(want_examples - examples)} examples not "
-            "back on their photos after the folder came back")
+        if not (want_tags <= tags and want_examples <= examples):
+            db = sqlite3.connect(self.home / "catalog.sqlite3")
+            lost = sorted(want_tags - tags)[:2]
+            detail = []
+            for t in lost:
+                detail.append((t, db.execute("SELECT path, source FROM kept_tags WHERE "
+                                             "content_hash=?", (t[0],)).fetchall(),
+                               db.execute("SELECT id, path, folder_id FROM photos WHERE "
+                                          "content_hash=?", (t[0],)).fetchall()))
+            db.close()
+            raise AssertionError(
+                f"{len(want_tags - tags)} tags and {len(want_examples - examples)} examples "
+                f"not back on their photos after the folder came back: {detail}")
 
     def live_user_rows(self) -> tuple[set, set]:
         """(tags, examples) on photos in the library now, by content."""

@@ -405,3 +405,26 @@ def test_garbled_table_definitions_are_repaired_not_an_unexpected_error(tmp_path
     out, err = capsys.readouterr()
     assert "garbled" in err and "repaired" in err and "unexpected" not in err
     assert "Places" in out, "the tag set is back from the snapshot"
+
+
+def test_a_photo_moved_after_the_backup_gets_its_newest_tags_after_a_repair(handmade,
+                                                                           capsys):
+    """Found by the torture soak: after a repair from the backup, a photo moved since then
+    was matched to its old row by content, and the tags the snapshot held for it stayed in
+    the kept store instead of coming back onto it."""
+    home, photos = handmade
+    moved = photos[0].with_name("renamed.jpg")
+    photos[0].rename(moved)
+    assert _cli("index", home=home) == 0
+    assert _cli("tag", str(moved), "after the move", home=home) == 0
+    cat = home / "catalog.sqlite3"
+    data = bytearray(cat.read_bytes())
+    data[:100] = b"\x00garbage" * 12 + b"\x00" * 4
+    cat.write_bytes(bytes(data))
+    for extra in ("-wal", "-shm"):
+        Path(f"{cat}{extra}").unlink(missing_ok=True)
+    assert _cli("index", home=home) == 0
+    capsys.readouterr()
+    assert _cli("tags", str(moved), "--json", home=home) == 0
+    labels = {t["label"] for t in json.loads(capsys.readouterr().out)}
+    assert {"beach", "after the move"} <= labels

@@ -628,12 +628,14 @@ class Catalog:
 
     @staticmethod
     def restore_user_data(tx: sqlite3.Connection, photo_id: int, content_hash: str | None,
-                          path: str) -> int:
+                          path: str, exact: bool = False) -> int:
         """A photo new to the catalog gets back what the user made for it when it was here
         before (its folder removed and added again, the file deleted and restored): the kept
         manual tags, removals and category examples of its content — those kept at this
         path first, else at the same file name, else the newest. Without any, a copy of what
         the same photo carries in a folder that is offline now (its drive moved or renamed).
+        With ``exact`` (a row that moved here), only what was kept for this very path and
+        content comes back (a repair kept a photo's newest rows under its newest path).
         Returns the number of rows restored."""
         h = content_hash or ""
         paths = [r[0] for r in tx.execute(
@@ -643,7 +645,7 @@ class Catalog:
         here = to_db(path)
         if here in paths:
             paths = [here]
-        elif not h:
+        elif not h or exact:
             paths = []
         if paths:
             where = (h, best_match([(p,) for p in paths], here, None, 0, None)[0])
@@ -658,7 +660,7 @@ class Catalog:
             tx.execute("DELETE FROM kept_tags WHERE content_hash=? AND path=?", where)
             tx.execute("DELETE FROM kept_examples WHERE content_hash=? AND path=?", where)
             return n
-        if not h:
+        if not h or exact:
             return 0
         offline = [r[0] for r in tx.execute(
             "SELECT p.id FROM photos p JOIN folders f ON f.id = p.folder_id "

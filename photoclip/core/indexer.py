@@ -421,6 +421,9 @@ class _RunState:
                                    fi.inode)
                     pid = moved.id
                     self.report.moved += 1
+                    # (a repair that knew this photo only at its new path kept its rows there)
+                    self.report.restored += cat.restore_user_data(tx, pid, b.hash, fi.path,
+                                                                  exact=True)
                 else:
                     prev = tx.execute("SELECT id, content_hash, width, height, taken_at, "
                                       "taken_from_exif FROM photos WHERE path=?",
