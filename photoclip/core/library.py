@@ -81,8 +81,10 @@ def _kept_sentence(tags: int, examples: int) -> str:
         parts.append(f"{examples:,} category example{'s' if examples != 1 else ''}")
     if not parts:
         return ""
-    return (" and ".join(parts) + " on them " + ("are" if tags + examples > 1 else "is")
-            + " kept and come back if these photos return")
+    many = tags + examples > 1
+    return (" and ".join(parts) + " on them " + ("are kept and come" if many else
+                                                 "is kept and comes")
+            + " back if these photos return")
 
 
 @dataclass(frozen=True)
