@@ -13,6 +13,8 @@ fine, but cannot be written to SQLite (which stores UTF-8) or printed.
 
 from __future__ import annotations
 
+import os
+
 _SURROGATE_BASE = 0xDC00
 _PRIVATE_BASE = 0x10FE00  # + byte value (0x80–0xFF): a plane-16 private-use code point
 _TO_DB = {_SURROGATE_BASE + b: _PRIVATE_BASE + b for b in range(0x80, 0x100)}
@@ -43,3 +45,18 @@ def show(path: str) -> str:
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return path
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries to disk (a rename inside it survives a power cut). Where a
+    folder cannot be opened for that (Windows), nothing to do."""
+    try:
+        fd = os.open(os.fspath(folder) or ".", os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

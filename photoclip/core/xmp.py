@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
-from photoclip.core.paths import show
+from photoclip.core.paths import fsync_dir, show
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -524,7 +524,7 @@ def _atomic_write(path: str, data: bytes, old: os.stat_result | None) -> None:
         if now is not None and stat.S_ISLNK(now.st_mode):
             raise XmpError("a symbolic link: not written through")
         os.replace(tmp, path)
-        _sync_dir(os.path.dirname(path))
+        fsync_dir(os.path.dirname(path))
     except BaseException:
         try:
             os.unlink(tmp)
@@ -534,21 +534,6 @@ def _atomic_write(path: str, data: bytes, old: os.stat_result | None) -> None:
     finally:
         with _in_flight_lock:
             _in_flight.discard(tmp)
-
-
-def _sync_dir(folder: str) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder or ".", os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def clean_temporary(folder: str) -> int:
