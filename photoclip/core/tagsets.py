@@ -238,6 +238,27 @@ def split_tag_query(query: str) -> tuple[list[str], str]:
 _TAG_TERM = re.compile(r"(?:^|(?<=\s))tag:(" + names.TERM_VALUE + ")", re.I)
 
 
+def label_id(conn: sqlite3.Connection, set_name: str, label: str) -> int | None:
+    """The id of the label ``set_name/label`` (names compared by their keys), or None."""
+    r = conn.execute("SELECT t.id FROM tags t JOIN tagsets s ON s.id = t.tagset_id "
+                     "WHERE s.name_key=? AND t.name_key=?",
+                     (names.key(set_name), names.key(label))).fetchone()
+    return r[0] if r else None
+
+
+def keyword_in(tx: sqlite3.Connection, name: str) -> int:
+    """The free keyword ``name`` (already clean): found, or made (call in a transaction)."""
+    key = names.key(name)
+    r = tx.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
+                   (key,)).fetchone()
+    if r is not None:
+        return r[0]
+    tag_id = new_id(tx, "tags")
+    tx.execute("INSERT INTO tags(id, tagset_id, name, name_key) VALUES (?, NULL, ?, ?)",
+               (tag_id, name, key))
+    return tag_id
+
+
 def clean_label(name: str) -> str:
     """A label's name by the one name rule; '/' and '|' are refused in labels (they
     separate a set from its label: Places/beach)."""
@@ -744,12 +765,9 @@ class TagSets:
         for sep in ("/", "|"):
             if sep in name:
                 set_name, _, label = (x.strip() for x in name.partition(sep))
-                r = conn.execute(
-                    "SELECT t.id FROM tags t JOIN tagsets s ON s.id = t.tagset_id "
-                    "WHERE s.name_key=? AND t.name_key=?",
-                    (names.key(set_name), names.key(label))).fetchone()
-                if r is not None:
-                    return [r[0]]
+                found = label_id(conn, set_name, label)
+                if found is not None:
+                    return [found]
         ids = [r[0] for r in conn.execute(
             "SELECT id FROM tags WHERE name_key=? ORDER BY tagset_id IS NOT NULL, id",
             (names.key(name),))]
@@ -819,8 +837,9 @@ class TagSets:
                 ((int(p), tag_id, source) for p in photo_ids))
 
     def keyword_ids(self, keywords: Sequence[str]) -> list[int]:
-        """``keyword_id`` for many flat keywords at once: the ones that are new are made in
-        one transaction (an imported sidecar can hold thousands)."""
+        """Tag ids of imported flat keywords: the free keyword of that name, else the one
+        label of that name when only one has it, else a new free keyword. The new ones are
+        made in one transaction (an imported sidecar can hold thousands)."""
         out: list[int | None] = []
         missing: dict[str, str] = {}
         conn = self.catalog.conn
@@ -842,22 +861,14 @@ class TagSets:
                 missing.setdefault(key, name)
         if missing:
             with self.catalog.transaction() as tx:
-                made = {}
-                for key, name in missing.items():
-                    r = tx.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND "
-                                   "name_key=?", (key,)).fetchone()
-                    if r is None:
-                        tag_id = new_id(tx, "tags")
-                        tx.execute("INSERT INTO tags(id, tagset_id, name, name_key) "
-                                   "VALUES (?, NULL, ?, ?)", (tag_id, name, key))
-                        r = (tag_id,)
-                    made[key] = r[0]
+                made = {key: keyword_in(tx, name) for key, name in missing.items()}
             out = [made.get(names.key(kw)) if i is None and kw.strip() else i
                    for kw, i in zip(keywords, out, strict=True)]
         return [i for i in out if i is not None]
 
     def import_manual_many(self, photo_id: int, tag_ids: Sequence[int]) -> int:
-        """``import_manual`` for many tags of one photo, in one transaction."""
+        """Imported keywords of one photo, in one transaction: manual, unless the user removed
+        one here. Returns how many tags the photo gained (or had confirmed)."""
         with self.catalog.transaction() as tx:
             n = 0
             for tag_id in dict.fromkeys(tag_ids):
@@ -868,50 +879,9 @@ class TagSets:
                     "WHERE source='auto'", (photo_id, tag_id)).rowcount
             return n
 
-    def import_manual(self, photo_id: int, tag_id: int) -> int:
-        """An imported keyword: manual, unless the user removed it here. Returns 1 if the
-        photo gained (or confirmed) the tag."""
-        with self.catalog.transaction() as tx:
-            cur = tx.execute(
-                "INSERT INTO photo_tags(photo_id, tag_id, source, confidence, model) "
-                "VALUES (?, ?, 'manual', NULL, NULL) ON CONFLICT(photo_id, tag_id) DO UPDATE "
-                "SET source='manual', confidence=NULL, model=NULL WHERE source='auto'",
-                (photo_id, tag_id))
-            return cur.rowcount
-
-    def has_label(self, set_name: str, label: str) -> bool:
-        return self.catalog.conn.execute(
-            "SELECT 1 FROM tags t JOIN tagsets s ON s.id = t.tagset_id "
-            "WHERE s.name_key=? AND t.name_key=?",
-            (names.key(set_name), names.key(label))).fetchone() is not None
-
-    def keyword_id(self, name: str, set_name: str | None = None) -> int:
-        """The label ``set_name/name``, else a free keyword ``name`` (created if new): an
-        imported flat keyword matches the one label of that name only when no free keyword
-        has it."""
-        if set_name:
-            return self.resolve(f"{set_name}/{name}")[0]
-        conn = self.catalog.conn
-        name = names.clean(name, "A keyword")
-        r = conn.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
-                         (names.key(name),)).fetchone()
-        if r is not None:
-            return r[0]
-        labels = [x[0] for x in conn.execute("SELECT id FROM tags WHERE name_key=?",
-                                             (names.key(name),))]
-        return labels[0] if len(labels) == 1 else self._new_keyword(name)
-
     def _new_keyword(self, name: str) -> int:
-        name = names.clean(name, "A keyword")
         with self.catalog.transaction() as tx:
-            r = tx.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
-                           (names.key(name),)).fetchone()
-            if r is not None:
-                return r[0]
-            tag_id = new_id(tx, "tags")
-            tx.execute("INSERT INTO tags(id, tagset_id, name, name_key) VALUES (?, NULL, ?, ?)",
-                       (tag_id, name, names.key(name)))
-            return tag_id
+            return keyword_in(tx, names.clean(name, "A keyword"))
 
     def photo_tags(self, photo_id: int) -> list[PhotoTag]:
         rows = self.catalog.conn.execute(

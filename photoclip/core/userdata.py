@@ -31,7 +31,9 @@ from pathlib import Path
 
 from photoclip.core import names
 from photoclip.core.catalog import Catalog, new_id
+from photoclip.core.errors import PhotoclipError
 from photoclip.core.paths import from_db, to_db
+from photoclip.core.tagsets import keyword_in, label_id
 
 log = logging.getLogger(__name__)
 
@@ -314,22 +316,19 @@ def _merge_category(tx, c: dict, cat_ids: dict[str, int], override: bool) -> int
 
 
 def _tag_id(tx, set_name: str | None, label: str, create: bool) -> int | None:
-    """The id of the label ``set_name/label``, or of the free keyword ``label`` (created if
+    """The id of the label ``set_name/label``, or of the free keyword ``label`` (made if
     ``create``)."""
     if set_name is not None:
-        r = tx.execute("SELECT t.id FROM tags t JOIN tagsets s ON s.id = t.tagset_id "
-                       "WHERE s.name_key=? AND t.name_key=?",
-                       (names.key(set_name), names.key(label))).fetchone()
-        return r[0] if r else None
-    key = names.key(label)
+        return label_id(tx, set_name, label)
+    try:
+        name = names.clean(label)
+    except PhotoclipError:
+        return None
+    if create:
+        return keyword_in(tx, name)
     r = tx.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
-                   (key,)).fetchone()
-    if r is not None or not create or not key:
-        return r[0] if r else None
-    tag_id = new_id(tx, "tags")
-    tx.execute("INSERT INTO tags(id, tagset_id, name, name_key) VALUES (?, NULL, ?, ?)",
-               (tag_id, names.clean(label), key))
-    return tag_id
+                   (names.key(name),)).fetchone()
+    return r[0] if r else None
 
 
 def _photo_ids(tx, paths: set[str]) -> dict[str, int]:
