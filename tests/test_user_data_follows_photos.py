@@ -11,6 +11,16 @@ from conftest import indexed_photos, write_photos
 from photoclip.core.categories import Categories  # noqa: F401  (the store under test)
 
 
+def _identical_pair(lib, folder, copy_name: str):
+    """A photo and a byte-for-byte copy of it (``copy_name``) in ``folder``, indexed."""
+    (original,) = write_photos(folder, 1)
+    copy = folder / copy_name
+    shutil.copy(original, copy)
+    lib.add_folder(folder)
+    lib.index_folders()
+    return original, copy
+
+
 def _user_view(lib, path) -> tuple[set, dict]:
     """(manual tag names, {category: in?}) of the photo at ``path``."""
     pid = lib.photo_id(path)
@@ -41,12 +51,8 @@ def test_swapped_names_keep_each_photo_its_tags_and_examples(tmp_path, tiny_libr
 def test_identical_copies_deleted_and_renamed_resolve_by_the_file_not_the_name(
         tmp_path, tiny_library):
     lib = tiny_library
-    folder = tmp_path / "Pictures"
-    (x,) = write_photos(folder, 1)
-    y = folder / "copy.jpg"
-    shutil.copy(x, y)
-    lib.add_folder(folder)
-    lib.index_folders()
+    x, y = _identical_pair(lib, tmp_path / "Pictures", "copy.jpg")
+    folder = x.parent
     lib.set_tag([x], "deleted one")
     lib.set_tag([y], "renamed one")
     x.unlink()
@@ -130,12 +136,7 @@ def test_a_deleted_photo_restored_from_the_trash_gets_its_tags_back(tmp_path, ti
 def test_identical_copies_one_deleted_and_the_other_renamed_onto_it_leave_no_phantom(
         tmp_path, tiny_library):
     lib = tiny_library
-    folder = tmp_path / "Pictures"
-    (a,) = write_photos(folder, 1)
-    b = folder / "b.jpg"
-    shutil.copy(a, b)
-    lib.add_folder(folder)
-    lib.index_folders()
+    a, b = _identical_pair(lib, tmp_path / "Pictures", "b.jpg")
     lib.set_tag([a], "mine")
     b.unlink()
     os.rename(a, b)

@@ -155,6 +155,15 @@ def _garble(cat: Path, tables: set[str]) -> int:
     return len(pages)
 
 
+def _junk_header(cat: Path) -> None:
+    """A catalog whose first 100 bytes are junk, its WAL gone: nothing can be read."""
+    data = bytearray(cat.read_bytes())
+    data[:100] = b"\x00garbage" * 12 + b"\x00" * 4
+    cat.write_bytes(bytes(data))
+    for extra in ("-wal", "-shm"):
+        Path(f"{cat}{extra}").unlink(missing_ok=True)
+
+
 def test_repair_with_damage_in_the_vectors_keeps_everything_the_user_made(handmade, capsys):
     """doctor --repair restored the day-old backup although the tags, sets and categories
     still read fine: all of today's work was gone."""
@@ -187,12 +196,7 @@ def test_a_catalog_damaged_beyond_reading_gets_the_users_work_from_the_snapshot(
     home, _photos = handmade
     before = _made_by_hand(home)
     assert userdata.snapshots(home), "a snapshot was taken when the CLI closed the library"
-    cat = home / "catalog.sqlite3"
-    data = bytearray(cat.read_bytes())
-    data[:100] = b"\x00garbage" * 12 + b"\x00" * 4
-    cat.write_bytes(bytes(data))
-    for extra in ("-wal", "-shm"):
-        Path(f"{cat}{extra}").unlink(missing_ok=True)
+    _junk_header(home / "catalog.sqlite3")
     capsys.readouterr()
     assert _cli("search", "noise", "--json", home=home) == 0
     out, err = capsys.readouterr()
@@ -417,12 +421,7 @@ def test_a_photo_moved_after_the_backup_gets_its_newest_tags_after_a_repair(hand
     photos[0].rename(moved)
     assert _cli("index", home=home) == 0
     assert _cli("tag", str(moved), "after the move", home=home) == 0
-    cat = home / "catalog.sqlite3"
-    data = bytearray(cat.read_bytes())
-    data[:100] = b"\x00garbage" * 12 + b"\x00" * 4
-    cat.write_bytes(bytes(data))
-    for extra in ("-wal", "-shm"):
-        Path(f"{cat}{extra}").unlink(missing_ok=True)
+    _junk_header(home / "catalog.sqlite3")
     assert _cli("index", home=home) == 0
     capsys.readouterr()
     assert _cli("tags", str(moved), "--json", home=home) == 0

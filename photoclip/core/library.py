@@ -355,11 +355,7 @@ class Library:
             raise NotFound(f"There is no folder {p}.")
         if not p.is_dir():
             raise PhotoclipError(f"{p} is a file, not a folder: add the folder that holds it.")
-        real = str(p.resolve())
-        why = not_a_photo_folder(real) or self._data_folder_inside(real)
-        if why:
-            raise PhotoclipError(f"{show(real)} is {why}: add the folders that hold your "
-                                 "photos instead.")
+        real = self._fit_for_photos(p, "add the folders that hold your photos instead.")
         for f in self.catalog.folders():
             if is_within(real, f.path):
                 raise PhotoclipError(f"{real} is already in the library (as part of {f.path}).")
@@ -368,8 +364,10 @@ class Library:
     def folder_user_data(self, path: str | os.PathLike) -> Removed:
         """What removing this folder would forget (photos) and keep (the user's tags,
         removals and category examples on them), for the confirmation."""
-        folder = self._folder(path)
-        ids = [i for i, _, _ in self.catalog.photo_paths(folder.path)]
+        return self._user_data(self._folder(path))
+
+    def _user_data(self, folder: Folder) -> Removed:
+        ids = [st.id for st in self.catalog.photo_states(folder.id).values()]
         tags, examples = self.catalog.user_data_counts(ids)
         return Removed(folder.path, len(ids), tags, examples)
 
@@ -379,8 +377,8 @@ class Library:
         back when the same photos return (the folder added again, or found elsewhere), and
         goes at once to the same photos already in another folder of the library (the folder
         was moved or renamed and its new place added first)."""
-        before = self.folder_user_data(path)
         folder = self._folder(path)
+        before = self._user_data(folder)
         hashes = self.catalog.hashes_in(folder.id)
         ids = self.catalog.remove_folder(folder.id)
         before.adopted = self.catalog.adopt_kept(hashes)
@@ -401,11 +399,7 @@ class Library:
         target = Path(new).expanduser()
         if not target.is_dir():
             raise NotFound(f"There is no folder {target}.")
-        real = str(target.resolve())
-        why = not_a_photo_folder(real) or self._data_folder_inside(real)
-        if why:
-            raise PhotoclipError(f"{show(real)} is {why}: choose the folder that holds the "
-                                 "photos instead.")
+        real = self._fit_for_photos(target, "choose the folder that holds the photos instead.")
         if real == folder.path:
             return folder
         existing = self.catalog.folder_by_path(real)
@@ -420,11 +414,17 @@ class Library:
         log.info("folder %s relinked to %s (%d photos)", folder.path, real, moved)
         return self.catalog.folder_by_path(real) or folder
 
-    def _data_folder_inside(self, path: str) -> str | None:
-        """Why ``path`` cannot hold photos: it is PhotoCLIP's data folder or inside it."""
-        if is_within(path, str(self.home.resolve())):
-            return "PhotoCLIP's own data folder (or inside it)"
-        return None
+    def _fit_for_photos(self, folder: Path, instead: str) -> str:
+        """``folder`` resolved, when it may be a photo folder: not a file-system root, a
+        system folder, nor PhotoCLIP's own data folder (or inside it). Else PhotoclipError,
+        ending with ``instead``."""
+        real = str(folder.resolve())
+        why = not_a_photo_folder(real)
+        if why is None and is_within(real, str(self.home.resolve())):
+            why = "PhotoCLIP's own data folder (or inside it)"
+        if why:
+            raise PhotoclipError(f"{show(real)} is {why}: {instead}")
+        return real
 
     def _folder(self, path: str | os.PathLike) -> Folder:
         for cand in _spellings(path):
