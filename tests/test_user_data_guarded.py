@@ -108,13 +108,17 @@ def test_a_catalog_locked_by_another_program_is_waited_for_then_said(tmp_path, c
 
 
 def test_two_repairs_in_one_second_keep_both_damaged_files(tmp_path):
+    """Two commands in the same second gave the set-aside files one name: the second
+    overwrote the first."""
     cat = tmp_path / "catalog.sqlite3"
-    cat.write_bytes(b"first")
-    first = recovery.set_aside(cat)
-    cat.write_bytes(b"second")
-    second = recovery.set_aside(cat)
-    assert first != second
-    assert first.read_bytes() == b"first" and second.read_bytes() == b"second"
+    kept = []
+    for junk in (b"first damaged catalog", b"second damaged catalog"):
+        cat.write_bytes(junk)
+        report = recovery.repair_catalog(cat, "test")
+        kept.append(tmp_path / report.set_aside)
+    assert kept[0] != kept[1]
+    assert kept[0].read_bytes() == b"first damaged catalog"
+    assert kept[1].read_bytes() == b"second damaged catalog"
 
 
 @pytest.fixture

@@ -611,17 +611,6 @@ def _clean_leftovers(path: Path) -> None:
             pass
 
 
-def set_aside(path: Path) -> Path:
-    """Move the catalog (and its WAL and shared-memory files) out of the way, under a name
-    no other set-aside file has; returns where."""
-    aside = _aside_name(path)
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(f"{path}{suffix}")
-        if src.exists():
-            os.replace(src, Path(f"{aside}{suffix}"))
-    return aside
-
-
 def integrity_ok(path: Path, full: bool = False) -> bool:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
