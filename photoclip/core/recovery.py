@@ -611,12 +611,11 @@ def _clean_leftovers(path: Path) -> None:
             pass
 
 
-def integrity_ok(path: Path, full: bool = False) -> bool:
+def integrity_ok(path: Path) -> bool:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            check = "integrity_check" if full else "quick_check"
-            return conn.execute(f"PRAGMA {check}").fetchone()[0] == "ok"
+            return conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
         finally:
             conn.close()
     except (sqlite3.Error, UnicodeDecodeError):
