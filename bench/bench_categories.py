@@ -46,7 +46,7 @@ from common import (  # noqa: E402
     write_result,
 )
 
-from photoclip.core import probe  # noqa: E402
+from photoclip.core.categories import probe  # noqa: E402
 from photoclip.core.library import Library  # noqa: E402
 
 

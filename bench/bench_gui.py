@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OUT, percentiles, write_result
 from PySide6.QtWidgets import QApplication
 
-from photoclip.core.search import Hit
+from photoclip.core.search.searcher import Hit
 from photoclip.gui.results import ResultsModel, ResultsView
 from photoclip.gui.thumbnails import ThumbnailCache
 

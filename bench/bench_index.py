@@ -35,11 +35,11 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OUT, SHARED, random_model_dir, write_result
 
-from photoclip.core.catalog import Catalog
-from photoclip.core.encoder import Encoder
-from photoclip.core.indexer import Indexer
-from photoclip.core.precision import CalibrationCache
-from photoclip.core.runtime import ModelStore
+from photoclip.core.indexing.indexer import Indexer
+from photoclip.core.model.encoder import Encoder
+from photoclip.core.model.precision import CalibrationCache
+from photoclip.core.model.runtime import ModelStore
+from photoclip.core.store.catalog import Catalog
 
 
 def make_photos(folder: Path, n: int) -> list[Path]:

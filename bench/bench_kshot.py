@@ -22,7 +22,7 @@ def main() -> None:
     from conftest import CIFAR_CLIP, CIFAR_SAMPLE, make_library
     from test_categories import SEEDS, class_matrix, k_shot_tables, print_k_shot
 
-    from photoclip.core.encoder import Encoder
+    from photoclip.core.model.encoder import Encoder
 
     encoder = Encoder.load(f"local-dir:{CIFAR_CLIP}", device="cpu")
     with tempfile.TemporaryDirectory() as home:

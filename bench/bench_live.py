@@ -22,10 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OUT, SHARED, write_result
 
-from photoclip.core.catalog import Catalog, PhotoRecord
-from photoclip.core.indexer import Indexer
+from photoclip.core.indexing.indexer import Indexer
+from photoclip.core.indexing.worker import Worker
 from photoclip.core.library import Library
-from photoclip.core.worker import Worker
+from photoclip.core.store.catalog import Catalog, PhotoRecord
 
 
 def make_files(root: Path, n: int) -> list[Path]:

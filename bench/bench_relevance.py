@@ -32,8 +32,8 @@ from common import (  # noqa: E402
     write_result,
 )
 
-from photoclip.core.encoder import Encoder  # noqa: E402
 from photoclip.core.library import Library  # noqa: E402
+from photoclip.core.model.encoder import Encoder  # noqa: E402
 
 
 def main() -> None:
@@ -54,7 +54,7 @@ def main() -> None:
 
     lib.catalog.conn.execute("DELETE FROM tag_vectors WHERE tag_id IS NULL")
     lib.catalog.conn.commit()
-    from photoclip.core.tagsets import vocabulary
+    from photoclip.core.tags.tagsets import vocabulary
 
     t0 = time.perf_counter()
     lib.tagsets.vocabulary_vectors(spec, encoder, vocabulary())

@@ -34,11 +34,11 @@ from common import (  # noqa: E402
     write_result,
 )
 
-from photoclip.core.encoder import Encoder  # noqa: E402
-from photoclip.core.index import VectorIndex  # noqa: E402
-from photoclip.core.precision import CalibrationCache  # noqa: E402
-from photoclip.core.runtime import ModelStore  # noqa: E402
-from photoclip.core.search import embed_terms, parse_query  # noqa: E402
+from photoclip.core.model.encoder import Encoder  # noqa: E402
+from photoclip.core.model.precision import CalibrationCache  # noqa: E402
+from photoclip.core.model.runtime import ModelStore  # noqa: E402
+from photoclip.core.search.searcher import embed_terms, parse_query  # noqa: E402
+from photoclip.core.search.vector_index import VectorIndex  # noqa: E402
 
 DIM = 512
 EF_SWEEP = (512, 1024, 2048)

@@ -40,9 +40,9 @@ from common import (  # noqa: E402
     write_result,
 )
 
-from photoclip.core.catalog import PhotoRecord  # noqa: E402
 from photoclip.core.library import Library  # noqa: E402
-from photoclip.core.tagsets import Label, TagSet, vocabulary  # noqa: E402
+from photoclip.core.store.catalog import PhotoRecord  # noqa: E402
+from photoclip.core.tags.tagsets import Label, TagSet, vocabulary  # noqa: E402
 
 
 class ConceptText:

@@ -19,7 +19,7 @@ def machine() -> dict:
     """What the numbers were measured on; the CPU capability decides which path is fast."""
     import torch
 
-    from photoclip.core.precision import cpu_info
+    from photoclip.core.model.precision import cpu_info
 
     cpu = cpu_info()
     return {"cpu": cpu.summary, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
@@ -102,8 +102,8 @@ def synthetic_library(home: Path, spec: str, vectors: np.ndarray) -> Path:
     looks like to a search."""
     import numpy as np
 
-    from photoclip.core.catalog import Catalog, PhotoRecord
     from photoclip.core.library import Library
+    from photoclip.core.store.catalog import Catalog, PhotoRecord
 
     if (home / "ready").exists():
         return home

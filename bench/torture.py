@@ -131,7 +131,7 @@ class Torture:
         return proc
 
     def hash_of(self, path: Path) -> str:
-        from photoclip.core.imageio import content_hash
+        from photoclip.core.indexing.imageio import content_hash
 
         return content_hash(path.read_bytes())
 
@@ -166,7 +166,7 @@ class Torture:
 
     def check_ledger(self) -> None:
         """No manual tag, removal, tag set, category or example of the ledger is lost."""
-        from photoclip.core import userdata
+        from photoclip.core.store import userdata
 
         db = sqlite3.connect(self.home / "catalog.sqlite3")
         try:
@@ -188,8 +188,8 @@ class Torture:
 
     def check(self, case: str) -> None:
         """The invariants, after every round."""
-        from photoclip.core.catalog import Catalog
-        from photoclip.core.index import VectorIndex
+        from photoclip.core.search.vector_index import VectorIndex
+        from photoclip.core.store.catalog import Catalog
 
         db = sqlite3.connect(self.home / "catalog.sqlite3")
         try:

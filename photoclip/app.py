@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         from photoclip.desktop import main as desktop_main  # cannot run python -m)
 
         return desktop_main(argv[1:])
-    from photoclip.cli import main as cli_main
+    from photoclip.cli.main import main as cli_main
 
     return cli_main(argv)
 

@@ -73,7 +73,7 @@ def tiny_spec(tiny_model_dir) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_encoder(tiny_spec):
-    from photoclip.core.encoder import Encoder
+    from photoclip.core.model.encoder import Encoder
 
     return Encoder.load(tiny_spec, device="cpu", precision="fp32")
 
@@ -85,7 +85,7 @@ def cifar_spec() -> str:
 
 @pytest.fixture(scope="session")
 def cifar_encoder(cifar_spec):
-    from photoclip.core.encoder import Encoder
+    from photoclip.core.model.encoder import Encoder
 
     return Encoder.load(cifar_spec, device="cpu")
 

@@ -61,7 +61,7 @@ SEARCH_CHILD = """
 import sys
 sys.path.insert(0, {tests!r})
 from conftest import make_library
-from photoclip.core.encoder import Encoder
+from photoclip.core.model.encoder import Encoder
 enc = Encoder.load({spec!r}, precision="fp32")
 lib = make_library({home!r}, enc)
 lib.exact_max = 10
@@ -116,7 +116,7 @@ def test_a_photo_moved_to_another_library_folder_keeps_its_row(tmp_path, tiny_li
 
 
 def test_a_live_move_between_watched_folders_keeps_its_row(tmp_path, tiny_library):
-    from photoclip.core.worker import Worker
+    from photoclip.core.indexing.worker import Worker
 
     lib = tiny_library
     a, b = tmp_path / "a", tmp_path / "b"
@@ -148,7 +148,7 @@ def test_removing_a_folder_while_it_is_indexed_stops_quietly(tmp_path, tiny_enco
     class RemovesTheFolder(CountingEncoder):
         def encode_images(self, batch):
             if not self.encoded:  # a second process removes the folder mid-run
-                from photoclip.core.catalog import Catalog
+                from photoclip.core.store.catalog import Catalog
 
                 other = Catalog(home / "catalog.sqlite3")
                 other.remove_folder(other.folders()[0].id)
@@ -170,7 +170,7 @@ INDEX_CHILD = """
 import sys, time
 sys.path.insert(0, {tests!r})
 from conftest import make_library
-from photoclip.core.encoder import Encoder
+from photoclip.core.model.encoder import Encoder
 enc = Encoder.load({spec!r}, precision="fp32")
 lib = make_library({home!r}, enc)
 lib.exact_max = 10
@@ -286,8 +286,8 @@ def test_most_photos_missing_on_another_disk_is_offline_not_deleted(tmp_path, ti
 
 def test_a_folder_added_by_another_process_is_watched_and_indexed(tmp_path, tiny_library):
     """A folder added while `watch` (or the app) ran was never watched or indexed."""
-    from photoclip.core.catalog import Catalog
-    from photoclip.core.worker import Worker
+    from photoclip.core.indexing.worker import Worker
+    from photoclip.core.store.catalog import Catalog
 
     lib = tiny_library
     write_photos(tmp_path / "first", 2)
@@ -318,7 +318,7 @@ def test_lost_file_system_events_make_the_folder_rescanned(tmp_path, tiny_librar
     watchdog only logs it. The log line (as watchdog writes it) makes the folder rescanned."""
     import logging
 
-    from photoclip.core.worker import Worker
+    from photoclip.core.indexing.worker import Worker
 
     lib = tiny_library
     folder = tmp_path / "busy"
@@ -347,7 +347,7 @@ def test_lost_file_system_events_make_the_folder_rescanned(tmp_path, tiny_librar
 # -- a damaged data folder ---------------------------------------------------------------------
 
 def _cli(*args, home):
-    from photoclip.cli import main
+    from photoclip.cli.main import main
 
     return main(["--home", str(home), *args])
 
@@ -466,7 +466,7 @@ def test_disk_full_while_indexing_is_one_sentence(tmp_path, tiny_spec, capsys, m
     """Disk full gave five chained tracebacks."""
     import sqlite3
 
-    from photoclip.core.catalog import Catalog
+    from photoclip.core.store.catalog import Catalog
 
     home = tmp_path / "home"
     write_photos(tmp_path / "photos", 5)
@@ -669,7 +669,7 @@ def test_vectors_deleted_after_the_index_save_are_gone_on_load(tmp_path, tiny_en
     lib.exact_max = 10
     victim = lib.index.ids()[0]
     lib.close()
-    from photoclip.core.catalog import Catalog
+    from photoclip.core.store.catalog import Catalog
 
     other = Catalog(home / "catalog.sqlite3")
     other.delete_photos([int(victim)])

@@ -12,10 +12,11 @@ import pytest
 from conftest import CIFAR_CLASSES, cifar_copy_library, copy_cifar, label_of, make_library
 from test_xmp import as_list, exif, needs_exiftool
 
-from photoclip import cli
-from photoclip.core import probe, xmp
-from photoclip.core.categories import BACKGROUND
-from photoclip.core.tagsets import TEMPLATES, label_vector
+import photoclip.cli.main as cli
+from photoclip.core import xmp
+from photoclip.core.categories import probe
+from photoclip.core.categories.categories import BACKGROUND
+from photoclip.core.tags.tagsets import TEMPLATES, label_vector
 
 SEEDS = range(5)
 

@@ -102,8 +102,8 @@ def test_cli_index_while_the_app_indexes_the_same_library(tmp_path, tiny_spec):
     """The app's worker (here in this process) and `photoclip index` (another process) on one
     library at once: they take turns (the indexing lock), nothing is read twice or lost, and
     the catalog and index stay sound."""
+    from photoclip.core.indexing.worker import Worker
     from photoclip.core.library import Library
-    from photoclip.core.worker import Worker
 
     home = tmp_path / "home"
     write_photos(tmp_path / "a", 150, size=(400, 300))

@@ -10,7 +10,7 @@ from conftest import write_photos
 
 
 def _cli(*args, home):
-    from photoclip.cli import main
+    from photoclip.cli.main import main
 
     return main(["--home", str(home), *args])
 

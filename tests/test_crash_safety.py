@@ -12,8 +12,8 @@ from pathlib import Path
 
 from conftest import CountingEncoder, make_library, write_photos
 
-from photoclip.core.catalog import Catalog
-from photoclip.core.index import VectorIndex
+from photoclip.core.search.vector_index import VectorIndex
+from photoclip.core.store.catalog import Catalog
 
 CHILD = Path(__file__).with_name("crash_child.py")
 

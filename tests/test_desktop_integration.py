@@ -71,7 +71,7 @@ def test_exec_values_are_escaped_for_any_interpreter_path(user_home):
 
 
 def test_the_built_app_gets_a_launcher_and_a_login_entry_it_accepts(user_home, monkeypatch):
-    from photoclip.cli import build_parser
+    from photoclip.cli.main import build_parser
 
     exe = str(user_home / "Apps" / "PhotoCLIP" / "PhotoCLIP")
     monkeypatch.setattr(sys, "frozen", True, raising=False)

@@ -67,7 +67,7 @@ def test_find_similar_on_a_cat_shows_cats(qtbot, cifar_window):
 
 def test_results_end_where_good_matches_end_and_weaker_ones_are_a_click_away(qtbot,
                                                                              cifar_window):
-    from photoclip.core import relevance
+    from photoclip.core.search import relevance
 
     w = cifar_window
     type_query(qtbot, w, "a photo of a ship")

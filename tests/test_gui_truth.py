@@ -19,8 +19,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from photoclip.core.encoder import Encoder, available_devices, pick_device
 from photoclip.core.library import Library
+from photoclip.core.model.encoder import Encoder, available_devices, pick_device
 from photoclip.gui import status
 from photoclip.gui.format import duration, human_size, plural
 
@@ -289,8 +289,8 @@ def test_the_welcome_follows_the_model_as_it_loads(qtbot, tmp_path, tiny_encoder
 
 
 def test_status_and_folder_lines_say_what_is_true_now():
+    from photoclip.core.indexing.worker import WorkerStatus
     from photoclip.core.library import FolderStatus
-    from photoclip.core.worker import WorkerStatus
 
     counts = {"photos": 1255, "indexed": 0, "failed": 0, "pending": 1255}
     assert status.status_line(None, counts, "ready") == \
@@ -312,9 +312,9 @@ def test_status_and_folder_lines_say_what_is_true_now():
 
 
 def test_an_empty_grid_says_why():
+    from photoclip.core.indexing.worker import WorkerStatus
     from photoclip.core.library import FolderStatus
-    from photoclip.core.search import Filters
-    from photoclip.core.worker import WorkerStatus
+    from photoclip.core.search.searcher import Filters
 
     def why(query="", similar=None, filters=None, hidden=0, error=None, online=True,
             counts=None, worker=None, model="ready", folders=True):

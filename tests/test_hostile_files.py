@@ -14,7 +14,7 @@ import pytest
 from conftest import write_photos
 from PIL import Image
 
-from photoclip.core import imageio
+from photoclip.core.indexing import imageio
 
 
 def _png_header_only(path: Path, width: int, height: int) -> None:
@@ -101,7 +101,7 @@ def _run(lib, folder, f, add=True):
 
     if add:
         lib.add_folder(folder)
-    with mock.patch("photoclip.core.indexer.read_file", read_file):
+    with mock.patch("photoclip.core.indexing.indexer.read_file", read_file):
         return lib.index_folders()
 
 

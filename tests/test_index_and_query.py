@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.index import POINTER, VectorIndex
-from photoclip.core.search import Term, parse_query
+from photoclip.core.search.searcher import Term, parse_query
+from photoclip.core.search.vector_index import POINTER, VectorIndex
 
 
 def _unit(n, d, seed=0):

@@ -11,7 +11,7 @@ import pytest
 from conftest import indexed_photos, make_library, write_photos
 
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.index import POINTER
+from photoclip.core.search.vector_index import POINTER
 
 
 def _ids_in_index(lib):
@@ -126,7 +126,7 @@ def test_index_rebuilds_from_catalog_after_its_files_are_deleted(tmp_path, tiny_
 
 
 def test_torn_or_stale_index_files_are_repaired(tmp_path, tiny_encoder, caplog):
-    from photoclip.core.index import VectorIndex
+    from photoclip.core.search.vector_index import VectorIndex
 
     home = tmp_path / "home"
     write_photos(tmp_path / "photos", 30)
@@ -221,7 +221,7 @@ def _photo_taken(path, when: str, seed: int) -> None:
 
 
 def test_date_and_folder_filters_use_capture_dates(tmp_path, tiny_library):
-    from photoclip.core.search import Filters
+    from photoclip.core.search.searcher import Filters
 
     lib = tiny_library
     (tmp_path / "p" / "2019").mkdir(parents=True)
@@ -256,7 +256,7 @@ def test_hidden_and_system_folders_are_skipped(tmp_path, tiny_library):
 def test_a_catalog_from_a_newer_version_is_refused_clearly(tmp_path):
     import sqlite3
 
-    from photoclip.core.catalog import SCHEMA_VERSION, Catalog
+    from photoclip.core.store.catalog import SCHEMA_VERSION, Catalog
 
     path = tmp_path / "catalog.sqlite3"
     Catalog(path).close()
@@ -272,7 +272,7 @@ def test_a_catalog_from_a_newer_version_is_refused_clearly(tmp_path):
 def test_index_saved_while_a_batch_is_in_flight_is_completed_on_load(tmp_path, tiny_encoder):
     """The worker commits a batch, then adds it to the index; a save from another thread
     (removing a folder in the GUI) can land in between. The next load must still hold it."""
-    from photoclip.core.catalog import PhotoRecord
+    from photoclip.core.store.catalog import PhotoRecord
 
     home = tmp_path / "home"
     write_photos(tmp_path / "photos", 30)
@@ -333,7 +333,7 @@ def test_a_catalog_of_the_previous_release_upgrades_keeping_every_vector(tmp_pat
     revision on (the index relies on it)."""
     import sqlite3
 
-    from photoclip.core.catalog import MIGRATIONS, Catalog
+    from photoclip.core.store.catalog import MIGRATIONS, Catalog
 
     home = tmp_path / "home"
     lib = make_library(home, tiny_encoder)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import indexed_photos, write_photos
 
-from photoclip.core.worker import Worker
+from photoclip.core.indexing.worker import Worker
 
 
 def wait_for(cond, timeout=30.0, what="condition"):

@@ -49,7 +49,7 @@ def test_the_wheel_holds_every_resource_and_the_licence(dists):
 def test_the_sdist_holds_the_sources_resources_and_licence(dists):
     with tarfile.open(dists["sdist"]) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    for f in ("LICENSE", "README.md", "pyproject.toml", "photoclip/cli.py",
+    for f in ("LICENSE", "README.md", "pyproject.toml", "photoclip/cli/main.py",
               "photoclip/resources/tagsets/background.txt",
               "photoclip/resources/io.photoclip.PhotoCLIP.metainfo.xml"):
         assert f in names, f

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import CIFAR_CLASSES, CIFAR_SAMPLE
 
-from photoclip.core.precision import (
+from photoclip.core.model.precision import (
     CalibrationCache,
     CpuInfo,
     Measurement,
@@ -112,8 +112,8 @@ def test_a_damaged_calibration_file_is_measured_again(tmp_path):
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, cifar_spec):
     """The fixture CLIP loaded as a user's library loads it: exports made, int8 forced."""
-    from photoclip.core.encoder import Encoder
-    from photoclip.core.runtime import ModelStore
+    from photoclip.core.model.encoder import Encoder
+    from photoclip.core.model.runtime import ModelStore
 
     store = ModelStore(tmp_path_factory.mktemp("models"))
     enc = Encoder.load(cifar_spec, device="cpu", precision="int8", store=store)
@@ -121,7 +121,7 @@ def prepared(tmp_path_factory, cifar_spec):
 
 
 def _cifar_arrays(pre):
-    from photoclip.core.imageio import decode_for_model, read_file
+    from photoclip.core.indexing.imageio import decode_for_model, read_file
 
     paths = sorted(p for c in CIFAR_CLASSES for p in (CIFAR_SAMPLE / c).glob("*.jpg"))
     return np.stack([decode_for_model(read_file(str(p)), pre)[1] for p in paths])
@@ -179,7 +179,7 @@ def test_the_exported_text_tower_matches_torch(prepared, cifar_encoder):
 def test_the_tokenizer_matches_open_clips_token_for_token():
     import open_clip
 
-    from photoclip.core.tokenizer import ClipTokenizer
+    from photoclip.core.model.tokenizer import ClipTokenizer
 
     texts = ["a photo of a dog", "Kids on a BEACH at sunset!!", "一只猫", "t-shirt &amp; jeans",
              "café's 3 dogs", "x" * 300, "  spaces\tand\nnewlines ", "don't", "emoji 🐶",
@@ -192,8 +192,8 @@ def test_changed_weights_invalidate_the_exports(tmp_path, tiny_model_dir):
     """A local model folder edited after its export must not be answered by the old export."""
     import shutil
 
-    from photoclip.core.encoder import Encoder
-    from photoclip.core.runtime import ModelStore
+    from photoclip.core.model.encoder import Encoder
+    from photoclip.core.model.runtime import ModelStore
 
     folder = tmp_path / "model"
     shutil.copytree(tiny_model_dir, folder)
@@ -213,7 +213,7 @@ def test_changed_weights_invalidate_the_exports(tmp_path, tiny_model_dir):
 
 @pytest.mark.slow
 def test_searches_through_the_exported_tower_rank_like_torch(prepared, cifar_library):
-    from photoclip.core.search import embed_terms, parse_query
+    from photoclip.core.search.searcher import embed_terms, parse_query
 
     store, _ = prepared
     fast = store.text_encoder(cifar_library.model_id)

@@ -9,7 +9,7 @@ import pytest
 from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, label_of
 
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.search import Filters
+from photoclip.core.search.searcher import Filters
 
 PLAIN_NAMES = {"airplane": "airplane", "automobile": "car", "bird": "bird", "cat": "cat",
                "deer": "deer", "dog": "dog", "frog": "frog", "horse": "horse", "ship": "ship",
@@ -98,7 +98,7 @@ def test_every_class_folder_is_fully_indexed(cifar_library):
 
 
 def test_cli_search_json_and_status(tmp_path, cifar_spec, capsys):
-    from photoclip.cli import main
+    from photoclip.cli.main import main
 
     home = str(tmp_path / "cli-home")
     folder = tmp_path / "pets"

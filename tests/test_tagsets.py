@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, copy_cifar, label_of, make_library
 
-from photoclip import cli
-from photoclip.core.tagsets import Label, TagSet, label_vector
-from photoclip.core.worker import Worker
+import photoclip.cli.main as cli
+from photoclip.core.indexing.worker import Worker
+from photoclip.core.tags.tagsets import Label, TagSet, label_vector
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ def test_set_definitions_are_checked(tiny_library):
 
 
 def test_starter_sets_ship_and_load():
-    from photoclip.core.tagsets import starter_sets, vocabulary
+    from photoclip.core.tags.tagsets import starter_sets, vocabulary
 
     starters = starter_sets()
     assert {"places", "things", "events", "documents"} <= set(starters)

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from conftest import write_photos
 
-from photoclip.core import recovery, userdata
-from photoclip.core.catalog import Catalog
+from photoclip.core.store import recovery, userdata
+from photoclip.core.store.catalog import Catalog
 
 
 def _cli(*args, home):
-    from photoclip.cli import main
+    from photoclip.cli.main import main
 
     return main(["--home", str(home), *args])
 
@@ -267,7 +267,7 @@ def test_snapshots_keep_several_generations(tmp_path, monkeypatch):
 
 def _catalog_v5(path: Path) -> sqlite3.Connection:
     """A catalog as PhotoCLIP before migration 6 wrote it."""
-    from photoclip.core.catalog import MIGRATIONS
+    from photoclip.core.store.catalog import MIGRATIONS
 
     conn = sqlite3.connect(path, isolation_level=None)
     for k, sql in enumerate(MIGRATIONS[:5]):
@@ -283,8 +283,8 @@ def test_names_an_older_photoclip_let_in_twice_stay_reachable(tmp_path):
     conn.execute("INSERT INTO categories(name, threshold, created_at) VALUES ('ärger', .5, 0)")
     conn.execute("INSERT INTO tagsets(name, threshold, created_at) VALUES ('Line\nbreak', 0, 0)")
     conn.close()
-    from photoclip.core.categories import Categories
-    from photoclip.core.tagsets import TagSets
+    from photoclip.core.categories.categories import Categories
+    from photoclip.core.tags.tagsets import TagSets
 
     cat = Catalog(tmp_path / "catalog.sqlite3")
     names = sorted(c.name for c in Categories(cat).all())
@@ -301,7 +301,7 @@ def test_repairing_a_catalog_from_before_migration_6_keeps_every_name(tmp_path):
     conn.close()
     report = recovery.repair_catalog(tmp_path / "catalog.sqlite3", "test")
     assert report.salvaged["tagsets"] == 3
-    from photoclip.core.tagsets import TagSets
+    from photoclip.core.tags.tagsets import TagSets
 
     cat = Catalog(tmp_path / "catalog.sqlite3")
     assert sorted(t.name for t in TagSets(cat).all()) == ["Events", "Places", "Things"]

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from conftest import indexed_photos
 
-from photoclip.core.tagsets import Label, TagSet
+from photoclip.core.tags.tagsets import Label, TagSet
 
 EXIFTOOL = shutil.which("exiftool")
 needs_exiftool = pytest.mark.skipif(

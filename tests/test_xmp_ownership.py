@@ -18,9 +18,9 @@ from conftest import indexed_photos, write_photos
 from PIL import Image
 from test_xmp import EXIFTOOL, as_list, exif, needs_exiftool
 
-from photoclip import cli
+import photoclip.cli.main as cli
 from photoclip.core import xmp
-from photoclip.core.tagsets import Label, TagSet
+from photoclip.core.tags.tagsets import Label, TagSet
 
 
 @contextmanager

@@ -18,28 +18,30 @@ from pathlib import Path
 import numpy as np
 
 from photoclip.config import Settings, data_home, resolve_model_spec
-from photoclip.core import relevance, userdata, xmp
-from photoclip.core.catalog import Folder, is_within
-from photoclip.core.categories import Categories, Category, Trained, split_category_query
-from photoclip.core.encoder import Encoder, canonical_spec, check_spec
+from photoclip.core import xmp
+from photoclip.core.categories.categories import Categories, Category, Trained, split_category_query
 from photoclip.core.errors import ModelUnavailable, NotFound, PhotoclipError, for_gui
-from photoclip.core.imageio import DecodeError, decode_for_model, read_file
-from photoclip.core.index import EXACT_MAX, VectorIndex
-from photoclip.core.indexer import Indexer, Progress, Report
+from photoclip.core.indexing.imageio import DecodeError, decode_for_model, read_file
+from photoclip.core.indexing.indexer import Indexer, Progress, Report
+from photoclip.core.indexing.scan import not_a_photo_folder
 from photoclip.core.lock import FileLock, LibraryUse, LockTimeout
-from photoclip.core.paths import show
-from photoclip.core.precision import (
+from photoclip.core.model.encoder import Encoder, canonical_spec, check_spec
+from photoclip.core.model.precision import (
     CALIBRATION_FILE,
     CalibrationCache,
     cache_key,
     cpu_info,
     runtime_signature,
 )
-from photoclip.core.recovery import backup_if_due, open_catalog
-from photoclip.core.runtime import MODELS_DIR, ModelStore
-from photoclip.core.scan import not_a_photo_folder
-from photoclip.core.search import Filters, Hit, Searcher, embed_terms, parse_query
-from photoclip.core.tagsets import (
+from photoclip.core.model.runtime import MODELS_DIR, ModelStore
+from photoclip.core.paths import show
+from photoclip.core.search import relevance
+from photoclip.core.search.searcher import Filters, Hit, Searcher, embed_terms, parse_query
+from photoclip.core.search.vector_index import EXACT_MAX, VectorIndex
+from photoclip.core.store import userdata
+from photoclip.core.store.catalog import Folder, is_within
+from photoclip.core.store.recovery import backup_if_due, open_catalog
+from photoclip.core.tags.tagsets import (
     LIBRARY,
     ApplyReport,
     PhotoTag,

@@ -15,8 +15,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from photoclip.core.indexer import Report
-from photoclip.core.worker import Worker, WorkerStatus
+from photoclip.core.indexing.indexer import Report
+from photoclip.core.indexing.worker import Worker, WorkerStatus
 
 log = logging.getLogger(__name__)
 

@@ -139,7 +139,7 @@ class ModelPanel(QWidget):
         self.model_chosen.emit(f"local-dir:{path}")
 
     def download(self) -> None:
-        from photoclip.core.encoder import Encoder
+        from photoclip.core.model.encoder import Encoder
 
         self.download_btn.setEnabled(False)
         self.local_btn.setEnabled(False)

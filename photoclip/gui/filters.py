@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core import relevance
-from photoclip.core.search import Filters
+from photoclip.core.search import relevance
+from photoclip.core.search.searcher import Filters
 from photoclip.gui.paths import show
 
 RELEVANCE_STEP = 0.1  # slider: 0 = every result, 50 = GOOD (0 logits), 30 = WEAK, 100 = +5

@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 
 from photoclip.config import cache_home
 from photoclip.core.errors import PhotoclipError, explain, for_gui
-from photoclip.core.search import Filters
-from photoclip.core.worker import WorkerStatus
+from photoclip.core.indexing.worker import WorkerStatus
+from photoclip.core.search.searcher import Filters
 from photoclip.gui import categories
 from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, unexpected_text

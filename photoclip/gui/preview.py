@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from photoclip.core.imageio import DecodeError, open_upright
+from photoclip.core.indexing.imageio import DecodeError, open_upright
 from photoclip.gui.bridge import make_pool, run_task
 from photoclip.gui.format import human_size
 from photoclip.gui.paths import show

@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from photoclip.core.search import Hit
+from photoclip.core.search.searcher import Hit
 from photoclip.gui.format import human_size
 from photoclip.gui.paths import file_url, show
 from photoclip.gui.thumbnails import ThumbnailCache

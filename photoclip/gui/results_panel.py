@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from photoclip.core import relevance
+from photoclip.core.search import relevance
 from photoclip.gui import status
 from photoclip.gui.format import plural
 from photoclip.gui.results import ResultsModel, ResultsView

@@ -60,7 +60,7 @@ def _precision_now(library) -> str:
 
 
 def _detect_devices() -> list[str]:
-    from photoclip.core.encoder import available_devices
+    from photoclip.core.model.encoder import available_devices
 
     return available_devices()
 

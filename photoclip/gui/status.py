@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from photoclip.core.worker import WorkerStatus
+from photoclip.core.indexing.worker import WorkerStatus
 from photoclip.gui.format import duration, plural
 from photoclip.gui.paths import show
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QSlider, QStatusBar, QToolButton
 
-from photoclip.core.worker import WorkerStatus
+from photoclip.core.indexing.worker import WorkerStatus
 from photoclip.gui.results import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
 
 

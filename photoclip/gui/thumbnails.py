@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from photoclip.core.imageio import DecodeError, open_upright
+from photoclip.core.indexing.imageio import DecodeError, open_upright
 from photoclip.gui.bridge import make_pool
 
 DISK_CAP = 1 << 30  # 1 GiB: ~80k thumbnails at the default size (12-14 KB each)

@@ -100,7 +100,7 @@ class OrtTextEncoder:
     def tokenizer(self):
         with self._tok_lock:
             if self._tokenizer is None:
-                from photoclip.core.tokenizer import ClipTokenizer
+                from photoclip.core.model.tokenizer import ClipTokenizer
 
                 self._tokenizer = ClipTokenizer(context_length=self.context_length)
             return self._tokenizer

@@ -30,9 +30,9 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from photoclip.core.catalog import is_within
-from photoclip.core.imageio import is_image_name
-from photoclip.core.scan import fs_type, is_skipped, scan
+from photoclip.core.indexing.imageio import is_image_name
+from photoclip.core.indexing.scan import fs_type, is_skipped, scan
+from photoclip.core.store.catalog import is_within
 
 log = logging.getLogger(__name__)
 

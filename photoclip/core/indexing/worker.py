@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from photoclip.core.catalog import is_within
 from photoclip.core.errors import explain
-from photoclip.core.indexer import Plan, Progress, Report
-from photoclip.core.recovery import backup_if_due
-from photoclip.core.watcher import Change, FolderWatcher
+from photoclip.core.indexing.indexer import Plan, Progress, Report
+from photoclip.core.indexing.watcher import Change, FolderWatcher
+from photoclip.core.store.catalog import is_within
+from photoclip.core.store.recovery import backup_if_due
 
 log = logging.getLogger(__name__)
 

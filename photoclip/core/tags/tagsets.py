@@ -52,9 +52,9 @@ from importlib import resources
 import numpy as np
 
 from photoclip.core import names
-from photoclip.core.catalog import Catalog, new_id
 from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.paths import to_db
+from photoclip.core.store.catalog import Catalog, new_id
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import argparse
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.library import Library
 from photoclip.core.paths import show
-from photoclip.core.tagsets import THRESHOLD, Label, TagSet, starter_sets
+from photoclip.core.tags.tagsets import THRESHOLD, Label, TagSet, starter_sets
 
 EXAMPLES = """\
 tag sets: your own vocabularies, applied zero-shot to the library and to every new photo:
@@ -138,7 +138,7 @@ def _list(lib: Library, args) -> int:
     sets = lib.tagsets.all()
     keywords = lib.tagsets.keywords()
     if args.json:
-        from photoclip.cli import _json
+        from photoclip.cli.main import _json
 
         out = []
         for ts in sets:
@@ -197,7 +197,7 @@ def cmd_tag(lib: Library, args) -> int:
 def cmd_tags(lib: Library, args) -> int:
     tags = lib.photo_tags(args.path)
     if args.json:
-        from photoclip.cli import _json
+        from photoclip.cli.main import _json
 
         print(_json([t.to_dict() for t in tags]))
         return 0

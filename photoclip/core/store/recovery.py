@@ -29,10 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photoclip.core import userdata
-from photoclip.core.catalog import Catalog, CatalogTooNew, fill_name_keys
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.lock import LibraryUse
+from photoclip.core.store import userdata
+from photoclip.core.store.catalog import Catalog, CatalogTooNew, fill_name_keys
 
 log = logging.getLogger(__name__)
 

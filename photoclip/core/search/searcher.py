@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photoclip.core.catalog import Catalog
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ def lower_cut(cut: float | None) -> float | None:
 
 def query_words(terms) -> set[str]:
     """The words of a query's positive parts (left out of the alternatives)."""
-    from photoclip.core.tagsets import _word
+    from photoclip.core.tags.tagsets import _word
 
     words = set()
     for t in terms:
@@ -46,7 +46,7 @@ def rate(scores: np.ndarray, vectors: np.ndarray, vocabulary: np.ndarray, words:
     """Relevance of each hit: ``scale`` × (its score − the score of its runner-up everyday
     alternative that is not one of the query's ``own`` words). ``vectors``: the hits' image
     vectors, in the order of ``scores``; ``vocabulary``: the alternatives' text vectors."""
-    from photoclip.core.tagsets import _word
+    from photoclip.core.tags.tagsets import _word
 
     alt = vectors @ vocabulary.T
     keep = np.array([_word(w) not in own for w in words], bool)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from photoclip.core.categories import THRESHOLD
+from photoclip.core.categories.categories import THRESHOLD
 from photoclip.core.library import Library
 from photoclip.core.paths import show
 
@@ -93,7 +93,7 @@ def _add(lib: Library, args) -> int:
 def _list(lib: Library, args) -> int:
     rows = lib.category_overview()
     if args.json:
-        from photoclip.cli import _json
+        from photoclip.cli.main import _json
 
         print(_json(rows))
         return 0
@@ -112,7 +112,7 @@ def _show(lib: Library, args) -> int:
     else:
         hits = lib.category_suggestions(args.name, args.limit)
     if args.json:
-        from photoclip.cli import _json
+        from photoclip.cli.main import _json
 
         print(_json([{"path": h.path, "probability": round(h.score, 4)} for h in hits]))
         return 0

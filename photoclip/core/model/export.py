@@ -149,7 +149,7 @@ def export_text(model, tokenizer, context_length: int, dest: Path) -> dict:
     """
     import torch
 
-    from photoclip.core.tokenizer import ClipTokenizer
+    from photoclip.core.model.tokenizer import ClipTokenizer
 
     try:
         ours = ClipTokenizer(context_length=context_length)
@@ -236,7 +236,7 @@ def _fsync(path: Path) -> None:
 def _check_text(path: Path, tokens: np.ndarray, context_length: int, trimmed: bool):
     """The exported tower's embeddings for ``tokens``, one text at a time and all at once
     (batch and length must both really be dynamic)."""
-    from photoclip.core.runtime import OrtTextEncoder
+    from photoclip.core.model.runtime import OrtTextEncoder
 
     enc = OrtTextEncoder(path, context_length, trimmed, threads=1)
     one = np.concatenate([enc.encode_tokens(tokens[i:i + 1]) for i in range(len(tokens))])

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from photoclip.core.imageio import is_image_name
+from photoclip.core.indexing.imageio import is_image_name
 
 log = logging.getLogger(__name__)
 

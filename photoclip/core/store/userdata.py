@@ -30,10 +30,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from photoclip.core import names
-from photoclip.core.catalog import Catalog, new_id
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.paths import from_db, to_db
-from photoclip.core.tagsets import keyword_in, label_id
+from photoclip.core.store.catalog import Catalog, new_id
+from photoclip.core.tags.tagsets import keyword_in, label_id
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from functools import cached_property
 import numpy as np
 
 from photoclip.core import names
-from photoclip.core import probe as learner
-from photoclip.core.catalog import Catalog, new_id
+from photoclip.core.categories import probe as learner
 from photoclip.core.errors import NotFound, PhotoclipError
-from photoclip.core.tagsets import TEMPLATES, label_vector
+from photoclip.core.store.catalog import Catalog, new_id
+from photoclip.core.tags.tagsets import TEMPLATES, label_vector
 
 THRESHOLD = 0.5  # default membership probability
 BACKGROUND = 2000  # unlabelled photos sampled as background negatives

@@ -15,15 +15,17 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from photoclip import __version__, cli_categories, cli_tags
+from photoclip import __version__
+from photoclip.cli import categories as cli_categories
+from photoclip.cli import tags as cli_tags
 from photoclip.config import DEFAULT_MODEL, data_home
 from photoclip.core.errors import PhotoclipError, explain
-from photoclip.core.indexer import Progress, Report
+from photoclip.core.indexing.indexer import Progress, Report
 from photoclip.core.library import Library
+from photoclip.core.model.precision import PRECISIONS
 from photoclip.core.names import printable
 from photoclip.core.paths import show
-from photoclip.core.precision import PRECISIONS
-from photoclip.core.search import Filters, Hit
+from photoclip.core.search.searcher import Filters, Hit
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what other Unix tools give when their reader goes away
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":  # works on a library too damaged to open
         return _guarded(home, lambda: cmd_doctor(home, args))
     if args.command == "completion":  # needs no library
-        from photoclip.completion import script
+        from photoclip.cli.completion import script
 
         return _guarded(home, lambda: print(script(parser, args.shell), end=""))
     lib = None
@@ -576,7 +578,7 @@ def cmd_status(lib: Library, args) -> int:
 
 def cmd_watch(lib: Library, args) -> int:
     """Foreground daemon: reconcile every folder, then follow changes until Ctrl-C."""
-    from photoclip.core.worker import Worker
+    from photoclip.core.indexing.worker import Worker
 
     if not lib.model_ready():
         print(f"photoclip: {lib.model_error}\nCataloguing only; search turns on once a model "
@@ -617,8 +619,8 @@ def cmd_watch(lib: Library, args) -> int:
 
 def cmd_doctor(home: Path, args) -> int:
     """Check what can be damaged in the data folder; with --repair, repair the catalog."""
-    from photoclip.core import recovery
     from photoclip.core.library import CATALOG_FILE
+    from photoclip.core.store import recovery
 
     catalog = home / CATALOG_FILE
     findings = recovery.check(home, catalog)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from photoclip.core import export
 from photoclip.core.errors import ModelUnavailable
-from photoclip.core.imageio import Preprocess
-from photoclip.core.precision import (
+from photoclip.core.indexing.imageio import Preprocess
+from photoclip.core.model import export
+from photoclip.core.model.precision import (
     PRECISIONS,
     CalibrationCache,
     Choice,
@@ -35,7 +35,7 @@ from photoclip.core.precision import (
     gpu_precision,
     runtime_signature,
 )
-from photoclip.core.runtime import (
+from photoclip.core.model.runtime import (
     IMAGE_INT8_FILE,
     TEXT_FILE,
     ModelStore,

@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from photoclip.core.catalog import Catalog, Folder, PhotoRecord, PhotoState, best_match
-from photoclip.core.imageio import (
+from photoclip.core.indexing.imageio import (
     DecodeError,
     content_hash,
     decode,
@@ -36,8 +35,9 @@ from photoclip.core.imageio import (
     mtime_iso,
     read_file,
 )
+from photoclip.core.indexing.scan import FileInfo, file_info, scan
 from photoclip.core.paths import to_db
-from photoclip.core.scan import FileInfo, file_info, scan
+from photoclip.core.store.catalog import Catalog, Folder, PhotoRecord, PhotoState, best_match
 
 log = logging.getLogger(__name__)
 
