@@ -5,7 +5,7 @@ variable that must be set *before* the dependency is imported (switching them of
 is too late: ONNX Runtime writes a device id and queues its first event while it is
 imported). :func:`disable_telemetry` runs when the ``photoclip`` package is imported, so it
 comes first in every entry point: the CLI, the app, the PyInstaller app (``main.py``), a
-restarted app, and any process that imports PhotoCLIP's code. ``tests/test_no_network.py``
+restarted app, and any process that imports PhotoCLIP's code. ``tests/scenarios/test_no_network.py``
 runs the whole command-line flow with a socket audit hook and a fresh home folder to hold us
 to it.
 

@@ -23,7 +23,7 @@ it could show instead:
    a uniform share (1 / (labels + 1)), so a snowy mountain can be both; an exclusive set gives
    only its winner.
 
-Measured with the fixture CLIP on the 1,000 CIFAR-10 sample photos (tests/test_tagsets.py;
+Measured with the fixture CLIP on the 1,000 CIFAR-10 sample photos (tests/unit/tags/test_tagsets.py;
 numbers in docs/ARCHITECTURE.md): a label with no matching photos tags none of them, and a
 label's precision and recall are the same whether the library is the ten classes evenly or
 mostly cats and dogs — the decision never looks at the other photos.

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import CIFAR_CLASSES, cifar_copy_library, copy_cifar, label_of, make_library
-from test_xmp import as_list, exif, needs_exiftool
+from exiftool_check import as_list, exif, needs_exiftool
 
 import photoclip.cli.main as cli
 from photoclip.core import xmp

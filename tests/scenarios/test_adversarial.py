@@ -86,7 +86,7 @@ def test_a_garbled_index_file_is_rebuilt_not_crashed_on(tmp_path, tiny_encoder, 
     data[start:start + 4000] = rng.integers(0, 256, min(4000, len(data) - start),
                                             dtype=np.uint8).tobytes()
     f.write_bytes(bytes(data))
-    code = SEARCH_CHILD.format(tests=str(Path(__file__).parent), spec=tiny_spec,
+    code = SEARCH_CHILD.format(tests=str(Path(__file__).parents[1]), spec=tiny_spec,
                                home=str(home))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
@@ -190,7 +190,7 @@ def test_two_index_processes_at_once_take_turns(tmp_path, tiny_encoder, tiny_spe
     lib = make_library(home, tiny_encoder)
     lib.add_folder(tmp_path / "photos")
     lib.close()
-    code = INDEX_CHILD.format(tests=str(Path(__file__).parent), spec=tiny_spec, home=str(home))
+    code = INDEX_CHILD.format(tests=str(Path(__file__).parents[1]), spec=tiny_spec, home=str(home))
 
     held = FileLock(home / "indexing.lock", what="photoclip index (the test)")
     held.acquire()  # another process is indexing: a new run waits and says for whom

@@ -18,7 +18,7 @@ import pytest
 
 from photoclip import __version__
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = ROOT / "photoclip" / "resources"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from photoclip import desktop
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

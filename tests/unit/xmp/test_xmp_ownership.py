@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import indexed_photos, write_photos
+from exiftool_check import EXIFTOOL, as_list, exif, needs_exiftool
 from PIL import Image
-from test_xmp import EXIFTOOL, as_list, exif, needs_exiftool
 
 import photoclip.cli.main as cli
 from photoclip.core import xmp

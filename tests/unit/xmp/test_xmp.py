@@ -3,28 +3,13 @@ tags written in the three fields, foreign fields kept, keywords read back as man
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 
 import pytest
 from conftest import indexed_photos
+from exiftool_check import EXIFTOOL, as_list, exif, needs_exiftool
 
 from photoclip.core.tags.tagsets import Label, TagSet
-
-EXIFTOOL = shutil.which("exiftool")
-needs_exiftool = pytest.mark.skipif(
-    EXIFTOOL is None, reason="exiftool missing (Debian: libimage-exiftool-perl; CI installs it)")
-
-
-def exif(path) -> dict:
-    out = subprocess.run([EXIFTOOL, "-j", "-struct", "-XMP:all", str(path)], check=True,
-                         capture_output=True, text=True).stdout
-    return json.loads(out)[0]
-
-
-def as_list(v) -> list:
-    return v if isinstance(v, list) else [v]
 
 
 @pytest.fixture

@@ -242,7 +242,7 @@ def test_installer_script_installs_into_a_temp_home(tmp_path):
     import sys
     from pathlib import Path
 
-    script = Path(__file__).resolve().parent.parent / "installer" / "install-linux.sh"
+    script = Path(__file__).resolve().parents[3] / "installer" / "install-linux.sh"
     env = {**os.environ, "HOME": str(tmp_path), "PHOTOCLIP_PYTHON": sys.executable}
     env.pop("XDG_DATA_HOME", None)
     proc = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True,
