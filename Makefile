@@ -15,7 +15,7 @@ STAMP := $(VENV)/.installed
 SMOKE_VENV ?= $(or $(TMPDIR),/tmp)/photoclip-wheel-venv
 SMOKE = cd $(or $(TMPDIR),/tmp) && $(PYTHON) $(CURDIR)/installer/smoke_test.py
 
-.PHONY: run test lint bench install clean dist smoke-wheel frozen smoke-frozen
+.PHONY: run test lint typecheck bench install clean dist smoke-wheel frozen smoke-frozen
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ smoke-frozen: frozen
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# mypy over photoclip/ (strict on photoclip/core; see [tool.mypy] in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_index.py
