@@ -16,10 +16,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from photoclip.core.errors import ModelUnavailable
 from photoclip.core.indexing.imageio import Preprocess
@@ -44,7 +47,15 @@ from photoclip.core.model.runtime import (
     onnxruntime_available,
 )
 
+if TYPE_CHECKING:
+    import torch
+    from open_clip.model import CLIP  # (untyped: Any to mypy)
+    from PIL import Image
+
 log = logging.getLogger(__name__)
+
+# open_clip's tokenizer: texts → (N, context length) int64 token ids
+OpenClipTokenizer = Callable[[list[str]], "torch.Tensor"]
 
 LOCAL_HELP = ("Point PhotoCLIP at a model folder on this computer instead (one holding "
               "open_clip_config.json and the weights).")
@@ -66,7 +77,7 @@ def available_devices() -> list[str]:
     """The devices this computer can run the model on, best first ("cpu" always)."""
     import torch
 
-    found = []
+    found: list[str] = []
     if torch.cuda.is_available():
         found.append("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -97,7 +108,7 @@ def _gpu_bf16(device: str) -> bool:
 CALIBRATION_IMAGES = 4  # per timed batch: about a second for ViT-B-32 on two cores
 
 
-def calibration_batch(pre: Preprocess, n: int = CALIBRATION_IMAGES) -> np.ndarray:
+def calibration_batch(pre: Preprocess, n: int = CALIBRATION_IMAGES) -> npt.NDArray[np.float32]:
     """Deterministic photo-like inputs (smooth colour fields, edges, sensor noise) for timing
     and for checking a faster path against fp32; white noise would flatter int8."""
     from PIL import Image
@@ -121,8 +132,8 @@ class Encoder:
     torch fp32, torch with bf16/fp16 weights, or the int8 image tower in ONNX Runtime.
     """
 
-    def __init__(self, model, tokenizer, spec: str, device: str, preprocess: Preprocess,
-                 text_cache_size: int = 512):
+    def __init__(self, model: CLIP, tokenizer: OpenClipTokenizer, spec: str, device: str,
+                 preprocess: Preprocess, text_cache_size: int = 512):
         import torch
 
         self._torch = torch
@@ -240,28 +251,33 @@ class Encoder:
             except OSError as e:
                 log.warning("could not save the prepared model files: %s", e)
 
-    def _measure(self, precision: str, int8_path) -> Measurement:
+    def _measure(self, precision: str, int8_path: Path | None) -> Measurement:
         """Time one precision on the calibration batch and compare it with fp32."""
         import copy
         import time
 
         torch = self._torch
         batch = calibration_batch(self.preprocess)
+        run: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]]
         if precision == "int8":
-            run = OrtImageEncoder(int8_path, torch.get_num_threads())
+            run = OrtImageEncoder(_int8_tower(int8_path), torch.get_num_threads())
         else:
             dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[precision]
             visual = self.model.visual if precision == "fp32" else \
                 copy.deepcopy(self.model.visual).to(dtype)
 
-            def run(x: np.ndarray) -> np.ndarray:
+            def run_torch(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
                 with torch.inference_mode():
                     f = visual(torch.from_numpy(x).to(self.device, dtype=dtype)).float()
-                    return torch.nn.functional.normalize(f, dim=-1).cpu().numpy()
+                    out: npt.NDArray[np.float32] = \
+                        torch.nn.functional.normalize(f, dim=-1).cpu().numpy()
+                    return out
+
+            run = run_torch
 
         run(batch[:1])  # warm-up: first-call allocations and kernel selection
-        best, out = float("inf"), None
-        for _ in range(2):
+        best = float("inf")
+        for _ in range(2):  # (``out``: the second run's embeddings)
             t0 = time.perf_counter()
             out = run(batch)
             best = min(best, time.perf_counter() - t0)
@@ -275,13 +291,13 @@ class Encoder:
             cos = float((out * ref).sum(axis=1).min())
         return Measurement(best / len(batch), cos)
 
-    def _use(self, choice: Choice, int8_path) -> None:
+    def _use(self, choice: Choice, int8_path: Path | None) -> None:
         torch = self._torch
         self.choice = choice
         self.precision = choice.precision
         self.__dict__.pop("_reference", None)
         if choice.precision == "int8":
-            self._ort_image = OrtImageEncoder(int8_path, torch.get_num_threads())
+            self._ort_image = OrtImageEncoder(_int8_tower(int8_path), torch.get_num_threads())
             self.model.visual = None  # the int8 tower replaces it: free its memory
         elif choice.precision in ("bf16", "fp16"):
             # Only the image tower: it does the bulk work; text stays fp32 for query fidelity.
@@ -290,7 +306,7 @@ class Encoder:
 
     # -- encoding ----------------------------------------------------------------------------
 
-    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+    def encode_images(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """(N, 3, S, S) preprocessed float32 → (N, D) L2-normalised float32 embeddings."""
         if self._ort_image is not None:
             return self._ort_image(batch)
@@ -299,13 +315,14 @@ class Encoder:
             x = torch.from_numpy(batch).to(self.device, dtype=self._image_dtype)
             feats = self.model.encode_image(x).float()
             feats = torch.nn.functional.normalize(feats, dim=-1)
-        return feats.cpu().numpy()
+        out: npt.NDArray[np.float32] = feats.cpu().numpy()
+        return out
 
-    def encode_texts(self, texts: list[str]) -> np.ndarray:
+    def encode_texts(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Texts → (N, D) L2-normalised float32 embeddings; recent texts come from a cache."""
         return self._cache.encode(texts, self._encode_texts)
 
-    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+    def _encode_texts(self, texts: list[str]) -> npt.NDArray[np.float32]:
         torch = self._torch
         with torch.inference_mode():
             tokens = self.tokenizer(texts).to(self.device)
@@ -315,14 +332,23 @@ class Encoder:
             else:
                 feats = self.model.encode_text(tokens)
             feats = torch.nn.functional.normalize(feats.float(), dim=-1)
-        return feats.cpu().numpy()
+        out: npt.NDArray[np.float32] = feats.cpu().numpy()
+        return out
 
-    def encode_pil(self, images) -> np.ndarray:
+    def encode_pil(self, images: Iterable[Image.Image]) -> npt.NDArray[np.float32]:
         return self.encode_images(np.stack([self.preprocess(im) for im in images]))
 
 
+def _int8_tower(path: Path | None) -> Path:
+    """The int8 image tower's file. Only chosen or measured where one was prepared (the
+    precision logic offers int8 only then), so a missing one is a bug, said plainly."""
+    if path is None:
+        raise ValueError("int8 precision without a prepared int8 image tower")
+    return path
+
+
 @contextmanager
-def _hub_offline_unless_reachable(needs_hub: bool):
+def _hub_offline_unless_reachable(needs_hub: bool) -> Iterator[None]:
     """When the Hugging Face hub cannot be reached, use its cache only: the hub client would
     otherwise retry for about a minute before saying the same thing."""
     if not needs_hub or _hub_reachable():
@@ -350,7 +376,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _has_text_projection(model) -> bool:
+def _has_text_projection(model: CLIP) -> bool:
     tp = getattr(model, "text_projection", None)
     return tp is not None and hasattr(tp, "shape") and len(tp.shape) == 2
 

@@ -22,8 +22,16 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import torch
+    from open_clip.model import CLIP  # (untyped: Any to mypy)
+
+    from photoclip.core.model.encoder import OpenClipTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +43,19 @@ PROBE_TEXTS = (
 )
 
 
-def _text_pos(model, tokens):
+def _text_pos(model: CLIP, tokens: torch.Tensor) -> torch.Tensor | None:
     """Where the text tower pools: the end-of-text token (argmax of the ids for CLIP's
     tokenizer, or the model's own EOS id)."""
     pool = getattr(model, "text_pool_type", "argmax")
     if pool == "argmax":
         return tokens.argmax(dim=-1)
     if pool == "eos" and getattr(model, "text_eos_id", None) is not None:
-        return (tokens == model.text_eos_id).int().argmax(dim=-1)
+        eos: torch.Tensor = tokens == model.text_eos_id
+        return eos.int().argmax(dim=-1)
     return None
 
 
-def trimmed_text_forward(model, tokens):
+def trimmed_text_forward(model: CLIP, tokens: torch.Tensor) -> torch.Tensor:
     """CLIP's text tower on ``tokens`` whose length may be shorter than the context: the
     causal mask and positions are cut to that length. Unnormalised features."""
     import torch
@@ -54,7 +63,7 @@ def trimmed_text_forward(model, tokens):
     pos = _text_pos(model, tokens)
     length = tokens.shape[1]
     cast = model.transformer.get_cast_dtype()
-    x = model.token_embedding(tokens).to(cast)
+    x: torch.Tensor = model.token_embedding(tokens).to(cast)
     x = x + model.positional_embedding[:length].to(cast)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
     x = model.ln_final(x)
@@ -62,10 +71,11 @@ def trimmed_text_forward(model, tokens):
     proj = model.text_projection
     if proj is None:
         return x
-    return proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
+    out: torch.Tensor = proj(x) if isinstance(proj, torch.nn.Linear) else x @ proj
+    return out
 
 
-def supports_trimming(model) -> bool:
+def supports_trimming(model: CLIP) -> bool:
     """Whether the text tower is causal and pools at one known token (exact to trim)."""
     from open_clip.model import CLIP
 
@@ -73,14 +83,15 @@ def supports_trimming(model) -> bool:
             and _text_pos_kind(model) is not None)
 
 
-def _text_pos_kind(model) -> str | None:
+def _text_pos_kind(model: CLIP) -> str | None:
     pool = getattr(model, "text_pool_type", "argmax")
     if pool == "argmax" or (pool == "eos" and getattr(model, "text_eos_id", None) is not None):
         return pool
     return None
 
 
-def _export(module, args: tuple, path: Path, input_name: str, dynamic: dict) -> None:
+def _export(module: torch.nn.Module, args: tuple[torch.Tensor, ...], path: Path, input_name: str,
+            dynamic: dict[int, str]) -> None:
     import torch
 
     # With gradients on, MultiheadAttention takes its plain path: its inference "fast path"
@@ -92,7 +103,8 @@ def _export(module, args: tuple, path: Path, input_name: str, dynamic: dict) -> 
                           dynamic_axes={input_name: dynamic, "embedding": {0: "n"}})
 
 
-def _attention(attn, x, mask):
+def _attention(attn: torch.nn.MultiheadAttention, x: torch.Tensor,
+               mask: torch.Tensor) -> torch.Tensor:
     """nn.MultiheadAttention (batch first, self-attention) written with plain ops whose shapes
     stay symbolic in the ONNX trace; torch's own version bakes the traced length in."""
     import torch.nn.functional as F
@@ -100,14 +112,17 @@ def _attention(attn, x, mask):
     heads, width = attn.num_heads, attn.embed_dim
     q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
 
-    def split(t):
-        return t.unflatten(-1, (heads, width // heads)).transpose(1, 2)
+    def split(t: torch.Tensor) -> torch.Tensor:
+        # (torch's Tensor.unflatten has no annotations)
+        parts: torch.Tensor = t.unflatten(-1, (heads, width // heads))  # type: ignore[no-untyped-call]
+        return parts.transpose(1, 2)
 
     out = F.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=mask)
-    return attn.out_proj(out.transpose(1, 2).flatten(2))
+    result: torch.Tensor = attn.out_proj(out.transpose(1, 2).flatten(2))
+    return result
 
 
-def _standard_blocks(model) -> bool:
+def _standard_blocks(model: CLIP) -> bool:
     """The text blocks are open_clip's plain pre-norm blocks that _attention can stand in for."""
     import torch
 
@@ -121,7 +136,7 @@ def _standard_blocks(model) -> bool:
     return True
 
 
-def _trimmed_for_export(model, tokens):
+def _trimmed_for_export(model: CLIP, tokens: torch.Tensor) -> torch.Tensor:
     """trimmed_text_forward with the attention spelled out (see _attention), normalised."""
     import torch
 
@@ -140,7 +155,8 @@ def _trimmed_for_export(model, tokens):
     return torch.nn.functional.normalize(x.float(), dim=-1)
 
 
-def export_text(model, tokenizer, context_length: int, dest: Path) -> dict:
+def export_text(model: CLIP, tokenizer: OpenClipTokenizer, context_length: int,
+                dest: Path) -> dict[str, Any]:
     """Write the text tower to ``dest`` (ONNX) if it can be run without torch faithfully.
 
     Tries the trimmed tower (dynamic length: a short query costs several times less), then the
@@ -164,11 +180,11 @@ def export_text(model, tokenizer, context_length: int, dest: Path) -> dict:
         want = torch.nn.functional.normalize(want, dim=-1).numpy()
 
     class Tower(torch.nn.Module):
-        def __init__(self, trimmed: bool):
+        def __init__(self, trimmed: bool) -> None:
             super().__init__()
             self.model, self.trimmed = model, trimmed
 
-        def forward(self, tokens):
+        def forward(self, tokens: torch.Tensor) -> torch.Tensor:
             if self.trimmed:
                 return _trimmed_for_export(self.model, tokens)
             return torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
@@ -233,7 +249,8 @@ def _fsync(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def _check_text(path: Path, tokens: np.ndarray, context_length: int, trimmed: bool):
+def _check_text(path: Path, tokens: npt.NDArray[np.int64], context_length: int,
+                trimmed: bool) -> npt.NDArray[np.float32]:
     """The exported tower's embeddings for ``tokens``, one text at a time and all at once
     (batch and length must both really be dynamic)."""
     from photoclip.core.model.runtime import OrtTextEncoder
@@ -246,7 +263,7 @@ def _check_text(path: Path, tokens: np.ndarray, context_length: int, trimmed: bo
     return together
 
 
-def export_image_int8(model, image_size: int, dest: Path) -> dict:
+def export_image_int8(model: CLIP, image_size: int, dest: Path) -> dict[str, Any]:
     """Write the image tower, dynamically quantised to int8 (weights int8, activations
     quantised per batch), to ``dest``. ``{"ok": True}`` or ``{"ok": False, "why": …}``."""
     import torch

@@ -27,6 +27,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class CpuInfo:
 def cpu_info(threads: int | None = None) -> CpuInfo:
     """This machine's CPU, read without torch (Linux /proc/cpuinfo, macOS sysctl)."""
     arch = platform.machine().lower()
-    name, flags = "", set()
+    name, flags = "", set[str]()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
@@ -121,7 +122,7 @@ class Choice:
     timings: dict[str, float] = field(default_factory=dict)  # images per second
     cosines: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -171,7 +172,7 @@ class CalibrationCache:
         except OSError as e:  # a read-only data folder only costs a re-measure next time
             log.warning("could not save the precision calibration: %s", e)
 
-    def _read(self) -> dict:
+    def _read(self) -> dict[str, Any]:
         if self.path is None:
             return {}
         try:

@@ -20,10 +20,18 @@ import logging
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession  # (untyped: Any to mypy)
+
+    from photoclip.core.model.tokenizer import ClipTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +50,7 @@ def onnxruntime_available() -> bool:
     return True
 
 
-def _session(path: Path, threads: int, spin: bool):
+def _session(path: Path, threads: int, spin: bool) -> InferenceSession:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -58,11 +66,12 @@ class TextCache:
     """A small LRU of text → embedding shared by the torch and the ONNX text encoders."""
 
     def __init__(self, size: int = 512):
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def encode(self, texts: list[str], compute) -> np.ndarray:
+    def encode(self, texts: list[str],
+               compute: Callable[[list[str]], npt.NDArray[np.float32]]) -> npt.NDArray[np.float32]:
         with self._lock:
             found = {t: self._items[t] for t in texts if t in self._items}
             for t in found:
@@ -91,13 +100,13 @@ class OrtTextEncoder:
         self.trimmed = trimmed
         self.model_id = model_id
         self.logit_scale = logit_scale
-        self._tokenizer = None
+        self._tokenizer: ClipTokenizer | None = None
         self._tok_lock = threading.Lock()
         self._cache = TextCache()
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
     @property
-    def tokenizer(self):
+    def tokenizer(self) -> ClipTokenizer:
         with self._tok_lock:
             if self._tokenizer is None:
                 from photoclip.core.model.tokenizer import ClipTokenizer
@@ -105,7 +114,7 @@ class OrtTextEncoder:
                 self._tokenizer = ClipTokenizer(context_length=self.context_length)
             return self._tokenizer
 
-    def encode_tokens(self, tokens: np.ndarray) -> np.ndarray:
+    def encode_tokens(self, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:
         tokens = np.asarray(tokens, np.int64)
         if self.trimmed:  # nothing after the longest text's end-of-text token is needed
             length = int(tokens.argmax(axis=1).max()) + 1 if len(tokens) else 1
@@ -113,7 +122,7 @@ class OrtTextEncoder:
         out = self._session.run(None, {self._input: np.ascontiguousarray(tokens)})[0]
         return np.asarray(out, np.float32)
 
-    def encode_texts(self, texts: list[str]) -> np.ndarray:
+    def encode_texts(self, texts: list[str]) -> npt.NDArray[np.float32]:
         return self._cache.encode(texts, lambda t: self.encode_tokens(self.tokenizer(t)))
 
 
@@ -124,11 +133,11 @@ class OrtImageEncoder:
         self._session = _session(path, threads, spin=False)
         self._input = self._session.get_inputs()[0].name
 
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        out = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
-        out = np.asarray(out, np.float32)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+    def __call__(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        raw = self._session.run(None, {self._input: np.ascontiguousarray(batch, np.float32)})[0]
+        out = np.asarray(raw, np.float32)
+        norms: npt.NDArray[np.float32] = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, np.maximum(norms, 1e-12), dtype=np.float32)
 
 
 def weights_fingerprint(spec: str) -> str:
@@ -159,7 +168,7 @@ class ModelStore:
     def folder(self, spec: str) -> Path:
         return self.root / hashlib.sha256(spec.encode()).hexdigest()[:16]
 
-    def meta(self, spec: str) -> dict:
+    def meta(self, spec: str) -> dict[str, Any]:
         """The entry for ``spec`` if it was made from the weights the spec names now."""
         try:
             meta = json.loads((self.folder(spec) / META).read_text(encoding="utf-8"))
@@ -171,7 +180,7 @@ class ModelStore:
             return {}
         return meta
 
-    def write_meta(self, spec: str, meta: dict) -> None:
+    def write_meta(self, spec: str, meta: dict[str, Any]) -> None:
         folder = self.folder(spec)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {**meta, "spec": spec, "fingerprint": weights_fingerprint(spec)}

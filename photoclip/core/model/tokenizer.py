@@ -128,7 +128,7 @@ class ClipTokenizer:
         return out
 
 
-def _tables(path: Path, specials: list[str]) -> tuple[dict, dict]:
+def _tables(path: Path, specials: list[str]) -> tuple[dict[str, int], dict[str, int]]:
     """The vocabulary and the merge ranks (keyed "first second", as the file spells a merge).
     Built from the file each time: ~0.09 s, where unmarshalling a cache of tuple-keyed tables
     took 0.3 s in a cold process."""
