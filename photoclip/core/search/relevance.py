@@ -16,7 +16,8 @@ of 12 cats, 12 dogs and 12 ships "ship" keeps the 12 ships, "airplane" nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -30,11 +31,21 @@ def lower_cut(cut: float | None) -> float | None:
     return WEAK if cut is not None and cut > WEAK else None
 
 
-def query_words(terms) -> set[str]:
+class _Part(Protocol):
+    """A weighted part of a query (``photoclip.core.search.query.Term``)."""
+
+    @property
+    def weight(self) -> float: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def query_words(terms: Iterable[_Part]) -> set[str]:
     """The words of a query's positive parts (left out of the alternatives)."""
     from photoclip.core.tags.tagsets import _word
 
-    words = set()
+    words: set[str] = set()
     for t in terms:
         if t.weight > 0:
             words |= {_word(w) for w in re.findall(r"[\w'-]+", t.text.lower())}

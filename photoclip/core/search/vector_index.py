@@ -27,11 +27,14 @@ import time
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from photoclip.core.paths import fsync_dir
+
+if TYPE_CHECKING:
+    import hnswlib  # (untyped: Any to mypy)
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,7 @@ class VectorIndex:
         self._n = 0
         self._pos: dict[int, int] = {}
         # hnsw regime
-        self._hnsw = None
+        self._hnsw: hnswlib.Index | None = None
         self._live: set[int] = set()
         self._deleted: set[int] = set()
         # a background HNSW build (see build_in_background): exact search answers meanwhile
@@ -143,15 +146,22 @@ class VectorIndex:
                     self._pos[moved] = row
                 self._n -= 1
 
-    def _hnsw_remove(self, ids) -> None:
+    def _graph(self) -> hnswlib.Index:
+        """The HNSW graph: only asked for in the hnsw regime."""
+        if self._hnsw is None:
+            raise RuntimeError("the index is in the exact regime: it has no HNSW graph")
+        return self._hnsw
+
+    def _hnsw_remove(self, ids: Sequence[int] | np.ndarray) -> None:
+        graph = self._graph()
         for pid in (int(i) for i in ids):
             if pid in self._live:
-                self._hnsw.mark_deleted(pid)
+                graph.mark_deleted(pid)
                 self._live.discard(pid)
                 self._deleted.add(pid)
 
     def _exact_add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
-        fresh = []
+        fresh: list[int] = []
         for k, pid in enumerate(ids.tolist()):
             row = self._pos.get(pid)
             if row is not None:
@@ -175,7 +185,7 @@ class VectorIndex:
             self._pos[pid] = self._n + off
         self._n = need
 
-    def _new_hnsw(self, capacity: int):
+    def _new_hnsw(self, capacity: int) -> hnswlib.Index:
         import hnswlib
 
         index = hnswlib.Index(space="ip", dim=self.dim)
@@ -187,9 +197,9 @@ class VectorIndex:
     def _to_hnsw(self) -> None:
         log.info("index passes %d vectors: switching from exact search to HNSW", self.exact_max)
         n = self._n
-        self._hnsw = self._new_hnsw(2 * n)
+        graph = self._hnsw = self._new_hnsw(2 * n)
         if n:
-            self._hnsw.add_items(self._vecs[:n], self._ids[:n])
+            graph.add_items(self._vecs[:n], self._ids[:n])
         self._live = set(self._ids[:n].tolist())
         self._deleted = set()
         self._ids = np.zeros(0, np.int64)
@@ -198,7 +208,7 @@ class VectorIndex:
         self._n = 0
 
     def _hnsw_add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
-        index = self._hnsw
+        index = self._graph()
         need = index.element_count + len(ids)
         if need > index.get_max_elements():
             index.resize_index(max(need, 2 * index.get_max_elements()))
@@ -243,7 +253,8 @@ class VectorIndex:
             self._build_thread = thread
         thread.start()
 
-    def _build(self, ids: np.ndarray, vecs: np.ndarray, on_built, chunk: int) -> None:
+    def _build(self, ids: np.ndarray, vecs: np.ndarray,
+               on_built: Callable[[VectorIndex], None] | None, chunk: int) -> None:
         try:
             graph = self._new_hnsw(max(2 * len(ids), 1024))
             for start in range(0, len(ids), chunk):
@@ -259,7 +270,7 @@ class VectorIndex:
                     return
                 self._hnsw, self._live, self._deleted = graph, set(ids.tolist()), set()
                 for op, op_ids, op_vecs in self._build_log or []:
-                    if op == "add":
+                    if op == "add" and op_vecs is not None:  # (an "add" always has vectors)
                         self._hnsw_add(op_ids, op_vecs)
                     else:
                         self._hnsw_remove(op_ids)
@@ -316,7 +327,9 @@ class VectorIndex:
             scores = vecs @ q
         return _top_k(ids, scores, k)
 
-    def _hnsw_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None, ef: int):
+    def _hnsw_search(self, q: np.ndarray, k: int, allowed: np.ndarray | None,
+                     ef: int) -> tuple[np.ndarray, np.ndarray]:
+        graph = self._graph()
         live = len(self._live)
         if allowed is not None:
             allowed_set = set(allowed.tolist()) & self._live
@@ -324,7 +337,7 @@ class VectorIndex:
                 cand = np.fromiter(allowed_set, np.int64, len(allowed_set))
                 if not len(cand):
                     return cand, np.zeros(0, np.float32)
-                vecs = np.asarray(self._hnsw.get_items(cand), dtype=np.float32)
+                vecs = np.asarray(graph.get_items(cand), dtype=np.float32)
                 return _top_k(cand, vecs @ q, k)
             k = min(k, len(allowed_set))
             filt: Callable[[int], bool] | None = allowed_set.__contains__
@@ -333,8 +346,8 @@ class VectorIndex:
             filt = None
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        self._hnsw.set_ef(max(ef, k))
-        labels, dist = self._hnsw.knn_query(q[None, :], k=k, num_threads=1, filter=filt)
+        graph.set_ef(max(ef, k))
+        labels, dist = graph.knn_query(q[None, :], k=k, num_threads=1, filter=filt)
         return labels[0].astype(np.int64), (1.0 - dist[0]).astype(np.float32)
 
     def vector(self, photo_id: int) -> np.ndarray | None:
@@ -482,8 +495,8 @@ class VectorIndex:
             legacy = "crc32" not in info  # saved by PhotoCLIP 0.1: trusted once, re-saved
             if not legacy and not isinstance(sums, dict):
                 raise ValueError("its checksums are unreadable")
-            for f in files.values():
-                if not legacy and sums.get(f.name) != _crc32(f):
+            for f in files.values():  # (``sums`` is a dict unless legacy)
+                if isinstance(sums, dict) and sums.get(f.name) != _crc32(f):
                     raise ValueError(f"{f.name} does not match its checksum")
             live = np.load(files["ids.npy"], allow_pickle=False)
             deleted = np.load(files["deleted.npy"], allow_pickle=False)
@@ -535,7 +548,7 @@ def _crc32(path: Path) -> int:
     return crc
 
 
-def _read_pointer(path: Path) -> dict:
+def _read_pointer(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -543,7 +556,7 @@ def _read_pointer(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(data, f)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -488,6 +489,8 @@ class Catalog:
                 "INSERT INTO folders(path, added_at) VALUES (?, ?)", (to_db(path), time.time())
             )
             new_id = cur.lastrowid
+            if new_id is None:  # (sqlite3 always sets it after an INSERT)
+                raise sqlite3.DatabaseError("the new folder row has no id")
             children = [
                 (r[0], r[1])
                 for r in tx.execute("SELECT id, path FROM folders WHERE id != ?", (new_id,))
@@ -648,7 +651,9 @@ class Catalog:
         elif not h or exact:
             paths = []
         if paths:
-            where = (h, best_match([(p,) for p in paths], here, None, 0, None)[0])
+            best = best_match([(p,) for p in paths], here, None, 0, None)
+            assert best is not None  # (``paths`` is not empty)
+            where = (h, best[0])
             n = tx.execute(
                 "INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source) "
                 "SELECT ?, tag_id, source FROM kept_tags WHERE content_hash=? AND path=?",
@@ -679,10 +684,11 @@ class Catalog:
 
     @staticmethod
     def has_user_data(tx: sqlite3.Connection, photo_id: int) -> bool:
-        return tx.execute(
+        found: int = tx.execute(
             "SELECT EXISTS(SELECT 1 FROM photo_tags WHERE photo_id=? AND source != 'auto') "
             "OR EXISTS(SELECT 1 FROM category_labels WHERE photo_id=?)",
-            (photo_id, photo_id)).fetchone()[0] == 1
+            (photo_id, photo_id)).fetchone()[0]
+        return found == 1
 
     def adopt_kept(self, hashes: Iterable[str]) -> int:
         """After a folder was removed: its photos' kept user data goes to the same photos
@@ -763,7 +769,9 @@ class Catalog:
              rec.height, rec.taken_at, int(rec.taken_from_exif), rec.status, rec.error, now, now,
              rec.inode),
         )
-        return tx.execute("SELECT id FROM photos WHERE path=?", (to_db(rec.path),)).fetchone()[0]
+        pid: int = tx.execute("SELECT id FROM photos WHERE path=?",
+                              (to_db(rec.path),)).fetchone()[0]
+        return pid
 
     @staticmethod
     def move_photo(tx: sqlite3.Connection, photo_id: int, new_path: str, folder_id: int,
@@ -885,7 +893,8 @@ class Catalog:
         mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
         return out_ids, mat
 
-    def iter_vectors(self, model: str, chunk: int = 8192):
+    def iter_vectors(self, model: str,
+                     chunk: int = 8192) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored ``model`` embedding as (ids, float32 matrix) chunks, in storage order
         (one sequential scan: 3x quicker than going through an index for 100k vectors)."""
         cur = self.conn.execute(
@@ -903,9 +912,9 @@ class Catalog:
 
     # -- queries for search and status -------------------------------------------------------
 
-    def photo_rows(self, ids: Sequence[int]) -> dict[int, dict]:
+    def photo_rows(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """id -> the photo's columns as a dict, for the ids that exist."""
-        out: dict[int, dict] = {}
+        out: dict[int, dict[str, Any]] = {}
         ids = list(ids)
         conn = self.conn
         for chunk in range(0, len(ids), 900):
@@ -937,7 +946,8 @@ class Catalog:
         """Ids of photos with a ``model`` vector inside any of ``folders`` ("" = anywhere),
         optionally only those written after revision ``since_rev``."""
         sql = "SELECT e.photo_id FROM embeddings e"
-        where, args = ["e.model=?"], [model]
+        where: list[str] = ["e.model=?"]
+        args: list[object] = [model]
         if since_rev is not None:
             where.append("e.rev > ?")
             args.append(since_rev)
@@ -962,7 +972,7 @@ class Catalog:
         return [(r[0], from_db(r[1]), bool(r[2])) for r in rows]
 
     def browse(self, folder: str | None = None, after: str | None = None,
-               before: str | None = None, limit: int = 1_000_000) -> list[dict]:
+               before: str | None = None, limit: int = 1_000_000) -> list[dict[str, Any]]:
         """Catalogued photos, newest first (the library view when nothing is searched)."""
         where, args = _photo_filters(folder, after, before)
         cur = self.conn.execute(
@@ -1023,8 +1033,11 @@ def displaced_path(path: str, photo_id: int) -> str:
     return f"{path.split(DISPLACED)[0]}{DISPLACED}{photo_id}"
 
 
-def best_match(rows: Sequence, path: str, inode: int | None, path_col: int | None,
-               inode_col: int | None):
+_Row = TypeVar("_Row", bound=Sequence[Any])
+
+
+def best_match(rows: Sequence[_Row], path: str, inode: int | None, path_col: int | None,
+               inode_col: int | None) -> _Row | None:
     """Of rows that all hold the same content, the one that is this file: the same inode
     (a rename keeps it), else the same file name, else the last. None for no rows.
     ``path_col`` None: each row's first item is a PhotoState."""
@@ -1064,7 +1077,7 @@ def _photo_filters(folder: str | None, after: str | None,
     return " ".join(sql), args
 
 
-def _state(row) -> PhotoState:
+def _state(row: Sequence[Any]) -> PhotoState:
     return PhotoState(row[0], from_db(row[1]), *row[2:7])
 
 

@@ -494,7 +494,7 @@ def _copy_table(conn: sqlite3.Connection, table: str, cols: list[str]) -> tuple[
     return copied, lost
 
 
-def _walk_rowids(conn, table: str, col_list: str, insert: str, start: int,
+def _walk_rowids(conn: sqlite3.Connection, table: str, col_list: str, insert: str, start: int,
                  end: int | None) -> tuple[int, int]:
     """Copy rows with rowid in [start, end] one by one, stepping over damage."""
     copied = lost = 0
@@ -502,7 +502,7 @@ def _walk_rowids(conn, table: str, col_list: str, insert: str, start: int,
     bound = "" if end is None else f" AND rowid <= {int(end)}"
     while True:
         jump = 1
-        cur = None
+        cur: sqlite3.Cursor | None = None
         while cur is None:  # seek to the first readable row at or after ``at``
             try:
                 cur = conn.execute(f"SELECT rowid, {col_list} FROM old.{table} WHERE rowid >= ?"
@@ -536,7 +536,7 @@ def _walk_rowids(conn, table: str, col_list: str, insert: str, start: int,
                         return copied, lost
 
 
-def _walk(conn, select: str, insert: str) -> tuple[int, int]:
+def _walk(conn: sqlite3.Connection, select: str, insert: str) -> tuple[int, int]:
     """Copy what a scan returns before it meets damage (tables with no rowid)."""
     copied = 0
     try:
@@ -548,13 +548,13 @@ def _walk(conn, select: str, insert: str) -> tuple[int, int]:
     return copied, 0
 
 
-def _has_rowid(conn, table: str) -> bool:
+def _has_rowid(conn: sqlite3.Connection, table: str) -> bool:
     sql = conn.execute("SELECT sql FROM old.sqlite_master WHERE type='table' AND name=?",
                        (table,)).fetchone()
     return sql is not None and "WITHOUT ROWID" not in (sql[0] or "").upper()
 
 
-def _drop_orphans(tx, report: RepairReport) -> None:
+def _drop_orphans(tx: sqlite3.Connection, report: RepairReport) -> None:
     """Rows whose parent row was lost to the damage: user rows of a lost photo are kept by
     content where that is known, the rest go (counted as lost)."""
     for table, parent_sql in (
@@ -615,7 +615,8 @@ def integrity_ok(path: Path) -> bool:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            result: str = conn.execute("PRAGMA quick_check").fetchone()[0]
+            return result == "ok"
         finally:
             conn.close()
     except (sqlite3.Error, UnicodeDecodeError):

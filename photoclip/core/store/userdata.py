@@ -26,8 +26,10 @@ import os
 import shutil
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from photoclip.core import names
 from photoclip.core.errors import PhotoclipError
@@ -49,13 +51,14 @@ AT_MOST = 300.0  # ...but no later than this after the first change not yet in o
 @dataclass
 class UserData:
     folders: list[str] = field(default_factory=list)
-    tagsets: list[dict] = field(default_factory=list)  # with labels [{...}] and scopes [...]
+    # (the JSON a snapshot holds: checked for shape by from_json)
+    tagsets: list[dict[str, Any]] = field(default_factory=list)  # labels [{...}], scopes [...]
     keywords: list[str] = field(default_factory=list)
-    categories: list[dict] = field(default_factory=list)
+    categories: list[dict[str, Any]] = field(default_factory=list)
     # (path, content hash, set or None, label, 'manual' | 'removed')
-    tags: list[list] = field(default_factory=list)
+    tags: list[list[Any]] = field(default_factory=list)
     # (path, content hash, category, positive 0/1, added_at)
-    examples: list[list] = field(default_factory=list)
+    examples: list[list[Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what could not be read
 
     def only(self, tables: set[str]) -> UserData:
@@ -79,13 +82,13 @@ class UserData:
                 "keywords": len(self.keywords), "categories": len(self.categories),
                 "tags": len(self.tags), "examples": len(self.examples)}
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("problems")
         return {"format": FORMAT, "version": VERSION, **out}
 
     @classmethod
-    def from_json(cls, d) -> UserData:
+    def from_json(cls, d: object) -> UserData:
         """A snapshot's content, checked for shape (a damaged or foreign file is refused
         with ValueError, never half read)."""
         if not isinstance(d, dict) or d.get("format") != FORMAT \
@@ -118,17 +121,17 @@ def read(conn: sqlite3.Connection) -> UserData:
     damaged page) is left out and named in ``problems``; the rest is still read."""
     out = UserData()
 
-    def part(what: str, fn) -> None:
+    def part(what: str, fn: Callable[[], None]) -> None:
         try:
             fn()
         except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
             out.problems.append(f"{what}: {e}")
 
-    def folders():
+    def folders() -> None:
         out.folders = [from_db(r[0]) for r in conn.execute("SELECT path FROM folders")]
 
-    def tagsets():
-        sets = {}
+    def tagsets() -> None:
+        sets: dict[int, dict[str, Any]] = {}
         for r in conn.execute("SELECT id, name, exclusive, context, threshold, created_at "
                               "FROM tagsets"):
             sets[r[0]] = {"name": r[1], "exclusive": bool(r[2]), "context": r[3],
@@ -143,16 +146,16 @@ def read(conn: sqlite3.Connection) -> UserData:
                 sets[r[0]]["scopes"].append(from_db(r[1]))
         out.tagsets = list(sets.values())
 
-    def keywords():
+    def keywords() -> None:
         out.keywords = [r[0] for r in conn.execute(
             "SELECT name FROM tags WHERE tagset_id IS NULL")]
 
-    def categories():
+    def categories() -> None:
         out.categories = [{"name": r[0], "description": r[1], "threshold": r[2],
                            "created_at": r[3]} for r in conn.execute(
             "SELECT name, description, threshold, created_at FROM categories")]
 
-    def tags():
+    def tags() -> None:
         rows = conn.execute(
             "SELECT p.path, ifnull(p.content_hash, ''), s.name, t.name, pt.source "
             "FROM photo_tags pt JOIN photos p ON p.id = pt.photo_id "
@@ -165,7 +168,7 @@ def read(conn: sqlite3.Connection) -> UserData:
             ).fetchall()
         out.tags = [[from_db(r[0]), *r[1:]] for r in rows]
 
-    def examples():
+    def examples() -> None:
         rows = conn.execute(
             "SELECT p.path, ifnull(p.content_hash, ''), c.name, l.positive, l.added_at "
             "FROM category_labels l JOIN photos p ON p.id = l.photo_id "
@@ -263,7 +266,8 @@ def merge(catalog: Catalog, data: UserData, override: bool) -> Merged:
     return out
 
 
-def _merge_tagset(tx, ts: dict, set_ids: dict[str, int], override: bool) -> int:
+def _merge_tagset(tx: sqlite3.Connection, ts: dict[str, Any], set_ids: dict[str, int],
+                  override: bool) -> int:
     key = names.key(ts["name"])
     set_id = set_ids.get(key)
     changed = 0
@@ -299,7 +303,8 @@ def _merge_tagset(tx, ts: dict, set_ids: dict[str, int], override: bool) -> int:
     return changed
 
 
-def _merge_category(tx, c: dict, cat_ids: dict[str, int], override: bool) -> int:
+def _merge_category(tx: sqlite3.Connection, c: dict[str, Any], cat_ids: dict[str, int],
+                    override: bool) -> int:
     key = names.key(c["name"])
     if key not in cat_ids:
         cat_ids[key] = new_id(tx, "categories")
@@ -315,7 +320,7 @@ def _merge_category(tx, c: dict, cat_ids: dict[str, int], override: bool) -> int
     return 0
 
 
-def _tag_id(tx, set_name: str | None, label: str, create: bool) -> int | None:
+def _tag_id(tx: sqlite3.Connection, set_name: str | None, label: str, create: bool) -> int | None:
     """The id of the label ``set_name/label``, or of the free keyword ``label`` (made if
     ``create``)."""
     if set_name is not None:
@@ -331,7 +336,7 @@ def _tag_id(tx, set_name: str | None, label: str, create: bool) -> int | None:
     return r[0] if r else None
 
 
-def _photo_ids(tx, paths: set[str]) -> dict[str, int]:
+def _photo_ids(tx: sqlite3.Connection, paths: set[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     db_paths = [to_db(p) for p in paths]
     for k in range(0, len(db_paths), 900):
@@ -341,7 +346,7 @@ def _photo_ids(tx, paths: set[str]) -> dict[str, int]:
     return out
 
 
-def _keep(tx, into: str, values: tuple, override: bool) -> int:
+def _keep(tx: sqlite3.Connection, into: str, values: tuple[object, ...], override: bool) -> int:
     verb = "INSERT OR REPLACE" if override else "INSERT OR IGNORE"
     return tx.execute(f"{verb} INTO {into} VALUES ({','.join('?' * len(values))})",
                       values).rowcount
