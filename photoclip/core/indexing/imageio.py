@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = frozenset({
@@ -90,7 +91,7 @@ def decode(data: bytes, min_side: int | None = None) -> Decoded:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
+            im: Image.Image = Image.open(io.BytesIO(data))
         full_w, full_h = im.size
         exif = im.getexif()
         orientation = exif.get(0x0112, 1)
@@ -198,8 +199,9 @@ class Preprocess:
             left = round((nw - s) / 2.0)
             top = round((nh - s) / 2.0)
             im = im.crop((left, top, left + s, top + s))
-        arr = np.asarray(im, dtype=np.float32) * (1.0 / 255.0)
-        arr = (arr - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        pixels: npt.NDArray[np.float32] = np.asarray(im, dtype=np.float32) * (1.0 / 255.0)
+        mean, std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
+        arr = (pixels - mean) / std
         return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 

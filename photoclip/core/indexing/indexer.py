@@ -24,11 +24,14 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from photoclip.core.indexing.imageio import (
     DecodeError,
+    Preprocess,
     content_hash,
     decode,
     decode_for_model,
@@ -39,7 +42,22 @@ from photoclip.core.indexing.scan import FileInfo, file_info, scan
 from photoclip.core.paths import to_db
 from photoclip.core.store.catalog import Catalog, Folder, PhotoRecord, PhotoState, best_match
 
+if TYPE_CHECKING:
+    from photoclip.core.search.vector_index import VectorIndex
+
 log = logging.getLogger(__name__)
+
+
+class ImageModel(Protocol):
+    """What indexing needs of the model (the Encoder; tests pass small stand-ins)."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def preprocess(self) -> Preprocess: ...
+
+    def encode_images(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
 
 CATALOG_ONLY_SIDE = 64  # decode size used to validate a file when no model is loaded
 
@@ -133,7 +151,8 @@ class Indexer:
     until a model is available.
     """
 
-    def __init__(self, catalog: Catalog, encoder=None, index=None, *, batch_size: int = 32,
+    def __init__(self, catalog: Catalog, encoder: ImageModel | None = None,
+                 index: VectorIndex | None = None, *, batch_size: int = 32,
                  threads: int = 0, plan_model: str | None = None):
         self.catalog = catalog
         self.encoder = encoder
@@ -190,7 +209,8 @@ class Indexer:
             self._classify(plan, file_info(path), st, retry_failed=True)
         return plan
 
-    def _classify(self, plan: Plan, fi: FileInfo, st: PhotoState | None, retry_failed: bool):
+    def _classify(self, plan: Plan, fi: FileInfo, st: PhotoState | None,
+                  retry_failed: bool) -> None:
         """Unchanged files are skipped. A file that failed is tried again when it changed,
         when asked, and whenever its failure was one that can pass (it could not be read:
         permissions, a drive error, a dangling link) — a fixed file is never left behind."""
@@ -243,7 +263,8 @@ class Indexer:
                 self.index_changed = True
         return len(gone)
 
-    def _run(self, plan: Plan, progress, cancel, remove_missing: bool) -> Report:
+    def _run(self, plan: Plan, progress: Callable[[Progress], None] | None,
+             cancel: threading.Event | None, remove_missing: bool) -> Report:
         t0 = time.monotonic()
         report = Report(unchanged=max(plan.unchanged, 0))
         if plan.offline:
@@ -307,7 +328,7 @@ TRANSIENT = ("cannot read the file", "the file disappeared", "broken symbolic li
 
 def transient_failure(reason: str | None) -> bool:
     """Whether a failure can go away without the file changing (e.g. a permission fixed)."""
-    return bool(reason) and reason.startswith(TRANSIENT)
+    return reason is not None and reason.startswith(TRANSIENT)
 
 
 MASS_REMOVAL = 20  # missing photos above which a device change means "not mounted"
@@ -328,7 +349,7 @@ def _looks_unmounted(folder: Folder, device: int, known: int, seen: int,
     return None
 
 
-def _prepare(fi: FileInfo, pre,
+def _prepare(fi: FileInfo, pre: Preprocess | None,
              known: Callable[[str], tuple[bool, int | None]]) -> _Prepared:
     """Runs in the decode pool: read once, hash, and decode only when the content is new."""
     if fi.error:
@@ -354,7 +375,8 @@ def _prepare(fi: FileInfo, pre,
 class _RunState:
     """The main-thread side of a run: batches prepared files, encodes, commits."""
 
-    def __init__(self, indexer: Indexer, plan: Plan, report: Report, progress):
+    def __init__(self, indexer: Indexer, plan: Plan, report: Report,
+                 progress: Callable[[Progress], None] | None):
         self.ix = indexer
         self.plan = plan
         self.report = report
@@ -383,8 +405,13 @@ class _RunState:
             return
         batch, self.batch, self.to_encode = self.batch, [], 0
         enc = [b for b in batch if b.array is not None]
-        vectors = (self.ix.encoder.encode_images(np.stack([b.array for b in enc]))
-                   if enc else None)
+        vectors = None
+        if enc:
+            encoder = self.ix.encoder
+            if encoder is None:  # (pixels are prepared only for a model)
+                raise RuntimeError("prepared pixels without a model to encode them")
+            vectors = encoder.encode_images(
+                np.stack([b.array for b in batch if b.array is not None]))
         cat = self.ix.catalog
         folder_id = self.plan.folder.id
         try:
@@ -397,11 +424,14 @@ class _RunState:
         self.prog.done += len(batch)
         self._emit(batch[-1].info.path, force=True)
 
-    def _commit(self, batch, enc, vectors, cat, folder_id) -> list:
+    def _commit(self, batch: list[_Prepared], enc: list[_Prepared],
+                vectors: npt.NDArray[np.float32] | None, cat: Catalog,
+                folder_id: int) -> list[tuple[int, np.ndarray | int]]:
         """One batch in one transaction; returns what the index must add."""
         index_add: list[tuple[int, np.ndarray | int]] = []
         with cat.transaction() as tx:
-            vec_of = {id(b): v for b, v in zip(enc, vectors, strict=True)} if enc else {}
+            vec_of = {id(b): v for b, v in zip(enc, vectors, strict=True)} \
+                if vectors is not None else {}  # (vectors: exactly when ``enc`` is not empty)
             for b in batch:
                 fi = b.info
                 if b.error is not None:  # recorded with its reason; an old vector is dropped
@@ -436,8 +466,8 @@ class _RunState:
                         src = tx.execute("SELECT width, height, taken_at, taken_from_exif "
                                          "FROM photos WHERE id=?", (b.known_id,)).fetchone()
                         # (gone meanwhile: the copy stays pending and is encoded next run)
-                        width, height, taken, exif = src or (None, None, None, 0)
-                        exif = bool(exif)
+                        width, height, taken, from_exif = src or (None, None, None, 0)
+                        exif = bool(from_exif)
                     else:
                         width, height = b.width, b.height
                         taken, exif = b.taken_at, b.taken_at is not None
@@ -474,10 +504,12 @@ class _RunState:
         path = fi.path
         cands = [st for st in self.missing_by_hash.get(h, ()) if st.path in self.plan.missing
                  and st.path != path] if h else []
-        if cands:
+        if h and cands:
             inodes = self.ix.catalog.inodes([st.id for st in cands])
-            st = best_match([(c, inodes.get(c.id)) for c in cands], path, fi.inode,
-                            path_col=None, inode_col=1)[0]
+            best = best_match([(c, inodes.get(c.id)) for c in cands], path, fi.inode,
+                              path_col=None, inode_col=1)
+            assert best is not None  # (``cands`` is not empty)
+            st = best[0]
             self.missing_by_hash[h].remove(st)
             del self.plan.missing[st.path]
             return st
@@ -489,16 +521,19 @@ class _RunState:
         index = self.ix.index
         if index is None or not adds:
             return
-        ids, vecs = [], []
+        ids: list[int] = []
+        vecs: list[np.ndarray] = []
         for pid, v in adds:
             if isinstance(v, int):  # copy of another photo's vector
-                v = index.vector(v)
-                if v is None:
-                    v = self.ix.catalog.vector_of(pid, self.model)
-                if v is None:
+                vec = index.vector(v)
+                if vec is None and self.model is not None:
+                    vec = self.ix.catalog.vector_of(pid, self.model)
+                if vec is None:
                     continue
+            else:
+                vec = v
             ids.append(pid)
-            vecs.append(v)
+            vecs.append(vec)
         if ids:
             index.add(ids, np.stack(vecs))
             self.ix.index_changed = True

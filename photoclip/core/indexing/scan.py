@@ -141,7 +141,7 @@ def scan(root: str) -> Iterator[FileInfo]:
         stack.extend(reversed(subdirs))
 
 
-def file_info(path: str, entry: os.DirEntry | None = None) -> FileInfo:
+def file_info(path: str, entry: os.DirEntry[str] | None = None) -> FileInfo:
     """Size and mtime of ``path`` (following links), or a FileInfo carrying the reason it failed."""
     try:
         st = entry.stat() if entry is not None else os.stat(path)

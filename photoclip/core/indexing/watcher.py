@@ -28,6 +28,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
 from photoclip.core.indexing.imageio import is_image_name
@@ -69,9 +70,10 @@ class FolderWatcher:
         self.tick = tick
         self.force_polling = force_polling
         self.polling: dict[str, str] = {}  # root -> why it is polled
-        self._observers: dict[str, object] = {}
+        self._observers: dict[str, BaseObserver] = {}
         self._lock = threading.Lock()
-        self._pending: dict[str, dict[str, tuple[float, tuple | None]]] = {}
+        # root -> path -> (when last touched, its (size, mtime) then; None for a folder)
+        self._pending: dict[str, dict[str, tuple[float, tuple[int, int] | None]]] = {}
         self._moves: dict[str, list[tuple[str, str]]] = {}
         self._rescan: set[str] = set()
         self._online: dict[str, bool] = {}
@@ -169,7 +171,7 @@ class FolderWatcher:
                     log.exception("change handler failed for %s", change.root)
 
     def _ready(self, now: float) -> list[Change]:
-        out = []
+        out: list[Change] = []
         with self._lock:
             roots = set(self._pending) | set(self._moves) | self._rescan
             for root in roots:
@@ -217,9 +219,9 @@ class FolderWatcher:
             if online == was_online:
                 continue
             self._online[root] = online
-            obs = self._observers.pop(root, None)
-            if obs is not None:
-                obs.stop()
+            gone = self._observers.pop(root, None)
+            if gone is not None:
+                gone.stop()
             if online:
                 log.info("%s is back: reconciling it", root)
                 self.watch(root)
@@ -233,7 +235,7 @@ class _OverflowListener(logging.Handler):
     """watchdog rebuilds its inotify watches after a queue overflow but tells its handlers
     nothing: the events are simply gone. It does log it, with the folder: that is our cue."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self._watchers: set[FolderWatcher] = set()
         self._lock = threading.Lock()
@@ -252,7 +254,10 @@ class _OverflowListener(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "overflow" not in str(record.msg).lower():
             return
-        below = os.fsdecode(record.args[0]) if record.args else None
+        # (watchdog passes the watched path, str or bytes; anything else: rescan everything
+        # rather than raise inside watchdog's logging call, in its observer thread)
+        arg = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        below = os.fsdecode(arg) if isinstance(arg, str | bytes) else None
         with self._lock:
             watchers = list(self._watchers)
         for w in watchers:
