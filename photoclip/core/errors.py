@@ -5,6 +5,8 @@ command-line user can do (a command to type) goes in ``cli_hint``: ``str(err)`` 
 (the CLI), :func:`for_gui` leaves it out (a GUI user is never told to type a command).
 """
 
+import os
+
 
 class PhotoclipError(Exception):
     """Base class: an error with a message meant for the user."""
@@ -37,7 +39,7 @@ class NotFound(PhotoclipError):
     exit_code = 4
 
 
-def explain(err: BaseException, home) -> PhotoclipError | None:
+def explain(err: BaseException, home: str | os.PathLike[str]) -> PhotoclipError | None:
     """The one sentence for an OS or SQLite error a user can act on (disk full, no permission,
     a read-only or damaged data folder), or None for anything else. One place for all of them,
     so every command says the same thing about the same trouble."""

@@ -47,7 +47,7 @@ def show(path: str) -> str:
     return path
 
 
-def fsync_dir(folder: str | os.PathLike) -> None:
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
     """Flush a folder's entries to disk (a rename inside it survives a power cut). Where a
     folder cannot be opened for that (Windows), nothing to do."""
     try:

@@ -156,7 +156,8 @@ def _photos(path: Path, check: bool = False) -> int:
         if check and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise PhotoclipError(f"The copy of the catalog in {show(str(path.parent))} is damaged; "
                                  "the library stays where it was.")
-        return conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+        count: int = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
+        return count
     finally:
         conn.close()
 

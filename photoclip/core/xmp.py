@@ -40,11 +40,15 @@ import threading
 import time
 import unicodedata
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
 from photoclip.core.paths import fsync_dir, show
+
+if TYPE_CHECKING:
+    from photoclip.core.tags.tagsets import TagSets
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -210,7 +214,7 @@ def _parse(data: bytes) -> tuple[ET.Element, dict[str, str]]:
         else:
             top.text = (top.text or "") + s
 
-    def start(name, attrs):
+    def start(name: str, attrs: dict[str, str]) -> None:
         flush()
         if len(stack) >= MAX_DEPTH:
             raise _Refused(f"nested more than {MAX_DEPTH} deep")
@@ -221,11 +225,11 @@ def _parse(data: bytes) -> tuple[ET.Element, dict[str, str]]:
             root.append(el)
         stack.append(el)
 
-    def end(name):
+    def end(name: str) -> None:
         flush()
         stack.pop()
 
-    def ns_decl(prefix, uri):
+    def ns_decl(prefix: str | None, uri: str | None) -> None:
         nonlocal declared
         declared += 1
         if declared > MAX_NAMESPACES:
@@ -233,7 +237,7 @@ def _parse(data: bytes) -> tuple[ET.Element, dict[str, str]]:
         if prefix and uri and uri not in prefixes:
             prefixes[uri] = prefix
 
-    def refuse(*_args):
+    def refuse(*_args: object) -> NoReturn:
         raise _Refused("a DTD or entity declaration (not allowed in XMP)")
 
     p.StartElementHandler = start
@@ -314,12 +318,14 @@ def _serialize(root: ET.Element, prefixes: dict[str, str]) -> bytes:
         return prefix_of(uri) + ":" + local
 
     out: list[str] = [""]  # [0]: the root's start tag, written last (its declarations)
-    todo: list = [(root, 0)]  # (element, depth) to write, or (None, text) to copy
+    # (element, depth) to write, or text to copy
+    todo: list[tuple[ET.Element, int] | str] = [(root, 0)]
     while todo:
-        el, depth = todo.pop()
-        if el is None:
-            out.append(depth)
+        item = todo.pop()
+        if isinstance(item, str):
+            out.append(item)
             continue
+        el, depth = item
         pad = "\n" + " " * depth
         tag = name(el.tag)
         attrs = "".join(f' {name(k)}="{_escape(v, True)}"' for k, v in el.attrib.items())
@@ -328,10 +334,10 @@ def _serialize(root: ET.Element, prefixes: dict[str, str]) -> bytes:
         text = el.text or ""
         if len(el):
             head = f"<{tag}{attrs}>" + (_escape(text) if text.strip() else "")
-            todo.append((None, ("" if text.strip() else pad) + f"</{tag}>"))
+            todo.append(("" if text.strip() else pad) + f"</{tag}>")
             for child in reversed(el):
                 if child.tail and child.tail.strip():
-                    todo.append((None, _escape(child.tail)))
+                    todo.append(_escape(child.tail))
                 todo.append((child, depth + 1))
         elif text:
             head = f"<{tag}{attrs}>{_escape(text)}</{tag}>"
@@ -357,17 +363,17 @@ def _rdf_root(root: ET.Element) -> ET.Element:
     return rdf
 
 
-def _items(descriptions, tag: str) -> list[ET.Element]:
+def _items(descriptions: Sequence[ET.Element], tag: str) -> list[ET.Element]:
     return [li for _, li in _items_in(descriptions, tag)]
 
 
-def _items_in(descriptions, tag: str) -> list[tuple[ET.Element, ET.Element]]:
+def _items_in(descriptions: Sequence[ET.Element], tag: str) -> list[tuple[ET.Element, ET.Element]]:
     """(container, rdf:li) of a field, in order."""
     return [(box, li) for d in descriptions for prop in d.findall(tag) for box in prop.iter()
             for li in box if li.tag == LI]
 
 
-def _record(descriptions, tag: str) -> dict[str, set[str]]:
+def _record(descriptions: Sequence[ET.Element], tag: str) -> dict[str, set[str]]:
     """What PhotoCLIP recorded it wrote in one field: value → kinds."""
     out: dict[str, set[str]] = {}
     for li in _items(descriptions, tag):
@@ -444,7 +450,7 @@ def merge(root: ET.Element, carried: Carried, manages: Manages) -> bool:
     return changed
 
 
-def _container(descriptions, tag: str, container: str) -> ET.Element:
+def _container(descriptions: Sequence[ET.Element], tag: str, container: str) -> ET.Element:
     prop = next((p for d in descriptions for p in d.findall(tag)), None)
     if prop is None:
         prop = ET.SubElement(descriptions[0], tag)
@@ -455,7 +461,8 @@ def _container(descriptions, tag: str, container: str) -> ET.Element:
     return box
 
 
-def _write_record(descriptions, record_tag: str, owned: dict[str, set[str]]) -> None:
+def _write_record(descriptions: Sequence[ET.Element], record_tag: str,
+                  owned: dict[str, set[str]]) -> None:
     for d in descriptions:
         for prop in d.findall(record_tag):
             d.remove(prop)
@@ -582,6 +589,10 @@ def _abandoned(path: str, pid: str | None, st: os.stat_result) -> bool:
 # -- reading keywords ------------------------------------------------------------------------
 
 
+# an entry of a photo's keywords: ("flat", keyword) or ("path", (level, level, ...))
+Entry = tuple[str, str | tuple[str, ...]]
+
+
 @dataclass
 class Keywords:
     """What a photo's metadata says: flat keywords and hierarchical paths (lists of levels),
@@ -591,17 +602,22 @@ class Keywords:
 
     flat: list[str] = field(default_factory=list)
     paths: list[list[str]] = field(default_factory=list)
-    ours: set[tuple] = field(default_factory=set)
-    theirs: set[tuple] = field(default_factory=set)
+    ours: set[Entry] = field(default_factory=set)
+    theirs: set[Entry] = field(default_factory=set)
 
     @property
-    def own(self) -> set[tuple]:
+    def own(self) -> set[Entry]:
         return self.ours - self.theirs
 
     def merge(self, other: Keywords) -> None:
         self.flat = list(dict.fromkeys(self.flat + other.flat))
         seen = {tuple(p) for p in self.paths}
-        self.paths += [p for p in other.paths if tuple(p) not in seen and not seen.add(tuple(p))]
+        new: list[list[str]] = []
+        for p in other.paths:
+            if tuple(p) not in seen:
+                seen.add(tuple(p))
+                new.append(p)
+        self.paths += new
         self.ours |= other.ours
         self.theirs |= other.theirs
 
@@ -615,7 +631,7 @@ def read_packet(data: bytes) -> Keywords:
     out = Keywords()
     descriptions = list(root.iter(RDF + "Description"))
 
-    def mark(key: tuple, kinds: set[str] | None) -> None:
+    def mark(key: Entry, kinds: set[str] | None) -> None:
         if kinds and "manual" not in kinds:
             out.ours.add(key)
         else:
@@ -628,7 +644,7 @@ def read_packet(data: bytes) -> Keywords:
         if v:
             flat[v] = None
             mark(("flat", v), record.get(v))
-    paths: dict[tuple, None] = {}
+    paths: dict[tuple[str, ...], None] = {}
     for tag, _, sep, record_tag in FIELDS[1:]:
         record = _record(descriptions, record_tag)
         for li in _items(descriptions, tag):
@@ -666,7 +682,7 @@ def read_embedded(photo: str) -> Keywords:
     return out
 
 
-def _iptc_keywords(f) -> list[str]:
+def _iptc_keywords(f: IO[bytes]) -> list[str]:
     try:
         from PIL import Image, IptcImagePlugin
 
@@ -774,7 +790,7 @@ class ImportReport:
         return out
 
 
-def export_tags(tagsets, photos, naming: str = "ext",
+def export_tags(tagsets: TagSets, photos: Iterable[tuple[int, str, bool]], naming: str = "ext",
                 categories: set[str] | None = None) -> ExportReport:
     """Write the tags of ``photos`` ((id, path, online) rows) to their sidecars, auto and
     manual ones recorded as such. Only entries PhotoCLIP recorded as its own tags are taken
@@ -808,7 +824,7 @@ def _stale_category(tag: str, value: str, existing: set[str] | None) -> bool:
     return name.casefold() not in keys
 
 
-def export_category(name: str, members: set[int], photos,
+def export_category(name: str, members: set[int], photos: Iterable[tuple[int, str, bool]],
                     naming: str = "ext", categories: set[str] | None = None) -> ExportReport:
     """Write a category's membership to the sidecars of ``photos`` as the keyword
     ``Categories|name``: added for members, taken out of a non-member's existing sidecar
@@ -825,7 +841,7 @@ def export_category(name: str, members: set[int], photos,
                    lambda pid: [(path, "category")] if pid in members else [], manages)
 
 
-def _export(photos, naming: str, entries: Callable[[int], Carried],
+def _export(photos: Iterable[tuple[int, str, bool]], naming: str, entries: Callable[[int], Carried],
             manages: Manages) -> ExportReport:
     if naming not in NAMINGS:
         raise ValueError(f"naming must be one of {NAMINGS}")
@@ -841,8 +857,9 @@ def _export(photos, naming: str, entries: Callable[[int], Carried],
             visited.add(folder)
             report.cleaned += clean_temporary(folder)
         if side in shared:  # refused: the other photo's tags would end up on this one
-            if shared[side] is not None and (carried or os.path.lexists(side)):
-                report.collisions.append((side, shared[side]))
+            sharers = shared[side]
+            if sharers is not None and (carried or os.path.lexists(side)):
+                report.collisions.append((side, sharers))
                 shared[side] = None
             continue
         try:
@@ -861,11 +878,12 @@ def _export(photos, naming: str, entries: Callable[[int], Carried],
     return report
 
 
-def _present(photos, report) -> list[tuple[int, str]]:
+def _present(photos: Iterable[tuple[int, str, bool]],
+             report: ExportReport | ImportReport) -> list[tuple[int, str]]:
     """(id, path) of the photos there now; the others counted in ``report``: offline folders,
     and photos that are not on disk now (deleted, or a drive unplugged under a bare mount
     point) — nothing is ever written beside those."""
-    here = []
+    here: list[tuple[int, str]] = []
     for pid, path, online in photos:
         if not online:
             report.offline += 1
@@ -876,7 +894,7 @@ def _present(photos, report) -> list[tuple[int, str]]:
     return here
 
 
-def _shared_sidecars(photos, naming: str) -> dict[str, list[str] | None]:
+def _shared_sidecars(photos: Iterable[tuple[int, str]], naming: str) -> dict[str, list[str] | None]:
     """Sidecar → the photos (two or more) that would share it under ``naming``."""
     by_side: dict[str, list[str]] = {}
     for _, path in photos:
@@ -884,7 +902,8 @@ def _shared_sidecars(photos, naming: str) -> dict[str, list[str] | None]:
     return {s: ps for s, ps in by_side.items() if len(ps) > 1}
 
 
-def import_tags(tagsets, photos, categories: Iterable[str] = ()) -> ImportReport:
+def import_tags(tagsets: TagSets, photos: Iterable[tuple[int, str, bool]],
+                categories: Iterable[str] = ()) -> ImportReport:
     """Keywords found in the sidecars (either name) and inside ``photos`` ((id, path, online)
     rows) become manual tags: ``Set|label`` of a known set is that label, anything else a free
     keyword. Left alone: entries PhotoCLIP recorded as its own automatic tags or category
@@ -902,8 +921,9 @@ def import_tags(tagsets, photos, categories: Iterable[str] = ()) -> ImportReport
             for naming in NAMINGS:
                 side = sidecar_path(path, naming)
                 if side in shared:
-                    if shared[side] is not None and os.path.lexists(side):
-                        report.collisions.append((side, shared[side]))
+                    sharers = shared[side]
+                    if sharers is not None and os.path.lexists(side):
+                        report.collisions.append((side, sharers))
                     shared[side] = None
                     continue
                 if os.path.lexists(side):
@@ -942,9 +962,9 @@ class _LabelIds:
     """Label ids by (set, label), the set read once (``TagSets.get``), so a name holding ``/``
     or ``|`` is never parsed again."""
 
-    def __init__(self, tagsets):
+    def __init__(self, tagsets: TagSets):
         self.tagsets = tagsets
-        self.sets: dict[str, dict[str, int] | None] = {}
+        self.sets: dict[str, dict[str, int | None] | None] = {}
 
     def get(self, set_name: str, label: str) -> int | None:
         if set_name not in self.sets:
