@@ -123,26 +123,26 @@ def main() -> None:
 
     home = synthetic_library(OUT / f"categories-{args.photos}", spec, vectors)
     lib = Library(home, model=spec)
-    lib.search_ready = lambda retry=False: False  # (a random text tower: no name prior)
+    lib.model.search_ready = lambda retry=False: False  # (a random text tower: no name prior)
     for c in lib.categories.all():
         lib.categories.delete(c.name)
     ids = lib.catalog.embedding_ids(spec)
     order = np.argsort(-(lib.catalog.vectors(spec, ids.tolist())[1] @ gap.concepts[3]))
-    lib.create_category("Bench")
-    lib.label_photos("Bench", ids[order[:10]].tolist(), True)
-    lib.category_overview(quality=False)  # vectors in memory, as in the running app
+    lib.categories.create("Bench")
+    lib.categories.label("Bench", ids[order[:10]].tolist(), True)
+    lib.categories.overview(quality=False)  # vectors in memory, as in the running app
     times = []
     for k in range(10, 20):
         t0 = time.perf_counter()
-        lib.label_photos("Bench", [int(ids[order[k]])], True)
-        row = next(r for r in lib.category_overview(quality=False) if r["name"] == "Bench")
+        lib.categories.label("Bench", [int(ids[order[k]])], True)
+        row = next(r for r in lib.categories.overview(quality=False) if r["name"] == "Bench")
         times.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
-    lib.category_overview(quality=True)
+    lib.categories.overview(quality=True)
     s_quality = time.perf_counter() - t0
-    lib.categories._vectors = None
+    lib.categories.store._vectors = None
     t0 = time.perf_counter()
-    lib.category_overview(quality=False)
+    lib.categories.overview(quality=False)
     s_cold = time.perf_counter() - t0
     result["add_one_example_to_new_count"] = {
         "median_s": round(float(np.median(times)), 3), "max_s": round(max(times), 3),

@@ -27,8 +27,8 @@ def main() -> None:
     encoder = Encoder.load(f"local-dir:{CIFAR_CLIP}", device="cpu")
     with tempfile.TemporaryDirectory() as home:
         lib = make_library(Path(home), encoder)
-        lib.add_folder(CIFAR_SAMPLE)
-        lib.index_folders()
+        lib.folders.add(CIFAR_SAMPLE)
+        lib.folders.index()
         X, y, text = class_matrix(lib, encoder)
         t0 = time.perf_counter()
         table, ranking = k_shot_tables(X, y, text, encoder.logit_scale)

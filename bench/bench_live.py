@@ -75,11 +75,11 @@ def time_to_searchable(drops: int = 20) -> dict:
         watched = tmp / "Pictures"
         watched.mkdir()
         lib = Library(tmp / "home", model=f"local-dir:{SHARED / 'models' / 'cifar-clip'}")
-        lib.add_folder(watched)
+        lib.folders.add(watched)
         worker = Worker(lib)
         worker.start()
         worker.wait_idle(60)
-        lib.search("warm up the text encoder")
+        lib.search.find("warm up the text encoder")
         sources = sorted((SHARED / "datasets" / "cifar10-sample" / "ship").iterdir())[:drops]
         latencies = []
         for i, src in enumerate(sources):
@@ -88,7 +88,7 @@ def time_to_searchable(drops: int = 20) -> dict:
             shutil.copyfile(src, target)
             while True:
                 st = lib.catalog.photo_state(str(target.resolve()))
-                if st is not None and lib.index.vector(st.id) is not None:
+                if st is not None and lib.search_index.index.vector(st.id) is not None:
                     break
                 time.sleep(0.005)
             latencies.append(time.perf_counter() - t0)

@@ -47,37 +47,38 @@ def main() -> None:
     lib = Library(home, model=spec)
     for f in lib.catalog.folders():  # (the synthetic photos are not on disk: as if unplugged,
         lib.catalog.set_folder_online(f.id, False)  # so the hits are kept, not dropped)
-    if lib.store.text_encoder(spec) is None:  # the exported text tower, as users get it
-        Encoder.load(spec, precision="fp32", store=lib.store, calibration=lib.calibration)
-    lib.prepare_search()
-    encoder = lib.text_encoder()
+    if lib.model.store.text_encoder(spec) is None:  # the exported text tower, as users get it
+        Encoder.load(spec, precision="fp32", store=lib.model.store,
+                     calibration=lib.model.calibration)
+    lib.search.prepare()
+    encoder = lib.model.text_encoder()
 
     lib.catalog.conn.execute("DELETE FROM tag_vectors WHERE tag_id IS NULL")
     lib.catalog.conn.commit()
     from photoclip.core.tags.tagsets import vocabulary
 
     t0 = time.perf_counter()
-    lib.tagsets.vocabulary_vectors(spec, encoder, vocabulary())
+    lib.tags.store.vocabulary_vectors(spec, encoder, vocabulary())
     first_vocabulary_s = time.perf_counter() - t0
 
     words = ["dog", "beach at sunset", "receipt", "mountain lake", "birthday party", "car",
              "snow", "city at night", "cat on a sofa", "flowers"]
     queries = [f"{words[i % len(words)]} {i}" for i in range(args.queries)]  # never cached
     with_rel, without, rel_only, kept = [], [], [], []
-    plain = lib._rated
+    plain = lib.search.rated
     for q in queries:
         t0 = time.perf_counter()
-        hits = lib.search(q, limit=500)
+        hits = lib.search.find(q, limit=500)
         with_rel.append(time.perf_counter() - t0)
         kept.append(sum(h.relevance >= 0 for h in hits))
         assert len(hits) == 500, len(hits)
         lib._rated = lambda hits, own, enc: hits  # the same search, no relevance step
         t0 = time.perf_counter()
-        lib.search(q + " again", limit=500)
+        lib.search.find(q + " again", limit=500)
         without.append(time.perf_counter() - t0)
         lib._rated = plain
         t0 = time.perf_counter()
-        lib._rated(hits, {"x"}, encoder)
+        lib.search.rated(hits, {"x"}, encoder)
         rel_only.append(time.perf_counter() - t0)
     write_result("relevance", {
         "photos": args.photos, "limit": 500,

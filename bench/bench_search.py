@@ -37,7 +37,8 @@ from common import (  # noqa: E402
 from photoclip.core.model.encoder import Encoder  # noqa: E402
 from photoclip.core.model.precision import CalibrationCache  # noqa: E402
 from photoclip.core.model.runtime import ModelStore  # noqa: E402
-from photoclip.core.search.searcher import embed_terms, parse_query  # noqa: E402
+from photoclip.core.search.query import terms as parse_query  # noqa: E402
+from photoclip.core.search.searcher import embed_terms  # noqa: E402
 from photoclip.core.search.vector_index import VectorIndex  # noqa: E402
 
 DIM = 512

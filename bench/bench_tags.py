@@ -99,15 +99,15 @@ def main() -> None:
     lib = Library(home, model=spec)
     for f in lib.catalog.folders():
         lib.catalog.set_folder_online(f.id, False)
-    for ts in lib.tagsets.all():
-        lib.tagsets.delete(ts.name)
+    for ts in lib.tags.sets():
+        lib.tags.delete_set(ts.name)
     with lib.catalog.transaction() as tx:
         tx.execute("DELETE FROM tag_vectors")
         tx.execute("DELETE FROM tags")
     result: dict = {"photos": args.photos, "labels": args.labels}
 
     # what encoding a new set's prompts costs once per wording and model (real text tower)
-    ort = lib.text_encoder()
+    ort = lib.model.text_encoder()
     ts = TagSet("x", [Label(n) for n in names])
     prompts = [p for lb in ts.labels for p in ts.prompts(lb)]
     prompts += [f"a photo of a {w}." for w in words]
@@ -117,19 +117,19 @@ def main() -> None:
                                                       "seconds": round(seconds, 2)}
 
     concept = ConceptText(gap, known)
-    lib.text_encoder = lambda: concept  # the tagging runs: synthetic text geometry (see top)
+    lib.model.text_encoder = lambda: concept  # the tagging runs: synthetic text geometry (see top)
     for kind, exclusive in (("non_exclusive", False), ("exclusive", True)):
         name = f"Bench {kind}"
-        lib.create_tagset(TagSet(name, [Label(n) for n in names], exclusive=exclusive))
-        first_s, first = timed(lambda n=name: lib.apply_tagset(n))
-        again_s, _ = timed(lambda n=name: lib.retag(n), runs=3)
-        lib.tagsets.set_threshold(name, 2.0)
-        stricter_s, stricter = timed(lambda n=name: lib.retag(n))
-        lib.tagsets.set_threshold(name, 0.0)
-        lib.retag(name)
+        lib.tags.create_set(TagSet(name, [Label(n) for n in names], exclusive=exclusive))
+        first_s, first = timed(lambda n=name: lib.tags.apply(n))
+        again_s, _ = timed(lambda n=name: lib.tags.retag(n), runs=3)
+        lib.tags.set_threshold(name, 2.0)
+        stricter_s, stricter = timed(lambda n=name: lib.tags.retag(n))
+        lib.tags.set_threshold(name, 0.0)
+        lib.tags.retag(name)
         with lib.catalog.transaction() as tx:  # every tag written anew
             tx.execute("DELETE FROM photo_tags WHERE source='auto'")
-        fresh_s, fresh = timed(lambda n=name: lib.retag(n))
+        fresh_s, fresh = timed(lambda n=name: lib.tags.retag(n))
         result[kind] = {
             "first_apply_s": round(first_s, 3), "tags": first.tagged,
             "tags_per_photo": round(first.tagged / max(first.photos, 1), 3),
@@ -138,12 +138,12 @@ def main() -> None:
                 stricter.tagged,
             "apply_writing_every_tag_s": round(fresh_s, 3), "tags_written": fresh.tagged}
         if not exclusive:
-            lib.tagsets.delete(name)
+            lib.tags.delete_set(name)
 
     # the naive way: one photo at a time, on a sample
-    ts = lib.tagsets.get("Bench exclusive")
-    scorer = lib.tagsets.scorer(ts, lib.model_id, concept)
-    ids, vectors = lib.catalog.vectors(lib.model_id, list(range(1, 5001)))
+    ts = lib.tags.get_set("Bench exclusive")
+    scorer = lib.tags.store.scorer(ts, lib.model.id, concept)
+    ids, vectors = lib.catalog.vectors(lib.model.id, list(range(1, 5001)))
     tag_ids = [lb.id for lb in ts.labels]
     t0 = time.perf_counter()
     for pid, v in zip(ids.tolist(), vectors, strict=True):
@@ -152,7 +152,7 @@ def main() -> None:
             tx.execute("DELETE FROM photo_tags WHERE photo_id=? AND source='auto'", (pid,))
             for c, p in zip(cols.tolist(), conf.tolist(), strict=True):
                 tx.execute("INSERT OR IGNORE INTO photo_tags VALUES (?, ?, 'auto', ?, ?)",
-                           (pid, tag_ids[c], p, lib.model_id))
+                           (pid, tag_ids[c], p, lib.model.id))
     naive_s = (time.perf_counter() - t0) / len(ids) * args.photos
     best = result["exclusive"]["apply_writing_every_tag_s"]
     result["naive_one_photo_at_a_time_s_scaled"] = round(naive_s, 1)
@@ -171,23 +171,23 @@ def main() -> None:
                     f"{folder.path}/new/IMG_{n:07d}.jpg", folder.id, 3_000_000, n,
                     f"new{n:029x}", 4000, 3000, "2024-02-01T00:00:00", True))
                 items.append((pid, fresh[b * 32 + i]))
-            lib.catalog.put_embeddings(tx, lib.model_id, items)
+            lib.catalog.put_embeddings(tx, lib.model.id, items)
         t0 = time.perf_counter()
-        reports = lib.tag_new_photos()
+        reports = lib.tags.tag_new_photos()
         per_photo.append((time.perf_counter() - t0) / 32)
         assert sum(r.photos for r in reports) == 32
     result["auto_tag_ms_per_new_photo"] = round(float(np.median(per_photo)) * 1000, 2)
 
     # tag: filter: a label carried by 20% of the library, and a label of the exclusive set
     big_ids = list(range(1, args.photos + 1, 5))
-    lib.set_tag(big_ids, "bench-big")
+    lib.tags.set(big_ids, "bench-big")
     samples = {}
     for query in ("tag:bench-big", f"tag:{names[0]}"):
         for limit in (50, 1000):
             times = []
             for _ in range(5):
                 t0 = time.perf_counter()
-                hits = lib.search(query, limit=limit)
+                hits = lib.search.find(query, limit=limit)
                 times.append(time.perf_counter() - t0)
             samples[f"{query} limit {limit}"] = {"ms_best_of_5": round(min(times) * 1000, 1),
                                                  "hits": len(hits)}

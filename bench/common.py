@@ -124,8 +124,8 @@ def synthetic_library(home: Path, spec: str, vectors: np.ndarray) -> Path:
     lib = Library(home, model=spec)
     lib.settings.model = spec
     lib.settings.save(home)
-    index = lib.index  # built from the catalog (HNSW above 50k vectors)
-    lib.mark_index_dirty()
+    index = lib.search_index.index  # built from the catalog (HNSW above 50k vectors)
+    lib.search_index.mark_dirty()
     lib.close()
     del index
     assert np.isfinite(vectors).all()

@@ -60,12 +60,12 @@ from pathlib import Path
 from photoclip.core.library import Library
 lib = Library(Path(sys.argv[1]))
 lib.settings.batch_size = 8
-lib.exact_max = 50
+lib.search_index.exact_max = 50
 def save(progress):
-    lib.mark_index_dirty()
-    lib.save_index()
+    lib.search_index.mark_dirty()
+    lib.search_index.save()
 print("START", flush=True)
-lib.index_folders(progress=save)
+lib.folders.index(progress=save)
 lib.close()
 print("DONE", flush=True)
 """

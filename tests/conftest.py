@@ -124,8 +124,8 @@ def tiny_library(tmp_path, tiny_encoder):
 def cifar_library(tmp_path_factory, cifar_encoder):
     """The 1,000 CIFAR-10 sample photos indexed with the fixture CLIP (once per session)."""
     lib = make_library(tmp_path_factory.mktemp("cifar-home"), cifar_encoder)
-    lib.add_folder(_require(CIFAR_SAMPLE))
-    report = lib.index_folders()
+    lib.folders.add(_require(CIFAR_SAMPLE))
+    report = lib.folders.index()
     assert report.encoded == 1000, report
     yield lib
     lib.close()
@@ -147,8 +147,8 @@ def write_photos(folder: Path, n: int, start: int = 0, size=(48, 40)) -> list[Pa
 def indexed_photos(lib, folder: Path, n: int) -> list[Path]:
     """``n`` new photos in ``folder``, added to the library and indexed."""
     photos = write_photos(folder, n)
-    lib.add_folder(folder)
-    lib.index_folders()
+    lib.folders.add(folder)
+    lib.folders.index()
     return photos
 
 
@@ -169,8 +169,8 @@ def cifar_copy_library(tmp_path: Path, encoder, classes=("cat", "dog", "ship"), 
     in ``tmp_path/Pictures/<class>/`` (one the test may change), indexed. (lib, root)."""
     root = copy_cifar(tmp_path / "Pictures", classes, n)
     lib = make_library(tmp_path / "home", encoder)
-    lib.add_folder(root)
-    lib.index_folders()
+    lib.folders.add(root)
+    lib.folders.index()
     return lib, root
 
 

@@ -7,6 +7,7 @@ import argparse
 from photoclip.core.categories.categories import THRESHOLD
 from photoclip.core.library import Library
 from photoclip.core.paths import show
+from photoclip.core.search import query as grammar
 
 EXAMPLES = """\
 categories: mark a few photos, PhotoCLIP learns the rest (retrained on every change):
@@ -71,7 +72,7 @@ def cmd_category(lib: Library, args) -> int:
 
 
 def _create(lib: Library, args) -> int:
-    cat = lib.create_category(args.name, args.description)
+    cat = lib.categories.create(args.name, args.description)
     print(f"Created {cat.name}. Add examples: photoclip category add {_quoted(cat.name)} "
           "PATH…")
     return 0
@@ -80,18 +81,18 @@ def _create(lib: Library, args) -> int:
 def _add(lib: Library, args) -> int:
     forget = args.category_command == "forget"
     positive = None if forget else not args.negative
-    cat = lib.label_photos(args.name, args.paths, positive)
+    cat = lib.categories.label(args.name, args.paths, positive)
     what = ("forgotten" if forget else "not in the category" if args.negative
             else "in the category")
     print(f"{cat.name}: {len(args.paths)} photo(s) {what}; {cat.positives} in, "
           f"{cat.negatives} not in.")
-    members = lib.category_members(cat.name)
+    members = lib.categories.members(cat.name)
     print(f"{len(members)} members now.")
     return 0
 
 
 def _list(lib: Library, args) -> int:
-    rows = lib.category_overview()
+    rows = lib.categories.overview()
     if args.json:
         from photoclip.cli.main import _json
 
@@ -108,9 +109,9 @@ def _list(lib: Library, args) -> int:
 
 def _show(lib: Library, args) -> int:
     if args.category_command == "show":
-        hits = lib.search(f'category:"{args.name}"', limit=args.limit)
+        hits = lib.search.find(grammar.category_term(args.name), limit=args.limit)
     else:
-        hits = lib.category_suggestions(args.name, args.limit)
+        hits = lib.categories.suggestions(args.name, args.limit)
     if args.json:
         from photoclip.cli.main import _json
 
@@ -126,7 +127,7 @@ def _show(lib: Library, args) -> int:
 
 def _threshold(lib: Library, args) -> int:
     cat = lib.categories.update(args.name, threshold=args.value)
-    print(f"{cat.name}: threshold {cat.threshold:g}, {len(lib.category_members(cat.name))} "
+    print(f"{cat.name}: threshold {cat.threshold:g}, {len(lib.categories.members(cat.name))} "
           "members.")
     return 0
 
@@ -145,7 +146,7 @@ def _delete(lib: Library, args) -> int:
 
 
 def _export(lib: Library, args) -> int:
-    r = lib.export_category_xmp(args.name, args.folder, args.naming)
+    r = lib.categories.export_xmp(args.name, args.folder, args.naming)
     for sentence in r.sentences():
         print(sentence)
     for path, why in r.failed:

@@ -261,7 +261,7 @@ class _Escaping:
     escape sequence) as \\xNN instead of letting the terminal obey them; tabs, new lines
     and the progress bar's carriage return pass."""
 
-    _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+    CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
     def __init__(self, stream):
         self._stream = stream
@@ -274,7 +274,7 @@ class _Escaping:
 
 
 def _escaped(text: str) -> str:
-    return _Escaping._CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+    return _Escaping.CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
                                   else f"\\u{ord(m.group()):04x}", text)
 
 
@@ -339,14 +339,14 @@ def _log_unexpected(home: Path) -> Path | None:
 def _finish_index_build(lib: Library) -> None:
     """A search index being rebuilt (missing or damaged files) answered this command with
     exact search; let it finish and be saved, so the next command is fast again."""
-    if lib.index_build_progress() is None:
+    if lib.search_index.build_progress() is None:
         return
     started = time.monotonic()
     print("Building the search index (once; Ctrl-C skips it until next time)…",
           file=sys.stderr, flush=True)
     try:
-        while not lib.wait_for_index(2.0):
-            progress = lib.index_build_progress()
+        while not lib.search_index.wait_built(2.0):
+            progress = lib.search_index.build_progress()
             if progress and progress[0]:
                 done, total = progress
                 left = (time.monotonic() - started) / done * (total - done)
@@ -394,7 +394,7 @@ def _fail(e: PhotoclipError) -> int:
 
 def cmd_add(lib: Library, args) -> int:
     for folder in args.folders:
-        f = lib.add_folder(folder)
+        f = lib.folders.add(folder)
         print(f"Added {show(f.path)}")
     print("Run 'photoclip index' to index the photos in it.")
     return EXIT_OK
@@ -402,7 +402,7 @@ def cmd_add(lib: Library, args) -> int:
 
 def cmd_remove(lib: Library, args) -> int:
     for folder in args.folders:
-        removed = lib.remove_folder(folder)
+        removed = lib.folders.remove(folder)
         print(f"Removed {printable(show(folder))}: {removed.describe()}")
         if removed.adopted:
             print(f"  {removed.adopted:,} of these photos are also in another folder of the "
@@ -411,7 +411,7 @@ def cmd_remove(lib: Library, args) -> int:
 
 
 def cmd_relink(lib: Library, args) -> int:
-    folder = lib.relink_folder(args.old, args.new)
+    folder = lib.folders.relink(args.old, args.new)
     print(f"{printable(show(args.old))} is now {printable(show(folder.path))}: its photos keep "
           "their tags, examples and search vectors. Run 'photoclip index' to check the files "
           "there.")
@@ -419,7 +419,7 @@ def cmd_relink(lib: Library, args) -> int:
 
 
 def cmd_index(lib: Library, args) -> int:
-    encoder = lib.encoder  # load the model first: a missing model fails before any work
+    encoder = lib.model.encoder  # load the model first: a missing model fails before any work
     print(f"Encoding with {encoder.choice.reason}.", file=sys.stderr)
     cancel = threading.Event()
     bar = ProgressPrinter(sys.stderr)
@@ -432,7 +432,7 @@ def cmd_index(lib: Library, args) -> int:
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        report = lib.index_folders(
+        report = lib.folders.index(
             progress=bar, cancel=cancel, retry_failed=args.retry_failed,
             on_wait=lambda holder: print(f"{holder} is indexing this library; waiting for it "
                                          "to finish (Ctrl-C to stop)…", file=sys.stderr))
@@ -537,19 +537,19 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
 
 
 def cmd_search(lib: Library, args) -> int:
-    _print_hits(lib.search(args.query, args.limit, _filters(args)), args.json)
+    _print_hits(lib.search.find(args.query, args.limit, _filters(args)), args.json)
     return EXIT_OK
 
 
 def cmd_similar(lib: Library, args) -> int:
-    _print_hits(lib.similar(args.photo, args.limit, _filters(args)), args.json)
+    _print_hits(lib.search.similar(args.photo, args.limit, _filters(args)), args.json)
     return EXIT_OK
 
 
 def cmd_status(lib: Library, args) -> int:
     st = lib.status()
     if args.failures or args.json:
-        st["failures"] = [{"path": p, "reason": r} for p, r in lib.failures(100000)]
+        st["failures"] = [{"path": p, "reason": r} for p, r in lib.folders.failures(100000)]
     if args.json:
         print(_json(st))
         return EXIT_OK
@@ -580,8 +580,8 @@ def cmd_watch(lib: Library, args) -> int:
     """Foreground daemon: reconcile every folder, then follow changes until Ctrl-C."""
     from photoclip.core.indexing.worker import Worker
 
-    if not lib.model_ready():
-        print(f"photoclip: {lib.model_error}\nCataloguing only; search turns on once a model "
+    if not lib.model.ready():
+        print(f"photoclip: {lib.model.error}\nCataloguing only; search turns on once a model "
               "is available.", file=sys.stderr)
     stop = threading.Event()
     last = {"line": ""}
@@ -606,7 +606,7 @@ def cmd_watch(lib: Library, args) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         worker.start()
-        print(f"Watching {len(lib.catalog.folders())} folder(s). Ctrl-C to stop.",
+        print(f"Watching {len(lib.folders.all())} folder(s). Ctrl-C to stop.",
               file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
@@ -619,11 +619,9 @@ def cmd_watch(lib: Library, args) -> int:
 
 def cmd_doctor(home: Path, args) -> int:
     """Check what can be damaged in the data folder; with --repair, repair the catalog."""
-    from photoclip.core.library import CATALOG_FILE
-    from photoclip.core.store import recovery
+    from photoclip.core.library import check_library, repair_library
 
-    catalog = home / CATALOG_FILE
-    findings = recovery.check(home, catalog)
+    findings = check_library(home)
     for f in findings:
         print(f"{'ok ' if f.ok else 'BAD'}  {f.what}: {f.detail}")
     broken = next((f for f in findings if f.what == "catalog" and not f.ok), None)
@@ -634,7 +632,7 @@ def cmd_doctor(home: Path, args) -> int:
         print("Run 'photoclip doctor --repair' to rebuild it from everything that can still be "
               "read (your tags and categories first), the newest snapshot and backup.")
         return EXIT_ERROR
-    report = recovery.repair(catalog)
+    report = repair_library(home)
     print(report.sentence() if report is not None else "The catalog is sound: nothing to repair.")
     return EXIT_OK
 

@@ -106,7 +106,7 @@ def _create(lib: Library, args) -> int:
         ts.context = args.context
     if args.threshold is not None:
         ts.threshold = args.threshold
-    ts = lib.create_tagset(ts)
+    ts = lib.tags.create_set(ts)
     print(f"Created {ts.name}{' (exclusive)' if ts.exclusive else ''}: "
           f"{', '.join(lb.name for lb in ts.labels)}.")
     print(f"Apply it with 'photoclip tagset apply {_quoted(ts.name)}' (optionally --folder DIR).")
@@ -122,11 +122,11 @@ def _starters(lib: Library, args) -> int:
 
 
 def _apply(lib: Library, args) -> int:
-    r = lib.apply_tagset(args.name, args.folder)
+    r = lib.tags.apply(args.name, args.folder)
     where = show(args.folder) if args.folder else "the library"
     print(f"{r.tagset}: {r.tagged} tags on {r.photos} photos in {r.seconds:.1f} s. New photos "
           f"in {where} are tagged as they are indexed.")
-    pending = lib.catalog.counts(lib.model_id)["pending"]
+    pending = lib.folders.counts()["pending"]
     if pending:
         print(f"{pending} photos are not indexed yet: they get their tags when they are "
               "('photoclip index').")
@@ -134,9 +134,9 @@ def _apply(lib: Library, args) -> int:
 
 
 def _list(lib: Library, args) -> int:
-    counts = lib.tagsets.counts()
-    sets = lib.tagsets.all()
-    keywords = lib.tagsets.keywords()
+    counts = lib.tags.counts()
+    sets = lib.tags.sets()
+    keywords = lib.tags.keywords()
     if args.json:
         from photoclip.cli.main import _json
 
@@ -170,32 +170,32 @@ def _list(lib: Library, args) -> int:
 
 
 def _threshold(lib: Library, args) -> int:
-    ts = lib.tagsets.set_threshold(args.name, args.value, args.label)
+    ts = lib.tags.set_threshold(args.name, args.value, args.label)
     what = f"{ts.name}/{args.label}" if args.label else ts.name
     print(f"{what}: threshold {args.value:g}.")
     if ts.applied:
-        r = lib.retag(ts.name)
+        r = lib.tags.retag(ts.name)
         print(f"Re-tagged: {r.tagged} tags on {r.photos} photos.")
     return 0
 
 
 def _delete(lib: Library, args) -> int:
-    n = lib.tagsets.delete(args.name)
+    n = lib.tags.delete_set(args.name)
     print(f"Deleted {args.name} and its {n} photo tags.")
     return 0
 
 
 def cmd_tag(lib: Library, args) -> int:
     present = args.command == "tag"
-    tag_id = lib.set_tag(args.paths, args.tag, present=present)
+    tag_id = lib.tags.set(args.paths, args.tag, present=present)
     n = len(args.paths)
     print(f"{'Tagged' if present else 'Untagged'} {n} photo{'s' if n != 1 else ''}: "
-          f"{lib.tagsets.describe_tag(tag_id)}.")
+          f"{lib.tags.describe(tag_id)}.")
     return 0
 
 
 def cmd_tags(lib: Library, args) -> int:
-    tags = lib.photo_tags(args.path)
+    tags = lib.tags.photo_tags(args.path)
     if args.json:
         from photoclip.cli.main import _json
 
@@ -212,13 +212,13 @@ def cmd_tags(lib: Library, args) -> int:
 
 def cmd_xmp(lib: Library, args) -> int:
     if args.xmp_command == "export":
-        r = lib.export_xmp(args.folder, args.naming)
+        r = lib.tags.export_xmp(args.folder, args.naming)
         for sentence in r.sentences():
             print(sentence)
         for path, why in r.failed:
             print(f"  not written: {show(path)}: {why}")
         return 1 if r.failed else 0
-    r = lib.import_xmp(args.folder)
+    r = lib.tags.import_xmp(args.folder)
     for sentence in r.sentences():
         print(sentence)
     for path, why in r.failed:

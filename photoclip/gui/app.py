@@ -99,6 +99,6 @@ def _open(app: QApplication, args, instance: SingleInstance) -> int:
     repaired = [m for m in (library.notice, *library.settings.problems) if m]
     if repaired:  # a damaged catalog or settings file was repaired: say what happened
         QMessageBox.warning(window, "PhotoCLIP", "\n\n".join(repaired))
-    if not library.catalog.folders() and not args.minimized:
+    if not library.folders.all() and not args.minimized:
         first_run(library, window)
     return app.exec()

@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core import names
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
+from photoclip.core.search import query as grammar
 from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
 from photoclip.gui.tagsets import xmp_text
@@ -35,7 +35,7 @@ NAME_ROLE = Qt.ItemDataRole.UserRole
 
 def category_query(name: str) -> str:
     """The search-bar text that shows a category's members."""
-    return "category:" + names.quote(name)
+    return grammar.category_term(name)
 
 
 class CategorySidebar(QWidget):
@@ -95,9 +95,9 @@ class CategorySidebar(QWidget):
     def _start(self) -> None:
         self._dirty, self._running = False, True
         lib = self.library
-        run_task(self.pool, lambda: lib.category_overview(quality=False), self._fill,
+        run_task(self.pool, lambda: lib.categories.overview(quality=False), self._fill,
                  self._failed)
-        run_task(self.pool, lambda: lib.category_overview(quality=True), self._round_done,
+        run_task(self.pool, lambda: lib.categories.overview(quality=True), self._round_done,
                  self._round_failed)
 
     def _round_done(self, rows) -> None:
@@ -182,7 +182,7 @@ class CategorySidebar(QWidget):
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return None
         try:
-            cat = self.library.create_category(dlg.name.text(), dlg.description.text())
+            cat = self.library.categories.create(dlg.name.text(), dlg.description.text())
         except PhotoclipError as e:
             QMessageBox.warning(self, "Category", for_gui(e))
             return None
@@ -229,7 +229,7 @@ class CategorySidebar(QWidget):
                 != QMessageBox.StandardButton.Yes:
             return
         self.status.setText("Writing XMP sidecars…")
-        run_task(self.pool, lambda: self.library.export_category_xmp(name),
+        run_task(self.pool, lambda: self.library.categories.export_xmp(name),
                  lambda r: self.status.setText(xmp_text(r)), self._failed)
 
     def review(self, name: str | None) -> ReviewDialog | None:
@@ -307,7 +307,7 @@ class ReviewDialog(QDialog):
     def refill(self) -> None:
         """Ask the (retrained) category which photos to review next."""
         self._since_refill = 0
-        run_task(self.pool, lambda: self.library.category_suggestions(self.name, 20),
+        run_task(self.pool, lambda: self.library.categories.suggestions(self.name, 20),
                  self._filled, lambda e: self.question.setText(for_gui(e)))
 
     def _filled(self, hits) -> None:
@@ -346,7 +346,7 @@ class ReviewDialog(QDialog):
         hit = self.current()
         if hit is None:
             return
-        self.library.label_photos(self.name, [hit.id], positive)
+        self.library.categories.label(self.name, [hit.id], positive)
         self.answers[hit.path] = positive
         self.answered.emit()
         self._since_refill += 1
@@ -369,7 +369,7 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
             if name is None:
                 return
         try:
-            library.label_photos(name, paths, positive)
+            library.categories.label(name, paths, positive)
         except PhotoclipError as e:
             QMessageBox.warning(parent, "Category", for_gui(e))
             return
@@ -388,7 +388,7 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
     labelled = set()
     for p in paths:
         try:
-            labelled |= set(library.categories.photo_labels(library.photo_id(p)))
+            labelled |= set(library.categories.photo_labels(library.folders.photo_id(p)))
         except PhotoclipError:
             continue
     if labelled:

@@ -107,19 +107,19 @@ class ModelPanel(QWidget):
 
     def refresh(self) -> None:
         lib = self.library
-        state = lib.model_state
+        state = lib.model.state
         failure = self.failure()
         if failure:  # (the library may still say "loading" or "ready": it was not its error)
             self.state.setText(f"<b>Search is off: the model could not be prepared.</b> "
                                f"{failure}")
         elif state == "ready":
-            self.state.setText(f"✔ Model ready: <b>{lib.model_id}</b>")
+            self.state.setText(f"✔ Model ready: <b>{lib.model.id}</b>")
         elif state == "none":
             self.state.setText(
-                f"<b>No model yet.</b> {lib.model_problem}<br>PhotoCLIP still catalogues your "
+                f"<b>No model yet.</b> {lib.model.problem}<br>PhotoCLIP still catalogues your "
                 "folders now; search turns on as soon as a model is there.")
         else:
-            self.state.setText(f"Model: <b>{lib.model_id}</b> (loading…)")
+            self.state.setText(f"Model: <b>{lib.model.id}</b> (loading…)")
 
     def plain_state(self) -> str:
         """What the model line says, without its markup (for the log)."""

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from photoclip.config import cache_home
 from photoclip.core.errors import PhotoclipError, explain, for_gui
 from photoclip.core.indexing.worker import WorkerStatus
+from photoclip.core.search import query as grammar
 from photoclip.core.search.searcher import Filters
 from photoclip.gui import categories
 from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
@@ -168,7 +169,7 @@ class MainWindow(QMainWindow):
         self.folder_list.rescan.connect(lambda p: self.bridge.worker.rescan(p))
         self.folder_list.remove.connect(self.remove_folder)
         self.folder_list.relink.connect(self.relink_folder)
-        self.folder_list.removal_info = self.library.folder_user_data
+        self.folder_list.removal_info = self.library.folders.user_data
         self.folder_list.add_button.clicked.connect(self.pick_folder)
         self.tag_panel = TagSidebar(self.library, self.info_pool)
         self.tag_panel.tag_clicked.connect(self.search.setText)
@@ -275,7 +276,7 @@ class MainWindow(QMainWindow):
         self._preparing = True
         self.model_panel.refresh()
         self._update_status()
-        run_task(self.search_pool, self.library.prepare_search, self._model_loaded,
+        run_task(self.search_pool, self.library.search.prepare, self._model_loaded,
                  self._model_failed)
 
     def _model_failed(self, err: Exception) -> None:
@@ -307,7 +308,7 @@ class MainWindow(QMainWindow):
         self._load_rest_of_browse()  # (dropped if that search replaced the browse)
 
     def switch_model(self, spec: str) -> None:
-        self.library.set_model(spec)
+        self.library.switch_model(spec)
         self.load_model()
 
     # -- searching ---------------------------------------------------------------------------
@@ -354,9 +355,9 @@ class MainWindow(QMainWindow):
         seq = self._seq
         pool = self.search_pool
         if similar is not None:
-            fn = partial(lib.similar, similar[0], limit=RESULT_LIMIT, filters=filters)
-        elif (query and self.model_ready) or (query and ("tag:" in query or "category:" in query)):
-            fn = partial(lib.search, query, limit=RESULT_LIMIT, filters=filters)
+            fn = partial(lib.search.similar, similar[0], limit=RESULT_LIMIT, filters=filters)
+        elif query and (self.model_ready or grammar.parse(query).by_name):
+            fn = partial(lib.search.find, query, limit=RESULT_LIMIT, filters=filters)
         elif query:  # no model: the empty state says so
             self.shown_request, self.search_error = request, None
             self.model.set_hits([])
@@ -364,7 +365,7 @@ class MainWindow(QMainWindow):
             self.search_done.emit()
             return
         else:
-            fn = partial(lib.browse, filters, limit=BROWSE_FIRST)
+            fn = partial(lib.search.browse, filters, limit=BROWSE_FIRST)
             pool = self.browse_pool  # (a browse never waits behind a search)
         serial = pool is self.search_pool
         if serial:
@@ -437,7 +438,7 @@ class MainWindow(QMainWindow):
                 self.model.extend_hits(hits[self.model.total:])
                 self._update_results()
 
-        run_task(self.browse_pool, partial(self.library.browse, request[1]), show_rest,
+        run_task(self.browse_pool, partial(self.library.search.browse, request[1]), show_rest,
                  lambda err: log.warning("browsing failed: %s", err))
 
     def _search_failed(self, seq: int, err: Exception, request, serial: bool = True) -> None:
@@ -459,7 +460,7 @@ class MainWindow(QMainWindow):
             return
         self.results.show_state(
             self.shown_request, self.filter_bar.describe(), error=self.search_error,
-            folders=self._folders or self.library.catalog.folders(), counts=self.counts,
+            folders=self._folders or self.library.folders.all(), counts=self.counts,
             worker=self.worker_status, model=self._model_state())
 
     def _relevance_changed(self) -> None:
@@ -502,7 +503,7 @@ class MainWindow(QMainWindow):
     def tags_changed(self) -> None:
         """Tags were given or taken off: counts, and a tag: search, show it."""
         self.tag_panel.refresh()
-        if "tag:" in self.search.text():
+        if grammar.parse(self.search.text()).tags:
             self.run_search(keep_view=True)
 
     def categories_changed(self) -> None:
@@ -511,7 +512,7 @@ class MainWindow(QMainWindow):
         self._category_search_stale()
 
     def _category_search_stale(self) -> None:
-        if "category:" in self.search.text():
+        if grammar.parse(self.search.text()).category is not None:
             self.run_search(keep_view=True)
 
     def preview(self, row: int) -> PreviewDialog | None:
@@ -551,7 +552,7 @@ class MainWindow(QMainWindow):
         lib = self.library
 
         def read():
-            return lib.folders(), lib.catalog.counts(lib.model_id), lib.catalog.years()
+            return lib.folders.list(), lib.folders.counts(), lib.search.years()
 
         run_task(self.info_pool, read, self._apply_folders,
                  lambda _e: setattr(self, "_refreshing", False))
@@ -617,7 +618,7 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         self.state_label.setText(status_line(self.worker_status, self.counts,
                                              self._model_state(),
-                                             self.library.index_build_progress()))
+                                             self.library.search_index.build_progress()))
 
     def _on_worker_report(self, report) -> None:
         if (report.encoded or report.catalogued or report.removed or report.moved
@@ -631,7 +632,7 @@ class MainWindow(QMainWindow):
                 self.run_search(keep_view=True)  # browsing shows new photos as they arrive
 
     def show_failures(self) -> None:
-        FailuresDialog(self.library.failures(), self).exec()
+        FailuresDialog(self.library.folders.failures(), self).exec()
 
     def _toggle_pause(self, paused: bool) -> None:
         if paused:

@@ -55,7 +55,7 @@ ERROR_STYLE = "color: #b00020;"
 
 
 def _precision_now(library) -> str:
-    why = library.encoding_info().get("precision_why")
+    why = library.model.encoding_info().get("precision_why")
     return f"Now: {why}." if why else "Measured when the model is first loaded."
 
 
@@ -87,7 +87,7 @@ class SettingsDialog(QDialog):
         self.devices_known = False
         self._closed = False
         s = library.settings
-        self.model = QLineEdit(library.model_id)
+        self.model = QLineEdit(library.model.id)
         model_row = with_browse_button(self.model, self._browse_model)
         self.device = QComboBox()
         for d in dict.fromkeys(("auto", "cpu", s.device)):
@@ -177,9 +177,9 @@ class SettingsDialog(QDialog):
     def _model_request(self) -> tuple[str, str, str] | None:
         """(model, device, precision) to switch to, or None when the running one stays."""
         lib, s = self.library, self.library.settings
-        want = (self.model.text().strip() or lib.model_id, self.device.currentData(),
+        want = (self.model.text().strip() or lib.model.id, self.device.currentData(),
                 self.precision.currentData())
-        if want == (lib.model_id, s.device, s.precision) and lib.model_error is None:
+        if want == (lib.model.id, s.device, s.precision) and lib.model.error is None:
             return None
         return want
 
@@ -209,7 +209,7 @@ class SettingsDialog(QDialog):
             super().accept()
             return
         self._busy(True)
-        run_task(self.pool, lambda: lib.try_model(*request),
+        run_task(self.pool, lambda: lib.model.try_load(*request),
                  lambda enc: self._model_works(request, enc), self._model_fails)
 
     def _busy(self, busy: bool) -> None:
@@ -226,7 +226,7 @@ class SettingsDialog(QDialog):
         self._busy(False)
         if self._closed:
             return  # cancelled while it loaded: nothing changes
-        self.library.set_model(*request, encoder=encoder)
+        self.library.switch_model(*request, encoder=encoder)
         self.model_changed = True
         self._save_rest()
         self._say("")
@@ -236,7 +236,7 @@ class SettingsDialog(QDialog):
     def _model_fails(self, err: Exception) -> None:
         self._busy(False)
         log.warning("settings not applied: %s", err)
-        self._say(f"Not saved — PhotoCLIP keeps using {self.library.model_id}. "
+        self._say(f"Not saved — PhotoCLIP keeps using {self.library.model.id}. "
                   f"{for_gui(err)}")
         self.checked.emit()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from photoclip.core.indexing.worker import WorkerStatus
+from photoclip.core.search import query as grammar
 from photoclip.gui.format import duration, plural
 from photoclip.gui.paths import show
 
@@ -97,7 +98,7 @@ def empty_reason(request, *, hidden: int, error: str | None, folders,
         return f"No good matches for {f'“{query}”' if query else 'this photo'}."
     indexing = worker is not None and worker.state == "working" and worker.total
     progress = f"indexing — {worker.done:,} of {worker.total:,}" if indexing else ""
-    if query and model != "ready" and "tag:" not in query and "category:" not in query:
+    if query and model != "ready" and not grammar.parse(query).by_name:
         return ("Search turns on when a model is ready (see above). You can browse your "
                 "photos meanwhile: clear the search box.")
     if (query or similar) and counts["indexed"] == 0 and counts["photos"]:

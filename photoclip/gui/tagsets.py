@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photoclip.core import names
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
+from photoclip.core.search import query as grammar
 from photoclip.core.tags.tagsets import THRESHOLD, Label, TagSet, starter_sets
 from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
@@ -40,7 +40,7 @@ QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
 def tag_query(set_name: str | None, label: str) -> str:
     """The search-bar text that shows a tag's photos."""
     name = f"{set_name}/{label}" if set_name else label
-    return "tag:" + names.quote(name)
+    return grammar.tag_term(name)
 
 
 def xmp_text(report) -> str:
@@ -87,8 +87,8 @@ class TagSidebar(QWidget):
 
     def refresh(self) -> None:
         """Re-read sets, labels and counts (off the GUI thread)."""
-        tags = self.library.tagsets
-        run_task(self.pool, lambda: (tags.all(), tags.keywords(), tags.counts()), self._fill)
+        tags = self.library.tags
+        run_task(self.pool, lambda: (tags.sets(), tags.keywords(), tags.counts()), self._fill)
 
     def _fill(self, data) -> None:
         sets, keywords, counts = data
@@ -149,7 +149,7 @@ class TagSidebar(QWidget):
         if name:
             menu.addAction("Apply to the whole library", lambda: self.apply(name))
             folders = menu.addMenu("Apply to a folder")
-            for f in self.library.catalog.folders():
+            for f in self.library.folders.all():
                 folders.addAction(show(f.path), lambda p=f.path: self.apply(name, p))
             menu.addAction("Edit…", lambda: self.edit_set(name))
             menu.addAction("Delete…", lambda: self.delete_set(name))
@@ -171,7 +171,7 @@ class TagSidebar(QWidget):
             return
         naming = "base" if choice == choices[1] else "ext"
         self.status.setText("Writing XMP sidecars…")
-        run_task(self.pool, lambda: self.library.export_xmp(naming=naming), self._exported,
+        run_task(self.pool, lambda: self.library.tags.export_xmp(naming=naming), self._exported,
                  self._failed)
 
     def _exported(self, r) -> None:
@@ -179,7 +179,7 @@ class TagSidebar(QWidget):
 
     def import_xmp(self) -> None:
         self.status.setText("Reading keywords…")
-        run_task(self.pool, self.library.import_xmp, self._imported, self._failed)
+        run_task(self.pool, self.library.tags.import_xmp, self._imported, self._failed)
 
     def _imported(self, r) -> None:
         self.status.setText(xmp_text(r))
@@ -193,7 +193,7 @@ class TagSidebar(QWidget):
         return self._save(dlg, create=True)
 
     def edit_set(self, name: str) -> None:
-        dlg = TagSetEditor(self.library.tagsets.get(name), self)
+        dlg = TagSetEditor(self.library.tags.get_set(name), self)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             ts = self._save(dlg, create=False)
             if ts is not None and ts.applied:
@@ -202,8 +202,8 @@ class TagSidebar(QWidget):
     def _save(self, dlg: TagSetEditor, create: bool) -> TagSet | None:
         try:
             ts = dlg.tagset()
-            ts = (self.library.create_tagset(ts) if create
-                  else self.library.tagsets.update(ts))
+            ts = (self.library.tags.create_set(ts) if create
+                  else self.library.tags.update_set(ts))
         except PhotoclipError as e:
             QMessageBox.warning(self, "Tag set", for_gui(e))
             return None
@@ -215,7 +215,7 @@ class TagSidebar(QWidget):
                 self, "Delete tag set",
                 f"Delete {name} and every tag it gave, your own included? Photos are not "
                 "touched.") == QMessageBox.StandardButton.Yes:
-            self.library.tagsets.delete(name)
+            self.library.tags.delete_set(name)
             self.refresh()
             self.changed.emit()
 
@@ -224,7 +224,7 @@ class TagSidebar(QWidget):
         self._busy = True
         self.status.setText(f"Tagging with {name}…")
         lib = self.library
-        work = (lambda: lib.retag(name)) if redo else (lambda: lib.apply_tagset(name, folder))
+        work = (lambda: lib.tags.retag(name)) if redo else (lambda: lib.tags.apply(name, folder))
         run_task(self.pool, work, self._applied, self._failed)
 
     def _applied(self, report) -> None:
@@ -345,7 +345,7 @@ class PhotoTags(QWidget):
             if w is not None:
                 w.deleteLater()
         try:
-            tags = self.library.photo_tags(path)
+            tags = self.library.tags.photo_tags(path)
         except PhotoclipError:
             tags = []
         for t in tags:
@@ -353,7 +353,7 @@ class PhotoTags(QWidget):
             how = (f"auto {t.confidence:.0%}" if t.source == "auto" and t.confidence is not None
                    else "yours")
             chip = QToolButton(text=f"{t.name}  ·  {how}  ✕")
-            chip.setObjectName(f"tag:{name}")
+            chip.setObjectName(f"tag-chip:{name}")
             who = "given by its tag set" if t.source == "auto" else "added by you"
             chip.setToolTip(f"{name} ({who}). Click to remove: it stays removed.")
             chip.clicked.connect(lambda _=False, t=t.tag_id: self.remove(t))
@@ -364,7 +364,7 @@ class PhotoTags(QWidget):
     def remove(self, tag: str | int) -> None:
         """Take a tag (its id, or a name as 'tags' prints it) off the photo shown."""
         if self.photo is not None:
-            self.library.set_tag([self.photo], tag, present=False)
+            self.library.tags.set([self.photo], tag, present=False)
             self.show_photo(self.photo)
             self.changed.emit()
 
@@ -373,7 +373,7 @@ class PhotoTags(QWidget):
         if not text or self.photo is None:
             return
         try:
-            self.library.set_tag([self.photo], text)
+            self.library.tags.set([self.photo], text)
         except PhotoclipError as e:
             QMessageBox.warning(self, "Tag", for_gui(e))
             return
@@ -386,14 +386,14 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
     """Right-click on photos: add a tag, remove one of theirs."""
 
     def add() -> None:
-        names = sorted({f"{ts.name}/{lb.name}" for ts in library.tagsets.all()
-                        for lb in ts.labels} | {n for _, n in library.tagsets.keywords()})
+        names = sorted({f"{ts.name}/{lb.name}" for ts in library.tags.sets()
+                        for lb in ts.labels} | {n for _, n in library.tags.keywords()})
         text, ok = QInputDialog.getItem(parent, "Add tag",
                                         f"Tag {plural(len(paths), 'photo')} with:", names, 0,
                                         True)
         if ok and text.strip():
             try:
-                library.set_tag(paths, text.strip())
+                library.tags.set(paths, text.strip())
             except PhotoclipError as e:
                 QMessageBox.warning(parent, "Tag", for_gui(e))
                 return
@@ -404,7 +404,7 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
     current = {}
     for p in paths:
         try:
-            for t in library.photo_tags(p):
+            for t in library.tags.photo_tags(p):
                 current["/".join(t.hierarchical)] = t
         except PhotoclipError:
             continue
@@ -412,4 +412,4 @@ def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change)
         sub = menu.addMenu("Remove tag")
         for name in sorted(current):
             sub.addAction(name, lambda t=current[name].tag_id: (
-                library.set_tag(paths, t, present=False), on_change()))
+                library.tags.set(paths, t, present=False), on_change()))

@@ -13,16 +13,17 @@ def main() -> None:
     lib = Library(Path(home), model=spec)
     lib.settings.batch_size = 8
     if not lib.catalog.folders():
-        lib.add_folder(folder)
-    lib.index.exact_max = 50  # use the persisted HNSW regime, so kills also hit index saves
+        lib.folders.add(folder)
+    # use the persisted HNSW regime, so kills also hit index saves
+    lib.search_index.index.exact_max = 50
 
     def save_every_batch(progress) -> None:
-        lib.mark_index_dirty()
-        lib.save_index()
+        lib.search_index.mark_dirty()
+        lib.search_index.save()
         time.sleep(0.05)  # pace the run so that the parent's kills land mid-way
 
     print("START", flush=True)
-    lib.index_folders(progress=save_every_batch)
+    lib.folders.index(progress=save_every_batch)
     print("DONE", flush=True)
     lib.close()
 

@@ -24,25 +24,26 @@ def test_a_replaced_photo_is_found_by_its_new_look_after_a_crash_before_the_inde
     home, photos = tmp_path / "home", tmp_path / "photos"
     paths = write_photos(photos, 20)
     lib = make_library(home, tiny_encoder)
-    lib.exact_max = 10  # the persisted HNSW regime
-    lib.add_folder(photos)
-    lib.index_folders()
+    lib.search_index.exact_max = 10  # the persisted HNSW regime
+    lib.folders.add(photos)
+    lib.folders.index()
     lib.close()
 
     write_photos(photos, 1, start=500)[0].replace(paths[3])  # same name, another image
     crashed = make_library(home, tiny_encoder)
-    crashed.exact_max = 10
+    crashed.search_index.exact_max = 10
     crashed.save_index = lambda: None  # the process dies before any index save
-    report = crashed.index_folders()
+    report = crashed.folders.index()
     assert report.encoded == 1
     crashed.catalog.close()
 
     lib = make_library(home, tiny_encoder)
-    lib.exact_max = 10
+    lib.search_index.exact_max = 10
     pid = lib.catalog.photo_state(str(paths[3])).id
-    stored = lib.catalog.vector_of(pid, lib.model_id)
-    assert np.allclose(lib.index.vector(pid), stored, atol=1e-5)
-    assert lib.index.search(stored, 1)[0][0] == pid  # "similar" finds it by its new look
+    stored = lib.catalog.vector_of(pid, lib.model.id)
+    assert np.allclose(lib.search_index.index.vector(pid), stored, atol=1e-5)
+    # "similar" finds it by its new look
+    assert lib.search_index.index.search(stored, 1)[0][0] == pid
     lib.close()
 
 
@@ -50,9 +51,9 @@ def _indexed_hnsw_library(tmp_path, tiny_encoder, n=30):
     home, photos = tmp_path / "home", tmp_path / "photos"
     write_photos(photos, n)
     lib = make_library(home, tiny_encoder)
-    lib.exact_max = 10
-    lib.add_folder(photos)
-    lib.index_folders()
+    lib.search_index.exact_max = 10
+    lib.folders.add(photos)
+    lib.folders.index()
     lib.close()
     return home
 
@@ -64,10 +65,10 @@ from conftest import make_library
 from photoclip.core.model.encoder import Encoder
 enc = Encoder.load({spec!r}, precision="fp32")
 lib = make_library({home!r}, enc)
-lib.exact_max = 10
-n = len(lib.search("a photo", limit=5))
-lib.wait_for_index(60)  # a rebuild runs in the background and is saved when done
-print(n, lib.index.mode)
+lib.search_index.exact_max = 10
+n = len(lib.search.find("a photo", limit=5))
+lib.search_index.wait_built(60)  # a rebuild runs in the background and is saved when done
+print(n, lib.search_index.index.mode)
 lib.close()
 """
 
@@ -103,16 +104,16 @@ def test_a_photo_moved_to_another_library_folder_keeps_its_row(tmp_path, tiny_li
     lib = tiny_library
     a, b = tmp_path / "a", tmp_path / "b"
     b.mkdir()
-    lib.add_folder(b)
+    lib.folders.add(b)
     photos = indexed_photos(lib, a, 3)
     pid = lib.catalog.photo_state(str(photos[1])).id
-    encoded = lib.encoder.encoded
+    encoded = lib.model.encoder.encoded
     moved = b / "renamed.jpg"
     photos[1].rename(moved)
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert (report.moved, report.encoded, report.removed) == (1, 0, 0)
     assert lib.catalog.photo_state(str(moved)).id == pid
-    assert lib.encoder.encoded == encoded  # not decoded or encoded again
+    assert lib.model.encoder.encoded == encoded  # not decoded or encoded again
 
 
 def test_a_live_move_between_watched_folders_keeps_its_row(tmp_path, tiny_library):
@@ -121,7 +122,7 @@ def test_a_live_move_between_watched_folders_keeps_its_row(tmp_path, tiny_librar
     lib = tiny_library
     a, b = tmp_path / "a", tmp_path / "b"
     b.mkdir()
-    lib.add_folder(b)
+    lib.folders.add(b)
     photos = indexed_photos(lib, a, 3)
     pid = lib.catalog.photo_state(str(photos[0])).id
     worker = Worker(lib, quiet=0.3)
@@ -159,8 +160,8 @@ def test_removing_a_folder_while_it_is_indexed_stops_quietly(tmp_path, tiny_enco
     write_photos(tmp_path / "photos", 40)
     lib = make_library(home, RemovesTheFolder(tiny_encoder))
     lib.settings.batch_size = 8
-    lib.add_folder(tmp_path / "photos")
-    report = lib.index_folders()
+    lib.folders.add(tmp_path / "photos")
+    report = lib.folders.index()
     assert report.cancelled and not report.failed
     assert lib.status()["photos"] == 0 and lib.catalog.folders() == []
     lib.close()
@@ -173,9 +174,9 @@ from conftest import make_library
 from photoclip.core.model.encoder import Encoder
 enc = Encoder.load({spec!r}, precision="fp32")
 lib = make_library({home!r}, enc)
-lib.exact_max = 10
+lib.search_index.exact_max = 10
 lib.settings.batch_size = 4
-r = lib.index_folders(on_wait=lambda who: print("WAITED", who, flush=True))
+r = lib.folders.index(on_wait=lambda who: print("WAITED", who, flush=True))
 lib.close()
 print("DONE", r.encoded, r.unchanged, flush=True)
 """
@@ -188,7 +189,7 @@ def test_two_index_processes_at_once_take_turns(tmp_path, tiny_encoder, tiny_spe
     home = tmp_path / "home"
     write_photos(tmp_path / "photos", 60, size=(400, 300))
     lib = make_library(home, tiny_encoder)
-    lib.add_folder(tmp_path / "photos")
+    lib.folders.add(tmp_path / "photos")
     lib.close()
     code = INDEX_CHILD.format(tests=str(Path(__file__).parents[1]), spec=tiny_spec, home=str(home))
 
@@ -254,16 +255,16 @@ def test_an_unmounted_drive_goes_offline_and_keeps_its_photos(tmp_path, tiny_lib
     ids = {st.id for st in lib.catalog.photo_states(lib.catalog.folders()[0].id).values()}
     drive.rename(elsewhere)
     drive.mkdir()  # the empty mount point stays behind
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert report.removed == 0 and report.offline == [str(drive)]
     assert "empty" in report.offline_why[str(drive)]
-    assert lib.status()["photos"] == 30 and not lib.folders()[0].online
+    assert lib.status()["photos"] == 30 and not lib.folders.list()[0].online
     drive.rmdir()
     elsewhere.rename(drive)  # plugged in again
-    encoded = lib.encoder.encoded
-    report = lib.index_folders()
+    encoded = lib.model.encoder.encoded
+    report = lib.folders.index()
     assert (report.removed, report.encoded, report.unchanged) == (0, 0, 30)
-    assert lib.encoder.encoded == encoded and lib.folders()[0].online
+    assert lib.model.encoder.encoded == encoded and lib.folders.list()[0].online
     assert {st.id for st in lib.catalog.photo_states(lib.catalog.folders()[0].id).values()} \
         == ids
 
@@ -276,12 +277,12 @@ def test_most_photos_missing_on_another_disk_is_offline_not_deleted(tmp_path, ti
         tx.execute("UPDATE folders SET device = device + 1")
     for p in photos[:30]:
         p.unlink()
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert report.removed == 0 and report.offline == [str(folder)]
     assert lib.status()["photos"] == 40
     with lib.catalog.transaction() as tx:  # the same disk: those photos were deleted
         tx.execute("UPDATE folders SET device = device - 1")
-    assert lib.index_folders().removed == 30
+    assert lib.folders.index().removed == 30
 
 
 def test_a_folder_added_by_another_process_is_watched_and_indexed(tmp_path, tiny_library):
@@ -291,7 +292,7 @@ def test_a_folder_added_by_another_process_is_watched_and_indexed(tmp_path, tiny
 
     lib = tiny_library
     write_photos(tmp_path / "first", 2)
-    lib.add_folder(tmp_path / "first")
+    lib.folders.add(tmp_path / "first")
     worker = Worker(lib, quiet=0.2)
     worker.start()
     try:
@@ -323,7 +324,7 @@ def test_lost_file_system_events_make_the_folder_rescanned(tmp_path, tiny_librar
     lib = tiny_library
     folder = tmp_path / "busy"
     write_photos(folder, 2)
-    lib.add_folder(folder)
+    lib.folders.add(folder)
     worker = Worker(lib, quiet=0.2)
     worker.start()
     try:
@@ -448,16 +449,16 @@ def test_a_catalog_from_a_newer_photoclip_is_one_sentence(tmp_path, capsys):
 
 def test_an_index_pointer_turned_into_a_folder_is_set_aside(indexed_home, tiny_encoder):
     lib = make_library(indexed_home, tiny_encoder)
-    lib.exact_max = 3
-    lib.index_folders()  # (HNSW)
+    lib.search_index.exact_max = 3
+    lib.folders.index()  # (HNSW)
     lib.close()
     pointer = indexed_home / "index" / "index.json"
     pointer.unlink()
     pointer.mkdir()
     lib = make_library(indexed_home, tiny_encoder)
-    lib.exact_max = 3
-    assert len(lib.search("noise", limit=6)) == 6
-    assert lib.wait_for_index(30)
+    lib.search_index.exact_max = 3
+    assert len(lib.search.find("noise", limit=6)) == 6
+    assert lib.search_index.wait_built(30)
     lib.close()
     assert pointer.is_file() and list(pointer.parent.glob("index.json.not-a-file-*"))
 
@@ -568,8 +569,8 @@ def test_a_link_out_of_the_folder_is_not_followed(tmp_path, tiny_library):
     os.symlink(outside, folder / "link-out")
     os.symlink(folder / "sub", folder / "link-in")  # inside: followed (already scanned once)
     write_photos(folder / "sub", 1, start=20)
-    tiny_library.add_folder(folder)
-    report = tiny_library.index_folders()
+    tiny_library.folders.add(folder)
+    report = tiny_library.folders.index()
     assert report.encoded == 3  # the two photos and sub/, not the three behind the link
 
 
@@ -655,8 +656,9 @@ def test_an_index_saved_by_the_previous_version_is_kept_and_resaved_with_checksu
         info.pop(key)
     pointer.write_text(json.dumps(info))
     lib = make_library(home, tiny_encoder)
-    lib.exact_max = 10
-    assert lib.index.mode == "hnsw" and lib.index_build_progress() is None  # not rebuilt
+    lib.search_index.exact_max = 10
+    assert lib.search_index.index.mode == "hnsw"
+    assert lib.search_index.build_progress() is None  # not rebuilt
     lib.close()
     assert "crc32" in json.loads(pointer.read_text())
 
@@ -666,8 +668,8 @@ def test_vectors_deleted_after_the_index_save_are_gone_on_load(tmp_path, tiny_en
     a deletion must move it (a photo removed by another process, or before a crash)."""
     home = _indexed_hnsw_library(tmp_path, tiny_encoder)
     lib = make_library(home, tiny_encoder)
-    lib.exact_max = 10
-    victim = lib.index.ids()[0]
+    lib.search_index.exact_max = 10
+    victim = lib.search_index.index.ids()[0]
     lib.close()
     from photoclip.core.store.catalog import Catalog
 
@@ -675,6 +677,6 @@ def test_vectors_deleted_after_the_index_save_are_gone_on_load(tmp_path, tiny_en
     other.delete_photos([int(victim)])
     other.close()
     lib = make_library(home, tiny_encoder)
-    lib.exact_max = 10
-    assert victim not in set(lib.index.ids().tolist())
+    lib.search_index.exact_max = 10
+    assert victim not in set(lib.search_index.index.ids().tolist())
     lib.close()

@@ -57,7 +57,7 @@ def test_sigkill_during_indexing_leaves_everything_consistent(tmp_path, tiny_spe
     assert committed < 200, "the kills should land before the end"
     counting = CountingEncoder(tiny_encoder)
     lib = make_library(home, counting)
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert counting.encoded == 200 - committed, "only uncommitted photos are encoded again"
     assert report.encoded == 200 - committed
     assert lib.status()["indexed"] == 200

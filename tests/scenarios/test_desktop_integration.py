@@ -219,7 +219,7 @@ def test_an_unexpected_model_error_is_shown_not_only_logged(qtbot, tiny_library,
     def broken():
         raise RuntimeError("operator torchvision::nms does not exist")
 
-    monkeypatch.setattr(tiny_library, "prepare_search", broken)
+    monkeypatch.setattr(tiny_library.search, "prepare", broken)
     window = MainWindow(tiny_library, start_worker=False, watch=False)
     qtbot.addWidget(window)
     window.show()

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 def test_removing_a_folder_says_what_is_kept_and_it_comes_back(qtbot, copy_window,
                                                                 monkeypatch):
     w, lib = copy_window, copy_window.library
-    root = lib.folders()[0].path
+    root = lib.folders.list()[0].path
     photo = lib.catalog.photo_paths()[0][1]
-    lib.set_tag([photo], "beach")
+    lib.tags.set([photo], "beach")
     asked = []
 
     def answer(parent, title, text, *a, **k):
@@ -25,26 +25,26 @@ def test_removing_a_folder_says_what_is_kept_and_it_comes_back(qtbot, copy_windo
     monkeypatch.setattr(QMessageBox, "question", answer)
     w.folder_list._ask_remove(root)
     assert "36 photos" in asked[0] and "1 tag" in asked[0] and "kept" in asked[0], asked[0]
-    qtbot.waitUntil(lambda: not lib.folders(), timeout=10000)
+    qtbot.waitUntil(lambda: not lib.folders.list(), timeout=10000)
     assert "kept" in w.statusBar().currentMessage()
     w.bridge.worker.add_folder(root)
     qtbot.waitUntil(lambda: w.bridge.worker.wait_idle(0.01) and
                     lib.status()["photos"] == 36, timeout=60000)
-    assert [t.name for t in lib.photo_tags(photo)] == ["beach"]
+    assert [t.name for t in lib.tags.photo_tags(photo)] == ["beach"]
 
 
 def test_a_moved_folder_is_found_again_from_its_menu(qtbot, copy_window, monkeypatch):
     w, lib = copy_window, copy_window.library
-    root = Path(lib.folders()[0].path)
+    root = Path(lib.folders.list()[0].path)
     photo = Path(lib.catalog.photo_paths()[0][1])
-    lib.set_tag([photo], "beach")
+    lib.tags.set([photo], "beach")
     moved = root.with_name("Moved")
     os.rename(root, moved)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(moved))
     w.folder_list._ask_relink(str(root))
-    qtbot.waitUntil(lambda: lib.folders()[0].path == str(moved), timeout=10000)
+    qtbot.waitUntil(lambda: lib.folders.list()[0].path == str(moved), timeout=10000)
     new_photo = moved / photo.relative_to(root)
-    assert [t.name for t in lib.photo_tags(new_photo)] == ["beach"]
+    assert [t.name for t in lib.tags.photo_tags(new_photo)] == ["beach"]
     assert "keep their tags" in w.statusBar().currentMessage()
 
 
@@ -53,10 +53,10 @@ def test_the_preview_removes_a_keyword_that_shares_a_labels_name(qtbot, copy_win
 
     lib = copy_window.library
     photo = lib.catalog.photo_paths()[0][1]
-    lib.set_tag([photo], "cat")  # a free keyword first…
-    lib.create_tagset(TagSet("Animals", [Label("cat")]))
-    lib.set_tag([photo], "Animals/cat")  # …then the label of the same name
-    lib.set_tag([photo], "AC/DC")
+    lib.tags.set([photo], "cat")  # a free keyword first…
+    lib.tags.create_set(TagSet("Animals", [Label("cat")]))
+    lib.tags.set([photo], "Animals/cat")  # …then the label of the same name
+    lib.tags.set([photo], "AC/DC")
     from photoclip.gui.tagsets import PhotoTags
 
     tags = PhotoTags(lib)
@@ -68,4 +68,4 @@ def test_the_preview_removes_a_keyword_that_shares_a_labels_name(qtbot, copy_win
         chip = next(tags.row.itemAt(i).widget() for i in range(tags.row.count())
                     if isinstance(tags.row.itemAt(i).widget(), QToolButton))
         chip.click()
-    assert lib.photo_tags(photo) == []
+    assert lib.tags.photo_tags(photo) == []

@@ -100,9 +100,9 @@ def _run(lib, folder, f, add=True):
         return real_read(path)
 
     if add:
-        lib.add_folder(folder)
+        lib.folders.add(folder)
     with mock.patch("photoclip.core.indexing.indexer.read_file", read_file):
-        return lib.index_folders()
+        return lib.folders.index()
 
 
 def test_hostile_files_are_reported_and_skipped(hostile_folder, tiny_library):
@@ -114,7 +114,7 @@ def test_hostile_files_are_reported_and_skipped(hostile_folder, tiny_library):
     assert len(failed) == len(FAILING), failed
     assert report.encoded == len(WORKING) + 3
     # the reasons are stored and listed by status
-    stored = dict(tiny_library.failures())
+    stored = dict(tiny_library.folders.failures())
     assert stored == failed
     st = tiny_library.status()
     assert st["failed"] == len(FAILING) and st["indexed"] == len(WORKING) + 3
@@ -130,8 +130,8 @@ def test_a_file_that_could_not_be_read_is_indexed_once_it_can_be(hostile_folder,
     """chmod +r changes no size or mtime: the failure was kept for ever ('10 failed')."""
     f = hostile_folder
     _run(tiny_library, f["zero"].parent, f)
-    report = tiny_library.index_folders()  # readable now (no mock)
-    assert report.encoded == 1 and str(f["unreadable"]) not in dict(tiny_library.failures())
+    report = tiny_library.folders.index()  # readable now (no mock)
+    assert report.encoded == 1 and str(f["unreadable"]) not in dict(tiny_library.folders.failures())
 
 
 def test_a_failed_file_that_gets_fixed_is_indexed(hostile_folder, tiny_library):
@@ -139,7 +139,7 @@ def test_a_failed_file_that_gets_fixed_is_indexed(hostile_folder, tiny_library):
     _run(tiny_library, f["zero"].parent, f)
     write_photos(f["zero"].parent / "tmp", 1, start=42)[0].replace(f["zero"])
     report = _run(tiny_library, f["zero"].parent, f, add=False)
-    assert report.encoded == 1 and str(f["zero"]) not in dict(tiny_library.failures())
+    assert report.encoded == 1 and str(f["zero"]) not in dict(tiny_library.folders.failures())
 
 
 def test_exif_rotated_photo_is_embedded_upright(hostile_folder, tiny_library):
@@ -151,9 +151,9 @@ def test_exif_rotated_photo_is_embedded_upright(hostile_folder, tiny_library):
     assert (rows["width"], rows["height"]) == (64, 96), "dimensions as displayed"
     assert rows["taken_at"] == "2019-07-04T12:30:00", "EXIF capture date kept"
     ref = cat.photo_state(str(f["upright_ref"]))
-    v_rot = cat.vector_of(rot.id, tiny_library.model_id)
-    v_ref = cat.vector_of(ref.id, tiny_library.model_id)
-    sideways = tiny_library.encoder.encode_pil(
+    v_rot = cat.vector_of(rot.id, tiny_library.model.id)
+    v_ref = cat.vector_of(ref.id, tiny_library.model.id)
+    sideways = tiny_library.model.encoder.encode_pil(
         [Image.open(f["rotated"]).convert("RGB")])[0]  # what ignoring EXIF would give
     assert float(v_rot @ v_ref) > 0.98
     assert float(v_rot @ v_ref) > float(sideways @ v_ref) + 0.005

@@ -27,7 +27,7 @@ def live(tmp_path, tiny_library):
     """A library with one watched folder and a running worker (native observer)."""
     root = tmp_path / "Pictures"
     root.mkdir()
-    tiny_library.add_folder(root)
+    tiny_library.folders.add(root)
     worker = Worker(tiny_library, quiet=0.3, save_interval=0.5)
     worker.start()
     assert worker.wait_idle(30)
@@ -36,7 +36,7 @@ def live(tmp_path, tiny_library):
 
 
 def indexed_paths(lib):
-    ids = lib.catalog.embedding_ids(lib.model_id).tolist()
+    ids = lib.catalog.embedding_ids(lib.model.id).tolist()
     return {r["path"] for r in lib.catalog.photo_rows(ids).values()}
 
 
@@ -51,9 +51,10 @@ def test_burst_of_300_files_is_indexed_each_once(live):
     settle(worker, lib, 300)
     time.sleep(1.0)  # late events must not cause a second encode
     assert worker.wait_idle(30)
-    assert lib.encoder.encoded == 300
+    assert lib.model.encoder.encoded == 300
     assert indexed_paths(lib) == {str(p) for p in photos}
-    assert set(lib.index.ids().tolist()) == set(lib.catalog.embedding_ids(lib.model_id).tolist())
+    assert set(lib.search_index.index.ids().tolist()) == \
+        set(lib.catalog.embedding_ids(lib.model.id).tolist())
 
 
 def test_renamed_folder_keeps_tags_and_vectors_without_reencoding(live):
@@ -61,11 +62,11 @@ def test_renamed_folder_keeps_tags_and_vectors_without_reencoding(live):
     write_photos(root / "Album", 20)
     settle(worker, lib, 20)
     before_ids = {p: lib.catalog.photo_state(p).id for p in indexed_paths(lib)}
-    encoded = lib.encoder.encoded
+    encoded = lib.model.encoder.encoded
     (root / "Album").rename(root / "Holiday 2024")
     wait_for(lambda: all("Holiday 2024" in p for p in indexed_paths(lib))
              and worker.wait_idle(0.05), 30, "the move to be applied")
-    assert lib.encoder.encoded == encoded, "a moved folder is not re-encoded"
+    assert lib.model.encoder.encoded == encoded, "a moved folder is not re-encoded"
     after = {p: lib.catalog.photo_state(p).id for p in indexed_paths(lib)}
     assert sorted(after.values()) == sorted(before_ids.values()), "same rows (labels kept)"
     assert len(after) == 20
@@ -78,7 +79,7 @@ def test_deleted_files_leave_search(live):
     for p in photos[:4]:
         p.unlink()
     settle(worker, lib, 6)
-    assert {h.path for h in lib.search("x", limit=20)} == {str(p) for p in photos[4:]}
+    assert {h.path for h in lib.search.find("x", limit=20)} == {str(p) for p in photos[4:]}
 
 
 def test_overwritten_photo_is_reencoded(live):
@@ -86,12 +87,12 @@ def test_overwritten_photo_is_reencoded(live):
     photos = write_photos(root, 3)
     settle(worker, lib, 3)
     pid = lib.catalog.photo_state(str(photos[0])).id
-    old = lib.catalog.vector_of(pid, lib.model_id)
-    encoded = lib.encoder.encoded
+    old = lib.catalog.vector_of(pid, lib.model.id)
+    encoded = lib.model.encoder.encoded
     shutil.copyfile(write_photos(root.parent / "elsewhere", 1, start=77)[0], photos[0])
-    wait_for(lambda: lib.encoder.encoded == encoded + 1 and worker.wait_idle(0.05), 30,
+    wait_for(lambda: lib.model.encoder.encoded == encoded + 1 and worker.wait_idle(0.05), 30,
              "the re-encode")
-    new = lib.catalog.vector_of(pid, lib.model_id)
+    new = lib.catalog.vector_of(pid, lib.model.id)
     assert new is not None and not np.allclose(new, old)
 
 
@@ -105,7 +106,7 @@ def test_file_being_copied_is_read_only_when_complete(live, tmp_path):
             f.flush()
             time.sleep(0.15)
     settle(worker, lib, 1)
-    assert lib.failures() == [], "never read half-written"
+    assert lib.folders.failures() == [], "never read half-written"
 
 
 def test_reconcile_queues_exactly_the_difference(tmp_path, tiny_library):
@@ -117,35 +118,35 @@ def test_reconcile_queues_exactly_the_difference(tmp_path, tiny_library):
     photos[0].unlink()
     photos[1].rename(root / "renamed.jpg")
     os.utime(photos[2], ns=(1_500_000_000_000_000_000,) * 2)
-    ix = lib.indexer()
+    ix = lib.folders.indexer()
     plan = ix.plan_folder(lib.catalog.folders()[0])
     assert {fi.path for fi in plan.work} == {*map(str, added), str(root / "renamed.jpg"),
                                              str(photos[2])}
     assert set(plan.missing) == {str(photos[0]), str(photos[1])}
     assert plan.unchanged == 7
-    before = lib.encoder.encoded
+    before = lib.model.encoder.encoded
     report = ix.run(plan)
     assert (report.encoded, report.moved, report.removed) == (2, 1, 1)
-    assert lib.encoder.encoded == before + 2
+    assert lib.model.encoder.encoded == before + 2
 
 
 def test_offline_folder_loses_nothing_and_comes_back(tmp_path, tiny_library):
     lib = tiny_library
     drive = tmp_path / "usb"
     write_photos(drive / "DCIM", 8)
-    lib.add_folder(drive / "DCIM")
+    lib.folders.add(drive / "DCIM")
     worker = Worker(lib, quiet=0.2)
     worker.start()
     try:
         settle(worker, lib, 8)
         drive.rename(tmp_path / "usb-unplugged")
-        wait_for(lambda: not lib.folders()[0].online, 20, "the folder to go offline")
+        wait_for(lambda: not lib.folders.list()[0].online, 20, "the folder to go offline")
         assert lib.status()["indexed"] == 8
-        encoded = lib.encoder.encoded
+        encoded = lib.model.encoder.encoded
         (tmp_path / "usb-unplugged").rename(drive)
-        wait_for(lambda: lib.folders()[0].online and worker.wait_idle(0.05), 20,
+        wait_for(lambda: lib.folders.list()[0].online and worker.wait_idle(0.05), 20,
                  "the folder to come back")
-        assert lib.status()["indexed"] == 8 and lib.encoder.encoded == encoded
+        assert lib.status()["indexed"] == 8 and lib.model.encoder.encoded == encoded
     finally:
         worker.stop()
 
@@ -154,7 +155,7 @@ def test_polling_fallback_sees_new_files(tmp_path, tiny_library):
     lib = tiny_library
     root = tmp_path / "nfs-like"
     root.mkdir()
-    lib.add_folder(root)
+    lib.folders.add(root)
     worker = Worker(lib, quiet=0.2, force_polling=True)
     worker.start()
     try:
@@ -184,7 +185,7 @@ def test_searches_run_while_the_worker_writes(live):
     deadline = time.monotonic() + 30
     while lib.status()["indexed"] < 220 and time.monotonic() < deadline:
         t0 = time.monotonic()
-        hits = lib.search("anything", limit=5)
+        hits = lib.search.find("anything", limit=5)
         counts.append((len(hits), time.monotonic() - t0))
     assert counts and all(n == 5 for n, _ in counts)
     settle(worker, lib, 220)
@@ -202,7 +203,7 @@ def test_inotify_limit_falls_back_to_polling(tmp_path, tiny_library, monkeypatch
     lib = tiny_library
     root = tmp_path / "big"
     root.mkdir()
-    lib.add_folder(root)
+    lib.folders.add(root)
     worker = Worker(lib, quiet=0.2)
     with caplog.at_level("WARNING"):
         worker.start()
@@ -248,7 +249,7 @@ def test_progress_covers_every_folder_waiting_not_one_folder_at_a_time(tmp_path,
     "30 of 30" then "0 of 20"."""
     for name, n in (("a", 30), ("b", 20)):
         write_photos(tmp_path / name, n)
-        tiny_library.add_folder(tmp_path / name)
+        tiny_library.folders.add(tmp_path / name)
     seen = []
     worker = Worker(tiny_library, on_status=seen.append, watch=False)
     worker.start()

@@ -16,31 +16,31 @@ def _identical_pair(lib, folder, copy_name: str):
     (original,) = write_photos(folder, 1)
     copy = folder / copy_name
     shutil.copy(original, copy)
-    lib.add_folder(folder)
-    lib.index_folders()
+    lib.folders.add(folder)
+    lib.folders.index()
     return original, copy
 
 
 def _user_view(lib, path) -> tuple[set, dict]:
     """(manual tag names, {category: in?}) of the photo at ``path``."""
-    pid = lib.photo_id(path)
-    tags = {t.name for t in lib.photo_tags(pid) if t.source == "manual"}
+    pid = lib.folders.photo_id(path)
+    tags = {t.name for t in lib.tags.photo_tags(pid) if t.source == "manual"}
     return tags, lib.categories.photo_labels(pid)
 
 
 def test_swapped_names_keep_each_photo_its_tags_and_examples(tmp_path, tiny_library):
     lib = tiny_library
     a, b = indexed_photos(lib, tmp_path / "Pictures", 2)
-    lib.set_tag([a], "sunrise")
-    lib.set_tag([b], "harbour")
-    lib.create_category("Rex")
-    lib.label_photos("Rex", [a], True)
+    lib.tags.set([a], "sunrise")
+    lib.tags.set([b], "harbour")
+    lib.categories.create("Rex")
+    lib.categories.label("Rex", [a], True)
     _a_bytes, b_bytes = a.read_bytes(), b.read_bytes()
     tmp = a.with_name("tmp.jpg")
     os.rename(a, tmp)
     os.rename(b, a)
     os.rename(tmp, b)
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert report.encoded == 0, "a swap is two moves, nothing to encode"
     assert a.read_bytes() == b_bytes
     # the picture that was a.jpg is now b.jpg: its tag and example went with it
@@ -53,12 +53,12 @@ def test_identical_copies_deleted_and_renamed_resolve_by_the_file_not_the_name(
     lib = tiny_library
     x, y = _identical_pair(lib, tmp_path / "Pictures", "copy.jpg")
     folder = x.parent
-    lib.set_tag([x], "deleted one")
-    lib.set_tag([y], "renamed one")
+    lib.tags.set([x], "deleted one")
+    lib.tags.set([y], "renamed one")
     x.unlink()
     z = folder / "renamed.jpg"
     os.rename(y, z)
-    lib.index_folders()
+    lib.folders.index()
     assert _user_view(lib, z)[0] == {"renamed one"}, \
         "the renamed copy keeps its own tag and is not handed the deleted one's"
 
@@ -68,20 +68,20 @@ def test_a_removed_folder_keeps_its_user_data_and_gives_it_back_when_added_again
     lib = tiny_library
     folder = tmp_path / "Pictures"
     photos = indexed_photos(lib, folder, 3)
-    lib.set_tag([photos[0]], "beach")
-    lib.set_tag([photos[1]], "beach", present=False)  # a removal is the user's too
-    lib.create_category("Rex")
-    lib.label_photos("Rex", [photos[0]], True)
-    lib.label_photos("Rex", [photos[2]], False)
-    removed = lib.remove_folder(folder)
+    lib.tags.set([photos[0]], "beach")
+    lib.tags.set([photos[1]], "beach", present=False)  # a removal is the user's too
+    lib.categories.create("Rex")
+    lib.categories.label("Rex", [photos[0]], True)
+    lib.categories.label("Rex", [photos[2]], False)
+    removed = lib.folders.remove(folder)
     assert removed.photos == 3 and removed.tags == 2 and removed.examples == 2
-    lib.add_folder(folder)
-    report = lib.index_folders()
+    lib.folders.add(folder)
+    report = lib.folders.index()
     assert report.restored == 4
     assert _user_view(lib, photos[0]) == ({"beach"}, {"Rex": True})
     assert _user_view(lib, photos[2]) == (set(), {"Rex": False})
-    pid1 = lib.photo_id(photos[1])
-    assert ["beach"] in lib.tagsets.removed_names(pid1)
+    pid1 = lib.folders.photo_id(photos[1])
+    assert ["beach"] in lib.tags.store.removed_names(pid1)
 
 
 def test_a_renamed_root_folder_keeps_everything(tmp_path, tiny_library):
@@ -90,17 +90,17 @@ def test_a_renamed_root_folder_keeps_everything(tmp_path, tiny_library):
     lib = tiny_library
     old = tmp_path / "Pictures"
     photos = indexed_photos(lib, old, 3)
-    lib.set_tag([photos[0]], "beach")
-    lib.create_category("Rex")
-    lib.label_photos("Rex", [photos[1]], True)
+    lib.tags.set([photos[0]], "beach")
+    lib.categories.create("Rex")
+    lib.categories.label("Rex", [photos[1]], True)
     new = tmp_path / "Photos"
     os.rename(old, new)
-    lib.add_folder(new)
-    lib.index_folders()  # the old folder is offline; the new one catalogued
+    lib.folders.add(new)
+    lib.folders.index()  # the old folder is offline; the new one catalogued
     moved = [new / p.name for p in photos]
     # already while the old folder is offline, the new photos carry what the user made
     assert _user_view(lib, moved[0]) == ({"beach"}, {})
-    lib.remove_folder(old)
+    lib.folders.remove(old)
     assert _user_view(lib, moved[0]) == ({"beach"}, {})
     assert _user_view(lib, moved[1]) == (set(), {"Rex": True})
 
@@ -109,27 +109,28 @@ def test_telling_the_library_where_a_folder_went_keeps_everything(tmp_path, tiny
     lib = tiny_library
     old = tmp_path / "Pictures"
     photos = indexed_photos(lib, old, 2)
-    lib.set_tag([photos[0]], "beach")
-    ids = [lib.photo_id(p) for p in photos]
+    lib.tags.set([photos[0]], "beach")
+    ids = [lib.folders.photo_id(p) for p in photos]
     new = tmp_path / "Moved" / "Pictures"
     new.parent.mkdir()
     os.rename(old, new)
-    lib.relink_folder(old, new)
-    report = lib.index_folders()
+    lib.folders.relink(old, new)
+    report = lib.folders.index()
     assert report.encoded == 0 and report.removed == 0
-    assert [lib.photo_id(new / p.name) for p in photos] == ids, "the same rows, same vectors"
+    assert [lib.folders.photo_id(new / p.name) for p in photos] == ids, \
+        "the same rows, same vectors"
     assert _user_view(lib, new / photos[0].name)[0] == {"beach"}
 
 
 def test_a_deleted_photo_restored_from_the_trash_gets_its_tags_back(tmp_path, tiny_library):
     lib = tiny_library
     photos = indexed_photos(lib, tmp_path / "Pictures", 2)
-    lib.set_tag([photos[0]], "beach")
+    lib.tags.set([photos[0]], "beach")
     saved = photos[0].read_bytes()
     photos[0].unlink()
-    assert lib.index_folders().removed == 1
+    assert lib.folders.index().removed == 1
     photos[0].write_bytes(saved)
-    lib.index_folders()
+    lib.folders.index()
     assert _user_view(lib, photos[0])[0] == {"beach"}
 
 
@@ -137,9 +138,9 @@ def test_identical_copies_one_deleted_and_the_other_renamed_onto_it_leave_no_pha
         tmp_path, tiny_library):
     lib = tiny_library
     a, b = _identical_pair(lib, tmp_path / "Pictures", "b.jpg")
-    lib.set_tag([a], "mine")
+    lib.tags.set([a], "mine")
     b.unlink()
     os.rename(a, b)
-    lib.index_folders()
+    lib.folders.index()
     assert lib.status()["photos"] == 1, "one file, one photo"
     assert _user_view(lib, b)[0] == {"mine"}

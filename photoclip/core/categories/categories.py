@@ -16,7 +16,6 @@ to review next are always those of the current labels, model and photos.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -36,7 +35,6 @@ BACKGROUND = 2000  # unlabelled photos sampled as background negatives
 MIN_POSITIVES = 5  # examples needed to estimate recall (cross-validation)
 MIN_NEGATIVES = 5  # "not in this category" photos needed to estimate precision
 _FOLDS = 5
-_QUERY = "category:"
 
 
 @dataclass
@@ -105,18 +103,6 @@ class _Vectors:
     def row(self) -> dict[int, int]:
         """Photo id → its row in ``matrix``."""
         return {int(i): k for k, i in enumerate(self.ids)}
-
-
-def split_category_query(query: str) -> tuple[str | None, str]:
-    """("Receipts", rest) for ``category:Receipts rest``, else (None, query). A quoted name
-    may hold escaped quotes: ``category:"He said \\"hi\\""`` (names.quote writes it)."""
-    m = _CATEGORY_TERM.match(query.strip())
-    if m is None:
-        return None, query
-    return names.unquote(m.group(1)), query.strip()[m.end():].strip()
-
-
-_CATEGORY_TERM = re.compile(_QUERY + "(" + names.TERM_VALUE + ")", re.I)
 
 
 def _checked_name(name: str) -> str:

@@ -22,7 +22,6 @@ from photoclip.core.errors import explain
 from photoclip.core.indexing.indexer import Plan, Progress, Report
 from photoclip.core.indexing.watcher import Change, FolderWatcher
 from photoclip.core.store.catalog import is_within
-from photoclip.core.store.recovery import backup_if_due
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ class Worker:
 
     def start(self, reconcile: bool = True) -> None:
         """Start working; with ``reconcile``, first diff every folder against the disk."""
-        folders = [f.path for f in self.library.catalog.folders()]
+        folders = [f.path for f in self.library.folders.all()]
         self._roots = set(folders)
         self._last_sync = time.monotonic()
         if reconcile:
@@ -109,7 +108,7 @@ class Worker:
         self._queue.put(_Job(-1, next(self._seq), "stop"))
         if self._thread.is_alive():
             self._thread.join(timeout)
-        self.library.save_index()
+        self.library.search_index.save()
         self._emit(WorkerStatus("stopped"))
 
     def pause(self) -> None:
@@ -135,7 +134,7 @@ class Worker:
         self._cancel.set()
 
     def add_folder(self, path: str):
-        folder = self.library.add_folder(path)
+        folder = self.library.folders.add(path)
         self._roots.add(folder.path)
         if self.watcher is not None:
             self.watcher.watch(folder.path)
@@ -143,15 +142,15 @@ class Worker:
         return folder
 
     def remove_folder(self, path: str):
-        folder = self.library._folder(path)
+        folder = self.library.folders.get(path)
         self._roots.discard(folder.path)
         if self.watcher is not None:
             self.watcher.unwatch(folder.path)
-        return self.library.remove_folder(folder.path)
+        return self.library.folders.remove(folder.path)
 
     def relink_folder(self, old: str, new: str):
-        """A folder moved or was renamed (see Library.relink_folder); then checked."""
-        folder = self.library.relink_folder(old, new)
+        """A folder moved or was renamed (see FolderService.relink); then checked."""
+        folder = self.library.folders.relink(old, new)
         self._roots.discard(old)
         self._roots.add(folder.path)
         if self.watcher is not None:
@@ -162,7 +161,7 @@ class Worker:
 
     def rescan(self, root: str | None = None, priority: int = PRIORITY_USER) -> None:
         """Reconcile one folder (or all) now, ahead of the backfill."""
-        roots = [root] if root else [f.path for f in self.library.catalog.folders()]
+        roots = [root] if root else [f.path for f in self.library.folders.all()]
         for r in roots:
             self._put(priority, "scan", r)
 
@@ -245,7 +244,7 @@ class Worker:
         if now - self._last_sync < FOLDER_SYNC:
             return
         self._last_sync = now
-        roots = {f.path for f in self.library.catalog.folders()}
+        roots = {f.path for f in self.library.folders.all()}
         known = self._roots
         self._roots = roots
         for root in sorted(roots - known):
@@ -276,11 +275,11 @@ class Worker:
             return
         self._removals = [(t, plan) for t, plan in self._removals if t > now]
         lib = self.library
-        with lib.indexing(self._waiting):
-            indexer = lib.indexer(require_model=False, load_model=False)
+        with lib.folders.indexing(self._waiting):
+            indexer = lib.folders.indexer(require_model=False, load_model=False)
             removed = indexer.remove_missing(due)
         if indexer.index_changed:
-            lib.mark_index_dirty()
+            lib.search_index.mark_dirty()
         if removed and self.on_report is not None:
             self.on_report(Report(removed=removed))
 
@@ -291,7 +290,7 @@ class Worker:
         """Nothing queued: save the index (and back the catalog up, once a day) now and tell
         the listeners."""
         self._maybe_save(force=True)
-        self._guard(lambda: backup_if_due(self.library.catalog))
+        self._guard(self.library.folders.backup_if_due)
         self._run_done, self._ahead, self._job_root = 0, {}, ""
         self._idle.set()
         self._emit(WorkerStatus("paused" if self.paused else "idle", message=self._message()))
@@ -299,7 +298,7 @@ class Worker:
     def _message(self) -> str:
         lib = self.library
         parts = []
-        if lib.model_error:
+        if lib.model.error:
             parts.append("search is off until a model is available")
         if self.watcher is not None and self.watcher.polling:
             parts.append("polling " + ", ".join(sorted(self.watcher.polling)))
@@ -307,22 +306,22 @@ class Worker:
 
     def _do(self, job: _Job) -> None:
         lib = self.library
-        folder = lib.catalog.folder_by_path(job.root)
+        folder = lib.folders.at(job.root)
         if folder is None:
             return  # removed meanwhile
-        planner = lib.planner()
+        planner = lib.folders.planner()
         if job.kind == "scan" or (job.change is not None and job.change.rescan):
             plan = planner.plan_folder(folder)
         else:
             change = job.change
             for src, dst in change.moved_dirs:
-                n = lib.catalog.move_prefix(src, dst, folder.id)
+                n = lib.folders.moved(src, dst, folder)
                 if n:
                     log.info("folder moved: %s -> %s (%d photos kept)", src, dst, n)
             paths: set[str] = set()
             for p in change.paths:
                 if p.endswith(os.sep):  # a folder appeared or vanished: everything below it
-                    paths.update(lib.catalog.paths_under(p[:-1]))
+                    paths.update(lib.folders.paths_under(p[:-1]))
                 elif is_within(p, folder.path):
                     paths.add(p)
             if not os.path.isdir(folder.path):  # the whole folder went away: offline, not gone
@@ -335,16 +334,16 @@ class Worker:
         if plan.work:
             self._plan_ahead(planner, folder.path)
         self._job_root = folder.path
-        with lib.indexing(self._waiting):  # (a CLI `index` of this library goes first)
+        with lib.folders.indexing(self._waiting):  # (a CLI `index` of this library goes first)
             # The model is loaded only for files to read: an idle library never loads it.
-            indexer = lib.indexer(require_model=False, load_model=bool(plan.work))
+            indexer = lib.folders.indexer(require_model=False, load_model=bool(plan.work))
             report = indexer.run(plan, self._progress, self._cancel, remove_missing=False)
         self._run_done += self._job_done
         self._job_done = 0
         if plan.missing and not report.cancelled:
             self._removals.append((time.monotonic() + REMOVAL_GRACE, plan))
         if indexer.index_changed:
-            lib.mark_index_dirty()
+            lib.search_index.mark_dirty()
         # new photos in folders a tag set is applied to get their tags now (and a set whose
         # apply was interrupted, or that last ran with another model, catches up)
         self._guard(lambda: self._tag(report))
@@ -352,7 +351,7 @@ class Worker:
             self.on_report(report)
 
     def _tag(self, report: Report) -> None:
-        for r in self.library.tag_new_photos():
+        for r in self.library.tags.tag_new_photos():
             report.tagged += r.tagged
             if r.problem:
                 report.tag_problems[r.tagset] = r.problem
@@ -363,7 +362,7 @@ class Worker:
         with self._queue.mutex:
             roots = {j.root for j in self._queue.queue if j.kind == "scan"}
         for root in sorted(roots - {current} - set(self._ahead)):
-            folder = self.library.catalog.folder_by_path(root)
+            folder = self.library.folders.at(root)
             if folder is not None:
                 try:
                     self._ahead[root] = len(planner.plan_folder(folder).work)
@@ -373,7 +372,7 @@ class Worker:
     def _maybe_save(self, force: bool) -> None:
         if force or time.monotonic() - self._last_save > self.save_interval:
             try:
-                self.library.save_index()
+                self.library.search_index.save()
             except OSError as e:
                 log.warning("could not save the search index: %s", e)
             self._last_save = time.monotonic()

@@ -16,25 +16,17 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.search.query import Term
 from photoclip.core.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
 SHORT_QUERY_TEMPLATES = ("{}", "a photo of a {}.", "a photo of the {}.", "a picture of a {}.")
-_OP = re.compile(r"(?:^|\s)([+-])(?=\S)")
-_WEIGHT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+):\s*(.+)$", re.S)
-
-
-@dataclass(frozen=True)
-class Term:
-    weight: float
-    text: str
 
 
 @dataclass(slots=True)  # (not frozen: browsing makes 100k of them, frozen ones at twice the cost)
@@ -69,31 +61,6 @@ class Filters:
     @property
     def restricts_ids(self) -> bool:
         return bool(self.folder or self.after or self.before) or self.ids is not None
-
-
-def parse_query(query: str) -> list[Term]:
-    """``"2:dog +beach -grass"`` → [Term(2, 'dog'), Term(1, 'beach'), Term(-1, 'grass')]."""
-    query = query.strip()
-    if not query:
-        raise PhotoclipError("The search is empty: type what you are looking for.")
-    parts = _OP.split(query)
-    # split gives [text, op, text, op, text...]; the first text has an implicit '+'
-    terms: list[Term] = []
-    signs = ["+", *parts[1::2]]
-    for sign, text in zip(signs, parts[0::2], strict=True):
-        text = text.strip()
-        if not text:
-            continue
-        weight = 1.0
-        m = _WEIGHT.match(text)
-        if m:
-            weight, text = float(m.group(1)), m.group(2).strip()
-        if any(ch.isalnum() for ch in text):  # (a lone "-" or "+" names nothing)
-            terms.append(Term(-weight if sign == "-" else weight, text))
-    if not terms:
-        raise PhotoclipError(f"Nothing to search for in “{query}”: type a word, like "
-                             "“beach” or “beach -people”.")
-    return terms
 
 
 def is_short(text: str) -> bool:

@@ -40,7 +40,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections import deque
@@ -220,22 +219,6 @@ def starter_sets() -> dict[str, TagSet]:
         if entry.name.endswith(".json"):
             out[entry.name[:-5]] = TagSet.from_dict(json.loads(entry.read_text("utf-8")))
     return out
-
-
-def split_tag_query(query: str) -> tuple[list[str], str]:
-    """``'tag:beach tag:"city street" dog'`` → (['beach', 'city street'], 'dog'); quoted
-    names may hold escaped quotes (names.quote)."""
-    tags = []
-
-    def take(m: re.Match) -> str:
-        tags.append(names.unquote(m.group(1)))
-        return " "
-
-    rest = _TAG_TERM.sub(take, query)
-    return [t.strip() for t in tags if t.strip()], " ".join(rest.split())
-
-
-_TAG_TERM = re.compile(r"(?:^|(?<=\s))tag:(" + names.TERM_VALUE + ")", re.I)
 
 
 def label_id(conn: sqlite3.Connection, set_name: str, label: str) -> int | None:
@@ -647,10 +630,10 @@ class TagSets:
             except sqlite3.OperationalError:
                 raise  # (a full disk or a lock is the library's trouble, not this set's)
             except Exception as e:  # whatever one set does wrong, the others go on
-                out.append(self._failed(ts, e))
+                out.append(self.failed(ts, e))
         return out
 
-    def _failed(self, ts: TagSet, err: Exception) -> ApplyReport:
+    def failed(self, ts: TagSet, err: Exception) -> ApplyReport:
         """Note why a set could not tag photos (on the set); a report that carries the
         reason only the first time it happens."""
         why = str(err) if isinstance(err, PhotoclipError) else f"{type(err).__name__}: {err}"

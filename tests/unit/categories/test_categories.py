@@ -30,17 +30,17 @@ def cifar(cifar_library):
 
 
 def _photos_by_class(lib) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ids, mat = lib.catalog.vectors(lib.model_id)
+    ids, mat = lib.catalog.vectors(lib.model.id)
     rows = lib.catalog.photo_rows(ids.tolist())
     classes = np.array([label_of(rows[int(i)]["path"]) for i in ids])
     return ids, mat, classes
 
 
 def _precision_at(lib, name: str, wanted: set[str], n: int, exclude: set[int]) -> float:
-    ranked = [i for i, _ in lib.category_members(name) if i not in exclude][:n]
+    ranked = [i for i, _ in lib.categories.members(name) if i not in exclude][:n]
     if len(ranked) < n:  # fewer members than n: rank the rest by probability too
-        trained = lib.train_category(name)
-        ids, p = lib.categories.scores(trained.probe, lib.model_id)
+        trained = lib.categories.train(name)
+        ids, p = lib.categories.store.scores(trained.probe, lib.model.id)
         ranked = [int(i) for i in ids[np.argsort(-p)] if int(i) not in exclude][:n]
     rows = lib.catalog.photo_rows(ranked)
     return float(np.mean([label_of(rows[i]["path"]) in wanted for i in ranked]))
@@ -126,9 +126,9 @@ def test_a_name_the_model_does_not_know_is_learned_from_eight_examples(cifar):
     precisions = []
     for seed in SEEDS:
         examples = np.random.default_rng(seed).choice(ids[classes == "dog"], 8, replace=False)
-        cifar.create_category("Rex")
-        cifar.label_photos("Rex", examples.tolist(), True)
-        assert cifar.train_category("Rex").probe.trust == 0.0
+        cifar.categories.create("Rex")
+        cifar.categories.label("Rex", examples.tolist(), True)
+        assert cifar.categories.train("Rex").probe.trust == 0.0
         precisions.append(_precision_at(cifar, "Rex", {"dog"}, 50, set(examples.tolist())))
         cifar.categories.delete("Rex")
     print(f"\n'Rex' from 8 dogs: precision of the top 50 per seed {precisions}")
@@ -143,11 +143,11 @@ def test_a_concept_without_a_word_pets_from_four_cats_and_four_dogs(cifar):
         rng = np.random.default_rng(seed)
         examples = np.concatenate([rng.choice(ids[classes == c], 4, replace=False)
                                    for c in ("cat", "dog")])
-        cifar.create_category("pets")
-        cifar.label_photos("pets", examples.tolist(), True)
+        cifar.categories.create("pets")
+        cifar.categories.label("pets", examples.tolist(), True)
         ours.append(_precision_at(cifar, "pets", {"cat", "dog"}, 100, set(examples.tolist())))
         cifar.categories.delete("pets")
-        hits = [h for h in cifar.search("pets", limit=120) if h.id not in set(examples)][:100]
+        hits = [h for h in cifar.search.find("pets", limit=120) if h.id not in set(examples)][:100]
         by_name.append(float(np.mean([label_of(h.path) in ("cat", "dog") for h in hits])))
     print(f"\n'pets' from 4 cats + 4 dogs: top-100 precision {ours} (mean {np.mean(ours):.3f}); "
           f"the name alone {np.mean(by_name):.3f}; cats and dogs are {pets.mean():.0%} of photos")
@@ -161,18 +161,18 @@ def test_negative_examples_push_what_the_user_rejected_down(cifar):
     rng = np.random.default_rng(3)
     dogs = rng.choice(ids[classes == "dog"], 8, replace=False).tolist()
     cats = rng.choice(ids[classes == "cat"], 12, replace=False).tolist()
-    cifar.create_category("Rex")
-    cifar.label_photos("Rex", dogs, True)
+    cifar.categories.create("Rex")
+    cifar.categories.label("Rex", dogs, True)
 
     def cats_in_top(n=100):
-        ranked = [i for i, _ in cifar.category_members("Rex")][:n]
+        ranked = [i for i, _ in cifar.categories.members("Rex")][:n]
         rows = cifar.catalog.photo_rows(ranked)
         return sum(label_of(rows[i]["path"]) == "cat" for i in ranked)
 
     before = cats_in_top()
-    cifar.label_photos("Rex", cats, False)
+    cifar.categories.label("Rex", cats, False)
     after = cats_in_top()
-    members = {i for i, _ in cifar.category_members("Rex")}
+    members = {i for i, _ in cifar.categories.members("Rex")}
     print(f"\ncats among Rex's top 100: {before} → {after} after 12 'not in' cats")
     assert not members & set(cats), "a photo the user said is not in it is never a member"
     assert after <= before * 0.6
@@ -180,29 +180,29 @@ def test_negative_examples_push_what_the_user_rejected_down(cifar):
 
 def test_quality_is_estimated_only_from_enough_labels_and_says_what_is_missing(cifar):
     ids, _, classes = _photos_by_class(cifar)
-    cifar.create_category("ship")
+    cifar.categories.create("ship")
     ships = ids[classes == "ship"][:3].tolist()
-    cifar.label_photos("ship", ships, True)
-    q = cifar.train_category("ship", quality=True).quality
+    cifar.categories.label("ship", ships, True)
+    q = cifar.categories.train("ship", quality=True).quality
     assert q.recall is None and q.need_positives == 2
     assert "add at least 2 more examples" in q.describe()
-    cifar.label_photos("ship", ids[classes == "ship"][3:12].tolist(), True)
-    cifar.label_photos("ship", ids[classes == "truck"][:10].tolist(), False)
-    q = cifar.train_category("ship", quality=True).quality
+    cifar.categories.label("ship", ids[classes == "ship"][3:12].tolist(), True)
+    cifar.categories.label("ship", ids[classes == "truck"][:10].tolist(), False)
+    q = cifar.categories.train("ship", quality=True).quality
     assert q.recall is not None and q.precision is not None
     assert q.recall >= 0.7 and q.precision >= 0.7, q
-    row = cifar.category_overview()[0]
+    row = cifar.categories.overview()[0]
     assert row["quality"]["recall"] == q.recall and row["members"] > 50
 
 
 def test_suggestions_are_unlabelled_and_uncertain(cifar):
     ids, _, classes = _photos_by_class(cifar)
-    cifar.create_category("ship")
+    cifar.categories.create("ship")
     labelled = ids[classes == "ship"][:4].tolist()
-    cifar.label_photos("ship", labelled, True)
-    hits = cifar.category_suggestions("ship", 10)
+    cifar.categories.label("ship", labelled, True)
+    hits = cifar.categories.suggestions("ship", 10)
     assert len(hits) == 10 and not {h.id for h in hits} & set(labelled)
-    members = cifar.category_members("ship")
+    members = cifar.categories.members("ship")
     probs = sorted(p for _, p in members)
     assert all(0.2 < h.score < 0.8 for h in hits), [h.score for h in hits]
     assert probs[-1] > 0.9  # (sure members exist and are not what is asked)
@@ -212,30 +212,30 @@ def test_labels_survive_restart_move_and_model_switch(tmp_path, cifar_encoder, t
     lib, root = cifar_copy_library(tmp_path, cifar_encoder)
     home = tmp_path / "home"
     ships = sorted((root / "ship").iterdir())[:4]
-    lib.create_category("Boats", "a photo of a boat on the water")
-    lib.label_photos("Boats", ships, True)
-    lib.label_photos("Boats", [sorted((root / "cat").iterdir())[0]], False)
-    members = lib.category_members("Boats")
+    lib.categories.create("Boats", "a photo of a boat on the water")
+    lib.categories.label("Boats", ships, True)
+    lib.categories.label("Boats", [sorted((root / "cat").iterdir())[0]], False)
+    members = lib.categories.members("Boats")
     trained_at = lib.catalog.conn.execute("SELECT trained_at FROM category_probes").fetchone()
     lib.close()
 
     lib = make_library(home, cifar_encoder)  # restart: same members, nothing retrained
-    assert lib.category_members("Boats") == members
+    assert lib.categories.members("Boats") == members
     assert lib.catalog.conn.execute("SELECT trained_at FROM category_probes").fetchone() \
         == trained_at
     (root / "harbour").mkdir()
     moved = root / "harbour" / "renamed.jpg"
     shutil.move(ships[0], moved)
-    lib.index_folders()
-    assert lib.categories.photo_labels(lib.photo_id(moved)) == {"Boats": True}
+    lib.folders.index()
+    assert lib.categories.photo_labels(lib.folders.photo_id(moved)) == {"Boats": True}
     assert lib.categories.get("Boats").positives == 4
     lib.close()
 
     lib = make_library(home, tiny_encoder)  # another model: re-encoded, retrained, same labels
-    lib.index_folders()
+    lib.folders.index()
     cat = lib.categories.get("Boats")
     assert (cat.positives, cat.negatives) == (4, 1)
-    assert {i for i, _ in lib.category_members("Boats")} >= {lib.photo_id(moved)}
+    assert {i for i, _ in lib.categories.members("Boats")} >= {lib.folders.photo_id(moved)}
     models = {m for (m,) in lib.catalog.conn.execute("SELECT model FROM category_probes")}
     assert models == {cifar_encoder.model_id, tiny_encoder.model_id}
     lib.close()
@@ -243,12 +243,12 @@ def test_labels_survive_restart_move_and_model_switch(tmp_path, cifar_encoder, t
 
 def test_new_photos_are_scored_when_indexed(tmp_path, cifar_encoder):
     lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship", "cat"), 6)
-    lib.create_category("Boats")
-    lib.label_photos("Boats", sorted((root / "ship").iterdir())[:3], True)
-    before = {i for i, _ in lib.category_members("Boats")}
+    lib.categories.create("Boats")
+    lib.categories.label("Boats", sorted((root / "ship").iterdir())[:3], True)
+    before = {i for i, _ in lib.categories.members("Boats")}
     copy_cifar(root / "later", ("ship",), 10)  # (the first 6 are copies of ones already there)
-    lib.index_folders()
-    after = {lib.catalog.photo_rows([i])[i]["path"] for i, _ in lib.category_members("Boats")}
+    lib.folders.index()
+    after = {lib.catalog.photo_rows([i])[i]["path"] for i, _ in lib.categories.members("Boats")}
     assert len(after) > len(before)
     assert any("/later/" in p for p in after)
     lib.close()
@@ -292,17 +292,17 @@ def test_cli_category_commands(tmp_path, cifar_encoder, capsys, monkeypatch):
 
 def test_export_members_to_xmp_and_take_stale_ones_out(tmp_path, cifar_encoder):
     lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship", "cat"), 6)
-    lib.create_category("Boats")
+    lib.categories.create("Boats")
     ships = sorted((root / "ship").iterdir())
-    lib.label_photos("Boats", ships[:3], True)
-    lib.label_photos("Boats", sorted((root / "cat").iterdir()), False)
-    r = lib.export_category_xmp("Boats")
+    lib.categories.label("Boats", ships[:3], True)
+    lib.categories.label("Boats", sorted((root / "cat").iterdir()), False)
+    r = lib.categories.export_xmp("Boats")
     assert not r.failed and r.written >= 3
     kw = xmp.read_sidecar(str(ships[0]) + ".xmp")
     assert ["Categories", "Boats"] in kw.paths
     assert not Path(str(sorted((root / "cat").iterdir())[0]) + ".xmp").exists()
-    lib.label_photos("Boats", [ships[0]], False)  # changed their mind: the keyword goes
-    lib.export_category_xmp("Boats")
+    lib.categories.label("Boats", [ships[0]], False)  # changed their mind: the keyword goes
+    lib.categories.export_xmp("Boats")
     assert ["Categories", "Boats"] not in xmp.read_sidecar(str(ships[0]) + ".xmp").paths
     lib.close()
 
@@ -310,10 +310,10 @@ def test_export_members_to_xmp_and_take_stale_ones_out(tmp_path, cifar_encoder):
 @needs_exiftool
 def test_exported_category_is_what_exiftool_reads(tmp_path, cifar_encoder):
     lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship",), 4)
-    lib.create_category("Boats")
+    lib.categories.create("Boats")
     photo = sorted((root / "ship").iterdir())[0]
-    lib.label_photos("Boats", [photo], True)
-    lib.export_category_xmp("Boats")
+    lib.categories.label("Boats", [photo], True)
+    lib.categories.export_xmp("Boats")
     meta = exif(str(photo) + ".xmp")
     assert as_list(meta["HierarchicalSubject"]) == ["Categories|Boats"]
     assert as_list(meta["Subject"]) == ["Boats"]
@@ -324,13 +324,13 @@ def test_exported_category_is_what_exiftool_reads(tmp_path, cifar_encoder):
 def test_without_a_model_to_read_the_name_it_learns_from_examples_and_retrains_later(
         tmp_path, cifar_encoder):
     lib, root = cifar_copy_library(tmp_path, cifar_encoder, ("ship", "cat"), 6)
-    lib.create_category("ship")
-    lib.label_photos("ship", sorted((root / "ship").iterdir())[:3], True)
-    lib.search_ready = lambda retry=False: False  # the model cannot be loaded right now
-    assert lib.category_members("ship")
-    assert lib.train_category("ship").probe.trust == 0.0
+    lib.categories.create("ship")
+    lib.categories.label("ship", sorted((root / "ship").iterdir())[:3], True)
+    lib.model.search_ready = lambda retry=False: False  # the model cannot be loaded right now
+    assert lib.categories.members("ship")
+    assert lib.categories.train("ship").probe.trust == 0.0
     assert not lib.catalog.conn.execute("SELECT count(*) FROM category_probes").fetchone()[0]
-    del lib.search_ready  # it can again: trained with the name, and kept
-    assert lib.train_category("ship").probe.trust > 0.5
+    del lib.model.search_ready  # it can again: trained with the name, and kept
+    assert lib.categories.train("ship").probe.trust > 0.5
     assert lib.catalog.conn.execute("SELECT count(*) FROM category_probes").fetchone()[0] == 1
     lib.close()

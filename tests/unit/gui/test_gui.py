@@ -24,8 +24,8 @@ def first_labels(window, n=10):
 def cifar_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "gui-home"))
     lib = make_library(tmp_path / "gui-home", cifar_encoder)
-    lib.add_folder(CIFAR_SAMPLE)
-    lib.index_folders()
+    lib.folders.add(CIFAR_SAMPLE)
+    lib.folders.index()
     window = open_window(qtbot, lib)
     yield window
     window.close()

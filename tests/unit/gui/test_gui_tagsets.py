@@ -49,21 +49,21 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
     # the preview lists the photo's tags; removing one sticks through a re-apply
     dlg = w.preview(0)
     path = w.model.hit(0).path
-    chip = dlg.findChild(QToolButton, "tag:Animals/ship")
+    chip = dlg.findChild(QToolButton, "tag-chip:Animals/ship")
     assert chip is not None and "auto" in chip.text()
     qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
-    assert "ship" not in {t.name for t in lib.photo_tags(path)}
-    qtbot.waitUntil(lambda: dlg.findChild(QToolButton, "tag:Animals/ship") is None,
+    assert "ship" not in {t.name for t in lib.tags.photo_tags(path)}
+    qtbot.waitUntil(lambda: dlg.findChild(QToolButton, "tag-chip:Animals/ship") is None,
                     timeout=5000)
     dlg.close()
 
     w.tag_panel.apply("Animals")  # again: the removal wins
     qtbot.waitUntil(lambda: "tags on 36 photos" in w.tag_panel.status.text()
                     and not w.tag_panel._busy, timeout=30000)
-    assert "ship" not in {t.name for t in lib.photo_tags(path)}
+    assert "ship" not in {t.name for t in lib.tags.photo_tags(path)}
     dlg = w.preview(0)
     qtbot.waitUntil(lambda: dlg.isVisible(), timeout=5000)
-    assert dlg.hit.path != path or dlg.findChild(QToolButton, "tag:Animals/ship") is None
+    assert dlg.hit.path != path or dlg.findChild(QToolButton, "tag-chip:Animals/ship") is None
     dlg.close()
 
 
@@ -80,7 +80,7 @@ def test_grid_menu_adds_a_tag_by_hand(qtbot, copy_window, monkeypatch):
     menu = QMenu(w)
     add_photo_actions(menu, lib, [path], w, w.tags_changed)
     next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
-    assert [(t.name, t.source) for t in lib.photo_tags(path)] == [("holiday", "manual")]
+    assert [(t.name, t.source) for t in lib.tags.photo_tags(path)] == [("holiday", "manual")]
     qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=5000)
     assert w.tag_panel.tree.topLevelItem(0).text(0) == "Keywords"
 
@@ -91,7 +91,7 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
 
     w, lib = copy_window, copy_window.library
     photo = w.library.catalog.photo_paths()[0][1]
-    lib.set_tag([photo], "harbour")
+    lib.tags.set([photo], "harbour")
     asked = []
 
     def answer(parent, title, text, items, current, editable):
@@ -105,9 +105,9 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
     side = Path(photo).with_suffix(".xmp")
     assert "<rdf:li>harbour</rdf:li>" in side.read_text(encoding="utf-8")
 
-    lib.set_tag([photo], "harbour", present=False)
+    lib.tags.set([photo], "harbour", present=False)
     # importing the sidecar back does not undo the removal
     w.tag_panel.import_xmp()
     qtbot.waitUntil(lambda: "Keywords found" in w.tag_panel.status.text(), timeout=10000)
     assert "as your own tags" not in w.tag_panel.status.text()
-    assert lib.photo_tags(photo) == []
+    assert lib.tags.photo_tags(photo) == []

@@ -67,8 +67,8 @@ def small_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
     monkeypatch.setenv("PHOTOCLIP_HOME", str(home))
     root = copy_cifar(tmp_path / "Pictures", n=12)
     lib = Library(home, model=cifar_encoder.model_id, encoder_loader=real_loader(cifar_encoder))
-    lib.add_folder(root)
-    lib.index_folders()
+    lib.folders.add(root)
+    lib.folders.index()
     w = open_window(qtbot, lib)
     yield w
     w.close()
@@ -79,7 +79,7 @@ def small_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
 def test_settings_refuse_a_model_that_does_not_load_and_search_keeps_working(
         qtbot, small_window, tmp_path, caplog):
     w, lib = small_window, small_window.library
-    before = lib.model_id
+    before = lib.model.id
     dlg = w.open_settings()
     qtbot.waitUntil(lambda: dlg.devices_known, timeout=30000)
     offered = [dlg.device.itemData(i) for i in range(dlg.device.count())]
@@ -90,7 +90,7 @@ def test_settings_refuse_a_model_that_does_not_load_and_search_keeps_working(
     assert dlg.isVisible() and dlg.error.isVisible()
     assert dlg.error.text().startswith(f"Not saved — PhotoCLIP keeps using {before}")
     assert "photoclip --model" not in dlg.error.text()  # (no command for a GUI user)
-    assert lib.model_id == before
+    assert lib.model.id == before
     assert not (lib.home / "settings.json").exists()  # nothing saved
     assert any("cannot be used" in r.getMessage() for r in caplog.records)  # in the log file
     dlg.reject()
@@ -105,13 +105,14 @@ def test_a_device_this_computer_lacks_is_explained_and_setting_it_back_recovers(
     home = tmp_path / "home"
     monkeypatch.setenv("PHOTOCLIP_HOME", str(home))
     lib = Library(home, model=cifar_encoder.model_id, encoder_loader=real_loader(cifar_encoder))
-    lib.add_folder(copy_cifar(tmp_path / "Pictures", n=4))
-    lib.index_folders()
+    lib.folders.add(copy_cifar(tmp_path / "Pictures", n=4))
+    lib.folders.index()
     lib.close()
     (home / "settings.json").write_text(json.dumps({"device": "cuda"}))  # (another computer)
 
     lib = Library(home, model=cifar_encoder.model_id, encoder_loader=real_loader(cifar_encoder))
-    lib.store.text_encoder = lambda spec: None  # (no exported text tower: the model must load)
+    # (no exported text tower: the model must load)
+    lib.model.store.text_encoder = lambda spec: None
     from photoclip.gui.main_window import MainWindow
 
     w = MainWindow(lib, watch=False)
@@ -152,8 +153,8 @@ def test_settings_move_the_library_and_restart_on_the_new_copy(qtbot, tmp_path, 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     old = data_home()
     lib = make_library(old, tiny_encoder)
-    lib.add_folder(write_photos(tmp_path / "Pictures", 6)[0].parent)
-    lib.index_folders()
+    lib.folders.add(write_photos(tmp_path / "Pictures", 6)[0].parent)
+    lib.folders.index()
     w = MainWindow(lib, watch=False)
     qtbot.addWidget(w)
     w.show()
@@ -223,8 +224,8 @@ def test_a_search_made_while_photos_arrive_refreshes_by_itself(qtbot, tmp_path, 
                                                                monkeypatch):
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
     lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(copy_cifar(tmp_path / "Cats", classes=("cat",), n=12))
-    lib.index_folders()
+    lib.folders.add(copy_cifar(tmp_path / "Cats", classes=("cat",), n=12))
+    lib.folders.index()
     w = open_window(qtbot, lib)
     search_for(qtbot, w, "a photo of a dog")
     assert "dog" not in labels(w, 36)
@@ -277,7 +278,7 @@ def test_the_welcome_follows_the_model_as_it_loads(qtbot, tmp_path, tiny_encoder
         return tiny_encoder
 
     lib = Library(tmp_path / "home", model=tiny_encoder.model_id, encoder_loader=slow)
-    lib.store.text_encoder = lambda spec: None
+    lib.model.store.text_encoder = lambda spec: None
     w = MainWindow(lib, watch=False)
     qtbot.addWidget(w)
     dlg = welcome(lib, w)
@@ -289,8 +290,8 @@ def test_the_welcome_follows_the_model_as_it_loads(qtbot, tmp_path, tiny_encoder
 
 
 def test_status_and_folder_lines_say_what_is_true_now():
+    from photoclip.core.indexing.folders import FolderStatus
     from photoclip.core.indexing.worker import WorkerStatus
-    from photoclip.core.library import FolderStatus
 
     counts = {"photos": 1255, "indexed": 0, "failed": 0, "pending": 1255}
     assert status.status_line(None, counts, "ready") == \
@@ -312,8 +313,8 @@ def test_status_and_folder_lines_say_what_is_true_now():
 
 
 def test_an_empty_grid_says_why():
+    from photoclip.core.indexing.folders import FolderStatus
     from photoclip.core.indexing.worker import WorkerStatus
-    from photoclip.core.library import FolderStatus
     from photoclip.core.search.searcher import Filters
 
     def why(query="", similar=None, filters=None, hidden=0, error=None, online=True,
@@ -412,8 +413,8 @@ def test_browsing_shows_month_sections(qtbot, tmp_path, tiny_encoder, monkeypatc
         t = datetime(2024, month, 10).timestamp()
         os.utime(p, (t, t))
     lib = make_library(tmp_path / "home", tiny_encoder)
-    lib.add_folder(tmp_path / "Pictures")
-    lib.index_folders()
+    lib.folders.add(tmp_path / "Pictures")
+    lib.folders.index()
     w = open_window(qtbot, lib)
     qtbot.waitUntil(lambda: w.model.shown == 6, timeout=30000)
     from photoclip.gui.results import HeaderRole
@@ -461,10 +462,10 @@ def test_offline_photos_carry_a_badge_and_the_preview_explains(qtbot, tmp_path, 
     drive = tmp_path / "USB"
     write_photos(drive, 3)
     lib = make_library(tmp_path / "home", tiny_encoder)
-    lib.add_folder(drive)
-    lib.index_folders()
+    lib.folders.add(drive)
+    lib.folders.index()
     shutil.move(str(drive), str(tmp_path / "unplugged"))
-    lib.index_folders()  # (what the worker does when it finds the folder gone)
+    lib.folders.index()  # (what the worker does when it finds the folder gone)
     w = open_window(qtbot, lib)
     qtbot.waitUntil(lambda: w.model.shown == 3, timeout=30000)
     row = w.model.first_photo_row()
@@ -549,8 +550,8 @@ def test_gui_messages_never_ask_for_a_command(tmp_path):
     from photoclip.core.errors import explain, for_gui
 
     lib = Library(tmp_path / "home", model=f"local-dir:{tmp_path / 'nothing'}")
-    assert not lib.model_ready()
-    assert "photoclip" not in lib.model_problem and "photoclip --model" in lib.model_error
+    assert not lib.model.ready()
+    assert "photoclip" not in lib.model.problem and "photoclip --model" in lib.model.error
     import sqlite3
 
     err = explain(sqlite3.DatabaseError("database disk image is malformed"), tmp_path)

@@ -213,13 +213,14 @@ def test_changed_weights_invalidate_the_exports(tmp_path, tiny_model_dir):
 
 @pytest.mark.slow
 def test_searches_through_the_exported_tower_rank_like_torch(prepared, cifar_library):
-    from photoclip.core.search.searcher import embed_terms, parse_query
+    from photoclip.core.search.query import terms as parse_query
+    from photoclip.core.search.searcher import embed_terms
 
     store, _ = prepared
-    fast = store.text_encoder(cifar_library.model_id)
-    torch_encoder = cifar_library.encoder
+    fast = store.text_encoder(cifar_library.model.id)
+    torch_encoder = cifar_library.model.encoder
     for query in ("a photo of a dog", "cat", "ship +sea -truck", "一只猫"):
         terms = parse_query(query)
-        a = cifar_library.index.search(embed_terms(fast, terms), 20)[0]
-        b = cifar_library.index.search(embed_terms(torch_encoder, terms), 20)[0]
+        a = cifar_library.search_index.index.search(embed_terms(fast, terms), 20)[0]
+        b = cifar_library.search_index.index.search(embed_terms(torch_encoder, terms), 20)[0]
         assert list(a) == list(b), query

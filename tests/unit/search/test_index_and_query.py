@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.search.searcher import Term, parse_query
+from photoclip.core.search.query import Term
+from photoclip.core.search.query import terms as parse_query
 from photoclip.core.search.vector_index import POINTER, VectorIndex
 
 

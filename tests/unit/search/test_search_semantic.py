@@ -21,7 +21,7 @@ def labels(hits):
 
 
 def test_a_photo_of_a_dog_returns_dogs_first(cifar_library):
-    hits = cifar_library.search("a photo of a dog", limit=10)
+    hits = cifar_library.search.find("a photo of a dog", limit=10)
     assert len(hits) == 10
     assert labels(hits).count("dog") >= 8, labels(hits)
     scores = [h.score for h in hits]
@@ -31,18 +31,18 @@ def test_a_photo_of_a_dog_returns_dogs_first(cifar_library):
 def test_plain_class_names_find_their_class(cifar_library):
     good = {}
     for cls, name in PLAIN_NAMES.items():
-        good[cls] = labels(cifar_library.search(name, limit=10)).count(cls)
+        good[cls] = labels(cifar_library.search.find(name, limit=10)).count(cls)
     assert sum(n >= 8 for n in good.values()) >= 8, good
 
 
 def test_chinese_query_finds_cats(cifar_library):
-    got = Counter(labels(cifar_library.search("一只猫", limit=10)))
+    got = Counter(labels(cifar_library.search.find("一只猫", limit=10)))
     assert got["cat"] >= 7, got
 
 
 def test_similar_to_a_cat_is_mostly_cats(cifar_library):
     cat = sorted((CIFAR_SAMPLE / "cat").iterdir())[0]
-    hits = cifar_library.similar(str(cat), limit=10)
+    hits = cifar_library.search.similar(str(cat), limit=10)
     assert str(cat) not in [h.path for h in hits], "the photo itself is not its own match"
     assert labels(hits).count("cat") >= 7, labels(hits)
 
@@ -53,40 +53,40 @@ def test_similar_accepts_an_image_outside_the_library(cifar_library, tmp_path):
     from PIL import Image
 
     Image.open(src).save(outside)
-    assert labels(cifar_library.similar(str(outside), limit=10)).count("ship") >= 7
+    assert labels(cifar_library.search.similar(str(outside), limit=10)).count("ship") >= 7
 
 
 def test_adding_a_concept_brings_in_both(cifar_library):
-    got = Counter(labels(cifar_library.search("dog +cat", limit=20)))
+    got = Counter(labels(cifar_library.search.find("dog +cat", limit=20)))
     assert got["dog"] >= 4 and got["cat"] >= 4, got
     assert got["dog"] + got["cat"] >= 14, got
 
 
 def test_subtracting_a_concept_pushes_it_out(cifar_library):
-    plain = Counter(labels(cifar_library.search("truck", limit=100)))
-    minus = Counter(labels(cifar_library.search("truck -car", limit=100)))
+    plain = Counter(labels(cifar_library.search.find("truck", limit=100)))
+    minus = Counter(labels(cifar_library.search.find("truck -car", limit=100)))
     assert minus["automobile"] < plain["automobile"], (plain, minus)
     assert minus["truck"] >= plain["truck"] - 5
 
 
 def test_weights_shift_the_balance(cifar_library):
-    heavy_dog = Counter(labels(cifar_library.search("3:dog +cat", limit=20)))
-    heavy_cat = Counter(labels(cifar_library.search("dog +3:cat", limit=20)))
+    heavy_dog = Counter(labels(cifar_library.search.find("3:dog +cat", limit=20)))
+    heavy_cat = Counter(labels(cifar_library.search.find("dog +3:cat", limit=20)))
     assert heavy_dog["dog"] > heavy_cat["dog"]
     assert heavy_cat["cat"] > heavy_dog["cat"]
 
 
 def test_cancelling_query_is_a_clear_error(cifar_library):
     with pytest.raises(PhotoclipError, match="cancel"):
-        cifar_library.search("dog -dog")
+        cifar_library.search.find("dog -dog")
 
 
 def test_min_score_and_folder_filters(cifar_library):
-    hits = cifar_library.search("a photo of a dog", limit=50)
+    hits = cifar_library.search.find("a photo of a dog", limit=50)
     cut = hits[9].score
-    kept = cifar_library.search("a photo of a dog", limit=50, filters=Filters(min_score=cut))
+    kept = cifar_library.search.find("a photo of a dog", limit=50, filters=Filters(min_score=cut))
     assert len(kept) == 10 and all(h.score >= cut for h in kept)
-    only_cats = cifar_library.search("a photo of a dog", limit=10,
+    only_cats = cifar_library.search.find("a photo of a dog", limit=10,
                                      filters=Filters(folder=str(CIFAR_SAMPLE / "cat")))
     assert len(only_cats) == 10 and set(labels(only_cats)) == {"cat"}
 

@@ -27,9 +27,9 @@ def test_a_moved_library_opens_from_its_new_folder_with_everything(own_config, t
     old = data_home()
     lib = make_library(old, tiny_encoder)
     photos = indexed_photos(lib, tmp_path / "Pictures", 12)
-    lib.set_tag(photos[:3], "holiday")
-    before = [h.path for h in lib.search("a photo", limit=5)]
-    lib.save_index()
+    lib.tags.set(photos[:3], "holiday")
+    before = [h.path for h in lib.search.find("a photo", limit=5)]
+    lib.search_index.save()
     lib.close()
 
     plan = relocate.plan_move(old, tmp_path / "new-place")
@@ -42,8 +42,8 @@ def test_a_moved_library_opens_from_its_new_folder_with_everything(own_config, t
 
     moved = make_library(data_home(), tiny_encoder)
     assert moved.status()["indexed"] == 12
-    assert [h.path for h in moved.search("a photo", limit=5)] == before
-    assert {t.name for t in moved.photo_tags(photos[0])} == {"holiday"}
+    assert [h.path for h in moved.search.find("a photo", limit=5)] == before
+    assert {t.name for t in moved.tags.photo_tags(photos[0])} == {"holiday"}
     said = relocate.finish_move(moved.home)
     assert said is not None and "old copy" in said
     assert not (old / "catalog.sqlite3").exists() and not (old / "index").exists()

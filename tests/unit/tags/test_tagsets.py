@@ -21,17 +21,17 @@ from photoclip.core.tags.tagsets import Label, TagSet, label_vector
 def cifar(cifar_library):
     """The session's CIFAR library, left without tag sets for the next test."""
     yield cifar_library
-    for ts in cifar_library.tagsets.all():
-        cifar_library.tagsets.delete(ts.name)
+    for ts in cifar_library.tags.sets():
+        cifar_library.tags.delete_set(ts.name)
 
 
 def tagged(lib, name: str) -> list[str]:
-    return [h.path for h in lib.search(f"tag:{name}", limit=100_000)]
+    return [h.path for h in lib.search.find(f"tag:{name}", limit=100_000)]
 
 
 def test_exclusive_set_of_plain_names_tags_cifar_photos_correctly(cifar):
-    cifar.create_tagset(TagSet("CIFAR", [Label(c) for c in CIFAR_CLASSES], exclusive=True))
-    report = cifar.apply_tagset("CIFAR")
+    cifar.tags.create_set(TagSet("CIFAR", [Label(c) for c in CIFAR_CLASSES], exclusive=True))
+    report = cifar.tags.apply("CIFAR")
     assert report.photos == 1000
     given = {}
     for c in CIFAR_CLASSES:
@@ -40,10 +40,11 @@ def test_exclusive_set_of_plain_names_tags_cifar_photos_correctly(cifar):
             given[path] = c
     correct = sum(label_of(p) == c for p, c in given.items())
     # top-1: the label the set picks for each photo (before "none of these" may veto it)
-    ids, vectors = cifar.catalog.vectors(cifar.model_id)
+    ids, vectors = cifar.catalog.vectors(cifar.model.id)
     rows = cifar.catalog.photo_rows(ids.tolist())
-    ts = cifar.tagsets.get("CIFAR")
-    _, share = cifar.tagsets.scorer(ts, cifar.model_id, cifar.text_encoder()).margins(vectors)
+    ts = cifar.tags.get_set("CIFAR")
+    scorer = cifar.tags.store.scorer(ts, cifar.model.id, cifar.model.text_encoder())
+    _, share = scorer.margins(vectors)
     picks = [CIFAR_CLASSES[j] for j in share.argmax(axis=1)]
     top1 = float(np.mean([label_of(rows[i]["path"]) == c
                           for i, c in zip(ids, picks, strict=True)]))
@@ -55,7 +56,7 @@ def test_exclusive_set_of_plain_names_tags_cifar_photos_correctly(cifar):
 
 
 def test_template_ensemble_is_at_least_as_good_as_the_bare_label(cifar, cifar_encoder):
-    ids, vectors = cifar.catalog.vectors(cifar.model_id)
+    ids, vectors = cifar.catalog.vectors(cifar.model.id)
     rows = cifar.catalog.photo_rows(ids.tolist())
     truth = np.array([CIFAR_CLASSES.index(label_of(rows[i]["path"])) for i in ids])
     ts = TagSet("x", [Label(c) for c in CIFAR_CLASSES])
@@ -81,8 +82,8 @@ def _precision_recall(lib, labels=LABELS, folder_photos=100):
 
 
 def test_non_exclusive_set_precision_and_recall_per_label(cifar):
-    cifar.create_tagset(TagSet("Animals", [Label(x) for x in LABELS]))
-    cifar.apply_tagset("Animals")
+    cifar.tags.create_set(TagSet("Animals", [Label(x) for x in LABELS]))
+    cifar.tags.apply("Animals")
     pr = _precision_recall(cifar)
     print("\n" + "\n".join(f"{lb}: precision {p:.2f} recall {r:.2f} ({n} tagged)"
                            for lb, (p, r, n) in pr.items()))
@@ -95,14 +96,14 @@ def test_non_exclusive_set_precision_and_recall_per_label(cifar):
 def test_a_photos_tags_do_not_depend_on_the_rest_of_the_library(cifar):
     """Applied to the cat folder alone, or to the whole library, a cat photo gets the same
     tags: a library that is mostly cats still gets its cats tagged."""
-    cifar.create_tagset(TagSet("Animals", [Label(x) for x in LABELS]))
-    cifar.apply_tagset("Animals", CIFAR_SAMPLE / "cat")
-    alone = {p: [t.name for t in cifar.photo_tags(p)] for p in _paths(CIFAR_SAMPLE / "cat")}
+    cifar.tags.create_set(TagSet("Animals", [Label(x) for x in LABELS]))
+    cifar.tags.apply("Animals", CIFAR_SAMPLE / "cat")
+    alone = {p: [t.name for t in cifar.tags.photo_tags(p)] for p in _paths(CIFAR_SAMPLE / "cat")}
     assert sum("cat" in v for v in alone.values()) >= 65
     assert all(label_of(p) == "cat" for lb in LABELS for p in tagged(cifar, f"Animals/{lb}")), \
         "only the cat folder was tagged"
-    cifar.apply_tagset("Animals")
-    assert {p: [t.name for t in cifar.photo_tags(p)] for p in alone} == alone
+    cifar.tags.apply("Animals")
+    assert {p: [t.name for t in cifar.tags.photo_tags(p)] for p in alone} == alone
 
 
 def _paths(folder: Path) -> list[str]:
@@ -110,20 +111,20 @@ def _paths(folder: Path) -> list[str]:
 
 
 def test_tag_search_lists_carriers_most_confident_first_and_combines_with_text(cifar):
-    cifar.create_tagset(TagSet("Animals", [Label(x) for x in LABELS]))
-    cifar.apply_tagset("Animals")
-    hits = cifar.search("tag:dog", limit=1000)
+    cifar.tags.create_set(TagSet("Animals", [Label(x) for x in LABELS]))
+    cifar.tags.apply("Animals")
+    hits = cifar.search.find("tag:dog", limit=1000)
     assert len(hits) == len(tagged(cifar, "Animals/dog")) > 50
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True) and 0.5 <= scores[-1] <= scores[0] <= 1.0
     # tag filter + text: only carriers, ranked by the text
     carriers = {h.path for h in hits}
-    combined = cifar.search("tag:dog a photo of a cat", limit=20)
+    combined = cifar.search.find("tag:dog a photo of a cat", limit=20)
     assert {h.path for h in combined} <= carriers
-    plain = cifar.search("tag:dog", limit=20)
+    plain = cifar.search.find("tag:dog", limit=20)
     assert [h.path for h in combined] != [h.path for h in plain]
     with pytest.raises(Exception, match="No photo carries a tag called unicorn"):
-        cifar.search("tag:unicorn dog")
+        cifar.search.find("tag:unicorn dog")
 
 
 # -- corrections that last -------------------------------------------------------------------
@@ -134,8 +135,8 @@ def small_cifar(tmp_path, cifar_encoder):
     """A library of 10 cats, 10 dogs and 10 ships (copies in a temp folder)."""
     root = copy_cifar(tmp_path / "Pictures")
     lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(root)
-    lib.index_folders()
+    lib.folders.add(root)
+    lib.folders.index()
     yield lib, root
     lib.close()
 
@@ -143,35 +144,36 @@ def small_cifar(tmp_path, cifar_encoder):
 def test_manual_tags_and_removals_survive_reapply_stricter_threshold_and_model_switch(
         small_cifar, tmp_path, tiny_encoder):
     lib, root = small_cifar
-    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
-    lib.apply_tagset("Animals")
+    lib.tags.create_set(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.tags.apply("Animals")
     cat = next(p for p in _paths(root / "cat") if "cat" in _names(lib, p))
     ship = _paths(root / "ship")[0]
-    lib.set_tag([cat], "cat", present=False)  # the user disagrees
-    lib.set_tag([ship], "Animals/dog")  # and adds one CLIP would never give
-    lib.set_tag([ship], "harbour")  # a free keyword
+    lib.tags.set([cat], "cat", present=False)  # the user disagrees
+    lib.tags.set([ship], "Animals/dog")  # and adds one CLIP would never give
+    lib.tags.set([ship], "harbour")  # a free keyword
     assert "cat" not in _names(lib, cat) and {"dog", "harbour"} <= _names(lib, ship)
 
-    lib.retag("Animals")
-    lib.apply_tagset("Animals", root)
-    lib.tagsets.set_threshold("Animals", 50.0)  # so strict that no auto tag is left
-    lib.retag("Animals")
-    assert all(t.source == "manual" for p in _paths(root / "cat") for t in lib.photo_tags(p))
+    lib.tags.retag("Animals")
+    lib.tags.apply("Animals", root)
+    lib.tags.set_threshold("Animals", 50.0)  # so strict that no auto tag is left
+    lib.tags.retag("Animals")
+    assert all(t.source == "manual" for p in _paths(root / "cat") for t in lib.tags.photo_tags(p))
     assert "cat" not in _names(lib, cat) and _names(lib, ship) == {"dog", "harbour"}
-    lib.tagsets.set_threshold("Animals", 0.0)
-    lib.retag("Animals")
+    lib.tags.set_threshold("Animals", 0.0)
+    lib.tags.retag("Animals")
 
     # another model: its own vectors, the set applied again by itself; the user's word stays
-    lib._encoder_loader = lambda *a, **k: tiny_encoder
-    lib.set_model(tiny_encoder.model_id)
-    lib.index_folders()
+    lib.model._loader = lambda *a, **k: tiny_encoder
+    lib.switch_model(tiny_encoder.model_id)
+    lib.folders.index()
     assert "cat" not in _names(lib, cat) and {"dog", "harbour"} <= _names(lib, ship)
-    models = {t.model for p in _paths_all(root) for t in lib.photo_tags(p) if t.source == "auto"}
+    models = {t.model for p in _paths_all(root) for t in lib.tags.photo_tags(p)
+              if t.source == "auto"}
     assert models <= {tiny_encoder.model_id}
 
 
 def _names(lib, path) -> set[str]:
-    return {t.name for t in lib.photo_tags(path)}
+    return {t.name for t in lib.tags.photo_tags(path)}
 
 
 def _paths_all(root: Path) -> list[str]:
@@ -180,11 +182,11 @@ def _paths_all(root: Path) -> list[str]:
 
 def test_stricter_label_retracts_auto_tags_that_no_longer_pass(small_cifar):
     lib, _ = small_cifar
-    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
-    lib.apply_tagset("Animals")
+    lib.tags.create_set(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.tags.apply("Animals")
     before = tagged(lib, "Animals/cat")
-    lib.tagsets.set_threshold("Animals", 4.0, label="cat")
-    lib.retag("Animals")
+    lib.tags.set_threshold("Animals", 4.0, label="cat")
+    lib.tags.retag("Animals")
     after = tagged(lib, "Animals/cat")
     assert set(after) < set(before)
     assert tagged(lib, "Animals/dog"), "only the cat label got stricter"
@@ -195,9 +197,9 @@ def test_new_photos_in_an_applied_folder_are_tagged_by_the_worker_and_keep_tags_
     root = tmp_path / "Pictures"
     (root / "inbox").mkdir(parents=True)
     lib = make_library(tmp_path / "home", cifar_encoder)
-    lib.add_folder(root)
-    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
-    lib.apply_tagset("Animals", root / "inbox")
+    lib.folders.add(root)
+    lib.tags.create_set(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.tags.apply("Animals", root / "inbox")
     worker = Worker(lib, quiet=0.3, save_interval=0.5)
     worker.start()
     try:
@@ -206,14 +208,14 @@ def test_new_photos_in_an_applied_folder_are_tagged_by_the_worker_and_keep_tags_
             shutil.copy(p, root / "inbox" / p.name)
         _wait(lambda: len(tagged(lib, "Animals/ship")) >= 6 and worker.wait_idle(0.05))
         photo = tagged(lib, "Animals/ship")[0]
-        lib.set_tag([photo], "holiday")
-        before = lib.photo_tags(photo)
+        lib.tags.set([photo], "holiday")
+        before = lib.tags.photo_tags(photo)
         (root / "kept").mkdir()
         moved = root / "kept" / Path(photo).name
         Path(photo).rename(moved)
         _wait(lambda: lib.catalog.photo_state(str(moved)) is not None
               and worker.wait_idle(0.05))
-        assert lib.photo_tags(moved) == before  # auto and manual, same confidence
+        assert lib.tags.photo_tags(moved) == before  # auto and manual, same confidence
     finally:
         worker.stop()
         lib.close()
@@ -228,19 +230,19 @@ def _wait(cond, timeout=60.0):
 
 def test_photos_indexed_by_the_cli_are_tagged_and_the_report_says_so(small_cifar):
     lib, root = small_cifar
-    lib.create_tagset(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
-    lib.apply_tagset("Animals")
+    lib.tags.create_set(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.tags.apply("Animals")
     for p in sorted((CIFAR_SAMPLE / "ship").iterdir())[10:15]:
         shutil.copy(p, root / "ship" / p.name)
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert report.encoded == 5 and report.tagged >= 3
     assert sum(1 for p in tagged(lib, "Animals/ship") if int(Path(p).stem) >= 10) >= 3
 
 
 def test_set_definitions_are_checked(tiny_library):
     lib = tiny_library
-    lib.create_tagset(TagSet("Places", [Label.parse("city street=street,downtown")]))
-    ts = lib.tagsets.get("places")  # names are case-insensitive
+    lib.tags.create_set(TagSet("Places", [Label.parse("city street=street,downtown")]))
+    ts = lib.tags.get_set("places")  # names are case-insensitive
     assert ts.labels[0].synonyms == ["street", "downtown"]
     assert "a photo of a downtown." in ts.prompts(ts.labels[0])
     for bad, why in ((TagSet("Places", [Label("x")]), "already a tag set"),
@@ -252,9 +254,9 @@ def test_set_definitions_are_checked(tiny_library):
                      (TagSet("C", [Label("x")], context="{} {"), "exactly one"),
                      (TagSet("D", [Label("a"), Label("A")]), "twice")):
         with pytest.raises(Exception, match=why):
-            lib.create_tagset(bad)
+            lib.tags.create_set(bad)
     with pytest.raises(Exception, match="not applied"):
-        lib.retag("Places")
+        lib.tags.retag("Places")
 
 
 def test_starter_sets_ship_and_load():
@@ -280,7 +282,7 @@ def test_cli_tagset_tag_untag_tags_search(small_cifar, capsys):
     lib, root = small_cifar
     home = lib.home
     lib.close()  # the CLI opens the library itself (with the model remembered in settings)
-    lib.settings.model = lib.model_id
+    lib.settings.model = lib.model.id
     lib.settings.save(home)
     run_cli(capsys, home, "tagset", "create", "Animals", "cat", "dog=puppy", "boat=ship",
             "--exclusive")

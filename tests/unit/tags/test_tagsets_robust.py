@@ -8,28 +8,28 @@ from photoclip.core.tags.tagsets import Label, TagSet
 
 
 def _auto(lib, name: str) -> set[int]:
-    ids = lib.tagsets.resolve(name)
-    return {int(p) for p, _ in lib.tagsets.tagged_photos(ids)}
+    ids = lib.tags.store.resolve(name)
+    return {int(p) for p, _ in lib.tags.store.tagged_photos(ids)}
 
 
 def test_a_set_that_cannot_tag_never_blocks_indexing_or_the_other_sets(tmp_path, tiny_library):
     lib = tiny_library
     indexed_photos(lib, tmp_path / "Pictures", 4)
-    lib.create_tagset(TagSet("Good", [Label("noise"), Label("pattern")], threshold=-50))
-    lib.create_tagset(TagSet("Bad", [Label("x")]))
-    lib.apply_tagset("Good")
-    lib.tagsets.add_scope(lib.tagsets.get("Bad"))
+    lib.tags.create_set(TagSet("Good", [Label("noise"), Label("pattern")], threshold=-50))
+    lib.tags.create_set(TagSet("Bad", [Label("x")]))
+    lib.tags.apply("Good")
+    lib.tags.store.add_scope(lib.tags.get_set("Bad"))
     # a context an older PhotoCLIP accepted: every apply of it fails
     with lib.catalog.transaction() as tx:
         tx.execute("UPDATE tagsets SET context='a photo of {} in {}' WHERE name='Bad'")
     from conftest import write_photos
     write_photos(tmp_path / "Pictures", 3, start=10)
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert report.encoded == 3 and not report.cancelled
     assert "Bad" in report.tag_problems and "Good" not in report.tag_problems
-    assert lib.tagsets.get("Bad").problem, "the reason stays on the set (tagset list shows it)"
+    assert lib.tags.get_set("Bad").problem, "the reason stays on the set (tagset list shows it)"
     assert len(_auto(lib, "Good/noise") | _auto(lib, "Good/pattern")) > 0
-    again = lib.index_folders()
+    again = lib.folders.index()
     assert again.tag_problems == {}, "said once, not on every index"
 
 
@@ -39,10 +39,10 @@ def test_an_interrupted_apply_finishes_by_itself(tmp_path, tiny_library):
     and the progress are one transaction): the next index, with nothing to encode, tags."""
     lib = tiny_library
     indexed_photos(lib, tmp_path / "Pictures", 5)
-    lib.create_tagset(TagSet("Things", [Label("noise"), Label("pattern")], threshold=-50))
-    lib.tagsets.add_scope(lib.tagsets.get("Things"))  # (the apply's first commit)
+    lib.tags.create_set(TagSet("Things", [Label("noise"), Label("pattern")], threshold=-50))
+    lib.tags.store.add_scope(lib.tags.get_set("Things"))  # (the apply's first commit)
     assert not _auto(lib, "Things/noise") | _auto(lib, "Things/pattern")
-    report = lib.index_folders()
+    report = lib.folders.index()
     assert report.encoded == 0 and report.tagged > 0
     assert _auto(lib, "Things/noise") | _auto(lib, "Things/pattern")
 
@@ -51,9 +51,9 @@ def test_switching_the_model_and_back_recomputes_the_auto_tags(tmp_path, tiny_en
                                                                cifar_encoder):
     lib = make_library(tmp_path / "home", tiny_encoder)
     indexed_photos(lib, tmp_path / "Pictures", 6)
-    lib.create_tagset(TagSet("Things", [Label("noise"), Label("pattern"), Label("dog")],
+    lib.tags.create_set(TagSet("Things", [Label("noise"), Label("pattern"), Label("dog")],
                              threshold=-50))
-    lib.apply_tagset("Things")
+    lib.tags.apply("Things")
 
     def auto_rows():
         return sorted(lib.catalog.conn.execute(
@@ -62,11 +62,11 @@ def test_switching_the_model_and_back_recomputes_the_auto_tags(tmp_path, tiny_en
 
     with_tiny = auto_rows()
     assert with_tiny
-    lib.set_model(cifar_encoder.model_id, encoder=cifar_encoder)
-    lib.index_folders()
+    lib.switch_model(cifar_encoder.model_id, encoder=cifar_encoder)
+    lib.folders.index()
     assert {r[3] for r in auto_rows()} == {cifar_encoder.model_id}
-    lib.set_model(tiny_encoder.model_id, encoder=tiny_encoder)
-    lib.index_folders()  # nothing to encode: the tiny vectors are kept
+    lib.switch_model(tiny_encoder.model_id, encoder=tiny_encoder)
+    lib.folders.index()  # nothing to encode: the tiny vectors are kept
     assert auto_rows() == with_tiny, "the first model's tags are back without a re-apply"
     lib.close()
 
@@ -75,14 +75,14 @@ def test_a_set_deleted_while_it_is_applied_hands_nothing_to_a_new_one(tmp_path,
                                                                       tiny_library):
     lib = tiny_library
     indexed_photos(lib, tmp_path / "Pictures", 4)
-    old = lib.create_tagset(TagSet("Old", [Label("noise")], threshold=-50))
-    lib.tagsets.add_scope(old)
-    old = lib.tagsets.get("Old")
-    lib.tagsets.delete("Old")
-    new = lib.create_tagset(TagSet("New", [Label("cat")], threshold=50))
+    old = lib.tags.create_set(TagSet("Old", [Label("noise")], threshold=-50))
+    lib.tags.store.add_scope(old)
+    old = lib.tags.get_set("Old")
+    lib.tags.delete_set("Old")
+    new = lib.tags.create_set(TagSet("New", [Label("cat")], threshold=50))
     assert {lb.id for lb in new.labels}.isdisjoint({lb.id for lb in old.labels}), \
         "ids are never reused"
-    lib.tagsets.apply(old, lib.model_id, lib.text_encoder())  # (the run that outlived it)
+    lib.tags.store.apply(old, lib.model.id, lib.model.text_encoder())  # (the run that outlived it)
     assert not _auto(lib, "New/cat")
 
 
@@ -93,23 +93,23 @@ def test_names_compare_by_unicode_case_and_every_tag_can_be_removed(tmp_path, ti
 
     lib = tiny_library
     photos = indexed_photos(lib, tmp_path / "Pictures", 2)
-    lib.create_category("Ärger")
+    lib.categories.create("Ärger")
     with pytest.raises(PhotoclipError, match="already"):
-        lib.create_category("ärger")
+        lib.categories.create("ärger")
     assert lib.categories.get("ÄRGER").name == "Ärger"
     with pytest.raises(PhotoclipError, match="cannot be empty"):
         lib.categories.update("Ärger", new_name="   ")
     with pytest.raises(PhotoclipError, match="finite"):
-        lib.create_tagset(TagSet("T", [Label("a")], threshold=float("nan")))
+        lib.tags.create_set(TagSet("T", [Label("a")], threshold=float("nan")))
     # a free keyword beside a label of the same name (the keyword came first), a keyword
     # with '/', one with a newline
-    lib.set_tag([photos[0]], "cat")
-    lib.create_tagset(TagSet("Animals", [Label("cat")]))
-    lib.set_tag([photos[0]], "Animals/cat")
-    lib.set_tag([photos[0]], "AC/DC")
-    lib.set_tag([photos[0]], "line\nbreak")
-    shown = {("/".join(t.hierarchical)) for t in lib.photo_tags(photos[0])}
+    lib.tags.set([photos[0]], "cat")
+    lib.tags.create_set(TagSet("Animals", [Label("cat")]))
+    lib.tags.set([photos[0]], "Animals/cat")
+    lib.tags.set([photos[0]], "AC/DC")
+    lib.tags.set([photos[0]], "line\nbreak")
+    shown = {("/".join(t.hierarchical)) for t in lib.tags.photo_tags(photos[0])}
     assert shown == {"Animals/cat", "cat", "AC/DC", "line break"}
     for name in shown:  # what 'tags' prints removes it
-        lib.set_tag([photos[0]], name, present=False)
-    assert lib.photo_tags(photos[0]) == []
+        lib.tags.set([photos[0]], name, present=False)
+    assert lib.tags.photo_tags(photos[0]) == []

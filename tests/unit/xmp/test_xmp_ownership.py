@@ -44,11 +44,11 @@ def side_of(photo: Path, naming: str = "ext") -> Path:
 
 def add_auto(lib, photo, name: str, confidence: float) -> None:
     """An automatic tag as apply() stores it (without running a model)."""
-    tag_id = lib.tagsets.one_tag(name, create=False)
+    tag_id = lib.tags.store.one_tag(name, create=False)
     with lib.catalog.transaction() as tx:
         tx.execute("INSERT INTO photo_tags(photo_id, tag_id, source, confidence, model) "
                    "VALUES (?, ?, 'auto', ?, 'test-model')",
-                   (lib.photo_id(photo), tag_id, confidence))
+                   (lib.folders.photo_id(photo), tag_id, confidence))
 
 
 def add_raw_keyword(lib, photo, name: str) -> None:
@@ -63,18 +63,18 @@ def add_raw_keyword(lib, photo, name: str) -> None:
             tag_id = tx.execute("INSERT INTO tags(tagset_id, name) VALUES (NULL, ?)",
                                 (name,)).lastrowid
         tx.execute("INSERT INTO photo_tags(photo_id, tag_id, source, confidence, model) "
-                   "VALUES (?, ?, 'manual', NULL, NULL)", (lib.photo_id(photo), tag_id))
+                   "VALUES (?, ?, 'manual', NULL, NULL)", (lib.folders.photo_id(photo), tag_id))
 
 
 def tags_of(lib, photo) -> set[tuple]:
-    return {(t.tagset, t.name, t.source, t.confidence) for t in lib.photo_tags(photo)}
+    return {(t.tagset, t.name, t.source, t.confidence) for t in lib.tags.photo_tags(photo)}
 
 
 @pytest.fixture
 def lib_photos(tmp_path, tiny_library):
     lib = tiny_library
     photos = indexed_photos(lib, tmp_path / "Pictures", 3)
-    lib.create_tagset(TagSet("Animals", [Label("dog"), Label("cat")]))
+    lib.tags.create_set(TagSet("Animals", [Label("dog"), Label("cat")]))
     return lib, photos
 
 
@@ -85,19 +85,19 @@ def test_round_trip_keeps_auto_tags_auto_and_manual_ones_once(lib_photos):
     lib, photos = lib_photos
     add_auto(lib, photos[0], "Animals/dog", 0.31)
     add_auto(lib, photos[1], "Animals/cat", 0.27)  # perhaps wrong: a stricter setting may drop it
-    lib.set_tag([photos[0]], "holiday")
+    lib.tags.set([photos[0]], "holiday")
     before = [tags_of(lib, p) for p in photos]
-    assert lib.export_xmp().written == 2
-    report = lib.import_xmp()
+    assert lib.tags.export_xmp().written == 2
+    report = lib.tags.import_xmp()
     assert [tags_of(lib, p) for p in photos] == before, "auto stays auto, with its confidence"
     assert report.tagged == 0 and report.own >= 2 and not report.failed
-    assert lib.import_xmp().tagged == 0, "importing again changes nothing"
+    assert lib.tags.import_xmp().tagged == 0, "importing again changes nothing"
     # a stricter threshold still removes the automatic tag: it never became the user's
     with lib.catalog.transaction() as tx:
         tx.execute("DELETE FROM photo_tags WHERE source='auto' AND photo_id=?",
-                   (lib.photo_id(photos[1]),))
-    lib.import_xmp()
-    assert lib.photo_tags(photos[1]) == []
+                   (lib.folders.photo_id(photos[1]),))
+    lib.tags.import_xmp()
+    assert lib.tags.photo_tags(photos[1]) == []
 
 
 def test_manual_tags_exported_import_into_another_library_as_manual(lib_photos, tmp_path,
@@ -106,15 +106,15 @@ def test_manual_tags_exported_import_into_another_library_as_manual(lib_photos, 
 
     lib, photos = lib_photos
     add_auto(lib, photos[0], "Animals/dog", 0.31)
-    lib.set_tag([photos[0]], "Animals/cat")
-    lib.export_xmp()
+    lib.tags.set([photos[0]], "Animals/cat")
+    lib.tags.export_xmp()
     other = make_library(tmp_path / "home2", tiny_encoder)
     try:
-        other.add_folder(photos[0].parent)
-        other.index_folders()
-        other.create_tagset(TagSet("Animals", [Label("dog"), Label("cat")]))
-        other.import_xmp()
-        assert {(t.tagset, t.name, t.source) for t in other.photo_tags(photos[0])} == \
+        other.folders.add(photos[0].parent)
+        other.folders.index()
+        other.tags.create_set(TagSet("Animals", [Label("dog"), Label("cat")]))
+        other.tags.import_xmp()
+        assert {(t.tagset, t.name, t.source) for t in other.tags.photo_tags(photos[0])} == \
             {("Animals", "cat", "manual")}, "the auto tag is the other library's to compute"
     finally:
         other.close()
@@ -122,9 +122,9 @@ def test_manual_tags_exported_import_into_another_library_as_manual(lib_photos, 
 
 def test_import_after_category_export_does_not_freeze_the_category(lib_photos):
     lib, photos = lib_photos
-    lib.create_category("Boats")
+    lib.categories.create("Boats")
     rows = lib.catalog.photo_paths()
-    members = {lib.photo_id(photos[0])}
+    members = {lib.folders.photo_id(photos[0])}
     assert xmp.export_category("Boats", members, rows).written == 1
     # and a sidecar of an older export, without PhotoCLIP's record
     side_of(photos[1]).write_text(
@@ -134,10 +134,10 @@ def test_import_after_category_export_does_not_freeze_the_category(lib_photos):
         '</rdf:li></rdf:Bag></dc:subject><lr:hierarchicalSubject><rdf:Bag><rdf:li>'
         'Categories|Boats</rdf:li></rdf:Bag></lr:hierarchicalSubject></rdf:Description>'
         '</rdf:RDF></x:xmpmeta>')
-    report = lib.import_xmp()
+    report = lib.tags.import_xmp()
     assert report.tagged == 0 and report.own >= 2
-    assert lib.photo_tags(photos[0]) == [] and lib.photo_tags(photos[1]) == []
-    assert "Boats" not in [name for _, name in lib.tagsets.keywords()]
+    assert lib.tags.photo_tags(photos[0]) == [] and lib.tags.photo_tags(photos[1]) == []
+    assert "Boats" not in [name for _, name in lib.tags.keywords()]
 
 
 @needs_exiftool
@@ -146,22 +146,22 @@ def test_slash_pipe_and_markup_round_trip_exactly(lib_photos):
     names = ["AC/DC", "rock|roll", 'a <b> & "c"']
     for n in names:
         add_raw_keyword(lib, photos[0], n)
-    assert lib.export_xmp().written == 1
+    assert lib.tags.export_xmp().written == 1
     meta = exif(side_of(photos[0]))
     assert sorted(as_list(meta["Subject"])) == sorted(names)
     assert "rock|roll" not in as_list(meta["HierarchicalSubject"]), "Lightroom splits on |"
     assert "AC/DC" not in as_list(meta["TagsList"]), "digiKam splits on /"
-    assert lib.import_xmp().tagged == 0
-    assert sorted(n for _, n in lib.tagsets.keywords()) == sorted(names), "no AC, DC, rock…"
+    assert lib.tags.import_xmp().tagged == 0
+    assert sorted(n for _, n in lib.tags.keywords()) == sorted(names), "no AC, DC, rock…"
 
     # a sidecar from elsewhere (or an older PhotoCLIP) holding the flat keyword in every field
     side = side_of(photos[1])
     subprocess.run([EXIFTOOL, "-q", "-o", str(side), "-XMP-dc:Subject=AC/DC",
                     "-XMP-digiKam:TagsList=AC/DC", "-XMP-dc:Subject=rock|roll",
                     "-XMP-lr:HierarchicalSubject=rock|roll", str(photos[1])], check=True)
-    lib.import_xmp()
-    assert {t.name for t in lib.photo_tags(photos[1])} == {"AC/DC", "rock|roll"}
-    assert sorted(n for _, n in lib.tagsets.keywords()) == sorted(names)
+    lib.tags.import_xmp()
+    assert {t.name for t in lib.tags.photo_tags(photos[1])} == {"AC/DC", "rock|roll"}
+    assert sorted(n for _, n in lib.tags.keywords()) == sorted(names)
 
 
 # -- defect 6: what export touches -----------------------------------------------------------
@@ -173,12 +173,12 @@ def test_user_keyword_sharing_a_name_with_a_tag_set_is_never_removed(lib_photos)
     side = side_of(photos[0], "base")
     subprocess.run([EXIFTOOL, "-q", "-o", str(side), "-XMP-lr:HierarchicalSubject=Animals|dog",
                     "-XMP-dc:Subject=dog", "-XMP-xmp:Rating=3", str(photos[0])], check=True)
-    lib.set_tag([photos[0]], "Animals/dog")
-    lib.export_xmp(naming="base")
+    lib.tags.set([photos[0]], "Animals/dog")
+    lib.tags.export_xmp(naming="base")
     meta = exif(side)
     assert as_list(meta["TagsList"]) == ["Animals/dog"]
-    lib.set_tag([photos[0]], "Animals/dog", present=False)
-    lib.export_xmp(naming="base")
+    lib.tags.set([photos[0]], "Animals/dog", present=False)
+    lib.tags.export_xmp(naming="base")
     meta = exif(side)
     assert as_list(meta["HierarchicalSubject"]) == ["Animals|dog"], "the user's, not ours"
     assert as_list(meta["Subject"]) == ["dog"]
@@ -186,12 +186,12 @@ def test_user_keyword_sharing_a_name_with_a_tag_set_is_never_removed(lib_photos)
     assert meta["Rating"] == 3
 
     # a tag set that merely shares the name: nothing of the user's goes either
-    lib.create_tagset(TagSet("Places", [Label("beach")]))
+    lib.tags.create_set(TagSet("Places", [Label("beach")]))
     side2 = side_of(photos[1], "base")
     subprocess.run([EXIFTOOL, "-q", "-o", str(side2), "-XMP-lr:HierarchicalSubject=Places|beach",
                     "-XMP-dc:Subject=beach", str(photos[1])], check=True)
-    lib.set_tag([photos[1]], "Places/beach", present=False)
-    assert lib.export_xmp(naming="base").failed == []
+    lib.tags.set([photos[1]], "Places/beach", present=False)
+    assert lib.tags.export_xmp(naming="base").failed == []
     assert as_list(exif(side2)["HierarchicalSubject"]) == ["Places|beach"]
 
 
@@ -201,41 +201,41 @@ def test_base_naming_collision_is_refused_on_export_and_import(lib_photos, tmp_p
     jpg = write_photos(folder, 1)[0]
     png = jpg.with_suffix(".png")
     Image.open(write_photos(tmp_path / "other", 1, start=7)[0]).save(png)
-    lib.add_folder(folder)
-    lib.index_folders()
-    lib.set_tag([jpg], "Animals/dog")
-    lib.set_tag([png], "Animals/cat")
-    report = lib.export_xmp(folder, naming="base")
+    lib.folders.add(folder)
+    lib.folders.index()
+    lib.tags.set([jpg], "Animals/dog")
+    lib.tags.set([png], "Animals/cat")
+    report = lib.tags.export_xmp(folder, naming="base")
     shared = str(folder / (jpg.stem + ".xmp"))
     assert [(s, sorted(ps)) for s, ps in report.collisions] == [(shared, sorted([str(jpg),
                                                                                  str(png)]))]
     assert not os.path.exists(shared) and report.written == 0
     assert any("--naming ext" in s for s in report.sentences())
-    assert lib.export_xmp(folder).written == 2, "photo.jpg.xmp names never collide"
+    assert lib.tags.export_xmp(folder).written == 2, "photo.jpg.xmp names never collide"
 
     Path(shared).write_text(  # e.g. Lightroom's, for one of them
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
         '22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/">'
         '<dc:subject><rdf:Bag><rdf:li>sunset</rdf:li></rdf:Bag></dc:subject>'
         '</rdf:Description></rdf:RDF></x:xmpmeta>')
-    report = lib.import_xmp(folder)
+    report = lib.tags.import_xmp(folder)
     assert [s for s, _ in report.collisions] == [shared]
-    assert "sunset" not in {t.name for p in (jpg, png) for t in lib.photo_tags(p)}
+    assert "sunset" not in {t.name for p in (jpg, png) for t in lib.tags.photo_tags(p)}
 
 
 def test_export_never_writes_beside_missing_photos(lib_photos):
     lib, photos = lib_photos
     for p in photos:
-        lib.set_tag([p], "holiday")
+        lib.tags.set([p], "holiday")
     photos[0].unlink()  # deleted since indexing
-    report = lib.export_xmp()
+    report = lib.tags.export_xmp()
     assert report.missing == [str(photos[0])] and report.written == 2
     assert not side_of(photos[0]).exists()
     # an unplugged drive: its mount point is there, empty, and the folder not yet marked
     for p in photos[1:]:
         side_of(p).unlink()
         p.unlink()
-    report = lib.export_xmp()
+    report = lib.tags.export_xmp()
     assert report.written == 0 and len(report.missing) == 3
     assert list(photos[0].parent.iterdir()) == []
     assert any("no longer on disk" in s for s in report.sentences())
@@ -248,7 +248,7 @@ def test_export_never_writes_beside_missing_photos(lib_photos):
 def test_names_with_control_characters_never_make_invalid_xml(lib_photos):
     lib, photos = lib_photos
     add_raw_keyword(lib, photos[0], "bad\x01name\x1b[31m\x7f")
-    assert lib.export_xmp().written == 1
+    assert lib.tags.export_xmp().written == 1
     data = side_of(photos[0]).read_bytes()
     ET.fromstring(data.split(b"?>", 1)[1].rsplit(b"<?xpacket", 1)[0])  # strict XML
     assert as_list(exif(side_of(photos[0]))["Subject"]) == ["bad name [31m"]
@@ -264,8 +264,8 @@ def test_sidecar_an_older_version_broke_is_repaired_keeping_the_users_fields(lib
     text = side.read_bytes()
     if b"old\x01tag" not in text:  # exiftool escaped it: put the raw byte in, as we once did
         side.write_bytes(text.replace(b"old", b"old\x01", 1))
-    lib.set_tag([photos[0]], "holiday")
-    report = lib.export_xmp()
+    lib.tags.set([photos[0]], "holiday")
+    report = lib.tags.export_xmp()
     assert report.repaired == [str(side)] and not report.failed
     meta = exif(side)
     assert meta["Rating"] == 5 and meta["Title"] == "Pier"
@@ -274,18 +274,18 @@ def test_sidecar_an_older_version_broke_is_repaired_keeping_the_users_fields(lib
 
 def test_read_only_sidecar_is_reported_not_replaced(lib_photos):
     lib, photos = lib_photos
-    lib.set_tag([photos[0]], "holiday")
-    lib.export_xmp()
+    lib.tags.set([photos[0]], "holiday")
+    lib.tags.export_xmp()
     side = side_of(photos[0])
     side.chmod(0o444)
     before = side.read_bytes()
-    lib.set_tag([photos[0]], "Animals/dog")
-    report = lib.export_xmp()
+    lib.tags.set([photos[0]], "Animals/dog")
+    report = lib.tags.export_xmp()
     assert report.read_only == [str(side)] and report.written == 0
     assert side.read_bytes() == before and (side.stat().st_mode & 0o777) == 0o444
     assert any("read-only" in s for s in report.sentences())
     side.chmod(0o644)
-    assert lib.export_xmp().written == 1
+    assert lib.tags.export_xmp().written == 1
 
 
 # -- defect 10: hostile sidecars, speed, character sets --------------------------------------
@@ -294,20 +294,20 @@ def test_read_only_sidecar_is_reported_not_replaced(lib_photos):
 def test_fifo_device_and_huge_sidecars_are_refused_without_hanging(lib_photos):
     lib, photos = lib_photos
     for p in photos:
-        lib.set_tag([p], "holiday")
+        lib.tags.set([p], "holiday")
     os.mkfifo(side_of(photos[0]))
     os.symlink("/dev/zero", side_of(photos[1], "base"))
     with open(side_of(photos[2]), "wb") as f:
         f.truncate(xmp.MAX_SIDECAR + 1)
     with deadline(20):
-        exported = lib.export_xmp()
-        imported = lib.import_xmp()
+        exported = lib.tags.export_xmp()
+        imported = lib.tags.import_xmp()
     assert sorted(p for p, _ in exported.failed) == [str(side_of(photos[0])),
                                                      str(side_of(photos[2]))]
     assert sorted(p for p, _ in imported.failed) == sorted(str(p) for p in photos)
     assert os.path.getsize(side_of(photos[2])) == xmp.MAX_SIDECAR + 1
     with deadline(20):
-        assert lib.export_xmp(naming="base").failed[0][0] == str(side_of(photos[1], "base"))
+        assert lib.tags.export_xmp(naming="base").failed[0][0] == str(side_of(photos[1], "base"))
     assert os.path.islink(side_of(photos[1], "base"))
 
 
@@ -317,8 +317,8 @@ def test_symlinked_sidecar_is_never_written_through(lib_photos, tmp_path):
     target.write_text("<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf="
                       "'http://www.w3.org/1999/02/22-rdf-syntax-ns#'/></x:xmpmeta>")
     os.symlink(target, side_of(photos[0]))
-    lib.set_tag([photos[0]], "holiday")
-    report = lib.export_xmp()
+    lib.tags.set([photos[0]], "holiday")
+    report = lib.tags.export_xmp()
     assert [p for p, _ in report.failed] == [str(side_of(photos[0]))]
     assert os.path.islink(side_of(photos[0])) and "holiday" not in target.read_text()
 
@@ -330,10 +330,10 @@ def test_dtd_entities_are_refused(lib_photos, tmp_path):
             '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY s SYSTEM "file://'
             f'{tmp_path}/secret">]><x:xmpmeta xmlns:x="adobe:ns:meta/">&b;&s;</x:xmpmeta>')
     side_of(photos[0]).write_text(bomb)
-    lib.set_tag([photos[0]], "holiday")
-    assert [p for p, _ in lib.export_xmp().failed] == [str(side_of(photos[0]))]
+    lib.tags.set([photos[0]], "holiday")
+    assert [p for p, _ in lib.tags.export_xmp().failed] == [str(side_of(photos[0]))]
     assert side_of(photos[0]).read_text() == bomb
-    assert [p for p, _ in lib.import_xmp().failed] == [str(photos[0])]
+    assert [p for p, _ in lib.tags.import_xmp().failed] == [str(photos[0])]
 
 
 def _sidecar_with_keywords(n: int) -> bytes:
@@ -389,9 +389,9 @@ def test_iptc_keywords_are_decoded_by_their_character_set(lib_photos):
     subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-IPTC:CodedCharacterSet=UTF8",
                     "-IPTC:Keywords=Ølfestival", "-IPTC:Keywords=日本", str(photos[1])],
                    check=True)
-    assert lib.import_xmp().tagged == 4
-    assert {t.name for t in lib.photo_tags(photos[0])} == {"Café", "Ærø"}
-    assert {t.name for t in lib.photo_tags(photos[1])} == {"Ølfestival", "日本"}
+    assert lib.tags.import_xmp().tagged == 4
+    assert {t.name for t in lib.tags.photo_tags(photos[0])} == {"Café", "Ærø"}
+    assert {t.name for t in lib.tags.photo_tags(photos[1])} == {"Ølfestival", "日本"}
     assert xmp.decode_iptc("Café".encode("latin-1")) == "Café"
     assert xmp.decode_iptc("Café".encode()) == "Café"
     assert xmp.decode_iptc("Ã©".encode("latin-1"), b"\x1b.A") == "Ã©"
@@ -402,7 +402,7 @@ def test_iptc_keywords_are_decoded_by_their_character_set(lib_photos):
 
 def test_temporary_file_of_a_killed_export_is_removed_by_the_next(lib_photos):
     lib, photos = lib_photos
-    lib.set_tag([photos[0]], "holiday")
+    lib.tags.set([photos[0]], "holiday")
     side = side_of(photos[0])
     # an export killed -9 between writing its temporary file and renaming it
     code = ("import os, sys, time\nfrom photoclip.core import xmp\n"
@@ -416,23 +416,23 @@ def test_temporary_file_of_a_killed_export_is_removed_by_the_next(lib_photos):
     assert len(left) == 1
     theirs = photos[0].parent / "notes.photoclip-tmp"  # not PhotoCLIP's naming: kept
     theirs.write_text("mine")
-    report = lib.export_xmp()
+    report = lib.tags.export_xmp()
     assert report.cleaned == 1 and report.written == 1
     assert not left[0].exists() and theirs.exists()
 
 
 def test_cli_says_each_outcome_in_a_sentence(lib_photos, capsys):
     lib, photos = lib_photos
-    lib.set_tag([photos[0]], "holiday")
-    lib.set_tag([photos[1]], "holiday")
+    lib.tags.set([photos[0]], "holiday")
+    lib.tags.set([photos[1]], "holiday")
     photos[1].unlink()
     home = lib.home
-    code = cli.main(["--home", str(home), "--model", lib.model_id, "xmp", "export"])
+    code = cli.main(["--home", str(home), "--model", lib.model.id, "xmp", "export"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "1 sidecar written, 0 already up to date." in out
     assert "1 photo no longer on disk: nothing was written beside them." in out
-    code = cli.main(["--home", str(home), "--model", lib.model_id, "xmp", "import"])
+    code = cli.main(["--home", str(home), "--model", lib.model.id, "xmp", "import"])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "Keywords found for 1 photo: 0 tags of yours added." in out
@@ -448,18 +448,18 @@ def test_entries_of_a_renamed_or_deleted_category_are_taken_out(tmp_path, tiny_l
 
     lib = tiny_library
     (photo,) = indexed_photos(lib, tmp_path / "Pictures", 1)
-    lib.create_category("Planes")
-    lib.label_photos("Planes", [photo], True)
-    lib.export_category_xmp("Planes")
+    lib.categories.create("Planes")
+    lib.categories.label("Planes", [photo], True)
+    lib.categories.export_xmp("Planes")
     lib.categories.update("Planes", new_name="Jets")
-    lib.export_category_xmp("Jets")
+    lib.categories.export_xmp("Jets")
     side = str(photo) + ".xmp"
     found = xmp_mod.read_sidecar(side)
     assert "Planes" not in found.flat and ["Categories", "Planes"] not in found.paths
     assert ["Categories", "Jets"] in found.paths
     lib.categories.delete("Jets")
-    lib.set_tag([photo], "keep me")
-    lib.export_xmp()
+    lib.tags.set([photo], "keep me")
+    lib.tags.export_xmp()
     found = xmp_mod.read_sidecar(side)
     assert "Jets" not in found.flat and ["Categories", "Jets"] not in found.paths
     assert "keep me" in found.flat

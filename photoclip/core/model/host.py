@@ -1,0 +1,195 @@
+"""The library's CLIP model: loaded on first use, switched only to a model known to load.
+
+A search needs only the text tower: when the model was exported (core/model/export.py), the
+ONNX text tower answers queries without torch, so a cold search starts in about a second,
+and the torch model is loaded only for encoding photos.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from photoclip.config import Settings
+from photoclip.core.errors import ModelUnavailable, for_gui
+from photoclip.core.model.encoder import Encoder, canonical_spec, check_spec
+from photoclip.core.model.precision import (
+    CALIBRATION_FILE,
+    CalibrationCache,
+    cache_key,
+    cpu_info,
+    runtime_signature,
+)
+from photoclip.core.model.protocols import TextEncoder
+from photoclip.core.model.runtime import MODELS_DIR, ModelStore
+
+log = logging.getLogger(__name__)
+
+EncoderLoader = Callable[..., Encoder]
+
+
+class ModelHost:
+    """Which CLIP model the library uses, whether it can be loaded, and the model itself."""
+
+    def __init__(self, home: Path, settings: Settings, spec: str,
+                 loader: EncoderLoader = Encoder.load):
+        self.home = home
+        self.settings = settings
+        self.spec = canonical_spec(spec)
+        self.store = ModelStore(home / MODELS_DIR)
+        self.calibration = CalibrationCache(home / CALIBRATION_FILE)
+        self._loader = loader
+        self._encoder: Encoder | None = None
+        self._fast_text: TextEncoder | None = None  # the exported text tower, if prepared
+        self._fast_text_checked = False
+        self._error: str | None = None  # why the model cannot be loaded (CLI words)
+        self.problem: str | None = None  # the same for a window (no commands to type)
+        # Separate locks: a search must not wait for the (seconds-long) model load to answer
+        # from the exported text tower.
+        self._load_lock = threading.RLock()  # the torch model
+        self._text_lock = threading.Lock()  # the exported text tower
+
+    @property
+    def id(self) -> str:
+        """The model's id, e.g. ``open_clip:ViT-B-32/laion2b_s34b_b79k`` (what vectors are
+        stored under)."""
+        return self.spec
+
+    @property
+    def encoder(self) -> Encoder:
+        """The CLIP model, loaded on first use. Raises ModelUnavailable with a user message."""
+        with self._load_lock:
+            if self._encoder is None:
+                try:
+                    self._encoder = self._loader(
+                        self.spec, device=self.settings.device,
+                        precision=self.settings.precision, store=self.store,
+                        calibration=self.calibration)
+                except ModelUnavailable as e:
+                    self._error = str(e)
+                    self.problem = for_gui(e)
+                    log.info("model %s cannot be loaded: %s", self.spec, e)
+                    raise
+                self._error = self.problem = None
+                with self._text_lock:  # the load may just have prepared the text tower
+                    if self._fast_text is None:
+                        self._fast_text_checked = False
+            return self._encoder
+
+    @property
+    def loaded(self) -> Encoder | None:
+        """The model when it is loaded already (never loads)."""
+        return self._encoder
+
+    def _fast_text_encoder(self) -> TextEncoder | None:
+        with self._text_lock:
+            if not self._fast_text_checked:
+                self._fast_text_checked = True
+                self._fast_text = self.store.text_encoder(self.spec)
+            return self._fast_text
+
+    def text_encoder(self) -> TextEncoder:
+        """What turns a query into a vector: the exported text tower when this model has one
+        (no torch: a cold search starts in about a second), else the model itself."""
+        fast = self._fast_text_encoder()
+        return fast if fast is not None else self.encoder
+
+    def search_ready(self, retry: bool = False) -> bool:
+        """Whether text searches can be answered now (loading what they need)."""
+        return self._fast_text_encoder() is not None or self.ready(retry)
+
+    def known_dim(self) -> int | None:
+        """The vector size when it is known without loading anything."""
+        if self._encoder is not None:
+            return self._encoder.dim
+        known = self.store.meta(self.spec).get("dim")
+        return known if isinstance(known, int) else None
+
+    def dim(self) -> int:
+        known = self.known_dim()
+        if known is not None:  # (without waiting for the text tower's session)
+            return known
+        fast = self._fast_text_encoder()
+        return fast.dim if fast is not None else self.encoder.dim
+
+    def ready(self, retry: bool = False) -> bool:
+        """Load the model if possible; False (with :attr:`error`) when it cannot be.
+        A failed load is not tried again (it can take seconds) unless ``retry``."""
+        with self._load_lock:
+            if self._encoder is not None:
+                return True
+            if self._error is not None and not retry:
+                return False
+            try:
+                self.encoder  # noqa: B018 - loads it
+            except ModelUnavailable:
+                return False
+            return True
+
+    @property
+    def error(self) -> str | None:
+        """Why the model cannot be loaded, in the command line's words (None: no failure)."""
+        return self._error
+
+    @property
+    def state(self) -> str:
+        """"ready" (searches can be answered), "none" (the model failed to load: see
+        :attr:`error`) or "loading" (not tried or not finished yet). Never loads."""
+        if self._encoder is not None or self._fast_text is not None:
+            return "ready"
+        return "none" if self._error is not None else "loading"
+
+    def try_load(self, spec: str, device: str | None = None,
+                 precision: str | None = None) -> Encoder:
+        """Load a model without switching to it (what Settings does before applying a change:
+        the library keeps its working model until the new one is known to load).
+        Raises ModelUnavailable with the sentence to show."""
+        try:
+            return self._loader(
+                check_spec(spec), device=device or self.settings.device,
+                precision=precision or self.settings.precision, store=self.store,
+                calibration=self.calibration)
+        except ModelUnavailable as e:
+            log.info("model %s (device %s, precision %s) cannot be used: %s", spec,
+                     device or self.settings.device, precision or self.settings.precision, e)
+            raise
+
+    def switch(self, spec: str, device: str | None = None, precision: str | None = None,
+               encoder: Encoder | None = None) -> bool:
+        """Use another model, device or precision (saved in settings). ``encoder``: that
+        model already loaded (by :meth:`try_load`). A failed earlier load is forgotten: the
+        next use tries again, so setting a working value back recovers without a restart.
+        Returns whether the model itself changed (its vectors are not the old ones)."""
+        with self._load_lock:
+            spec = canonical_spec(spec)
+            changed = spec != self.spec
+            self.spec = spec
+            self.settings.model = spec
+            self.settings.device = device or self.settings.device
+            self.settings.precision = precision or self.settings.precision
+            self.settings.save(self.home)
+            self._encoder = encoder
+            self._error = self.problem = None
+            with self._text_lock:
+                self._fast_text, self._fast_text_checked = None, False
+            return changed
+
+    def encoding_info(self) -> dict[str, str]:
+        """How photos are encoded and queries answered, and why, without loading the model:
+        ``precision``/``precision_why`` (when known) and ``fast_search``."""
+        out: dict[str, str] = {}
+        if self._encoder is not None:
+            out["precision"] = self._encoder.precision
+            out["precision_why"] = self._encoder.choice.reason
+        elif self.settings.precision == "auto":
+            known = self.calibration.get(cache_key(self.spec, cpu_info(), runtime_signature()))
+            if known is not None:
+                out["precision"] = known.precision
+                out["precision_why"] = known.reason
+        text = self.store.meta(self.spec).get("text") or {}
+        out["fast_search"] = ("ready (exported text tower, ONNX Runtime)" if text.get("ok")
+                              else f"off: {text['why']}" if "why" in text
+                              else "prepared when the model is first loaded (photoclip index)")
+        return out
