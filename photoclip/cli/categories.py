@@ -1,9 +1,10 @@
-"""The command line for user categories (see core/categories.py and core/probe.py)."""
+"""``photoclip category``: the user's categories, their examples and members (lib.categories)."""
 
 from __future__ import annotations
 
 import argparse
 
+from photoclip.cli.output import to_json
 from photoclip.core.categories.categories import THRESHOLD
 from photoclip.core.library import Library
 from photoclip.core.paths import show
@@ -94,9 +95,7 @@ def _add(lib: Library, args) -> int:
 def _list(lib: Library, args) -> int:
     rows = lib.categories.overview()
     if args.json:
-        from photoclip.cli.main import _json
-
-        print(_json(rows))
+        print(to_json(rows))
         return 0
     if not rows:
         print("No categories yet: photoclip category create NAME.")
@@ -113,9 +112,7 @@ def _show(lib: Library, args) -> int:
     else:
         hits = lib.categories.suggestions(args.name, args.limit)
     if args.json:
-        from photoclip.cli.main import _json
-
-        print(_json([{"path": h.path, "probability": round(h.score, 4)} for h in hits]))
+        print(to_json([{"path": h.path, "probability": round(h.score, 4)} for h in hits]))
         return 0
     if not hits:
         print("No members yet." if args.category_command == "show"

@@ -1,34 +1,37 @@
-"""The command line: the same Library API the GUI uses, with human or JSON output."""
+"""The command line's entry: the parser, the dispatch to each command group's module (folders,
+search, tags, categories), and the guard that turns any failure into one sentence and an
+exit code. Commands use the same Library services as the GUI, with human or JSON output
+(cli/output.py)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import logging
 import math
-import re
-import signal
 import sys
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
 from photoclip import __version__
 from photoclip.cli import categories as cli_categories
+from photoclip.cli import folders as cli_folders
+from photoclip.cli import search as cli_search
 from photoclip.cli import tags as cli_tags
+from photoclip.cli.output import (
+    EXIT_BROKEN_PIPE,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    escaped,
+    hms,
+    terminal_safe,
+)
 from photoclip.config import DEFAULT_MODEL, data_home
 from photoclip.core.errors import PhotoclipError, explain
-from photoclip.core.indexing.indexer import Progress, Report
 from photoclip.core.library import Library
 from photoclip.core.model.precision import PRECISIONS
-from photoclip.core.names import printable
-from photoclip.core.paths import show
-from photoclip.core.search.searcher import Filters, Hit
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what other Unix tools give when their reader goes away
 
 DESCRIPTION = """\
 PhotoCLIP finds photos by what is in them. Add your photo folders, index them once (new photos
@@ -232,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     home = Path(args.home).expanduser() if args.home else data_home()
     if args.command == "doctor":  # works on a library too damaged to open
-        return _guarded(home, lambda: cmd_doctor(home, args))
+        return _guarded(home, lambda: cli_folders.cmd_doctor(home, args))
     if args.command == "completion":  # needs no library
         from photoclip.cli.completion import script
 
@@ -244,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         lib = Library.open(home, model=args.model, remember_model=bool(args.model),
                            precision=args.precision)
         # (a repair's notice was logged: our warnings reach stderr, see setup_logging)
-        with _terminal_safe():
+        with terminal_safe():
             code = COMMANDS[args.command](lib, args)
         _finish_index_build(lib)
         return code
@@ -254,38 +257,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if lib is not None:
             _guarded(home, lib.close)
-
-
-class _Escaping:
-    """A text stream that shows control characters (a keyword or file name holding an
-    escape sequence) as \\xNN instead of letting the terminal obey them; tabs, new lines
-    and the progress bar's carriage return pass."""
-
-    CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        return self._stream.write(_escaped(text))
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
-def _escaped(text: str) -> str:
-    return _Escaping.CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
-                                  else f"\\u{ord(m.group()):04x}", text)
-
-
-@contextlib.contextmanager
-def _terminal_safe():
-    out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Escaping(out), _Escaping(err)
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = out, err
 
 
 def _guarded(home: Path, fn) -> int:
@@ -350,7 +321,7 @@ def _finish_index_build(lib: Library) -> None:
             if progress and progress[0]:
                 done, total = progress
                 left = (time.monotonic() - started) / done * (total - done)
-                print(f"  {done:,} of {total:,} photos, about {_hms(left)} left",
+                print(f"  {done:,} of {total:,} photos, about {hms(left)} left",
                       file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print("Skipped: the search index is built the next time.", file=sys.stderr)
@@ -368,273 +339,9 @@ def setup_logging(verbose: bool) -> None:
                         force=True)
 
 
-def _json(data) -> str:
-    """Always valid JSON: no NaN or infinity (null instead), and file names that are not valid
-    UTF-8 kept losslessly as \\udcXX escapes (json.loads and os.fsencode give the bytes back)."""
-    def clean(x):
-        if isinstance(x, float) and not math.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
-
-    text = json.dumps(clean(data), ensure_ascii=False, indent=1, allow_nan=False)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _fail(e: PhotoclipError) -> int:
-    print(_escaped(f"photoclip: {e}"), file=sys.stderr)  # (names a file or tag may hold)
+    print(escaped(f"photoclip: {e}"), file=sys.stderr)  # (names a file or tag may hold)
     return e.exit_code
-
-
-def cmd_add(lib: Library, args) -> int:
-    for folder in args.folders:
-        f = lib.folders.add(folder)
-        print(f"Added {show(f.path)}")
-    print("Run 'photoclip index' to index the photos in it.")
-    return EXIT_OK
-
-
-def cmd_remove(lib: Library, args) -> int:
-    for folder in args.folders:
-        removed = lib.folders.remove(folder)
-        print(f"Removed {printable(show(folder))}: {removed.describe()}")
-        if removed.adopted:
-            print(f"  {removed.adopted:,} of these photos are also in another folder of the "
-                  "library: they carry your tags and examples there.")
-    return EXIT_OK
-
-
-def cmd_relink(lib: Library, args) -> int:
-    folder = lib.folders.relink(args.old, args.new)
-    print(f"{printable(show(args.old))} is now {printable(show(folder.path))}: its photos keep "
-          "their tags, examples and search vectors. Run 'photoclip index' to check the files "
-          "there.")
-    return EXIT_OK
-
-
-def cmd_index(lib: Library, args) -> int:
-    encoder = lib.model.encoder  # load the model first: a missing model fails before any work
-    print(f"Encoding with {encoder.choice.reason}.", file=sys.stderr)
-    cancel = threading.Event()
-    bar = ProgressPrinter(sys.stderr)
-
-    def on_sigint(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        print("\nStopping after the current batch (Ctrl-C again to quit now)…", file=sys.stderr)
-
-    old = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        report = lib.folders.index(
-            progress=bar, cancel=cancel, retry_failed=args.retry_failed,
-            on_wait=lambda holder: print(f"{holder} is indexing this library; waiting for it "
-                                         "to finish (Ctrl-C to stop)…", file=sys.stderr))
-    finally:
-        signal.signal(signal.SIGINT, old)
-        bar.finish()
-    if args.json:
-        print(_json(_report_dict(report)))
-    else:
-        _print_report(report)
-    return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
-
-
-def _report_dict(r: Report) -> dict:
-    return {"encoded": r.encoded, "reused": r.reused, "moved": r.moved, "removed": r.removed,
-            "unchanged": r.unchanged, "failed": [{"path": p, "reason": w} for p, w in r.failed],
-            "offline": r.offline, "offline_why": r.offline_why, "cancelled": r.cancelled,
-            "tagged": r.tagged, "restored": r.restored, "tag_problems": r.tag_problems,
-            "seconds": round(r.seconds, 2)}
-
-
-def _print_report(r: Report) -> None:
-    parts = [f"{r.encoded} encoded"]
-    for n, label in ((r.reused, "reused (copies)"), (r.moved, "moved"),
-                     (r.removed, "removed"), (r.unchanged, "unchanged")):
-        if n:
-            parts.append(f"{n} {label}")
-    parts.append(f"{len(r.failed)} failed")
-    if r.tagged:
-        parts.append(f"{r.tagged} tags given by tag sets")
-    if r.restored:
-        parts.append(f"{r.restored} of your tags and examples back on photos that returned")
-    print(", ".join(parts) + f" in {r.seconds:.1f} s.")
-    for name, why in r.tag_problems.items():
-        print(f"  tag set {printable(name)} could not tag photos: {printable(why)} (the other "
-              "sets and indexing went on; fix it with 'photoclip tagset' and it catches up)")
-    for path, reason in r.failed[:20]:
-        print(f"  failed: {printable(show(path))}: {printable(reason)}")
-    if len(r.failed) > 20:
-        print(f"  … and {len(r.failed) - 20} more ('photoclip status --failures' lists them)")
-    for path in r.offline:
-        why = r.offline_why.get(path, "not reachable")
-        print(f"  offline: {show(path)}: {why}; its photos are kept")
-    if r.cancelled:
-        print("Stopped early: what was done is saved. Run 'photoclip index' to continue.")
-
-
-class ProgressPrinter:
-    """A one-line progress bar on a terminal; a line every few seconds otherwise."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.last = 0.0
-        self.shown = False
-
-    def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
-        if not self.tty and now - self.last < 5 and p.done < p.total:
-            return
-        self.last = now
-        frac = p.done / p.total if p.total else 1.0
-        eta = _hms(p.eta) if p.eta is not None else "--:--"
-        line = (f"{p.done}/{p.total} {frac:4.0%} {p.rate:6.1f} img/s  ETA {eta}"
-                f"{f'  failed {p.failed}' if p.failed else ''}")
-        if self.tty:
-            width = 24
-            fill = int(frac * width)
-            name = show(Path(p.current).name)[:30]
-            self.stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {line}  {name:<30}")
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-        self.shown = True
-
-    def finish(self) -> None:
-        if self.tty and self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _hms(seconds: float) -> str:
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"{s // 60}:{s % 60:02d}"
-
-
-def _filters(args) -> Filters:
-    folder = str(Path(args.folder).expanduser().resolve()) if args.folder else None
-    return Filters(folder=folder, after=args.after, before=args.before, min_score=args.min_score)
-
-
-def _print_hits(hits: list[Hit], as_json: bool) -> None:
-    if as_json:
-        print(_json([h.to_dict() for h in hits]))
-        return
-    if not hits:
-        print("No matching photos.")
-    for h in hits:
-        print(f"{h.score:6.3f}  {printable(show(h.path))}")  # (a new line cannot fake a hit)
-
-
-def cmd_search(lib: Library, args) -> int:
-    _print_hits(lib.search.find(args.query, args.limit, _filters(args)), args.json)
-    return EXIT_OK
-
-
-def cmd_similar(lib: Library, args) -> int:
-    _print_hits(lib.search.similar(args.photo, args.limit, _filters(args)), args.json)
-    return EXIT_OK
-
-
-def cmd_status(lib: Library, args) -> int:
-    st = lib.status()
-    if args.failures or args.json:
-        st["failures"] = [{"path": p, "reason": r} for p, r in lib.folders.failures(100000)]
-    if args.json:
-        print(_json(st))
-        return EXIT_OK
-    print(f"Library:  {st['home']}")
-    print(f"Model:    {st['model']}")
-    if st.get("precision"):
-        print(f"Encoding: {st['precision_why']}")
-    print(f"Search:   {st['fast_search']}")
-    print(f"Photos:   {st['photos']} catalogued, {st['indexed']} indexed, "
-          f"{st['pending']} waiting, {st['failed']} failed")
-    print(f"Index:    {st['index']['vectors']} vectors, "
-          f"{st['index']['bytes_on_disk'] / 2**20:.1f} MB on disk")
-    print("Folders:" if st["folders"] else "Folders:  none yet — add one with 'photoclip add DIR'")
-    for f in st["folders"]:
-        state = "" if f["online"] else ("  (offline: not reachable or empty — drive unplugged? "
-                                        "its photos are kept)")
-        print(f"  {show(f['path'])}: {f['photos']} photos, {f['indexed']} indexed, "
-              f"{f['failed']} failed{state}")
-    if args.failures:
-        for item in st["failures"]:
-            print(f"  failed: {show(item['path'])}: {item['reason']}")
-    elif st["failed"]:
-        print("  ('photoclip status --failures' lists the failed files and why)")
-    return EXIT_OK
-
-
-def cmd_watch(lib: Library, args) -> int:
-    """Foreground daemon: reconcile every folder, then follow changes until Ctrl-C."""
-    from photoclip.core.indexing.worker import Worker
-
-    if not lib.model.ready():
-        print(f"photoclip: {lib.model.error}\nCataloguing only; search turns on once a model "
-              "is available.", file=sys.stderr)
-    stop = threading.Event()
-    last = {"line": ""}
-
-    def on_status(s) -> None:
-        if s.state == "working":
-            eta = _hms(s.eta) if s.eta is not None else "--:--"
-            line = (f"{s.done}/{s.total}  {s.rate:.1f} img/s  ETA {eta}"
-                    f"{f'  failed {s.failed}' if s.failed else ''}  {show(Path(s.current).name)}")
-        else:
-            line = s.state + (f" ({s.message})" if s.message else "")
-        if line != last["line"]:
-            last["line"] = line
-            print(time.strftime("%H:%M:%S ") + line, file=sys.stderr, flush=True)
-
-    def on_report(r: Report) -> None:
-        for path, reason in r.failed:
-            print(f"failed: {show(path)}: {reason}", file=sys.stderr, flush=True)
-
-    worker = Worker(lib, on_status=on_status, on_report=on_report, force_polling=args.poll)
-    old = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        worker.start()
-        print(f"Watching {len(lib.folders.all())} folder(s). Ctrl-C to stop.",
-              file=sys.stderr, flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        print("Stopping…", file=sys.stderr, flush=True)
-        worker.stop()
-        signal.signal(signal.SIGINT, old)
-    return EXIT_OK
-
-
-def cmd_doctor(home: Path, args) -> int:
-    """Check what can be damaged in the data folder; with --repair, repair the catalog."""
-    from photoclip.core.library import check_library, repair_library
-
-    findings = check_library(home)
-    for f in findings:
-        print(f"{'ok ' if f.ok else 'BAD'}  {f.what}: {f.detail}")
-    broken = next((f for f in findings if f.what == "catalog" and not f.ok), None)
-    if broken is None:
-        print("Search index: checked and rebuilt if needed whenever the library is opened.")
-        return EXIT_OK
-    if not args.repair:
-        print("Run 'photoclip doctor --repair' to rebuild it from everything that can still be "
-              "read (your tags and categories first), the newest snapshot and backup.")
-        return EXIT_ERROR
-    report = repair_library(home)
-    print(report.sentence() if report is not None else "The catalog is sound: nothing to repair.")
-    return EXIT_OK
 
 
 def cmd_gui(lib: Library, args) -> int:
@@ -644,7 +351,5 @@ def cmd_gui(lib: Library, args) -> int:
     return gui_main(["--minimized"] if args.minimized else [])
 
 
-COMMANDS = {"add": cmd_add, "remove": cmd_remove, "relink": cmd_relink, "index": cmd_index,
-            "search": cmd_search, "similar": cmd_similar, "status": cmd_status,
-            "watch": cmd_watch, "gui": cmd_gui,
-            **cli_tags.COMMANDS, **cli_categories.COMMANDS}
+COMMANDS = {"gui": cmd_gui, **cli_folders.COMMANDS, **cli_search.COMMANDS, **cli_tags.COMMANDS,
+            **cli_categories.COMMANDS}

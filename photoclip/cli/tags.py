@@ -1,13 +1,14 @@
-"""The command line for tags: tag sets, a photo's tags, XMP sidecars (see core/tagsets.py)."""
+"""``photoclip tagset | tag | tags | xmp``: tag sets, a photo's tags, XMP sidecars (lib.tags)."""
 
 from __future__ import annotations
 
 import argparse
 
+from photoclip.cli.output import to_json
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.library import Library
 from photoclip.core.paths import show
-from photoclip.core.tags.tagsets import THRESHOLD, Label, TagSet, starter_sets
+from photoclip.core.tags.model import THRESHOLD, Label, TagSet, starter_sets
 
 EXAMPLES = """\
 tag sets: your own vocabularies, applied zero-shot to the library and to every new photo:
@@ -138,8 +139,6 @@ def _list(lib: Library, args) -> int:
     sets = lib.tags.sets()
     keywords = lib.tags.keywords()
     if args.json:
-        from photoclip.cli.main import _json
-
         out = []
         for ts in sets:
             d = ts.to_dict()
@@ -148,7 +147,7 @@ def _list(lib: Library, args) -> int:
                 item["count"] = counts.get(lb.id, 0)
                 item["threshold"] = ts.threshold_of(lb)
             out.append(d)
-        print(_json({"tagsets": out, "keywords": [
+        print(to_json({"tagsets": out, "keywords": [
             {"name": name, "count": counts.get(tid, 0)} for tid, name in keywords]}))
         return 0
     if not sets and not keywords:
@@ -197,9 +196,7 @@ def cmd_tag(lib: Library, args) -> int:
 def cmd_tags(lib: Library, args) -> int:
     tags = lib.tags.photo_tags(args.path)
     if args.json:
-        from photoclip.cli.main import _json
-
-        print(_json([t.to_dict() for t in tags]))
+        print(to_json([t.to_dict() for t in tags]))
         return 0
     if not tags:
         print("No tags.")

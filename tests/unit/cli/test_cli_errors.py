@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from photoclip.cli.main import EXIT_MODEL, EXIT_NOT_FOUND, EXIT_USAGE, main
+from photoclip.cli.main import main
+from photoclip.cli.output import EXIT_MODEL, EXIT_NOT_FOUND, EXIT_USAGE
 
 
 def test_missing_local_model_folder_is_one_sentence(tmp_path, capsys):
