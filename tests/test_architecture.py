@@ -133,8 +133,8 @@ def test_packages_import_each_other_without_cycles():
         state[node] = 1
         for dep in sorted(graph[node]):
             if state.get(dep) == 1:
-                raise AssertionError("import circle: " + " → ".join(path[path.index(dep):]
-                                                                       + [dep]))
+                circle = [*path[path.index(dep):], dep]
+                raise AssertionError("import circle: " + " → ".join(circle))
             if dep not in state:
                 visit(dep, [*path, dep])
         state[node] = 2
