@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,7 @@ from photoclip.core.indexing.imageio import (
     read_file,
 )
 from photoclip.core.indexing.scan import FileInfo, file_info, scan
+from photoclip.core.model.protocols import ImageEncoder
 from photoclip.core.paths import to_db
 from photoclip.core.store.catalog import Catalog, Folder, PhotoRecord, PhotoState, best_match
 
@@ -47,17 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-
-class ImageModel(Protocol):
-    """What indexing needs of the model (the Encoder; tests pass small stand-ins)."""
-
-    @property
-    def model_id(self) -> str: ...
-
-    @property
-    def preprocess(self) -> Preprocess: ...
-
-    def encode_images(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
 
 CATALOG_ONLY_SIDE = 64  # decode size used to validate a file when no model is loaded
 
@@ -151,7 +141,7 @@ class Indexer:
     until a model is available.
     """
 
-    def __init__(self, catalog: Catalog, encoder: ImageModel | None = None,
+    def __init__(self, catalog: Catalog, encoder: ImageEncoder | None = None,
                  index: VectorIndex | None = None, *, batch_size: int = 32,
                  threads: int = 0, plan_model: str | None = None):
         self.catalog = catalog

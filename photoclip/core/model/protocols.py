@@ -11,6 +11,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from photoclip.core.indexing.imageio import Preprocess
+
 Vectors = npt.NDArray[np.float32]
 
 
@@ -24,8 +26,14 @@ class TextEncoder(Protocol):
 
 
 class ImageEncoder(Protocol):
-    """Turns preprocessed image batches (N×3×H×W float32) into unit vectors."""
+    """What indexing needs of the model: which model it is (the catalog keeps vectors per
+    model), how to prepare a photo for it, and preprocessed image batches (N×3×H×W float32)
+    turned into unit vectors."""
 
-    dim: int
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def preprocess(self) -> Preprocess: ...
 
     def encode_images(self, batch: npt.NDArray[np.float32]) -> Vectors: ...
