@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def cache_home() -> Path:
 
 # What each setting may hold: (check, what to say when it does not). A value that fails is
 # replaced by its default and the problem is reported (Settings.problems), never ignored.
-_VALID = {
+_VALID: dict[str, tuple[Callable[[object], bool], str]] = {  # setting: (check, what it takes)
     "model": (lambda v: isinstance(v, str) and bool(v.strip()), "a model spec"),
     "device": (lambda v: v in ("auto", "cpu", "cuda", "mps"), "auto, cpu, cuda or mps"),
     "precision": (lambda v: v in ("auto", "fp32", "bf16", "fp16", "int8"),

@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from types import ModuleType
 
 APP_ID = "io.photoclip.PhotoCLIP"
 RESOURCES = Path(__file__).resolve().parent / "resources"
@@ -188,12 +189,13 @@ def _windowless(argv: list[str]) -> list[str]:
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 
 
-def _run_key(enabled: bool, argv: list[str], winreg=None) -> None:
+def _run_key(enabled: bool, argv: list[str], winreg: ModuleType | None = None) -> None:
     """Windows: the value "PhotoCLIP" under HKEY_CURRENT_USER\\...\\Run (no admin rights)."""
     import subprocess
 
     if winreg is None:
-        import winreg
+        import winreg as the_registry
+        winreg = the_registry
     with winreg.CreateKey(winreg.HKEY_CURRENT_USER, RUN_KEY) as key:
         if enabled:
             winreg.SetValueEx(key, "PhotoCLIP", 0, winreg.REG_SZ, subprocess.list2cmdline(argv))

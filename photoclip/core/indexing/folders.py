@@ -7,6 +7,7 @@ forgotten but what the user made for them is kept by content (see core/store/cat
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import threading
@@ -214,7 +215,7 @@ class FolderService:
         raise NotFound(f"{path} is not a photo of this library.",
                        cli_hint="See 'photoclip status'.")
 
-    def photo_ids(self, photos: Sequence[PathLike | int]) -> list[int]:
+    def photo_ids(self, photos: Sequence[PathLike | int]) -> builtins.list[int]:
         """Ids for photos given as ids or paths."""
         return [p if isinstance(p, int) else self.photo_id(p) for p in photos]
 
@@ -223,11 +224,11 @@ class FolderService:
         it): its photos keep their rows. Returns how many moved."""
         return self._catalog.move_prefix(src, dst, folder.id)
 
-    def paths_under(self, prefix: str) -> list[str]:
+    def paths_under(self, prefix: str) -> builtins.list[str]:
         """The catalogued paths below ``prefix`` (a folder path ending in a separator)."""
         return self._catalog.paths_under(prefix)
 
-    def failures(self, limit: int = 1000) -> list[tuple[str, str]]:
+    def failures(self, limit: int = 1000) -> builtins.list[tuple[str, str]]:
         """(path, why) of the files that could not be read, newest first."""
         return self._catalog.failures(limit)
 

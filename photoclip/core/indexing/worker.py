@@ -9,6 +9,7 @@ to patch. Searches never wait for it: they read the last committed state.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -17,11 +18,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from photoclip.core.errors import explain
-from photoclip.core.indexing.indexer import Plan, Progress, Report
+from photoclip.core.indexing.indexer import Indexer, Plan, Progress, Report
 from photoclip.core.indexing.watcher import Change, FolderWatcher
-from photoclip.core.store.catalog import is_within
+from photoclip.core.store.catalog import Folder, is_within
+
+if TYPE_CHECKING:
+    from photoclip.core.indexing.folders import Removed
+    from photoclip.core.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,7 @@ class WorkerStatus:
 
 
 class Worker:
-    def __init__(self, library, on_status: Callable[[WorkerStatus], None] | None = None,
+    def __init__(self, library: Library, on_status: Callable[[WorkerStatus], None] | None = None,
                  on_report: Callable[[Report], None] | None = None, watch: bool = True,
                  save_interval: float = 15.0, quiet: float = 0.5, force_polling: bool = False):
         self.library = library
@@ -133,7 +139,7 @@ class Worker:
                 break
         self._cancel.set()
 
-    def add_folder(self, path: str):
+    def add_folder(self, path: str) -> Folder:
         folder = self.library.folders.add(path)
         self._roots.add(folder.path)
         if self.watcher is not None:
@@ -141,14 +147,14 @@ class Worker:
         self._put(PRIORITY_USER, "scan", folder.path)
         return folder
 
-    def remove_folder(self, path: str):
+    def remove_folder(self, path: str) -> Removed:
         folder = self.library.folders.get(path)
         self._roots.discard(folder.path)
         if self.watcher is not None:
             self.watcher.unwatch(folder.path)
         return self.library.folders.remove(folder.path)
 
-    def relink_folder(self, old: str, new: str):
+    def relink_folder(self, old: str, new: str) -> Folder:
         """A folder moved or was renamed (see FolderService.relink); then checked."""
         folder = self.library.folders.relink(old, new)
         self._roots.discard(old)
@@ -182,7 +188,8 @@ class Worker:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _put(self, priority: int, kind: str, root: str = "", change: Change | None = None):
+    def _put(self, priority: int, kind: str, root: str = "",
+             change: Change | None = None) -> None:
         self._idle.clear()
         self._queue.put(_Job(priority, next(self._seq), kind, root, change))
 
@@ -231,7 +238,7 @@ class Worker:
                 return
             self._idle.clear()
             self._cancel.clear()
-            self._guard(lambda job=job: self._do(job))
+            self._guard(functools.partial(self._do, job))
             if self._queue.empty() and not self._removals:
                 self._become_idle()
             else:
@@ -256,7 +263,7 @@ class Worker:
             if self.watcher is not None:
                 self.watcher.unwatch(root)
 
-    def _guard(self, fn) -> None:
+    def _guard(self, fn: Callable[[], object]) -> None:
         try:
             fn()
         except Exception as e:  # keep working: one bad job must not stop the library
@@ -310,10 +317,10 @@ class Worker:
         if folder is None:
             return  # removed meanwhile
         planner = lib.folders.planner()
-        if job.kind == "scan" or (job.change is not None and job.change.rescan):
+        change = job.change
+        if job.kind == "scan" or change is None or change.rescan:
             plan = planner.plan_folder(folder)
         else:
-            change = job.change
             for src, dst in change.moved_dirs:
                 n = lib.folders.moved(src, dst, folder)
                 if n:
@@ -356,7 +363,7 @@ class Worker:
             if r.problem:
                 report.tag_problems[r.tagset] = r.problem
 
-    def _plan_ahead(self, planner, current: str) -> None:
+    def _plan_ahead(self, planner: Indexer, current: str) -> None:
         """How many files the folders queued behind this job hold to read (a directory scan
         each, once per run), so progress and its estimate cover all the work in sight."""
         with self._queue.mutex:

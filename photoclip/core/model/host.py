@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from photoclip.config import Settings
 from photoclip.core.errors import ModelUnavailable, for_gui
@@ -27,7 +27,11 @@ from photoclip.core.model.runtime import MODELS_DIR, ModelStore
 
 log = logging.getLogger(__name__)
 
-EncoderLoader = Callable[..., Encoder]
+class EncoderLoader(Protocol):
+    """How the host loads a model: ``Encoder.load`` (tests pass stand-ins)."""
+
+    def __call__(self, spec: str, *, device: str, precision: str, store: ModelStore,
+                 calibration: CalibrationCache) -> Encoder: ...
 
 
 class ModelHost:

@@ -17,14 +17,22 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.model.protocols import TextEncoder, Vectors
 from photoclip.core.search.query import Term
 from photoclip.core.store.catalog import Catalog
 
+if TYPE_CHECKING:
+    from photoclip.core.search.vector_index import VectorIndex
+
 log = logging.getLogger(__name__)
+
+JSONScalar = str | int | float | bool | None
 
 SHORT_QUERY_TEMPLATES = ("{}", "a photo of a {}.", "a photo of the {}.", "a picture of a {}.")
 
@@ -41,10 +49,11 @@ class Hit:
     relevance: float = float("nan")  # spreads above a typical photo (see core.relevance)
     offline: bool = False  # its folder (a drive, a share) cannot be reached now
 
-    def to_dict(self) -> dict:
-        out = {"path": self.path, "score": round(self.score, 4), "id": self.id,
-               "width": self.width, "height": self.height, "taken_at": self.taken_at,
-               "size": self.size, "offline": self.offline}
+    def to_dict(self) -> dict[str, JSONScalar]:
+        out: dict[str, JSONScalar] = {
+            "path": self.path, "score": round(self.score, 4), "id": self.id,
+            "width": self.width, "height": self.height, "taken_at": self.taken_at,
+            "size": self.size, "offline": self.offline}
         if self.relevance == self.relevance:
             out["relevance"] = round(float(self.relevance), 2)
         return out
@@ -67,7 +76,7 @@ def is_short(text: str) -> bool:
     return len(text.split()) <= 3 and text.isascii() and "photo" not in text.lower()
 
 
-def embed_terms(encoder, terms: list[Term]) -> np.ndarray:
+def embed_terms(encoder: TextEncoder, terms: list[Term]) -> Vectors:
     """The query vector for a parsed query: the normalised weighted sum of its parts."""
     total = np.zeros(encoder.dim, np.float32)
     for term in terms:
@@ -86,17 +95,17 @@ def embed_terms(encoder, terms: list[Term]) -> np.ndarray:
 class Searcher:
     """Runs query vectors against the index and turns ids into hits with catalog metadata."""
 
-    def __init__(self, catalog: Catalog, index, model_id: str):
+    def __init__(self, catalog: Catalog, index: VectorIndex, model_id: str):
         self.catalog = catalog
         self.index = index
         self.model_id = model_id
 
-    def by_vector(self, query: np.ndarray, limit: int = 50, filters: Filters | None = None,
+    def by_vector(self, query: Vectors, limit: int = 50, filters: Filters | None = None,
                   exclude: set[int] | frozenset[int] = frozenset(),
                   text: bool = False) -> list[Hit]:
         """``text``: the query vector comes from text (see VectorIndex.search)."""
         filters = filters or Filters()
-        allowed = None
+        allowed: npt.NDArray[np.int64] | None = None
         if filters.restricts_ids:
             allowed = self.allowed_ids(filters)
         # A few more than asked: files deleted while nothing watched are dropped below.
@@ -108,7 +117,7 @@ class Searcher:
             keep = [(i, s) for i, s in keep if s >= filters.min_score]
         return self.hits(keep, limit)
 
-    def allowed_ids(self, filters: Filters) -> np.ndarray:
+    def allowed_ids(self, filters: Filters) -> npt.NDArray[np.int64]:
         """The embedded photos ``filters`` lets through."""
         if filters.folder or filters.after or filters.before:
             allowed = self.catalog.filter_ids(self.model_id, filters.folder, filters.after,
@@ -122,7 +131,8 @@ class Searcher:
         """(id, score) pairs, best first → up to ``limit`` hits with the photos' metadata."""
         rows = self.catalog.photo_rows([i for i, _ in keep])
         online = {f.id for f in self.catalog.folders() if f.online}
-        hits, gone = [], 0
+        hits: list[Hit] = []
+        gone = 0
         for pid, score in keep:
             r = rows.get(pid)
             if r is None:  # removed since the search began
