@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -120,13 +121,59 @@ def tiny_library(tmp_path, tiny_encoder):
     lib.close()
 
 
+def _built_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder that ``build(folder)`` fills, built once per test run: under pytest-xdist the
+    first worker to get here builds it and the others wait for it (a file lock in the run's
+    shared temporary folder). Never change it: copy it (``shutil.copytree``)."""
+    try:
+        import fcntl
+    except ImportError:  # (no flock: each process builds its own)
+        fcntl = None
+    if fcntl is None or "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = tmp_path_factory.mktemp(name) / "built"
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent  # this run's, shared by its workers
+    done = shared / f"{name}-built"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            partial = shared / f"{name}-partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            build(partial)
+            partial.rename(done)
+    return done
+
+
 @pytest.fixture(scope="session")
-def cifar_library(tmp_path_factory, cifar_encoder):
+def cifar_prepared_home(tmp_path_factory, cifar_encoder) -> Path:
+    """A library home (closed, read-only: copy it) with the 1,000 CIFAR-10 sample photos
+    indexed by the fixture CLIP, indexed once per test run instead of once per worker or test
+    (20 s on two cores; a copy takes a fraction of a second)."""
+    def build(home: Path) -> None:
+        lib = make_library(home, cifar_encoder)
+        lib.folders.add(_require(CIFAR_SAMPLE))
+        report = lib.folders.index()
+        assert report.encoded == 1000, report
+        lib.close()
+
+    return _built_once(tmp_path_factory, "cifar-home", build)
+
+
+def cifar_home_copy(prepared: Path, home: Path, encoder):
+    """A Library in ``home``: a copy of the prepared CIFAR library (one the test may change)."""
+    shutil.copytree(prepared, home)
+    lib = make_library(home, encoder)
+    report = lib.folders.index()  # nothing to do: all 1,000 photos are already indexed
+    assert report.encoded == 0 and lib.status()["indexed"] == 1000, report
+    return lib
+
+
+@pytest.fixture(scope="session")
+def cifar_library(tmp_path_factory, cifar_encoder, cifar_prepared_home):
     """The 1,000 CIFAR-10 sample photos indexed with the fixture CLIP (once per session)."""
-    lib = make_library(tmp_path_factory.mktemp("cifar-home"), cifar_encoder)
-    lib.folders.add(_require(CIFAR_SAMPLE))
-    report = lib.folders.index()
-    assert report.encoded == 1000, report
+    lib = cifar_home_copy(cifar_prepared_home, tmp_path_factory.mktemp("cifar-home") / "home",
+                          cifar_encoder)
     yield lib
     lib.close()
 

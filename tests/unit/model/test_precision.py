@@ -120,11 +120,23 @@ def prepared(tmp_path_factory, cifar_spec):
     return store, enc
 
 
+def _cifar_paths():
+    return sorted(p for c in CIFAR_CLASSES for p in (CIFAR_SAMPLE / c).glob("*.jpg"))
+
+
 def _cifar_arrays(pre):
     from photoclip.core.indexing.imageio import decode_for_model, read_file
 
-    paths = sorted(p for c in CIFAR_CLASSES for p in (CIFAR_SAMPLE / c).glob("*.jpg"))
-    return np.stack([decode_for_model(read_file(str(p)), pre)[1] for p in paths])
+    return np.stack([decode_for_model(read_file(str(p)), pre)[1] for p in _cifar_paths()])
+
+
+def _stored_embeddings(lib):
+    """The vectors ``lib`` stored for the CIFAR sample, in ``_cifar_paths()`` order: what its
+    encoder made of the same decoded photos (float32, as encoded)."""
+    ids, mat = lib.catalog.vectors(lib.model.id)
+    rows = lib.catalog.photo_rows(ids.tolist())
+    by_path = {rows[int(i)]["path"]: v for i, v in zip(ids, mat)}
+    return np.stack([by_path[str(p)] for p in _cifar_paths()])
 
 
 FIDELITY_QUERIES = [f"{t.format(w)}" for c, words in {
@@ -136,7 +148,8 @@ FIDELITY_QUERIES = [f"{t.format(w)}" for c, words in {
 
 @pytest.mark.slow
 def test_int8_embeddings_of_the_fixture_stay_within_the_fidelity_bounds(prepared,
-                                                                        cifar_encoder):
+                                                                        cifar_encoder,
+                                                                        cifar_library):
     """The bar for `auto` to pick int8: mean cosine ≥ 0.99 to fp32, and searches over the
     CIFAR sample (60 queries: class names, synonyms, templates) return what fp32 returns: each
     of int8's top 10 within fp32's top 20 (≥ 95 %), losing < 0.5 % of the score range.
@@ -147,7 +160,10 @@ def test_int8_embeddings_of_the_fixture_stay_within_the_fidelity_bounds(prepared
     _, int8 = prepared
     assert int8.precision == "int8"
     x = _cifar_arrays(cifar_encoder.preprocess)
-    ref = np.concatenate([cifar_encoder.encode_images(x[i:i + 256]) for i in range(0, len(x), 256)])
+    # the reference: cifar_encoder's embeddings of these photos, as the session's CIFAR library
+    # stored them when it indexed them (encoding all 1,000 again took 10 s)
+    assert cifar_library.model.encoder is cifar_encoder
+    ref = _stored_embeddings(cifar_library)
     got = np.concatenate([int8.encode_images(x[i:i + 256]) for i in range(0, len(x), 256)])
     cos = (ref * got).sum(axis=1)
     overlap, within, loss = [], [], []
