@@ -5,6 +5,6 @@ from __future__ import annotations
 
 
 def run(argv: list[str]) -> int:
-    from photoclip.gui.app import run as _run
+    from photoclip.gui.application import run as _run
 
     return _run(argv)

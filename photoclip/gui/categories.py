@@ -272,7 +272,7 @@ class ReviewDialog(QDialog):
         self.name = name
         self.pool = pool
         self.hits: list = []
-        self.pos = 0
+        self.index = 0
         self.answers: dict[str, bool] = {}
         self._since_refill = 0
         self.setWindowTitle(f"Review: {name}")
@@ -287,10 +287,10 @@ class ReviewDialog(QDialog):
         skip = QPushButton("Skip →")
         yes.clicked.connect(lambda: self.answer(True))
         no.clicked.connect(lambda: self.answer(False))
-        back.clicked.connect(lambda: self.move(-1))
-        skip.clicked.connect(lambda: self.move(1))
+        back.clicked.connect(lambda: self.step(-1))
+        skip.clicked.connect(lambda: self.step(1))
         for key, fn in (("Y", lambda: self.answer(True)), ("N", lambda: self.answer(False)),
-                        ("Right", lambda: self.move(1)), ("Left", lambda: self.move(-1))):
+                        ("Right", lambda: self.step(1)), ("Left", lambda: self.step(-1))):
             QShortcut(QKeySequence(key), self, activated=fn)
         buttons = QHBoxLayout()
         for b in (back, yes, no, skip):
@@ -311,13 +311,13 @@ class ReviewDialog(QDialog):
                  self._filled, lambda e: self.question.setText(for_gui(e)))
 
     def _filled(self, hits) -> None:
-        done = self.hits[:self.pos]  # (kept, so ← still shows what was answered)
+        done = self.hits[:self.index]  # (kept, so ← still shows what was answered)
         known = {h.path for h in done}
         self.hits = done + [h for h in hits if h.path not in known]
         self._show()
 
     def current(self):
-        return self.hits[self.pos] if 0 <= self.pos < len(self.hits) else None
+        return self.hits[self.index] if 0 <= self.index < len(self.hits) else None
 
     def _show(self) -> None:
         hit = self.current()
@@ -340,7 +340,7 @@ class ReviewDialog(QDialog):
         said = self.answers.get(hit.path)
         answer = "" if said is None else (" · you said yes" if said else " · you said no")
         self.detail.setText(f"{show(hit.path)} · {hit.score:.0%} likely in {self.name}{answer}"
-                            f" · {self.pos + 1} of {len(self.hits)}")
+                            f" · {self.index + 1} of {len(self.hits)}")
 
     def answer(self, positive: bool) -> None:
         hit = self.current()
@@ -350,12 +350,12 @@ class ReviewDialog(QDialog):
         self.answers[hit.path] = positive
         self.answered.emit()
         self._since_refill += 1
-        self.move(1)
-        if self._since_refill >= 5 or self.pos >= len(self.hits):
+        self.step(1)
+        if self._since_refill >= 5 or self.index >= len(self.hits):
             self.refill()
 
-    def move(self, step: int) -> None:
-        self.pos = max(0, min(len(self.hits), self.pos + step))
+    def step(self, by: int) -> None:
+        self.index = max(0, min(len(self.hits), self.index + by))
         self._show()
 
 

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 from photoclip.config import DEFAULT_MODEL
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui.file_urls import show
 from photoclip.gui.format import plural
-from photoclip.gui.paths import show
 
 DEFAULT_MODEL_MB = 605  # open_clip_model.safetensors of ViT-B-32 laion2b_s34b_b79k
 

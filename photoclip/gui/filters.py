@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.core.search import relevance
 from photoclip.core.search.searcher import Filters
-from photoclip.gui.paths import show
+from photoclip.gui.file_urls import show
 
 RELEVANCE_STEP = 0.1  # slider: 0 = every result, 50 = GOOD (0 logits), 30 = WEAK, 100 = +5
 GOOD_POSITION = 50 + round(relevance.GOOD / RELEVANCE_STEP)

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
+from photoclip.gui.file_urls import file_url, show
 from photoclip.gui.format import plural
-from photoclip.gui.paths import file_url, show
-from photoclip.gui.status import folder_line
+from photoclip.gui.status_text import folder_line
 
 FolderRole = Qt.ItemDataRole.UserRole + 10
 

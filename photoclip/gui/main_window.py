@@ -1,10 +1,11 @@
 """The main window: the search flow, and the wiring of the parts that live in their own modules.
 
 - ``searchbar``: the search field, the "Similar to" chip;
-- ``results``: the grid (sections, zoom), ``preview``: the large view;
-- ``folders`` and ``status``: the sidebar's folders and what the status bar says;
+- ``results_grid``: the grid (sections, zoom), ``preview``: the large view;
+- ``folders`` and ``status_text``: the sidebar's folders and what the status bar says;
 - ``tagsets`` and ``categories``: their sidebar sections and photo menus;
-- ``settings``: the settings dialog and the library move; ``actions``: open / show in folder.
+- ``settings``: the settings dialog and the library move; ``desktop_actions``: open /
+  show in folder.
 """
 
 from __future__ import annotations
@@ -36,16 +37,16 @@ from photoclip.core.search.searcher import Filters
 from photoclip.gui import categories
 from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, unexpected_text
+from photoclip.gui.file_urls import show
 from photoclip.gui.filters import FilterBar
 from photoclip.gui.folders import FolderList
-from photoclip.gui.paths import show
 from photoclip.gui.photo_actions import PhotoActions
 from photoclip.gui.preview import PreviewDialog
-from photoclip.gui.results import ResultsModel
+from photoclip.gui.results_grid import ResultsModel
 from photoclip.gui.results_panel import ResultsPanel
 from photoclip.gui.searchbar import SearchBar
 from photoclip.gui.settings import LibraryMove, SettingsDialog
-from photoclip.gui.status import status_line
+from photoclip.gui.status_text import status_line
 from photoclip.gui.statusbar import StatusWidgets
 from photoclip.gui.tagsets import TagSidebar
 from photoclip.gui.thumbnails import ThumbnailCache
@@ -612,7 +613,7 @@ class MainWindow(QMainWindow):
         return r is not None and (bool(r[0]) or r[2] is not None)
 
     def _model_state(self) -> str:
-        """What status.py's sentences need to know of search: "loading", "ready" or "none"."""
+        """What status_text.py's sentences need to know of search: "loading", "ready" or "none"."""
         return "loading" if self._preparing else ("ready" if self.model_ready else "none")
 
     def _update_status(self) -> None:

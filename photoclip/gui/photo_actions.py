@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMenu
 
-from photoclip.gui import actions, categories, tagsets
+from photoclip.gui import categories, desktop_actions, tagsets
 from photoclip.gui.format import plural
 from photoclip.gui.preview import PreviewDialog
 
@@ -66,10 +66,10 @@ class PhotoActions(QObject):
             self.open_photo(hit.path)
 
     def open_photo(self, path: str) -> None:
-        self._say(actions.open_photo(path))
+        self._say(desktop_actions.open_photo(path))
 
     def show_in_folder(self, path: str) -> None:
-        self._say(actions.show_in_folder(path))
+        self._say(desktop_actions.show_in_folder(path))
 
     def _say(self, problem: str | None) -> None:
         if problem:

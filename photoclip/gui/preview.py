@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from photoclip.core.indexing.imageio import DecodeError, open_upright
 from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui.file_urls import show
 from photoclip.gui.format import human_size
-from photoclip.gui.paths import show
 
 PREVIEW_SIDE = 4096  # decoded at most this big: 100 % is real pixels for most cameras' photos
 ZOOM_LIMITS = (0.05, 16.0)

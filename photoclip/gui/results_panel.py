@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from photoclip.core.search import relevance
-from photoclip.gui import status
+from photoclip.gui import status_text
 from photoclip.gui.format import plural
-from photoclip.gui.results import ResultsModel, ResultsView
+from photoclip.gui.results_grid import ResultsModel, ResultsView
 from photoclip.gui.searchbar import SimilarChip
 
 
@@ -62,17 +62,17 @@ class ResultsPanel(QWidget):
 
     def show_state(self, request, period: str, **state) -> None:
         """Caption, "show weaker matches" and the empty state, from what is shown now and
-        ``state`` (see :func:`status.empty_reason`)."""
+        ``state`` (see :func:`status_text.empty_reason`)."""
         shown = self.model.shown
         self.chip.show_for(request[2][1] if request[2] else None)
-        self.caption.setText(status.caption(request, shown, period))
+        self.caption.setText(status_text.caption(request, shown, period))
         weaker = self.weaker_count()
         self.weaker_btn.setVisible(bool(shown and weaker))
         self.weaker_btn.setText(f"Show {plural(weaker, 'weaker match', 'weaker matches')}")
         empty = not shown
         if empty:
             hidden = self.model.total  # (nothing shown: every result is below the cut)
-            self.empty_text.setText(status.empty_reason(request, hidden=hidden, **state))
+            self.empty_text.setText(status_text.empty_reason(request, hidden=hidden, **state))
             self.empty_action.setVisible(bool(hidden))
         self.empty.setVisible(empty)
         self.view.setVisible(not empty)

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QSlider, QStatusBar, QToolButton
 
 from photoclip.core.indexing.worker import WorkerStatus
-from photoclip.gui.results import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
+from photoclip.gui.results_grid import ZOOM_MAX, ZOOM_MIN, ZOOM_STEP
 
 
 class StatusWidgets:

@@ -160,12 +160,12 @@ def test_the_gui_log_rotates(tmp_path, monkeypatch):
     import logging
     from logging.handlers import RotatingFileHandler
 
-    from photoclip.gui import app
+    from photoclip.gui import application
 
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path))
-    monkeypatch.setattr(app, "LOG_BYTES", 2000)
+    monkeypatch.setattr(application, "LOG_BYTES", 2000)
     try:
-        app.setup_logging()
+        application.setup_logging()
         handler = logging.getLogger().handlers[0]
         assert isinstance(handler, RotatingFileHandler)
         for i in range(200):

@@ -274,7 +274,7 @@ def test_app_starts_from_the_entry_point_and_shows_the_welcome(qtbot, tmp_path, 
     """What a double-click runs: app.run() with an empty data folder and no model."""
     from PySide6.QtWidgets import QApplication
 
-    from photoclip.gui import app as gui_app
+    from photoclip.gui import application as gui_app
     from photoclip.gui.dialogs import FirstRunDialog
 
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
@@ -306,14 +306,14 @@ def test_show_in_folder_falls_back_to_opening_the_folder(qtbot, tmp_path, monkey
     """Without a freedesktop file manager on the session bus (as here), the folder opens."""
     from PySide6.QtGui import QDesktopServices
 
-    from photoclip.gui import actions
+    from photoclip.gui import desktop_actions
 
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl",
                         staticmethod(lambda url: opened.append(url) or True))
     photo = write_photos(tmp_path / "album", 1)[0]
-    assert actions.show_in_folder(str(photo)) is None
+    assert desktop_actions.show_in_folder(str(photo)) is None
     assert [u.toLocalFile() for u in opened] == [str(tmp_path / "album")]
 
 

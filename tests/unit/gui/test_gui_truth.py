@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from photoclip.core.library import Library
 from photoclip.core.model.encoder import Encoder, available_devices, pick_device
-from photoclip.gui import status
+from photoclip.gui import status_text
 from photoclip.gui.format import duration, human_size, plural
 
 pytest.importorskip("pytestqt")
@@ -181,7 +181,7 @@ def test_settings_move_the_library_and_restart_on_the_new_copy(qtbot, tmp_path, 
 
 def test_a_second_launch_raises_the_first_window_instead_of_opening_another(qtbot, tmp_path,
                                                                             monkeypatch):
-    from photoclip.gui import app as gui_app
+    from photoclip.gui import application as gui_app
     from photoclip.gui.single import SingleInstance
 
     home = tmp_path / "home"
@@ -267,7 +267,7 @@ def test_labels_follow_the_library_without_a_restart(qtbot, tmp_path, tiny_encod
 def test_the_welcome_follows_the_model_as_it_loads(qtbot, tmp_path, tiny_encoder, monkeypatch):
     import threading
 
-    from photoclip.gui.app import welcome
+    from photoclip.gui.application import welcome
     from photoclip.gui.main_window import MainWindow
 
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
@@ -294,21 +294,21 @@ def test_status_and_folder_lines_say_what_is_true_now():
     from photoclip.core.indexing.worker import WorkerStatus
 
     counts = {"photos": 1255, "indexed": 0, "failed": 0, "pending": 1255}
-    assert status.status_line(None, counts, "ready") == \
+    assert status_text.status_line(None, counts, "ready") == \
         "0 of 1,255 photos indexed · 1,255 waiting"
-    assert status.status_line(None, counts, "none") == \
+    assert status_text.status_line(None, counts, "none") == \
         "1,255 photos catalogued · 1,255 to index once a model is there"
-    assert status.status_line(None, {**counts, "indexed": 1, "pending": 0, "photos": 1},
+    assert status_text.status_line(None, {**counts, "indexed": 1, "pending": 0, "photos": 1},
                               "ready") == "1 photo indexed · up to date"
     working = WorkerStatus("working", 96, 1255, rate=12.5, eta=92.7, root="/p/A",
                            job_done=96, job_total=1000)  # (folder A first, then 255 more)
-    assert status.status_line(working, counts, "ready") == \
+    assert status_text.status_line(working, counts, "ready") == \
         "Indexing 96 of 1,255 photos · 12.5 per second · about 2 min left"
     new = FolderStatus("/p/A", True, 96, 96, 0, None)
-    assert status.folder_line(new, working) == "A\nindexing — 96 of 1,000"
-    assert status.folder_line(FolderStatus("/p/B", True, 0, 0, 0, None), working) == \
+    assert status_text.folder_line(new, working) == "A\nindexing — 96 of 1,000"
+    assert status_text.folder_line(FolderStatus("/p/B", True, 0, 0, 0, None), working) == \
         "B\nlooking for photos…"
-    assert status.folder_line(FolderStatus("/p/C", False, 3, 3, 0, 1.0), None) == \
+    assert status_text.folder_line(FolderStatus("/p/C", False, 3, 3, 0, 1.0), None) == \
         "C\n3 photos · offline (not reachable now)"
 
 
@@ -321,7 +321,7 @@ def test_an_empty_grid_says_why():
             counts=None, worker=None, model="ready", folders=True):
         filters = filters or Filters()
         folder = [FolderStatus("/p/A", online, 10, 0, 0, 1.0)] if folders else []
-        return status.empty_reason((query, filters, similar), hidden=hidden, error=error,
+        return status_text.empty_reason((query, filters, similar), hidden=hidden, error=error,
                                    folders=folder, worker=worker, model=model,
                                    counts=counts or {"photos": 10, "indexed": 10, "failed": 0,
                                                      "pending": 0})
@@ -417,7 +417,7 @@ def test_browsing_shows_month_sections(qtbot, tmp_path, tiny_encoder, monkeypatc
     lib.folders.index()
     w = open_window(qtbot, lib)
     qtbot.waitUntil(lambda: w.model.shown == 6, timeout=30000)
-    from photoclip.gui.results import HeaderRole
+    from photoclip.gui.results_grid import HeaderRole
 
     rows = [w.model.data(w.model.index(r), HeaderRole) or label_of(w.model.hit(r).path)
             for r in range(w.model.rowCount())]
@@ -456,7 +456,7 @@ def test_a_pasted_image_is_named_as_such_and_its_file_removed_on_exit(qtbot, sma
 
 def test_offline_photos_carry_a_badge_and_the_preview_explains(qtbot, tmp_path, tiny_encoder,
                                                               monkeypatch):
-    from photoclip.gui.results import OfflineRole
+    from photoclip.gui.results_grid import OfflineRole
 
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))
     drive = tmp_path / "USB"

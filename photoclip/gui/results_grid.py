@@ -30,8 +30,8 @@ from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photoclip.core.search.searcher import Hit
+from photoclip.gui.file_urls import file_url, show
 from photoclip.gui.format import human_size
-from photoclip.gui.paths import file_url, show
 from photoclip.gui.thumbnails import ThumbnailCache
 
 HitRole = Qt.ItemDataRole.UserRole + 1

@@ -14,7 +14,7 @@ import sys
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
-from photoclip.gui.paths import file_url, show
+from photoclip.gui.file_urls import file_url, show
 
 
 def open_photo(path: str) -> str | None:

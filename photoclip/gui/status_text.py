@@ -11,8 +11,8 @@ from pathlib import Path
 
 from photoclip.core.indexing.worker import WorkerStatus
 from photoclip.core.search import query as grammar
+from photoclip.gui.file_urls import show
 from photoclip.gui.format import duration, plural
-from photoclip.gui.paths import show
 
 
 def status_line(s: WorkerStatus | None, counts: dict, model: str,
