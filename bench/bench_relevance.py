@@ -55,7 +55,7 @@ def main() -> None:
 
     lib.catalog.conn.execute("DELETE FROM tag_vectors WHERE tag_id IS NULL")
     lib.catalog.conn.commit()
-    from photoclip.core.tags.tagsets import vocabulary
+    from photoclip.core.model.text import vocabulary
 
     t0 = time.perf_counter()
     lib.tags.store.vocabulary_vectors(spec, encoder, vocabulary())

@@ -41,8 +41,9 @@ from common import (  # noqa: E402
 )
 
 from photoclip.core.library import Library  # noqa: E402
+from photoclip.core.model.text import vocabulary  # noqa: E402
 from photoclip.core.store.catalog import PhotoRecord  # noqa: E402
-from photoclip.core.tags.tagsets import Label, TagSet, vocabulary  # noqa: E402
+from photoclip.core.tags.model import Label, TagSet  # noqa: E402
 
 
 class ConceptText:

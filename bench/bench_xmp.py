@@ -60,8 +60,8 @@ class Tag:
         return [self.tagset, self.name] if self.tagset else [self.name]
 
 
-class FakeTagSets:
-    """The TagSets calls xmp makes, in memory."""
+class FakeTagStore:
+    """The TagStore calls xmp makes, in memory."""
 
     def __init__(self, tags: list[Tag]):
         self.tags = tags
@@ -126,16 +126,16 @@ def run(mod, name: str, folder: Path, n_keywords: int, n_prefixes: int) -> None:
     side = Path(str(photo) + ".xmp")
     rows = [(1, str(photo), True)]
     side.write_bytes(keywords_sidecar(n_keywords))
-    store = FakeTagSets([])
+    store = FakeTagStore([])
     timed(f"import: sidecar with {n_keywords:,} keywords",
           lambda: mod.import_tags(store, rows).tagged)
-    store = FakeTagSets([Tag(f"keyword {i}", None, "manual") for i in range(n_keywords)])
+    store = FakeTagStore([Tag(f"keyword {i}", None, "manual") for i in range(n_keywords)])
     timed(f"export: {n_keywords:,} tags into that sidecar",
           lambda: mod.export_tags(store, rows).written)
     timed("export again (nothing to change)", lambda: mod.export_tags(store, rows).unchanged)
     side.write_bytes(prefixes_sidecar(n_prefixes))
     print(f"  (sidecar with {n_prefixes:,} prefixes: {side.stat().st_size / 1000:.0f} kB)")
-    store = FakeTagSets([Tag("holiday", None, "manual")])
+    store = FakeTagStore([Tag("holiday", None, "manual")])
     timed(f"import: sidecar with {n_prefixes:,} namespace prefixes",
           lambda: mod.import_tags(store, rows).tagged)
     timed("export: 1 tag into that sidecar", lambda: mod.export_tags(store, rows).written)

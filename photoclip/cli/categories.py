@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from photoclip.cli.output import to_json
-from photoclip.core.categories.categories import THRESHOLD
+from photoclip.core.categories.model import THRESHOLD
 from photoclip.core.library import Library
 from photoclip.core.paths import show
 from photoclip.core.search import query as grammar

@@ -48,7 +48,7 @@ from xml.parsers import expat
 from photoclip.core.paths import fsync_dir, show
 
 if TYPE_CHECKING:
-    from photoclip.core.tags.tagsets import TagSets
+    from photoclip.core.store.tags import TagStore
 
 NS = {
     "x": "adobe:ns:meta/",
@@ -790,7 +790,7 @@ class ImportReport:
         return out
 
 
-def export_tags(tagsets: TagSets, photos: Iterable[tuple[int, str, bool]], naming: str = "ext",
+def export_tags(tagsets: TagStore, photos: Iterable[tuple[int, str, bool]], naming: str = "ext",
                 categories: set[str] | None = None) -> ExportReport:
     """Write the tags of ``photos`` ((id, path, online) rows) to their sidecars, auto and
     manual ones recorded as such. Only entries PhotoCLIP recorded as its own tags are taken
@@ -902,7 +902,7 @@ def _shared_sidecars(photos: Iterable[tuple[int, str]], naming: str) -> dict[str
     return {s: ps for s, ps in by_side.items() if len(ps) > 1}
 
 
-def import_tags(tagsets: TagSets, photos: Iterable[tuple[int, str, bool]],
+def import_tags(tagsets: TagStore, photos: Iterable[tuple[int, str, bool]],
                 categories: Iterable[str] = ()) -> ImportReport:
     """Keywords found in the sidecars (either name) and inside ``photos`` ((id, path, online)
     rows) become manual tags: ``Set|label`` of a known set is that label, anything else a free
@@ -959,10 +959,10 @@ def import_tags(tagsets: TagSets, photos: Iterable[tuple[int, str, bool]],
 
 
 class _LabelIds:
-    """Label ids by (set, label), the set read once (``TagSets.get``), so a name holding ``/``
+    """Label ids by (set, label), the set read once (``TagStore.get``), so a name holding ``/``
     or ``|`` is never parsed again."""
 
-    def __init__(self, tagsets: TagSets):
+    def __init__(self, tagsets: TagStore):
         self.tagsets = tagsets
         self.sets: dict[str, dict[str, int | None] | None] = {}
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.core.search import query as grammar
-from photoclip.core.tags.tagsets import THRESHOLD, Label, TagSet, starter_sets
+from photoclip.core.tags.model import THRESHOLD, Label, TagSet, starter_sets
 from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
 from photoclip.gui.format import plural

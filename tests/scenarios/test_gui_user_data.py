@@ -49,7 +49,7 @@ def test_a_moved_folder_is_found_again_from_its_menu(qtbot, copy_window, monkeyp
 
 
 def test_the_preview_removes_a_keyword_that_shares_a_labels_name(qtbot, copy_window):
-    from photoclip.core.tags.tagsets import Label, TagSet
+    from photoclip.core.tags.model import Label, TagSet
 
     lib = copy_window.library
     photo = lib.catalog.photo_paths()[0][1]

@@ -8,7 +8,7 @@ import shutil
 
 from conftest import indexed_photos, write_photos
 
-from photoclip.core.categories.categories import Categories  # noqa: F401  (the store under test)
+from photoclip.core.store.categories import CategoryStore  # noqa: F401  (the store under test)
 
 
 def _identical_pair(lib, folder, copy_name: str):

@@ -283,14 +283,14 @@ def test_names_an_older_photoclip_let_in_twice_stay_reachable(tmp_path):
     conn.execute("INSERT INTO categories(name, threshold, created_at) VALUES ('ärger', .5, 0)")
     conn.execute("INSERT INTO tagsets(name, threshold, created_at) VALUES ('Line\nbreak', 0, 0)")
     conn.close()
-    from photoclip.core.categories.categories import Categories
-    from photoclip.core.tags.tagsets import TagSets
+    from photoclip.core.store.categories import CategoryStore
+    from photoclip.core.store.tags import TagStore
 
     cat = Catalog(tmp_path / "catalog.sqlite3")
-    names = sorted(c.name for c in Categories(cat).all())
+    names = sorted(c.name for c in CategoryStore(cat).all())
     assert names == ["Ärger", "ärger (2)"]
-    assert Categories(cat).get("ÄRGER (2)").name == "ärger (2)"
-    assert TagSets(cat).get("line break").name == "Line break"
+    assert CategoryStore(cat).get("ÄRGER (2)").name == "ärger (2)"
+    assert TagStore(cat).get("line break").name == "Line break"
     cat.close()
 
 
@@ -301,10 +301,10 @@ def test_repairing_a_catalog_from_before_migration_6_keeps_every_name(tmp_path):
     conn.close()
     report = recovery.repair_catalog(tmp_path / "catalog.sqlite3", "test")
     assert report.salvaged["tagsets"] == 3
-    from photoclip.core.tags.tagsets import TagSets
+    from photoclip.core.store.tags import TagStore
 
     cat = Catalog(tmp_path / "catalog.sqlite3")
-    assert sorted(t.name for t in TagSets(cat).all()) == ["Events", "Places", "Things"]
+    assert sorted(t.name for t in TagStore(cat).all()) == ["Events", "Places", "Things"]
     cat.close()
 
 

@@ -8,11 +8,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from photoclip.core import xmp
-from photoclip.core.categories.categories import Categories, Category, Trained
+from photoclip.core.categories.model import Category, Trained
 from photoclip.core.indexing.folders import FolderService, PathLike
 from photoclip.core.model.host import ModelHost
 from photoclip.core.search.searcher import Hit, Searcher
 from photoclip.core.store.catalog import Catalog
+from photoclip.core.store.categories import CategoryStore
 
 
 class CategoryService:
@@ -20,7 +21,7 @@ class CategoryService:
 
     def __init__(self, catalog: Catalog, model: ModelHost, folders: FolderService,
                  searcher: Callable[[], Searcher]):
-        self.store = Categories(catalog)
+        self.store = CategoryStore(catalog)
         self._catalog = catalog
         self._model = model
         self._folders = folders

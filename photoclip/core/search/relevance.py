@@ -3,7 +3,7 @@ absolute cosine (its scale differs per model) nor by the library's score distrib
 query for what a third of the library shows, "cat" in a cat owner's photos, would look
 ordinary there; one for what it does not show would stand out).
 
-The same rule as tag sets (core/tagsets.py): a photo matches a query when the query beats
+The same rule as tag sets (core/tags/scoring.py): a photo matches a query when the query beats
 what the photo shows best among ~200 everyday alternatives (resources/tagsets/background.txt:
 person, dog, beach, receipt, sunset …), all but the strongest one, the query's own words left
 out. Relevance is that margin in the model's logits: ≥ :data:`GOOD` is shown by default, "show
@@ -43,12 +43,12 @@ class _Part(Protocol):
 
 def query_words(terms: Iterable[_Part]) -> set[str]:
     """The words of a query's positive parts (left out of the alternatives)."""
-    from photoclip.core.tags.tagsets import _word
+    from photoclip.core.model.text import word
 
     words: set[str] = set()
     for t in terms:
         if t.weight > 0:
-            words |= {_word(w) for w in re.findall(r"[\w'-]+", t.text.lower())}
+            words |= {word(w) for w in re.findall(r"[\w'-]+", t.text.lower())}
     return words
 
 
@@ -57,10 +57,10 @@ def rate(scores: np.ndarray, vectors: np.ndarray, vocabulary: np.ndarray, words:
     """Relevance of each hit: ``scale`` × (its score − the score of its runner-up everyday
     alternative that is not one of the query's ``own`` words). ``vectors``: the hits' image
     vectors, in the order of ``scores``; ``vocabulary``: the alternatives' text vectors."""
-    from photoclip.core.tags.tagsets import _word
+    from photoclip.core.model.text import word
 
     alt = vectors @ vocabulary.T
-    keep = np.array([_word(w) not in own for w in words], bool)
+    keep = np.array([word(w) not in own for w in words], bool)
     alt = alt[:, keep]
     k = min(RUNNER_UP, alt.shape[1])
     level = np.partition(alt, -k, axis=1)[:, -k] if k else np.zeros(len(scores))

@@ -19,13 +19,13 @@ from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.indexing.imageio import DecodeError, decode_for_model, read_file
 from photoclip.core.model.host import ModelHost
 from photoclip.core.model.protocols import TextEncoder, Vectors
+from photoclip.core.model.text import vocabulary
 from photoclip.core.search import query as grammar
 from photoclip.core.search import relevance
 from photoclip.core.search.index_keeper import IndexKeeper
 from photoclip.core.search.searcher import Filters, Hit, Searcher, embed_terms
 from photoclip.core.store.catalog import Catalog
 from photoclip.core.tags.service import TagService
-from photoclip.core.tags.tagsets import vocabulary
 
 Ranked = list[tuple[int, float]]
 

@@ -12,8 +12,10 @@ from photoclip.core import xmp
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.indexing.folders import FolderService, PathLike
 from photoclip.core.model.host import ModelHost
+from photoclip.core.model.text import vocabulary
 from photoclip.core.store.catalog import Catalog
-from photoclip.core.tags.tagsets import LIBRARY, ApplyReport, PhotoTag, TagSet, TagSets, vocabulary
+from photoclip.core.store.tags import TagStore
+from photoclip.core.tags.model import LIBRARY, ApplyReport, PhotoTag, TagSet
 
 CategoryNames = Callable[[], list[str]]  # the categories' names (XMP keeps them apart)
 
@@ -23,7 +25,7 @@ class TagService:
 
     def __init__(self, catalog: Catalog, model: ModelHost, folders: FolderService,
                  category_names: CategoryNames):
-        self.store = TagSets(catalog)
+        self.store = TagStore(catalog)
         self._catalog = catalog
         self._model = model
         self._folders = folders

@@ -15,8 +15,8 @@ from exiftool_check import as_list, exif, needs_exiftool
 import photoclip.cli.main as cli
 from photoclip.core import xmp
 from photoclip.core.categories import probe
-from photoclip.core.categories.categories import BACKGROUND
-from photoclip.core.tags.tagsets import TEMPLATES, label_vector
+from photoclip.core.categories.model import BACKGROUND
+from photoclip.core.model.text import TEMPLATES, label_vector
 
 SEEDS = range(5)
 

@@ -14,7 +14,8 @@ from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, copy_cifar, label_of, make_lib
 
 import photoclip.cli.main as cli
 from photoclip.core.indexing.worker import Worker
-from photoclip.core.tags.tagsets import Label, TagSet, label_vector
+from photoclip.core.model.text import label_vector
+from photoclip.core.tags.model import Label, TagSet
 
 
 @pytest.fixture
@@ -260,7 +261,8 @@ def test_set_definitions_are_checked(tiny_library):
 
 
 def test_starter_sets_ship_and_load():
-    from photoclip.core.tags.tagsets import starter_sets, vocabulary
+    from photoclip.core.model.text import vocabulary
+    from photoclip.core.tags.model import starter_sets
 
     starters = starter_sets()
     assert {"places", "things", "events", "documents"} <= set(starters)

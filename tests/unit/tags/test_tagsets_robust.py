@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import indexed_photos, make_library
 
-from photoclip.core.tags.tagsets import Label, TagSet
+from photoclip.core.tags.model import Label, TagSet
 
 
 def _auto(lib, name: str) -> set[int]:

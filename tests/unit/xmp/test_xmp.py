@@ -9,7 +9,7 @@ import pytest
 from conftest import indexed_photos
 from exiftool_check import EXIFTOOL, as_list, exif, needs_exiftool
 
-from photoclip.core.tags.tagsets import Label, TagSet
+from photoclip.core.tags.model import Label, TagSet
 
 
 @pytest.fixture

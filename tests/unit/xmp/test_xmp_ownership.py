@@ -20,7 +20,7 @@ from PIL import Image
 
 import photoclip.cli.main as cli
 from photoclip.core import xmp
-from photoclip.core.tags.tagsets import Label, TagSet
+from photoclip.core.tags.model import Label, TagSet
 
 
 @contextmanager

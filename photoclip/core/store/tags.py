@@ -1,32 +1,11 @@
-"""Tag sets: the user's own vocabularies, applied zero-shot to folders and to every new photo.
+"""The SQL of tags (catalog migration 3): tag sets, their labels and scopes, every photo's tags,
+the progress of each applied set per model, and the text vectors of labels and of the everyday
+vocabulary, encoded once per wording and model and stored (table tag_vectors).
 
-A tag set ("Places": beach, mountain, city street …) turns each label into a text vector: the
-label and its synonyms put through a curated list of photo prompt templates (and the set's
-context phrase, and any whole-sentence prompts), each prompt embedded and normalised, averaged,
-normalised again (CLIP's prompt ensembling). Tagging runs over the stored image embeddings —
-nothing is re-encoded — as one matrix product per set.
-
-Deciding which labels fit uses no absolute cosine threshold (they do not transfer between
-models) and no statistics of the library (they break when a library is mostly one thing: with
-40 % cat photos a cat no longer "stands out"). Each photo is judged on its own, against things
-it could show instead:
-
-1. **Beats the everyday alternatives.** A vocabulary of about 200 everyday things a photo can
-   show (resources/tagsets/background.txt: person, dog, beach, receipt, sunset …) is the "none
-   of these". A label is given when its score beats all but the strongest one of those
-   alternatives (the label's own words and synonyms left out of them), by a margin measured in
-   the model's own logits (cosine × the model's logit scale; default 0, raise it to make a set
-   or a label stricter). The tag's confidence is the logistic of that margin: how much likelier
-   the label is than the photo's runner-up alternative.
-2. **Wins its share within the set.** A softmax with the model's logit scale over the set's
-   labels plus a generic "a photo." anchor: a non-exclusive set gives every label with at least
-   a uniform share (1 / (labels + 1)), so a snowy mountain can be both; an exclusive set gives
-   only its winner.
-
-Measured with the fixture CLIP on the 1,000 CIFAR-10 sample photos (tests/unit/tags/test_tagsets.py;
-numbers in docs/ARCHITECTURE.md): a label with no matching photos tags none of them, and a
-label's precision and recall are the same whether the library is the ten classes evenly or
-mostly cats and dogs — the decision never looks at the other photos.
+:class:`TagStore` is what ``lib.tags.store`` is; the data it reads and writes is in
+core/tags/model.py, the decision which label a photo gets in core/tags/scoring.py, and the
+prompts and vocabulary in core/model/text.py. ``label_id`` and ``keyword_in`` are the two
+look-ups the user-data journal (core/store/userdata.py) shares.
 
 Photo tags are 'auto' (confidence, model), 'manual', or 'removed' (a tombstone): re-applying,
 changing a threshold or switching the model only ever replaces 'auto' rows, so a manual tag or
@@ -35,190 +14,49 @@ a removal always wins.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
-import os
 import sqlite3
 import time
-from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from importlib import resources
 
 import numpy as np
 
 from photoclip.core import names
 from photoclip.core.errors import NotFound, PhotoclipError
+from photoclip.core.model.protocols import TextEncoder
+from photoclip.core.model.text import (
+    BACKGROUND_PROMPTS,
+    VOCABULARY_TEMPLATE,
+    encode,
+    label_vector,
+    vocabulary,
+)
 from photoclip.core.paths import to_db
 from photoclip.core.store.catalog import Catalog, new_id
+from photoclip.core.tags.model import (
+    LIBRARY,
+    ApplyReport,
+    Ids,
+    Label,
+    PhotoTag,
+    Tags,
+    TagSet,
+    check_context,
+    clean_label,
+    label_named,
+)
+from photoclip.core.tags.scoring import (
+    CHUNK,
+    Floats,
+    Scorer,
+    excluded,
+    finite_threshold,
+    score_chunks,
+)
 
 log = logging.getLogger(__name__)
-
-# Photo prompts, a curated subset of OpenAI's 80 ImageNet templates (open_clip's
-# zero_shot_metadata): the ones about photos, leaving out art, origami, video games, tattoos.
-TEMPLATES = (
-    "a photo of a {}.",
-    "a photo of the {}.",
-    "a close-up photo of a {}.",
-    "a good photo of a {}.",
-    "a bad photo of a {}.",
-    "a bright photo of a {}.",
-    "a dark photo of a {}.",
-    "a cropped photo of a {}.",
-    "a blurry photo of a {}.",
-    "a photo of the large {}.",
-    "a photo of the small {}.",
-    "itap of a {}.",
-)
-# A generic anchor for the softmax within a set (a photo that shows none of its labels).
-BACKGROUND_PROMPTS = ("a photo.", "a picture.", "an image.", "a photo of something.",
-                      "a snapshot.", "a photo of an object.")
-VOCABULARY_TEMPLATE = "a photo of a {}."
-RUNNER_UP = 2  # a label must beat all but the strongest (1) everyday alternative
-THRESHOLD = 0.0  # default margin in logits over the runner-up alternative
-MAX_THRESHOLD = 1000.0  # (logits of normalised vectors stay within ±100; past this, nonsense)
-LIBRARY = ""  # the scope "whole library"
-_CHUNK = 8_192  # photos scored at a time (bounded memory for any library size)
-_THREADS = max(1, min(4, os.cpu_count() or 1))
-
-
-@dataclass
-class Label:
-    name: str
-    synonyms: list[str] = field(default_factory=list)
-    prompts: list[str] = field(default_factory=list)  # whole sentences, used as they are
-    threshold: float | None = None  # None: the set's
-    id: int | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Label:
-        """``"city street=street,downtown"`` → Label('city street', ['street', 'downtown'])."""
-        name, _, syn = text.partition("=")
-        return cls(clean_label(name), [s.strip() for s in syn.split(",") if s.strip()])
-
-    def to_dict(self) -> dict:
-        out = {"name": self.name}
-        if self.synonyms:
-            out["synonyms"] = self.synonyms
-        if self.prompts:
-            out["prompts"] = self.prompts
-        if self.threshold is not None:
-            out["threshold"] = self.threshold
-        return out
-
-
-@dataclass
-class TagSet:
-    name: str
-    labels: list[Label]
-    exclusive: bool = False
-    context: str = ""  # e.g. "a photo taken at the {}."
-    threshold: float = THRESHOLD
-    scopes: list[str] = field(default_factory=list)  # folders it is applied to; "" = all
-    id: int | None = None
-    problem: str | None = None  # why it could not tag photos the last time it tried
-
-    def prompts(self, label: Label) -> list[str]:
-        """Every sentence whose embedding goes into this label's vector."""
-        words = [label.name, *label.synonyms]
-        out = [t.format(n) for n in words for t in TEMPLATES]
-        if self.context:
-            # the context counts as much as the whole template list: it carries what the
-            # user knows about the set ("a photo taken at the {}.")
-            out += [self.context.format(n) for n in words] * len(TEMPLATES)
-        return out + list(label.prompts)
-
-    def threshold_of(self, label: Label) -> float:
-        return self.threshold if label.threshold is None else label.threshold
-
-    @property
-    def applied(self) -> bool:
-        return bool(self.scopes)
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "exclusive": self.exclusive, "context": self.context,
-                "threshold": self.threshold, "labels": [lb.to_dict() for lb in self.labels],
-                "applied_to": ["(library)" if s == LIBRARY else s for s in self.scopes]}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TagSet:
-        labels = [Label(x["name"], list(x.get("synonyms", [])), list(x.get("prompts", [])),
-                        x.get("threshold")) if isinstance(x, dict) else Label.parse(x)
-                  for x in d.get("labels", [])]
-        exclusive = bool(d.get("exclusive", False))
-        return cls(d["name"], labels, exclusive, d.get("context", ""),
-                   float(d.get("threshold", THRESHOLD)))
-
-
-@dataclass(frozen=True)
-class PhotoTag:
-    """One tag of one photo, as the user sees it."""
-
-    tag_id: int
-    name: str
-    tagset: str | None  # None for a free keyword
-    source: str  # auto | manual
-    confidence: float | None
-    model: str | None
-
-    @property
-    def hierarchical(self) -> list[str]:
-        return [self.tagset, self.name] if self.tagset else [self.name]
-
-    def to_dict(self) -> dict:
-        return {"label": self.name, "set": self.tagset, "source": self.source,
-                "confidence": None if self.confidence is None else round(self.confidence, 4),
-                "model": self.model}
-
-
-@dataclass
-class Tags:
-    """Auto tags as columns: photo ids, tag ids, confidences."""
-
-    photos: np.ndarray
-    tags: np.ndarray
-    confidence: np.ndarray
-
-    @classmethod
-    def concat(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Tags:
-        if not parts:
-            return cls.from_rows([])
-        return cls(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
-
-    @classmethod
-    def from_rows(cls, rows: list[tuple]) -> Tags:
-        """From (photo id, tag id, confidence) rows."""
-        return cls(np.fromiter((r[0] for r in rows), np.int64, len(rows)),
-                   np.fromiter((r[1] for r in rows), np.int64, len(rows)),
-                   np.fromiter((r[2] for r in rows), np.float64, len(rows)))
-
-    def keys(self) -> np.ndarray:
-        return (self.photos << 24) | self.tags  # (tag ids stay far below 2**24)
-
-    def take(self, mask: np.ndarray) -> Tags:
-        return Tags(self.photos[mask], self.tags[mask], self.confidence[mask])
-
-
-@dataclass
-class ApplyReport:
-    tagset: str
-    photos: int = 0  # photos scored
-    tagged: int = 0  # auto tags written
-    seconds: float = 0.0
-    problem: str | None = None  # why the set could not tag photos (said once, when new)
-
-
-def starter_sets() -> dict[str, TagSet]:
-    """The tag sets that ship with PhotoCLIP (resources/tagsets/*.json), by file stem."""
-    out = {}
-    folder = resources.files("photoclip") / "resources" / "tagsets"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            out[entry.name[:-5]] = TagSet.from_dict(json.loads(entry.read_text("utf-8")))
-    return out
 
 
 def label_id(conn: sqlite3.Connection, set_name: str, label: str) -> int | None:
@@ -235,179 +73,21 @@ def keyword_in(tx: sqlite3.Connection, name: str) -> int:
     r = tx.execute("SELECT id FROM tags WHERE tagset_id IS NULL AND name_key=?",
                    (key,)).fetchone()
     if r is not None:
-        return r[0]
+        return int(r[0])
     tag_id = new_id(tx, "tags")
     tx.execute("INSERT INTO tags(id, tagset_id, name, name_key) VALUES (?, NULL, ?, ?)",
                (tag_id, name, key))
     return tag_id
 
 
-def clean_label(name: str) -> str:
-    """A label's name by the one name rule; '/' and '|' are refused in labels (they
-    separate a set from its label: Places/beach)."""
-    name = names.clean(name, "A label's name")
-    if "/" in name or "|" in name:
-        raise PhotoclipError(f"A label cannot contain '/' or '|' ('{name}'): they separate "
-                             "a set from its label (Places/beach).")
-    return name
 
-
-def check_context(context: str) -> str:
-    """A set's context phrase: '' or a sentence with exactly one {} where the label goes.
-    Anything else would fail every time the set tags photos."""
-    context = " ".join(context.split())
-    if not context:
-        return ""
-    try:
-        filled = context.format("x")
-    except (IndexError, KeyError, ValueError):
-        filled = None
-    if context.count("{}") != 1 or filled is None or "{" in filled or "}" in filled:
-        raise PhotoclipError(f"The context '{context}' needs exactly one {{}} where the label "
-                             "goes (and no other braces), e.g. 'a photo taken at the {}.'")
-    return context
-
-
-# -- scoring (pure NumPy) --------------------------------------------------------------------
-
-
-def _finite(value: float) -> float:
-    """A threshold as a number; NaN or infinity is refused in one sentence."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise PhotoclipError(f"A threshold must be a number, not {value!r}.") from None
-    if not np.isfinite(v) or abs(v) > MAX_THRESHOLD:
-        raise PhotoclipError(f"A threshold must be a finite number between -{MAX_THRESHOLD:g} "
-                             f"and {MAX_THRESHOLD:g} (a margin in the model's logits), not "
-                             f"{value}.")
-    return v
-
-
-def _encode(encoder, prompts: Sequence[str]) -> np.ndarray:
-    """Normalised text embeddings, in batches."""
-    parts = [encoder.encode_texts(list(prompts[i:i + 256])) for i in range(0, len(prompts), 256)]
-    v = np.concatenate(parts).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
-
-
-def label_vector(encoder, prompts: Sequence[str]) -> np.ndarray:
-    """Mean of the normalised prompt embeddings, normalised (prompt ensembling)."""
-    m = _encode(encoder, prompts).mean(axis=0)
-    return (m / np.linalg.norm(m)).astype(np.float32)
-
-
-def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and values of each row's ``k`` largest scores, largest first (a few argmax
-    passes: several times quicker than argpartition for the small k needed here)."""
-    k = min(k, scores.shape[1])
-    if k > 6:
-        idx = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        val = np.take_along_axis(scores, idx, axis=1)
-        order = np.argsort(-val, axis=1)
-        return np.take_along_axis(idx, order, axis=1), np.take_along_axis(val, order, axis=1)
-    work = scores.copy()
-    rows = np.arange(len(scores))
-    idx = np.empty((len(scores), k), np.int64)
-    val = np.empty((len(scores), k), scores.dtype)
-    for i in range(k):
-        idx[:, i] = work.argmax(axis=1)
-        val[:, i] = work[rows, idx[:, i]]
-        work[rows, idx[:, i]] = -np.inf
-    return idx, val
-
-
-@functools.cache
-def vocabulary() -> tuple[str, ...]:
-    """The everyday alternatives a label must beat (resources/tagsets/background.txt); read
-    once (every text search rates its hits against them)."""
-    text = (resources.files("photoclip") / "resources" / "tagsets" / "background.txt") \
-        .read_text("utf-8")
-    return tuple(line.strip() for line in text.splitlines()
-                 if line.strip() and not line.startswith("#"))
-
-
-def _word(text: str) -> str:
-    w = " ".join(text.lower().split())
-    return w[:-1] if w.endswith("s") and not w.endswith("ss") else w
-
-
-def excluded(label: Label, words: Sequence[str]) -> np.ndarray:
-    """Which vocabulary entries are this label itself (its name or a synonym)."""
-    own = {_word(n) for n in (label.name, *label.synonyms)}
-    return np.array([_word(w) in own for w in words], bool)
-
-
-@dataclass
-class Scorer:
-    """What a set needs to tag photos with one model: its label vectors, which vocabulary
-    entries each label leaves out, the vocabulary, the generic anchor and the logit scale."""
-
-    labels: np.ndarray  # K × D
-    excluded: np.ndarray  # K × V bool
-    vocabulary: np.ndarray  # V × D
-    anchor: np.ndarray  # D
-    scale: float
-    thresholds: np.ndarray  # K, logits
-    exclusive: bool
-
-    def margins(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(margin N×K in logits over each label's runner-up alternative, share N×K of the
-        softmax over the set's labels and the anchor)."""
-        cos = vectors @ self.labels.T
-        alt = vectors @ self.vocabulary.T
-        own = self.excluded.sum(axis=1)
-        top_idx, top_val = _top_k(alt, RUNNER_UP + int(own.max(initial=0)))
-        # each label's runner-up: the RUNNER_UP-th of the photo's best alternatives that is not
-        # the label itself (labels with no word in the vocabulary share one)
-        level = np.repeat(top_val[:, RUNNER_UP - 1:RUNNER_UP], len(self.labels), axis=1)
-        cols = np.flatnonzero(own)
-        if len(cols):
-            kept = ~self.excluded[cols][:, top_idx]  # labels × photos × k
-            count = np.zeros(kept.shape[:2], np.int16)
-            nth = np.full(kept.shape[:2], top_idx.shape[1] - 1, np.int64)
-            found = np.zeros(kept.shape[:2], bool)
-            for pos in range(top_idx.shape[1]):
-                count += kept[:, :, pos]
-                now = (count >= RUNNER_UP) & ~found
-                nth[now] = pos
-                found |= now
-            level[:, cols] = np.take_along_axis(top_val, nth.T, axis=1)
-        margin = self.scale * (cos - level)
-        logits = np.empty((len(vectors), len(self.labels) + 1), np.float32)
-        logits[:, :-1] = cos
-        logits[:, -1] = vectors @ self.anchor
-        logits *= self.scale
-        logits -= logits.max(axis=1, keepdims=True)
-        np.exp(logits, out=logits)
-        logits /= logits.sum(axis=1, keepdims=True)
-        return margin, logits[:, :-1]
-
-    def decide(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, label columns, confidences) of the tags that apply (see the module doc)."""
-        margin, share = self.margins(vectors)
-        k = len(self.labels)
-        if self.exclusive:
-            rows = np.arange(len(vectors))
-            cols = share.argmax(axis=1)
-            keep = margin[rows, cols] >= self.thresholds[cols]
-            rows, cols = rows[keep], cols[keep]
-        else:
-            rows, cols = np.nonzero((margin >= self.thresholds) & (share >= 1.0 / (k + 1)))
-        confidence = 1.0 / (1.0 + np.exp(-margin[rows, cols]))
-        return rows, cols, confidence
-
-
-# -- the store -------------------------------------------------------------------------------
-
-
-class TagSets:
+class TagStore:
     """Tag sets, their labels and every photo's tags, in the catalog (see catalog.py's
     migration 3). Thread-safe as the catalog is: reads anywhere, writes in transactions."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._background: dict[str, np.ndarray] = {}  # model -> "none of these" vector
+        self._background: dict[str, Floats] = {}  # model id -> "none of these" vector
 
     # -- sets --------------------------------------------------------------------------------
 
@@ -423,7 +103,7 @@ class TagSets:
                 "INSERT INTO tagsets(id, name, name_key, exclusive, context, threshold, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (set_id, name, names.key(name), int(tagset.exclusive), context,
-                 _finite(tagset.threshold), time.time()))
+                 finite_threshold(tagset.threshold), time.time()))
             self._insert_labels(tx, set_id, tagset.labels, 0)
         return self.get(set_id)
 
@@ -445,11 +125,12 @@ class TagSets:
                 raise PhotoclipError(f"'{lb.name}' is twice in {name}.")
             seen.add(names.key(lb.name))
             if lb.threshold is not None:
-                lb.threshold = _finite(lb.threshold)
+                lb.threshold = finite_threshold(lb.threshold)
         return name, context
 
     @staticmethod
-    def _insert_labels(tx, set_id: int, labels: Iterable[Label], first: int) -> None:
+    def _insert_labels(tx: sqlite3.Connection, set_id: int, labels: Iterable[Label],
+                       first: int) -> None:
         for pos, lb in enumerate(labels, first):
             tx.execute(
                 "INSERT INTO tags(id, tagset_id, name, name_key, synonyms, prompts, threshold, "
@@ -470,7 +151,7 @@ class TagSets:
             tx.execute("UPDATE tagsets SET name=?, name_key=?, exclusive=?, context=?, "
                        "threshold=?, problem=NULL WHERE id=?",
                        (name, names.key(name), int(tagset.exclusive), context,
-                        _finite(tagset.threshold), tagset.id))
+                        finite_threshold(tagset.threshold), tagset.id))
             keep = {lb.id for lb in tagset.labels if lb.id is not None}
             for (tid,) in tx.execute("SELECT id FROM tags WHERE tagset_id=?",
                                      (tagset.id,)).fetchall():
@@ -491,9 +172,9 @@ class TagSets:
         of photo tags dropped."""
         ts = self.get(name)
         with self.catalog.transaction() as tx:
-            n = tx.execute("SELECT COUNT(*) FROM photo_tags pt JOIN tags t ON t.id = pt.tag_id "
-                           "WHERE t.tagset_id=? AND pt.source != 'removed'",
-                           (ts.id,)).fetchone()[0]
+            n: int = tx.execute(
+                "SELECT COUNT(*) FROM photo_tags pt JOIN tags t ON t.id = pt.tag_id "
+                "WHERE t.tagset_id=? AND pt.source != 'removed'", (ts.id,)).fetchone()[0]
             tx.execute("DELETE FROM tagsets WHERE id=?", (ts.id,))
         return n
 
@@ -504,6 +185,7 @@ class TagSets:
 
     def get(self, name_or_id: str | int) -> TagSet:
         conn = self.catalog.conn
+        arg: str | int
         if isinstance(name_or_id, int):
             where, arg = "id", name_or_id
         else:
@@ -525,14 +207,14 @@ class TagSets:
     def set_threshold(self, name: str, value: float, label: str | None = None) -> TagSet:
         """Make a set (or one label) stricter or looser; the next apply redoes its tags."""
         ts = self.get(name)
-        value = _finite(value)
+        value = finite_threshold(value)
         with self.catalog.transaction() as tx:
             if label is None:
                 tx.execute("UPDATE tagsets SET threshold=? WHERE id=?", (value, ts.id))
             else:
-                lb = _label_named(ts, label)
+                lb = label_named(ts, label)
                 tx.execute("UPDATE tags SET threshold=? WHERE id=?", (value, lb.id))
-        return self.get(ts.id)
+        return self.get(ts.name)
 
     def add_scope(self, ts: TagSet, folder: str = LIBRARY) -> None:
         """Apply a set to a folder ('' = the whole library) from now on."""
@@ -542,45 +224,23 @@ class TagSets:
 
     # -- tagging -----------------------------------------------------------------------------
 
-    def apply(self, ts: TagSet, model: str, encoder,
-              ids: np.ndarray | None = None) -> ApplyReport:
+    def apply(self, ts: TagSet, model_id: str, encoder: TextEncoder,
+              ids: Ids | None = None) -> ApplyReport:
         """Tag the photos of ``ts``'s scope (or only ``ids``) from their stored embeddings.
         Auto tags of the scored photos are replaced; manual tags and removals stay."""
         t0 = time.perf_counter()
         report = ApplyReport(ts.name)
         rev = self.catalog.max_rev()  # read before the vectors: later ones are caught up
         if ids is None and LIBRARY in ts.scopes:
-            chunks = self.catalog.iter_vectors(model, _CHUNK)  # (one scan, read while scoring)
+            chunks = self.catalog.iter_vectors(model_id, CHUNK)  # (one scan, read while scoring)
         else:
             if ids is None:
-                ids = self.catalog.embedded_ids(model, ts.scopes)
-            chunks = (self.catalog.vectors(model, ids[i:i + _CHUNK].tolist())
-                      for i in range(0, len(ids), _CHUNK))
-        scorer = self.scorer(ts, model, encoder)
+                ids = self.catalog.embedded_ids(model_id, ts.scopes)
+            chunks = (self.catalog.vectors(model_id, ids[i:i + CHUNK].tolist())
+                      for i in range(0, len(ids), CHUNK))
+        scorer = self.scorer(ts, model_id, encoder)
         tag_ids = np.array([lb.id for lb in ts.labels], np.int64)
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        scored: list[np.ndarray] = []
-
-        def collect(chunk_ids: np.ndarray, decided) -> None:
-            r, c, conf = decided
-            found.append((chunk_ids[r], tag_ids[c], conf.astype(np.float64)))
-            scored.append(chunk_ids)
-
-        # NumPy's products release the GIL: chunks are scored on every core while the next
-        # ones are read from the catalog (at most two waiting per thread)
-        with ThreadPoolExecutor(_THREADS, thread_name_prefix="photoclip-tagging") as pool:
-            pending: deque = deque()
-            for chunk_ids, vectors in chunks:
-                if len(chunk_ids):
-                    pending.append((chunk_ids, pool.submit(scorer.decide, vectors)))
-                while len(pending) > 2 * _THREADS:
-                    done_ids, future = pending.popleft()
-                    collect(done_ids, future.result())
-            while pending:
-                done_ids, future = pending.popleft()
-                collect(done_ids, future.result())
-        vectors_ids = np.concatenate(scored) if scored else np.zeros(0, np.int64)
-        new = Tags.concat(found)
+        vectors_ids, new = score_chunks(scorer, chunks, tag_ids)
         with self.catalog.transaction() as tx:
             # the set, or some of its labels, may have been deleted while its photos were
             # scored: nothing goes to them (ids are never reused, so no newer set gets them)
@@ -592,21 +252,21 @@ class TagSets:
                 keep = np.isin(tag_ids, list(alive))
                 tag_ids = tag_ids[keep]
                 new = new.take(np.isin(new.tags, tag_ids))
-            self._replace_auto(tx, tag_ids, vectors_ids, new, model)
+            self._replace_auto(tx, tag_ids, vectors_ids, new, model_id)
             # the auto tags are now this model's: progress with any other model is void (a
             # switch back to it tags everything again)
             tx.execute("DELETE FROM tag_progress WHERE tagset_id=? AND model != ?",
-                       (ts.id, model))
+                       (ts.id, model_id))
             tx.execute("INSERT INTO tag_progress(tagset_id, model, rev) VALUES (?, ?, ?) "
                        "ON CONFLICT(tagset_id, model) DO UPDATE SET rev=max(rev, excluded.rev)",
-                       (ts.id, model, rev))
+                       (ts.id, model_id, rev))
             tx.execute("UPDATE tagsets SET problem=NULL WHERE id=? AND problem IS NOT NULL",
                        (ts.id,))
         report.photos, report.tagged = len(vectors_ids), len(new.photos)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def catch_up(self, model: str, encoder,
+    def catch_up(self, model_id: str, encoder: TextEncoder,
                  tagsets: list[TagSet] | None = None) -> list[ApplyReport]:
         """Tag the photos embedded since each applied set last ran with this model (new,
         changed or re-encoded photos in its folders); a set that never ran with this model —
@@ -620,13 +280,13 @@ class TagSets:
             try:
                 progress = self.catalog.conn.execute(
                     "SELECT rev FROM tag_progress WHERE tagset_id=? AND model=?",
-                    (ts.id, model)).fetchone()
+                    (ts.id, model_id)).fetchone()
                 new = None
                 if progress is not None:
-                    new = self.catalog.embedded_ids(model, ts.scopes, since_rev=progress[0])
+                    new = self.catalog.embedded_ids(model_id, ts.scopes, since_rev=progress[0])
                     if not len(new):
                         continue
-                out.append(self.apply(ts, model, encoder, new))
+                out.append(self.apply(ts, model_id, encoder, new))
             except sqlite3.OperationalError:
                 raise  # (a full disk or a lock is the library's trouble, not this set's)
             except Exception as e:  # whatever one set does wrong, the others go on
@@ -648,19 +308,19 @@ class TagSets:
                 log.info("problem of tag set %s not noted: %s", ts.name, e)
         return report
 
-    def scorer(self, ts: TagSet, model: str, encoder) -> Scorer:
+    def scorer(self, ts: TagSet, model_id: str, encoder: TextEncoder) -> Scorer:
         words = vocabulary()
         return Scorer(
-            labels=np.stack([self._vectors(lb.id, model, encoder, ts.prompts(lb))[0]
+            labels=np.stack([self._vectors(lb.id, model_id, encoder, ts.prompts(lb))[0]
                              for lb in ts.labels]),
             excluded=np.stack([excluded(lb, words) for lb in ts.labels]),
-            vocabulary=self.vocabulary_vectors(model, encoder, words),
-            anchor=self._anchor(model, encoder), scale=float(encoder.logit_scale),
+            vocabulary=self.vocabulary_vectors(model_id, encoder, words),
+            anchor=self._anchor(model_id, encoder), scale=float(encoder.logit_scale),
             thresholds=np.array([ts.threshold_of(lb) for lb in ts.labels], np.float32),
             exclusive=ts.exclusive)
 
-    def _replace_auto(self, tx, tag_ids: np.ndarray, scored: np.ndarray, new: Tags,
-                      model: str) -> None:
+    def _replace_auto(self, tx: sqlite3.Connection, tag_ids: Ids, scored: Ids, new: Tags,
+                      model_id: str) -> None:
         """Make the scored photos' auto tags of these labels exactly ``new``, writing only the
         difference (a re-apply or a threshold change touches few rows). A manual tag or a
         removal holds its (photo, tag) key: the auto one is not written."""
@@ -670,11 +330,11 @@ class TagSets:
                 f"SELECT photo_id, tag_id, confidence, model = ? FROM photo_tags "
                 f"WHERE source='auto' AND tag_id IN ({marks}) "
                 f"AND photo_id IN ({','.join('?' * len(scored))})",
-                [model, *tag_ids.tolist(), *scored.tolist()]).fetchall()
+                [model_id, *tag_ids.tolist(), *scored.tolist()]).fetchall()
         else:
             rows = tx.execute(f"SELECT photo_id, tag_id, confidence, model = ? FROM photo_tags "
                               f"WHERE source='auto' AND tag_id IN ({marks})",
-                              [model, *tag_ids.tolist()]).fetchall()
+                              [model_id, *tag_ids.tolist()]).fetchall()
         same_model = np.fromiter((r[3] for r in rows), bool, len(rows))
         before = Tags.from_rows(rows)
         # another model's auto tags of the scored photos are replaced by this model's
@@ -696,7 +356,7 @@ class TagSets:
                        zip(gone.photos.tolist(), gone.tags.tolist(), strict=True))
         tx.executemany("INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source, confidence, "
                        "model) VALUES (?, ?, 'auto', ?, ?)",
-                       ((p, t, c, model) for p, t, c in zip(
+                       ((p, t, c, model_id) for p, t, c in zip(
                            added.photos.tolist(), added.tags.tolist(),
                            added.confidence.tolist(), strict=True)))
         tx.executemany("UPDATE photo_tags SET confidence=? "
@@ -704,37 +364,38 @@ class TagSets:
                        zip(changed.confidence.tolist(), changed.photos.tolist(),
                            changed.tags.tolist(), strict=True))
 
-    def _vectors(self, tag_id: int | None, model: str, encoder, prompts: Sequence[str],
-                 mean: bool = True) -> np.ndarray:
-        """Text vectors for ``prompts`` with ``model``: a label's one ensembled vector
+    def _vectors(self, tag_id: int | None, model_id: str, encoder: TextEncoder,
+                 prompts: Sequence[str], mean: bool = True) -> Floats:
+        """Text vectors for ``prompts`` with ``model_id``: a label's one ensembled vector
         (``mean``), or one per prompt; encoded once per wording and model, then stored."""
         key = hashlib.blake2b("\n".join(prompts).encode(), digest_size=12).hexdigest()
         r = self.catalog.conn.execute(
             "SELECT prompts_key, vectors FROM tag_vectors WHERE ifnull(tag_id, 0)=? AND model=?",
-            (tag_id or 0, model)).fetchone()
+            (tag_id or 0, model_id)).fetchone()
         if r is not None and r[0] == key:
             return np.frombuffer(r[1], np.float32).reshape(-1, encoder.dim)
-        vectors = label_vector(encoder, prompts)[None] if mean else _encode(encoder, prompts)
+        vectors = label_vector(encoder, prompts)[None] if mean else encode(encoder, prompts)
         try:
             with self.catalog.transaction() as tx:
                 tx.execute("DELETE FROM tag_vectors WHERE ifnull(tag_id, 0)=? AND model=?",
-                           (tag_id or 0, model))
+                           (tag_id or 0, model_id))
                 tx.execute("INSERT INTO tag_vectors(tag_id, model, prompts_key, vectors) "
-                           "VALUES (?, ?, ?, ?)", (tag_id, model, key, vectors.tobytes()))
+                           "VALUES (?, ?, ?, ?)", (tag_id, model_id, key, vectors.tobytes()))
         except (sqlite3.OperationalError, sqlite3.IntegrityError) as e:
             # a read-only data folder (encoded again next time), or a label deleted meanwhile
             log.info("text vectors not stored: %s", e)
         return vectors
 
-    def vocabulary_vectors(self, model: str, encoder, words: Sequence[str]) -> np.ndarray:
+    def vocabulary_vectors(self, model_id: str, encoder: TextEncoder,
+                           words: Sequence[str]) -> Floats:
         """The everyday alternatives' text vectors (encoded once per model, then stored)."""
-        return self._vectors(None, model, encoder,
+        return self._vectors(None, model_id, encoder,
                              [VOCABULARY_TEMPLATE.format(w) for w in words], mean=False)
 
-    def _anchor(self, model: str, encoder) -> np.ndarray:
-        v = self._background.get(model)
+    def _anchor(self, model_id: str, encoder: TextEncoder) -> Floats:
+        v = self._background.get(model_id)
         if v is None:
-            v = self._background[model] = label_vector(encoder, BACKGROUND_PROMPTS)
+            v = self._background[model_id] = label_vector(encoder, BACKGROUND_PROMPTS)
         return v
 
     # -- a photo's tags ----------------------------------------------------------------------
@@ -758,7 +419,7 @@ class TagSets:
             if not ids and any(sep in name for sep in "/|"):
                 set_name = name.replace("|", "/").partition("/")[0].strip()
                 self.get(set_name)  # (says which sets there are when it is none)
-                _label_named(self.get(set_name), name.replace("|", "/").partition("/")[2])
+                label_named(self.get(set_name), name.replace("|", "/").partition("/")[2])
             return ids
         return [self._new_keyword(name)]
 
@@ -875,7 +536,8 @@ class TagSets:
             "ORDER BY s.name IS NULL, s.name COLLATE NOCASE, t.position, t.name", (photo_id,))
         return [PhotoTag(*r) for r in rows]
 
-    def tagged_photos(self, tag_ids: Sequence[int], limit: int | None = None) -> list[tuple]:
+    def tagged_photos(self, tag_ids: Sequence[int],
+                      limit: int | None = None) -> list[tuple[int, float]]:
         """(photo id, confidence) of the photos carrying any of ``tag_ids``: manual ones
         first (confidence 1), then the most confident. With a ``limit``, read straight off
         the (tag, source, confidence) index: milliseconds for any number of carriers."""
@@ -900,7 +562,7 @@ class TagSets:
                 best[pid] = max(c, best.get(pid, -1.0))
         return sorted(best.items(), key=lambda x: (-x[1], x[0]))[:limit]
 
-    def tagged_ids(self, tag_ids: Sequence[int]) -> np.ndarray:
+    def tagged_ids(self, tag_ids: Sequence[int]) -> Ids:
         marks = ",".join("?" * len(tag_ids))
         rows = self.catalog.conn.execute(
             f"SELECT DISTINCT photo_id FROM photo_tags WHERE tag_id IN ({marks}) "
@@ -926,10 +588,3 @@ class TagSets:
             "LEFT JOIN tagsets s ON s.id = t.tagset_id "
             "WHERE pt.photo_id=? AND pt.source = 'removed'", (photo_id,))
         return [[s, n] if s else [n] for n, s in rows]
-
-def _label_named(ts: TagSet, name: str) -> Label:
-    for lb in ts.labels:
-        if names.key(lb.name) == names.key(name):
-            return lb
-    raise NotFound(f"The tag set {ts.name} has no label {name} "
-                   f"(its labels: {', '.join(lb.name for lb in ts.labels)}).")

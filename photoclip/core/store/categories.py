@@ -1,11 +1,13 @@
-"""User categories: the user marks a few photos, a probe learns the rest (see probe.py).
+"""The SQL of user categories (catalog migration 5): categories, the user's labels (photos in
+it, photos not in it) and the trained probes, plus the library's vectors held in memory to
+score them. :class:`CategoryStore` is what ``lib.categories.store`` is; the data it returns is
+in core/categories/model.py and the learner in core/categories/probe.py.
 
-A category ("Receipts", "Our dog Rex") has a name, an optional description, a membership
-threshold and the user's labels: photos in it (positives) and photos not in it (negatives).
 Labels belong to photos, not to embeddings: they follow a photo when it moves and outlive a
-model switch. A probe is trained per category and model from the stored embeddings (catalog
-migration 5) and kept with the label revision it saw, so a restart does not retrain and a
-change of labels or model does.
+model switch. A probe is trained per category and model from the stored embeddings and kept
+with the label revision it saw, so a restart does not retrain and a change of labels or model
+does. A category's name (and description) is its prior: a text vector from the photo prompt
+templates (core/model/text.py).
 
 Scoring needs no table: the library's vectors are held in memory (refreshed by revision: only
 vectors written since are read), and a category's probabilities are one matrix product over
@@ -23,78 +25,35 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 
 from photoclip.core import names
 from photoclip.core.categories import probe as learner
+from photoclip.core.categories.model import (
+    BACKGROUND,
+    MIN_NEGATIVES,
+    MIN_POSITIVES,
+    THRESHOLD,
+    Category,
+    Quality,
+    Trained,
+)
 from photoclip.core.errors import NotFound, PhotoclipError
+from photoclip.core.model.protocols import TextEncoder
+from photoclip.core.model.text import TEMPLATES, label_vector
 from photoclip.core.store.catalog import Catalog, new_id
-from photoclip.core.tags.tagsets import TEMPLATES, label_vector
 
-THRESHOLD = 0.5  # default membership probability
-BACKGROUND = 2000  # unlabelled photos sampled as background negatives
-MIN_POSITIVES = 5  # examples needed to estimate recall (cross-validation)
-MIN_NEGATIVES = 5  # "not in this category" photos needed to estimate precision
+Ids = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float32]
+
 _FOLDS = 5
-
-
-@dataclass
-class Category:
-    id: int
-    name: str
-    description: str = ""
-    threshold: float = THRESHOLD
-    labels_rev: int = 0
-    positives: int = 0
-    negatives: int = 0
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "description": self.description,
-                "threshold": self.threshold, "positives": self.positives,
-                "negatives": self.negatives}
-
-
-@dataclass
-class Quality:
-    """Cross-validated on the user's own labels; None where there are too few to tell."""
-
-    precision: float | None
-    recall: float | None
-    positives: int
-    negatives: int
-    need_positives: int = 0  # how many more examples an estimate needs
-    need_negatives: int = 0
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-    def describe(self) -> str:
-        parts = []
-        if self.recall is not None:
-            parts.append(f"finds {self.recall:.0%} of your examples")
-        if self.precision is not None:
-            parts.append(f"{self.precision:.0%} of what it picks is right")
-        if self.need_positives:
-            parts.append(f"add at least {self.need_positives} more example"
-                         f"{'s' if self.need_positives > 1 else ''} to estimate its quality")
-        elif self.need_negatives:
-            parts.append(f"mark at least {self.need_negatives} more photo"
-                         f"{'s' if self.need_negatives > 1 else ''} \"not in this category\" "
-                         "to estimate how much of what it picks is right")
-        return "; ".join(parts)
-
-
-@dataclass
-class Trained:
-    probe: learner.Probe
-    labels_rev: int
-    quality: Quality | None = None
 
 
 @dataclass
 class _Vectors:
     """A model's stored vectors, in memory, as of a catalog revision."""
 
-    model: str
+    model_id: str
     rev: int = -1
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
@@ -112,11 +71,11 @@ def _checked_name(name: str) -> str:
     return name
 
 
-class Categories:
+class CategoryStore:
     """The categories of one catalog, their labels and trained probes. Thread-safe: reads
     anywhere, writes in the catalog's transactions; the in-memory vectors behind a lock."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._vectors: _Vectors | None = None
         self._vectors_lock = threading.Lock()
@@ -213,46 +172,46 @@ class Categories:
 
     # -- training ----------------------------------------------------------------------------
 
-    def trained(self, cat: Category, model: str, encoder=None,
+    def trained(self, cat: Category, model_id: str, encoder: TextEncoder | None = None,
                 quality: bool = False) -> Trained | None:
-        """The category's probe for ``model``, trained now if its labels changed since (or
-        never trained for this model). None when no photo of it has a vector for ``model``
+        """The category's probe for ``model_id``, trained now if its labels changed since (or
+        never trained for this model). None when no photo of it has a vector for ``model_id``
         yet. ``encoder`` (text) gives the name's prior; without it the stored probe is used
         as it is, or one is trained from the examples alone (and not stored)."""
         row = self.catalog.conn.execute(
             "SELECT labels_rev, weights, bias, trust, quality, examples FROM category_probes "
-            "WHERE category_id=? AND model=?", (cat.id, model)).fetchone()
-        vectors = self.vectors(model)
+            "WHERE category_id=? AND model=?", (cat.id, model_id)).fetchone()
+        vectors = self.vectors(model_id)
         if row is not None and row[0] == cat.labels_rev and vectors.matrix.shape[1]:
             out = Trained(learner.Probe.from_bytes(row[1], vectors.matrix.shape[1], row[2],
                                                    row[3], row[5]), row[0],
                           Quality(**json.loads(row[4])) if row[4] else None)
             if quality and out.quality is None:
-                out.quality = self._store_quality(cat, model, encoder)
+                out.quality = self._store_quality(cat, model_id, encoder)
             return out
-        fitted = self.fit(cat, model, encoder)
+        fitted = self.fit(cat, model_id, encoder)
         if fitted is None:
             return None
         if encoder is None:  # (not kept: trained again with the name once a model is there)
             return Trained(fitted, cat.labels_rev,
-                           self.quality(cat, model, None) if quality else None)
+                           self.quality(cat, model_id, None) if quality else None)
         with self.catalog.transaction() as tx:
             tx.execute(
                 "INSERT OR REPLACE INTO category_probes(category_id, model, labels_rev, "
                 "weights, examples, bias, trust, quality, trained_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?)",
-                (cat.id, model, cat.labels_rev, fitted.to_bytes(), len(fitted.cache), fitted.b,
+                (cat.id, model_id, cat.labels_rev, fitted.to_bytes(), len(fitted.cache), fitted.b,
                  fitted.trust, time.time()))
         out = Trained(fitted, cat.labels_rev)
         if quality:
-            out.quality = self._store_quality(cat, model, encoder)
+            out.quality = self._store_quality(cat, model_id, encoder)
         return out
 
-    def fit(self, cat: Category, model: str, encoder=None,
+    def fit(self, cat: Category, model_id: str, encoder: TextEncoder | None = None,
             leave_out: Sequence[int] = ()) -> learner.Probe | None:
         """Train a probe on the category's labels (all but ``leave_out``) and a background
         sample of the rest of the library."""
-        v = self.vectors(model)
+        v = self.vectors(model_id)
         if not len(v.ids):
             return None
         pos_ids, neg_ids = self.labels(cat)
@@ -267,16 +226,16 @@ class Categories:
         if len(pool) > BACKGROUND:
             pool = np.sort(rng.choice(pool, BACKGROUND, replace=False))
         m = v.matrix
-        text = self._text(cat, model, encoder)
+        text = self._text(cat, model_id, encoder)
         scale = float(getattr(encoder, "logit_scale", 0.0) or 0.0)
         if not scale:
             text = None
         return learner.fit(m[pos], m[neg], m[pool], text, scale, rng=rng)
 
-    def _text(self, cat: Category, model: str, encoder) -> np.ndarray | None:
+    def _text(self, cat: Category, model_id: str, encoder: TextEncoder | None) -> np.ndarray | None:
         if encoder is None:
             return None
-        key = (model, f"{cat.name}\n{cat.description}")
+        key = (model_id, f"{cat.name}\n{cat.description}")
         if key not in self._texts:
             vec = label_vector(encoder, [t.format(cat.name) for t in TEMPLATES])
             if cat.description:
@@ -285,19 +244,19 @@ class Categories:
             self._texts[key] = vec
         return self._texts[key]
 
-    def _store_quality(self, cat: Category, model: str, encoder) -> Quality:
-        q = self.quality(cat, model, encoder)
+    def _store_quality(self, cat: Category, model_id: str, encoder: TextEncoder | None) -> Quality:
+        q = self.quality(cat, model_id, encoder)
         with self.catalog.transaction() as tx:
             tx.execute("UPDATE category_probes SET quality=? WHERE category_id=? AND model=? "
-                       "AND labels_rev=?", (json.dumps(q.to_dict()), cat.id, model,
+                       "AND labels_rev=?", (json.dumps(q.to_dict()), cat.id, model_id,
                                             cat.labels_rev))
         return q
 
-    def quality(self, cat: Category, model: str, encoder=None) -> Quality:
+    def quality(self, cat: Category, model_id: str, encoder: TextEncoder | None = None) -> Quality:
         """Cross-validated precision and recall at the category's threshold, over the user's
         labels (each fold's probe never saw the photos it is judged on)."""
         pos_ids, neg_ids = self.labels(cat)
-        v = self.vectors(model)
+        v = self.vectors(model_id)
         have = set(v.ids.tolist())
         pos_ids = np.array([p for p in pos_ids.tolist() if p in have], np.int64)
         neg_ids = np.array([p for p in neg_ids.tolist() if p in have], np.int64)
@@ -313,7 +272,8 @@ class Categories:
         said = np.zeros(len(ids), bool)
         for fold in range(_FOLDS):
             held = order[fold::_FOLDS]
-            fitted = self.fit(cat, model, encoder, leave_out=ids[held].tolist())
+            fitted = self.fit(cat, model_id, encoder, leave_out=ids[held].tolist())
+            assert fitted is not None  # (the examples have vectors: checked above)
             said[held] = fitted.proba(v.matrix[[rows[int(i)] for i in ids[held]]]) \
                 >= cat.threshold
         out.recall = float(said[truth].mean())
@@ -324,41 +284,41 @@ class Categories:
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def vectors(self, model: str) -> _Vectors:
+    def vectors(self, model_id: str) -> _Vectors:
         """The model's stored vectors in memory, brought up to the catalog's revision."""
         with self._vectors_lock:
             v = self._vectors
             rev = self.catalog.max_rev()
-            if v is None or v.model != model:
-                v = self._vectors = _Vectors(model)
+            if v is None or v.model_id != model_id:
+                v = self._vectors = _Vectors(model_id)
             if v.rev == rev:
                 return v
-            changed = self.catalog.changed_since(model, v.rev) if v.rev >= 0 else None
-            present = self.catalog.embedding_ids(model)
+            changed = self.catalog.changed_since(model_id, v.rev) if v.rev >= 0 else None
+            present = self.catalog.embedding_ids(model_id)
             if changed is None or len(changed) > max(1000, len(present) // 4) \
                     or not len(v.ids):
-                ids, mat = self.catalog.vectors(model)
+                ids, mat = self.catalog.vectors(model_id)
             else:  # a few new or changed vectors (and any removed): patch
                 keep = np.isin(v.ids, present) & ~np.isin(v.ids, changed)
-                new_ids, new_mat = self.catalog.vectors(model, changed.tolist())
+                new_ids, new_mat = self.catalog.vectors(model_id, changed.tolist())
                 ids = np.concatenate([v.ids[keep], new_ids])
                 mat = np.concatenate([v.matrix[keep], new_mat.reshape(len(new_ids), -1)]) \
                     if len(new_ids) else v.matrix[keep]
-            self._vectors = _Vectors(model, rev, ids, np.ascontiguousarray(mat, np.float32))
+            self._vectors = _Vectors(model_id, rev, ids, np.ascontiguousarray(mat, np.float32))
             return self._vectors
 
-    def scores(self, probe: learner.Probe, model: str) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, probability) for every photo with a ``model`` vector."""
-        v = self.vectors(model)
+    def scores(self, probe: learner.Probe, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, probability) for every photo with a ``model_id`` vector."""
+        v = self.vectors(model_id)
         if not len(v.ids):
             return v.ids, np.zeros(0, np.float32)
         return v.ids, learner.sigmoid(probe.logits(v.matrix)).astype(np.float32)
 
-    def members(self, cat: Category, trained: Trained, model: str,
+    def members(self, cat: Category, trained: Trained, model_id: str,
                 limit: int | None = None) -> list[tuple[int, float]]:
         """(photo id, probability) of the members, most likely first. The user's labels win:
         a positive is always a member, a negative never is."""
-        ids, p = self.scores(trained.probe, model)
+        ids, p = self.scores(trained.probe, model_id)
         p = self._decided(cat, ids, p)
         inside = np.flatnonzero(p >= cat.threshold)
         order = inside[np.argsort(-p[inside], kind="stable")]
@@ -366,9 +326,9 @@ class Categories:
             order = order[:limit]
         return [(int(ids[k]), float(p[k])) for k in order]
 
-    def counts(self, trained: list[tuple[Category, Trained]], model: str) -> list[int]:
+    def counts(self, trained: list[tuple[Category, Trained]], model_id: str) -> list[int]:
         """Member counts of several categories, scored in one pass over the library."""
-        v = self.vectors(model)
+        v = self.vectors(model_id)
         if not trained or not len(v.ids):
             return [0] * len(trained)
         p = learner.sigmoid(learner.logits_many([t.probe for _, t in trained], v.matrix))
@@ -384,12 +344,12 @@ class Categories:
         p[np.isin(ids, pos_ids)] = 1.0
         return p
 
-    def suggest(self, cat: Category, trained: Trained, model: str,
+    def suggest(self, cat: Category, trained: Trained, model_id: str,
                 limit: int = 20) -> list[tuple[int, float]]:
         """Unlabelled photos whose answer would teach the probe most: those it is least sure
         about (probability nearest the threshold), skipping near-duplicates of one already
         picked so one question is not asked five times."""
-        v = self.vectors(model)
+        v = self.vectors(model_id)
         ids, matrix = v.ids, v.matrix
         pos_ids, neg_ids = self.labels(cat)
         free = np.flatnonzero(~np.isin(ids, np.concatenate([pos_ids, neg_ids])))
