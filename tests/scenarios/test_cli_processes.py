@@ -23,21 +23,27 @@ def status(home) -> dict:
     return json.loads(proc.stdout)
 
 
+def indexed(db) -> int:
+    """Photos with an embedding, read from the catalog (SQLite WAL: beside a writer)."""
+    return db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0]
+
+
 def test_ctrl_c_during_index_keeps_the_work_and_the_next_run_finishes(tmp_path, tiny_spec):
     home = tmp_path / "home"
-    write_photos(tmp_path / "photos", 400, size=(800, 600))
+    n = 200  # 50 batches of 4: the Ctrl-C lands long before the end (it follows the first)
+    write_photos(tmp_path / "photos", n, size=(640, 480))
     assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "photos")).returncode == 0
     settings = json.loads((home / "settings.json").read_text())
     (home / "settings.json").write_text(json.dumps({**settings, "batch_size": 4}))
     proc = subprocess.Popen([sys.executable, "-m", "photoclip", "--home", str(home), "index"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()  # the first progress line: indexing has begun
-    while first and "/400" not in first:  # (a model's first load prepares it: one more line)
+    while first and f"/{n}" not in first:  # (a model's first load prepares it: one more line)
         first = proc.stderr.readline()
-    assert "/400" in first, first
+    assert f"/{n}" in first, first
     db = sqlite3.connect(home / "catalog.sqlite3")
     deadline = time.monotonic() + 60
-    while db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] == 0:
+    while indexed(db) == 0:
         assert time.monotonic() < deadline, "no batch was ever committed"
         time.sleep(0.01)
     db.close()
@@ -46,11 +52,11 @@ def test_ctrl_c_during_index_keeps_the_work_and_the_next_run_finishes(tmp_path, 
     assert proc.returncode == 130, err
     assert "Stopping after the current batch" in err and "Stopped early" in out
     done = status(home)["indexed"]
-    assert 0 < done < 400
+    assert 0 < done < n
     again = photoclip(home, "index", "--json")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["encoded"] == 400 - done
-    assert status(home)["indexed"] == 400
+    assert json.loads(again.stdout)["encoded"] == n - done
+    assert status(home)["indexed"] == n
 
 
 def test_watch_indexes_new_photos_until_ctrl_c(tmp_path, tiny_spec):
@@ -60,20 +66,23 @@ def test_watch_indexes_new_photos_until_ctrl_c(tmp_path, tiny_spec):
     assert photoclip(home, "--model", tiny_spec, "add", str(folder)).returncode == 0
     proc = subprocess.Popen([sys.executable, "-m", "photoclip", "--home", str(home), "watch"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    db = sqlite3.connect(home / "catalog.sqlite3")  # (polled here: a `status` process each
+    try:                                             # time cost more than the test itself)
         deadline = time.monotonic() + 60
-        while status(home)["indexed"] < 3:  # start-up reconcile
+        while indexed(db) < 3:  # start-up reconcile
             assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.3)
+            time.sleep(0.05)
         write_photos(folder / "new", 5, start=50)
-        while status(home)["indexed"] < 8:  # picked up live
+        while indexed(db) < 8:  # picked up live
             assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.3)
+            time.sleep(0.05)
     finally:
+        db.close()
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Watching 1 folder" in err and "Stopping" in err
+    assert status(home)["indexed"] == 8  # and the CLI counts them
 
 
 def test_a_search_after_indexing_never_loads_torch(tmp_path, tiny_spec):
@@ -108,8 +117,8 @@ def test_cli_index_while_the_app_indexes_the_same_library(tmp_path, tiny_spec):
     home = tmp_path / "home"
     write_photos(tmp_path / "a", 150, size=(400, 300))
     write_photos(tmp_path / "b", 150, start=1000, size=(400, 300))
-    assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "a")).returncode == 0
-    assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "b")).returncode == 0
+    assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "a"),
+                     str(tmp_path / "b")).returncode == 0
     lib = Library.open(home, model=tiny_spec)
     worker = Worker(lib, watch=False)
     worker.start()  # the app begins indexing both folders…
