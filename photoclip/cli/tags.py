@@ -144,7 +144,7 @@ def _list(lib: Library, args) -> int:
             d = ts.to_dict()
             d["problem"] = ts.problem
             for lb, item in zip(ts.labels, d["labels"], strict=True):
-                item["count"] = counts.get(lb.id, 0)
+                item["count"] = counts.get(lb.id, 0) if lb.id is not None else 0
                 item["threshold"] = ts.threshold_of(lb)
             out.append(d)
         print(to_json({"tagsets": out, "keywords": [
@@ -162,7 +162,8 @@ def _list(lib: Library, args) -> int:
             print(f"  cannot tag photos now: {ts.problem}")
         for lb in ts.labels:
             extra = f"  [threshold {lb.threshold:g}]" if lb.threshold is not None else ""
-            print(f"  {lb.name}: {counts.get(lb.id, 0)}{extra}")
+            count = counts.get(lb.id, 0) if lb.id is not None else 0
+            print(f"  {lb.name}: {count}{extra}")
     if keywords:
         print("Keywords: " + ", ".join(f"{n} ({counts.get(t, 0)})" for t, n in keywords))
     return 0
@@ -209,16 +210,16 @@ def cmd_tags(lib: Library, args) -> int:
 
 def cmd_xmp(lib: Library, args) -> int:
     if args.xmp_command == "export":
-        r = lib.tags.export_xmp(args.folder, args.naming)
-        for sentence in r.sentences():
+        exported = lib.tags.export_xmp(args.folder, args.naming)
+        for sentence in exported.sentences():
             print(sentence)
-        for path, why in r.failed:
+        for path, why in exported.failed:
             print(f"  not written: {show(path)}: {why}")
-        return 1 if r.failed else 0
-    r = lib.tags.import_xmp(args.folder)
-    for sentence in r.sentences():
+        return 1 if exported.failed else 0
+    imported = lib.tags.import_xmp(args.folder)
+    for sentence in imported.sentences():
         print(sentence)
-    for path, why in r.failed:
+    for path, why in imported.failed:
         print(f"  not read: {show(path)}: {why}")
     return 0
 

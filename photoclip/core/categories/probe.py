@@ -43,8 +43,12 @@ the background sample on two cores (bench/bench_categories.py measures it beside
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]  # (float32 vectors, float64 solver state, index arrays)
 
 PRIOR = 0.3  # pull towards the name at one positive example (fades as 1 / positives)
 RIDGE = 0.1  # the penalty on ‖w‖ that always remains
@@ -71,7 +75,7 @@ class Probe:
     alpha: float = ALPHA
 
     def logits(self, vectors: np.ndarray) -> np.ndarray:
-        z = vectors @ self.w
+        z: Array = vectors @ self.w
         z += np.float32(self.b)
         if self.alpha:
             for cache, sign in ((self.cache, 1.0), (self.rejected, -1.0)):
@@ -131,15 +135,18 @@ def vote(vectors: np.ndarray, cache: np.ndarray, leave_out_self: bool = False) -
     k *= BETA
     np.exp(k, out=k)
     if not leave_out_self:
-        return k.mean(axis=1)
+        mean: Array = k.mean(axis=1)
+        return mean
     if len(cache) < 2:
         return np.zeros(len(vectors), k.dtype)
     np.fill_diagonal(k, 0.0)
-    return k.sum(axis=1) / (len(cache) - 1)
+    others: Array = k.sum(axis=1) / (len(cache) - 1)
+    return others
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    p: Array = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return p
 
 
 def auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -204,7 +211,9 @@ def _weights(n_pos: int, n_neg: int, n_bg: int) -> np.ndarray:
                            np.full(n_bg, 0.5 * (1 - share) / max(n_bg, 1))])
 
 
-def _newton(pos, neg, background, w0, lam_prior, ridge, w=None, b=None):
+def _newton(pos: Array, neg: Array, background: Array, w0: Array, lam_prior: float,
+            ridge: float, w: Array | None = None,
+            b: float | None = None) -> tuple[Array, float]:
     """Minimise the balanced log-loss + lam_prior/2 ‖w − w0‖² + ridge/2 ‖w‖² over (w, b)."""
     d = pos.shape[1]
     x = np.concatenate([pos, neg, background]).astype(np.float64)
@@ -233,11 +242,12 @@ def _newton(pos, neg, background, w0, lam_prior, ridge, w=None, b=None):
     return theta[:-1], float(theta[-1])
 
 
-def _recalibrate(probe: Probe, pos, cached, neg, rejected, background) -> float:
+def _recalibrate(probe: Probe, pos: Array, cached: Array, neg: Array, rejected: Array,
+                 background: Array) -> float:
     """The bias that fits the balanced classes with the votes added (a cached photo's vote
     counted without itself, as a new photo's would be): 1-D Newton."""
 
-    def votes(x: np.ndarray, own_for: np.ndarray | None, own_against: np.ndarray | None):
+    def votes(x: Array, own_for: Array | None, own_against: Array | None) -> Array:
         out = np.zeros(len(x))
         for cache, sign, own in ((probe.cache, 1.0, own_for),
                                  (probe.rejected, -1.0, own_against)):
@@ -269,4 +279,5 @@ def _solve(h: np.ndarray, g: np.ndarray) -> np.ndarray:
         c = np.linalg.cholesky(h)
         return np.linalg.solve(c.T, np.linalg.solve(c, g))
     except np.linalg.LinAlgError:
-        return np.linalg.lstsq(h, g, rcond=None)[0]
+        least: Array = np.linalg.lstsq(h, g, rcond=None)[0]
+        return least
