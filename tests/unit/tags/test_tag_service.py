@@ -1,0 +1,126 @@
+"""``lib.tags`` (core/tags/service.py) on a small real library with a fake encoder."""
+
+from __future__ import annotations
+
+import zlib
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from conftest import write_photos
+
+from photoclip.core.errors import NotFound, PhotoclipError
+from photoclip.core.indexing.imageio import Preprocess
+from photoclip.core.library import Library
+from photoclip.core.tags.model import Label, TagSet
+
+
+class FakeEncoder:
+    dim = 16
+    logit_scale = 100.0
+    device = "cpu"
+    precision = "fp32"
+    choice = SimpleNamespace(reason="fake")
+
+    def __init__(self, model_id: str):
+        self.model_id = model_id
+        self.preprocess = Preprocess(16, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+        self._proj = np.random.default_rng(0).normal(size=(3 * 16 * 16, self.dim))
+
+    def encode_images(self, batch):
+        v = batch.reshape(len(batch), -1) @ self._proj
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    def encode_texts(self, texts):
+        v = np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=self.dim)
+                      for t in texts])
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture
+def lib(tmp_path):
+    spec = f"local-dir:{tmp_path / 'fake-model'}"
+    enc = FakeEncoder(spec)
+    library = Library(tmp_path / "home", model=spec, encoder_loader=lambda *a, **k: enc)
+    library.photos = write_photos(tmp_path / "pics", 6)
+    library.folders.add(tmp_path / "pics")
+    library.folders.index()
+    library.ids = [library.folders.photo_id(p) for p in library.photos]
+    yield library
+    library.close()
+
+
+def places() -> TagSet:
+    return TagSet("Places", [Label("beach"), Label("city street", ["street"]),
+                             Label("mountain")])
+
+
+def test_create_get_update_delete_a_set(lib):
+    made = lib.tags.create_set(places())
+    assert made.id is not None and lib.tags.get_set("places").name == "Places"
+    assert lib.tags.get_set(made.id).name == "Places"
+    assert "Places" in [s.name for s in lib.tags.sets()]
+    made.labels = made.labels[:2]
+    made.exclusive = True
+    lib.tags.update_set(made)
+    again = lib.tags.get_set("Places")
+    assert [label.name for label in again.labels] == ["beach", "city street"]
+    assert again.exclusive is True
+    assert lib.tags.set_threshold("Places", 2.5).threshold == 2.5
+    lib.tags.delete_set("Places")
+    with pytest.raises(NotFound):
+        lib.tags.get_set("Places")
+
+
+def test_retag_of_an_unapplied_set_is_one_sentence(lib):
+    lib.tags.create_set(places())
+    with pytest.raises(PhotoclipError) as e:
+        lib.tags.retag("Places")
+    assert e.value.message == "Places is not applied to any folder yet."
+
+
+def test_apply_to_a_folder_scores_its_photos(lib, tmp_path):
+    lib.tags.create_set(places())
+    report = lib.tags.apply("Places", tmp_path / "pics")
+    assert report.tagset == "Places" and report.photos == 6 and report.problem is None
+    ts = lib.tags.get_set("Places")
+    assert ts.applied and ts.scopes == [str(tmp_path / "pics")]
+    auto = [t for pid in lib.ids for t in lib.tags.photo_tags(pid) if t.source == "auto"]
+    assert len(auto) == report.tagged
+    assert all(t.tagset == "Places" and 0 < t.confidence < 1 for t in auto)
+    assert lib.tags.retag("Places").photos == 6
+
+
+def test_a_manual_tag_by_path_and_by_id(lib):
+    tag_id = lib.tags.set([lib.photos[0], lib.ids[1]], "holiday")
+    assert lib.tags.counts()[tag_id] == 2
+    tags = lib.tags.photo_tags(lib.photos[0])
+    assert [(t.name, t.source, t.tagset) for t in tags] == [("holiday", "manual", None)]
+    assert (tag_id, "holiday") in lib.tags.keywords()
+    assert lib.tags.describe(tag_id) == "the keyword holiday"
+    lib.tags.set([lib.ids[0]], tag_id, present=False)
+    assert lib.tags.photo_tags(lib.ids[0]) == []
+    assert lib.tags.counts().get(tag_id) == 1
+    assert [t.name for t in lib.tags.photo_tags(lib.photos[1])] == ["holiday"]
+
+
+def test_a_manual_label_of_a_set_is_described_with_its_set(lib):
+    lib.tags.create_set(places())
+    tag_id = lib.tags.set([lib.photos[2]], "beach")
+    assert lib.tags.describe(tag_id) == "Places/beach"
+    (tag,) = lib.tags.photo_tags(lib.ids[2])
+    assert (tag.tagset, tag.source) == ("Places", "manual")
+    assert (tag_id, "beach") not in lib.tags.keywords()
+
+
+def test_new_photos_are_tagged_by_applied_sets(lib, tmp_path):
+    assert lib.tags.tag_new_photos() == []  # nothing applied
+    lib.tags.create_set(places())
+    lib.tags.apply("Places")
+    new = write_photos(tmp_path / "pics", 2, start=100)
+    report = lib.folders.index()
+    assert report.encoded == 2 and not report.tag_problems
+    auto = [t for p in new for t in lib.tags.photo_tags(p) if t.source == "auto"]
+    assert report.tagged == len(auto)
+    again = lib.tags.tag_new_photos()
+    assert sum(r.tagged for r in again) == 0  # nothing new since
