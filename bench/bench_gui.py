@@ -21,7 +21,7 @@ from common import OUT, percentiles, write_result
 from PySide6.QtWidgets import QApplication
 
 from photoclip.core.search.searcher import Hit
-from photoclip.gui.results import ResultsModel, ResultsView
+from photoclip.gui.results_grid import ResultsModel, ResultsView
 from photoclip.gui.thumbnails import ThumbnailCache
 
 

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.core.search import query as grammar
-from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
+from photoclip.gui.executors import run_task
 from photoclip.gui.tagsets import xmp_text
 
 NAME_ROLE = Qt.ItemDataRole.UserRole

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 
 from photoclip.config import DEFAULT_MODEL
 from photoclip.core.errors import PhotoclipError, for_gui
-from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui import executors
+from photoclip.gui.executors import run_task
 from photoclip.gui.file_urls import show
 from photoclip.gui.format import plural
 
@@ -78,7 +79,7 @@ class ModelPanel(QWidget):
         self.library = library
         # why preparing search failed unexpectedly (the main window knows), else None
         self.failure = failure or (lambda: None)
-        self.pool = make_pool(1, "photoclip-download")
+        self.pool = executors.model_pool()
         self.state = QLabel(wordWrap=True)
         self.download_btn = QPushButton("Download the default model (about 600 MB)")
         self.local_btn = QPushButton("Use a model folder on this computer…")

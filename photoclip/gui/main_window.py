@@ -34,9 +34,10 @@ from photoclip.core.errors import PhotoclipError, explain, for_gui
 from photoclip.core.indexing.worker import WorkerStatus
 from photoclip.core.search import query as grammar
 from photoclip.core.search.searcher import Filters
-from photoclip.gui import categories
-from photoclip.gui.bridge import WorkerBridge, make_pool, run_task
+from photoclip.gui import categories, executors
+from photoclip.gui.bridge import WorkerBridge
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, unexpected_text
+from photoclip.gui.executors import run_task
 from photoclip.gui.file_urls import show
 from photoclip.gui.filters import FilterBar
 from photoclip.gui.folders import FolderList
@@ -69,8 +70,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("PhotoCLIP")
         self.setAcceptDrops(True)
         self.setMinimumSize(720, 480)
-        self.search_pool = make_pool(1, "photoclip-search")
-        self.browse_pool = make_pool(1, "photoclip-browse")
+        self.search_pool = executors.search_pool()
+        self.browse_pool = executors.browse_pool()
         self._seq = 0
         self._busy = False
         self._queued: tuple | None = None
@@ -82,7 +83,7 @@ class MainWindow(QMainWindow):
         self._refresh_at = 0  # progress count at which a search shown during indexing reruns
         self.search_error: str | None = None
 
-        self.info_pool = make_pool(1, "photoclip-info")
+        self.info_pool = executors.library_pool()
         self._refreshing = False
         self._folders: list = []
         self.worker_status: WorkerStatus | None = None

@@ -16,7 +16,8 @@ from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from photoclip.core.indexing.imageio import DecodeError, open_upright
-from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui import executors
+from photoclip.gui.executors import run_task
 from photoclip.gui.file_urls import show
 from photoclip.gui.format import human_size
 
@@ -187,7 +188,7 @@ class PreviewDialog(QDialog):
         self.setWindowTitle("Preview")
         self.model = model
         self.row = row
-        self.pool = make_pool(1, "photoclip-preview")
+        self.pool = executors.preview_pool()
         self.canvas = ImageCanvas()
         self.canvas.zoom_changed.connect(self._zoom_shown)
         self.info = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)

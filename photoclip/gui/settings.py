@@ -37,7 +37,8 @@ from PySide6.QtWidgets import (
 
 from photoclip.core import relocate
 from photoclip.core.errors import PhotoclipError, for_gui
-from photoclip.gui.bridge import make_pool, run_task
+from photoclip.gui import executors
+from photoclip.gui.executors import run_task
 from photoclip.gui.format import human_size
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.library = library
-        self.pool = make_pool(1, "photoclip-settings")
+        self.pool = executors.model_pool()
         self.model_changed = False  # the library switched model, device or precision
         self.move_plan: relocate.MovePlan | None = None  # the data folder is to be moved
         self.devices_known = False
@@ -275,7 +276,7 @@ class LibraryMove(QObject):
         super().__init__(parent)
         self.plan, self.stop, self.resume, self.restart = plan, stop, resume, restart
         self.parent_widget = parent
-        self.pool = make_pool(1, "photoclip-move")
+        self.pool = executors.move_pool()
         self.cancel = threading.Event()
         self.progress = _Progress()
         self.dialog: QProgressDialog | None = None

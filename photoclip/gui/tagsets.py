@@ -29,8 +29,8 @@ from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.core.search import query as grammar
 from photoclip.core.tags.model import THRESHOLD, Label, TagSet, starter_sets
-from photoclip.gui.bridge import run_task
 from photoclip.gui.dialogs import save_cancel
+from photoclip.gui.executors import run_task
 from photoclip.gui.format import plural
 
 SET_ROLE = Qt.ItemDataRole.UserRole

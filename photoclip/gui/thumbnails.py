@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from photoclip.core.indexing.imageio import DecodeError, open_upright
-from photoclip.gui.bridge import make_pool
+from photoclip.gui import executors
 
 DISK_CAP = 1 << 30  # 1 GiB: ~80k thumbnails at the default size (12-14 KB each)
 PRUNE_EVERY = 2000  # thumbnails written between two checks of the cap
@@ -105,7 +105,7 @@ class ThumbnailCache(QObject):
         self._loads = 0  # since the last check of the disk cap
         self.size = size
         self.capacity = capacity
-        self.pool = make_pool(max(2, min(4, os.cpu_count() or 2)), "photoclip-thumbs")
+        self.pool = executors.thumbnail_pool()
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
         self._failed: set[str] = set()

@@ -111,7 +111,8 @@ class TagService:
         return self.store.keywords()
 
     def describe(self, tag_id: int) -> str:
-        """A tag's full name: ``Places/beach`` for a label, the word for a keyword."""
+        """How a tag is named to the user: ``Places/beach`` for a label, "the keyword holiday"
+        for a free keyword."""
         return self.store.describe_tag(tag_id)
 
     # -- sidecars ---------------------------------------------------------------------------

@@ -135,7 +135,7 @@ def _stored_embeddings(lib):
     encoder made of the same decoded photos (float32, as encoded)."""
     ids, mat = lib.catalog.vectors(lib.model.id)
     rows = lib.catalog.photo_rows(ids.tolist())
-    by_path = {rows[int(i)]["path"]: v for i, v in zip(ids, mat)}
+    by_path = {rows[int(i)]["path"]: v for i, v in zip(ids, mat, strict=True)}
     return np.stack([by_path[str(p)] for p in _cifar_paths()])
 
 

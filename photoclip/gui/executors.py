@@ -1,0 +1,131 @@
+"""The GUI's thread pools, in one place, and :func:`run_task`, the one way work leaves the GUI
+thread and its result comes back.
+
+Each kind of work has its own pool (below, with why it is separate). A pool belongs to the
+object that asks for it (the window, a dialog, the thumbnail cache), which shuts it down when
+it closes; only this module creates them.
+
+What may run on the GUI thread
+------------------------------
+Only Library calls that never touch the disk or the model: ``lib.model.state``,
+``lib.model.problem`` (and the other plain attributes of the model host), ``lib.search_index
+.build_progress()``, ``lib.settings``, ``lib.home``. Every call into ``lib.folders``,
+``lib.search``, ``lib.tags`` and ``lib.categories`` belongs in :func:`run_task`, with a
+callback that updates the widgets. Not yet everywhere: the category and tag-set editors'
+writes, the photo menus' reads, the preview's tags and the failures dialog still call the
+Library on the GUI thread and are to move.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+def _make(threads: int, name: str) -> ThreadPoolExecutor:
+    """A plain Python thread pool; results come back to the GUI thread as queued signals."""
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"photoclip-{name}")
+
+
+def search_pool() -> ThreadPoolExecutor:
+    """Ranked searches and making search ready (the model's text tower). One thread: only the
+    newest query waits behind the one running, typing never queues a backlog."""
+    return _make(1, "search")
+
+
+def browse_pool() -> ThreadPoolExecutor:
+    """Browsing (the newest photos, no query). Separate so that a browse never waits behind a
+    search that is slow while the model loads."""
+    return _make(1, "browse")
+
+
+def library_pool() -> ThreadPoolExecutor:
+    """Reads and writes of the library for the sidebar and the menus: folder counts, tags,
+    tag sets, categories. One thread, so a write and the refresh after it run in order."""
+    return _make(1, "library")
+
+
+def preview_pool() -> ThreadPoolExecutor:
+    """Full-size images for the preview. Separate so a large photo being decoded never delays
+    a search or a sidebar refresh; the dialog drops it when it closes."""
+    return _make(1, "preview")
+
+
+def thumbnail_pool() -> ThreadPoolExecutor:
+    """Thumbnails for the grid: several threads (decoding is I/O and C code), kept apart so a
+    screenful of thumbnails never waits on library work."""
+    return _make(max(2, min(4, os.cpu_count() or 2)), "thumbs")
+
+
+def model_pool() -> ThreadPoolExecutor:
+    """Loading or downloading a model, detecting devices (settings, the model panel): slow
+    one-off work, kept off the search pool so searching stays available meanwhile."""
+    return _make(1, "model")
+
+
+def move_pool() -> ThreadPoolExecutor:
+    """Copying the library to another folder: long disk work with its own progress dialog,
+    which nothing else should wait behind."""
+    return _make(1, "move")
+
+
+class _Delivery(QObject):
+    """Lives in the GUI thread; the pool thread emits, the slots run here (queued)."""
+
+    done = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, on_done, on_error):
+        super().__init__()
+        self.on_done, self.on_error = on_done, on_error
+        self.done.connect(self._deliver_done)
+        self.failed.connect(self._deliver_failed)
+
+    @Slot(object)
+    def _deliver_done(self, result) -> None:
+        _pending.discard(self)
+        if self.on_done is not None:
+            self.on_done(result)
+
+    @Slot(object)
+    def _deliver_failed(self, error) -> None:
+        _pending.discard(self)
+        if self.on_error is not None:
+            self.on_error(error)
+        else:
+            log.warning("background task failed: %s", error)
+
+
+# Deliveries stay referenced until their result has been handed over; otherwise Python could
+# collect one while its task still runs, and the result would silently never arrive.
+_pending: set[_Delivery] = set()
+
+
+def run_task(pool: ThreadPoolExecutor, fn: Callable[[], Any],
+             on_done: Callable[[Any], None] | None = None,
+             on_error: Callable[[Exception], None] | None = None) -> None:
+    """Run ``fn()`` in ``pool``; ``on_done(result)`` or ``on_error(exc)`` run on the GUI thread
+    (the MusicBrainz Picard pattern). Call from the GUI thread."""
+    delivery = _Delivery(on_done, on_error)
+    _pending.add(delivery)
+
+    def work() -> None:
+        try:
+            result = fn()
+        except Exception as e:  # delivered to the GUI as a message, never lost in a thread
+            log.debug("background task failed", exc_info=True)
+            delivery.failed.emit(e)
+        else:
+            delivery.done.emit(result)
+
+    try:
+        pool.submit(work)
+    except RuntimeError:  # the pool is shut down: the window is closing
+        _pending.discard(delivery)
