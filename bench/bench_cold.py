@@ -55,12 +55,12 @@ w = MainWindow(lib, watch=False)
 w.show()
 w.search.setText(sys.argv[2])  # typed as soon as the window is there
 def done():
-    req = w.shown_request
-    if req and req[0] == sys.argv[2] and w.model_ready and w.model.rowCount():
+    req = w.searching.shown
+    if req and req.query == sys.argv[2] and w.model_ready and w.model.rowCount():
         print(f"FIRST_RESULT {time.time() - t0:.3f} window {shown - t0:.3f}", flush=True)
         _hwm()
         os._exit(0)
-w.search_done.connect(done)
+w.searching.done.connect(done)
 shown = time.time()
 app.exec()
 """

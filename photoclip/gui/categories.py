@@ -1,8 +1,11 @@
 """User categories in the app: the sidebar's category list (members, quality, threshold), the
-grid's right-click "Add to category", and the review of suggestions (Y/N, arrows). Everything
-goes through the Library facade; training and scoring run off the GUI thread."""
+grid's right-click "Add to category", and the review of suggestions (Y/N, arrows). Every
+call into lib.categories runs in the library pool (gui/executors.py), never on the GUI
+thread; what the menus offer comes from the sidebar's last read."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImageReader, QKeySequence, QPixmap, QShortcut
@@ -10,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -22,7 +24,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid as shiboken_alive
 
+from photoclip.core.categories.model import Category
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
 from photoclip.core.search import query as grammar
@@ -177,38 +181,40 @@ class CategorySidebar(QWidget):
         menu.addAction("New category…", self.new_category)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
-    def new_category(self) -> str | None:
+    def names(self) -> list[str]:
+        """The categories as last read (what the grid's menu offers)."""
+        return list(self.rows)
+
+    def new_category(self, then: Callable[[str], None] | None = None) -> None:
+        """Ask for a name and create the category (in the library pool); ``then(name)``
+        runs once it exists."""
         dlg = CategoryEditor(self, "", "")
         if dlg.exec() != QDialog.DialogCode.Accepted:
-            return None
-        try:
-            cat = self.library.categories.create(dlg.name.text(), dlg.description.text())
-        except PhotoclipError as e:
-            QMessageBox.warning(self, "Category", for_gui(e))
-            return None
-        self.refresh()
-        return cat.name
+            return
+        name, description = dlg.name.text(), dlg.description.text()
+
+        def created(cat: Category) -> None:
+            self.refresh()
+            if then is not None:
+                then(cat.name)
+
+        run_task(self.pool, lambda: self.library.categories.create(name, description), created,
+                 self._refused)
 
     def edit(self, name: str) -> None:
-        cat = self.library.categories.get(name)
-        dlg = CategoryEditor(self, cat.name, cat.description)
+        row = self.rows.get(name, {})
+        dlg = CategoryEditor(self, name, row.get("description", ""))
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
-        try:
-            self.library.categories.update(name, dlg.name.text(), dlg.description.text())
-        except PhotoclipError as e:
-            QMessageBox.warning(self, "Category", for_gui(e))
-        self.refresh()
-        self.changed.emit()
+        new_name, description = dlg.name.text(), dlg.description.text()
+        self._write(lambda: self.library.categories.update(name, new_name, description))
 
     def delete(self, name: str) -> None:
         if QMessageBox.question(self, "Delete category",
                                 f"Delete {name} and its examples? No photo is touched."
                                 ) != QMessageBox.StandardButton.Yes:
             return
-        self.library.categories.delete(name)
-        self.refresh()
-        self.changed.emit()
+        self._write(lambda: self.library.categories.delete(name))
 
     def _threshold_moved(self) -> None:
         name = self.selected()
@@ -216,9 +222,23 @@ class CategorySidebar(QWidget):
             return
         value = self.threshold.value() / 100
         self.threshold_label.setText(f"Threshold {value:.0%}")
-        self.library.categories.update(name, threshold=value)
+        self._write(lambda: self.library.categories.update(name, threshold=value))
+
+    def _write(self, change: Callable[[], object]) -> None:
+        """A change to the categories, in the library pool; then the list and the grid
+        follow (a refused change is said)."""
+        def done(_: object) -> None:
+            self.refresh()
+            self.changed.emit()
+
+        run_task(self.pool, change, done, self._refused)
+
+    def _refused(self, e: Exception) -> None:
+        if isinstance(e, PhotoclipError):
+            QMessageBox.warning(self, "Category", for_gui(e))
+        else:
+            self._failed(e)
         self.refresh()
-        self.changed.emit()
 
     def export_xmp(self, name: str) -> None:
         if QMessageBox.question(
@@ -346,9 +366,9 @@ class ReviewDialog(QDialog):
         hit = self.current()
         if hit is None:
             return
-        self.library.categories.label(self.name, [hit.id], positive)
+        run_task(self.pool, lambda: self.library.categories.label(self.name, [hit.id], positive),
+                 lambda _: self.answered.emit(), lambda e: self.detail.setText(for_gui(e)))
         self.answers[hit.path] = positive
-        self.answered.emit()
         self._since_refill += 1
         self.step(1)
         if self._since_refill >= 5 or self.index >= len(self.hits):
@@ -359,44 +379,47 @@ class ReviewDialog(QDialog):
         self._show()
 
 
-def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change) -> None:
-    """Right-click on photos: add them to a category (or mark them not in it), forget them."""
+def add_photo_actions(menu: QMenu, sidebar: CategorySidebar, paths: list[str], parent: QWidget,
+                      on_change: Callable[[], None]) -> None:
+    """Right-click on photos: add them to a category (or mark them not in it), forget them.
+    The categories offered are the sidebar's; which of them the photos are examples of is
+    read in the library pool and fills "Forget as example of" when known."""
+    library, pool = sidebar.library, sidebar.pool
 
-    def label(name: str | None, positive: bool | None) -> None:
-        if name is None:  # "New category…"
-            sidebar = getattr(parent, "category_panel", None)
-            name = sidebar.new_category() if sidebar is not None else _ask_name(parent)
-            if name is None:
-                return
-        try:
-            library.categories.label(name, paths, positive)
-        except PhotoclipError as e:
-            QMessageBox.warning(parent, "Category", for_gui(e))
-            return
-        on_change()
+    def label(name: str, positive: bool | None) -> None:
+        run_task(pool, lambda: library.categories.label(name, paths, positive),
+                 lambda _: on_change(), refused)
 
-    names = [c.name for c in library.categories.all()]
+    def refused(e: Exception) -> None:
+        QMessageBox.warning(parent, "Category", for_gui(e))
+
+    names = sidebar.names()
     menu.addSeparator()
     add = menu.addMenu("Add to category")
     for n in names:
         add.addAction(n, lambda n=n: label(n, True))
-    add.addAction("New category…", lambda: label(None, True))
+    add.addAction("New category…", lambda: sidebar.new_category(lambda n: label(n, True)))
     if names:
         neg = menu.addMenu("Not in category")
         for n in names:
             neg.addAction(n, lambda n=n: label(n, False))
-    labelled = set()
-    for p in paths:
-        try:
-            labelled |= set(library.categories.photo_labels(library.folders.photo_id(p)))
-        except PhotoclipError:
-            continue
-    if labelled:
-        forget = menu.addMenu("Forget as example of")
-        for n in sorted(labelled):
+    forget = menu.addMenu("Forget as example of")
+    forget.menuAction().setVisible(False)
+
+    def examples_of() -> list[str]:
+        labelled: set[str] = set()
+        for p in paths:
+            try:
+                labelled |= set(library.categories.photo_labels(library.folders.photo_id(p)))
+            except PhotoclipError:
+                continue
+        return sorted(labelled)
+
+    def fill(labelled: list[str]) -> None:
+        if not shiboken_alive(forget):
+            return  # (the menu closed first)
+        for n in labelled:
             forget.addAction(n, lambda n=n: label(n, None))
+        forget.menuAction().setVisible(bool(labelled))
 
-
-def _ask_name(parent) -> str | None:
-    text, ok = QInputDialog.getText(parent, "New category", "Name:")
-    return text.strip() if ok and text.strip() else None
+    run_task(pool, examples_of, fill)

@@ -10,10 +10,13 @@ What may run on the GUI thread
 Only Library calls that never touch the disk or the model: ``lib.model.state``,
 ``lib.model.problem`` (and the other plain attributes of the model host), ``lib.search_index
 .build_progress()``, ``lib.settings``, ``lib.home``. Every call into ``lib.folders``,
-``lib.search``, ``lib.tags`` and ``lib.categories`` belongs in :func:`run_task`, with a
-callback that updates the widgets. Not yet everywhere: the category and tag-set editors'
-writes, the photo menus' reads, the preview's tags and the failures dialog still call the
-Library on the GUI thread and are to move.
+``lib.search``, ``lib.tags`` and ``lib.categories`` (and ``lib.switch_model``, the Worker's
+folder changes) goes through :func:`run_task`, with a callback that updates the widgets; what
+a menu or dialog offers comes from what its sidebar last read. The one exception is the
+start, before any window shows (gui/application.py opens the library and asks whether it
+has folders yet). ``tests/unit/gui/test_gui_thread.py`` drives a window through searches,
+tag sets, tags, categories, the preview, folder removal and settings, and fails on any
+service call made on the GUI thread.
 """
 
 from __future__ import annotations
@@ -76,36 +79,38 @@ def move_pool() -> ThreadPoolExecutor:
     return _make(1, "move")
 
 
-class _Delivery(QObject):
-    """Lives in the GUI thread; the pool thread emits, the slots run here (queued)."""
+class _Dispatcher(QObject):
+    """One object for the life of the app, in the GUI thread: pool threads emit ``call`` with
+    what to run there (a queued connection). No per-task QObject: such an object, released
+    by whichever thread let go of it last, could be deleted in a pool thread while its
+    signal was still queued ("shared QObject was deleted directly", then a crash)."""
 
-    done = Signal(object)
-    failed = Signal(object)
+    call = Signal(object)
 
-    def __init__(self, on_done, on_error):
+    def __init__(self) -> None:
         super().__init__()
-        self.on_done, self.on_error = on_done, on_error
-        self.done.connect(self._deliver_done)
-        self.failed.connect(self._deliver_failed)
+        self.call.connect(self._run)
 
     @Slot(object)
-    def _deliver_done(self, result) -> None:
-        _pending.discard(self)
-        if self.on_done is not None:
-            self.on_done(result)
-
-    @Slot(object)
-    def _deliver_failed(self, error) -> None:
-        _pending.discard(self)
-        if self.on_error is not None:
-            self.on_error(error)
-        else:
-            log.warning("background task failed: %s", error)
+    def _run(self, fn: Callable[[], None]) -> None:
+        fn()
 
 
-# Deliveries stay referenced until their result has been handed over; otherwise Python could
-# collect one while its task still runs, and the result would silently never arrive.
-_pending: set[_Delivery] = set()
+_dispatcher: _Dispatcher | None = None
+
+
+def _gui_thread() -> _Dispatcher:
+    global _dispatcher
+    if _dispatcher is None:  # (made by the first run_task, which the GUI thread calls)
+        _dispatcher = _Dispatcher()
+    return _dispatcher
+
+
+def _failed(on_error: Callable[[Exception], None] | None, error: Exception) -> None:
+    if on_error is not None:
+        on_error(error)
+    else:
+        log.warning("background task failed: %s", error)
 
 
 def run_task(pool: ThreadPoolExecutor, fn: Callable[[], Any],
@@ -113,19 +118,19 @@ def run_task(pool: ThreadPoolExecutor, fn: Callable[[], Any],
              on_error: Callable[[Exception], None] | None = None) -> None:
     """Run ``fn()`` in ``pool``; ``on_done(result)`` or ``on_error(exc)`` run on the GUI thread
     (the MusicBrainz Picard pattern). Call from the GUI thread."""
-    delivery = _Delivery(on_done, on_error)
-    _pending.add(delivery)
+    dispatcher = _gui_thread()
 
     def work() -> None:
         try:
             result = fn()
         except Exception as e:  # delivered to the GUI as a message, never lost in a thread
             log.debug("background task failed", exc_info=True)
-            delivery.failed.emit(e)
+            dispatcher.call.emit(lambda error=e: _failed(on_error, error))
         else:
-            delivery.done.emit(result)
+            if on_done is not None:
+                dispatcher.call.emit(lambda: on_done(result))
 
     try:
         pool.submit(work)
     except RuntimeError:  # the pool is shut down: the window is closing
-        _pending.discard(delivery)
+        pass

@@ -86,10 +86,17 @@ class FolderList(QListWidget):
             self.relink.emit(path, new)
 
     def _ask_remove(self, path: str) -> None:
+        """Ask before forgetting a folder, saying what is forgotten and what is kept (read
+        off the GUI thread by ``removal_info(path, then)``)."""
+        if self.removal_info is None:
+            self._confirm_remove(path, None)
+        else:
+            self.removal_info(path, lambda info: self._confirm_remove(path, info))
+
+    def _confirm_remove(self, path: str, info) -> None:
         text = f"Forget {show(path)} and its photos in PhotoCLIP?\nThe files themselves are " \
                "not touched."
-        if self.removal_info is not None:
-            info = self.removal_info(path)
+        if info is not None:
             text = f"Forget {show(path)} and its {plural(info.photos, 'photo')} in PhotoCLIP?" \
                    "\nThe files themselves are not touched."
             kept = info.tags + info.examples

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import partial
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from photoclip.config import cache_home
-from photoclip.core.errors import PhotoclipError, explain, for_gui
+from photoclip.core.errors import for_gui
+from photoclip.core.indexing.folders import Folder, Removed
 from photoclip.core.indexing.worker import WorkerStatus
 from photoclip.core.search import query as grammar
 from photoclip.core.search.searcher import Filters
@@ -45,6 +46,7 @@ from photoclip.gui.photo_actions import PhotoActions
 from photoclip.gui.preview import PreviewDialog
 from photoclip.gui.results_grid import ResultsModel
 from photoclip.gui.results_panel import ResultsPanel
+from photoclip.gui.search_controller import SearchController, View
 from photoclip.gui.searchbar import SearchBar
 from photoclip.gui.settings import LibraryMove, SettingsDialog
 from photoclip.gui.status_text import status_line
@@ -53,15 +55,10 @@ from photoclip.gui.tagsets import TagSidebar
 from photoclip.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
-SEARCH_DEBOUNCE_MS = 250
-REFRESH_MS = 1500  # results are re-run this long after the library changed under them
-RESULT_LIMIT = 500  # ranked results fetched for a search (browsing shows the whole library)
-BROWSE_FIRST = 2000  # a browse shows this many newest photos at once, then the rest
 NARROW = 1180  # below this window width the filters fold into a "Filters" button
 
 
 class MainWindow(QMainWindow):
-    search_done = Signal()  # emitted after each set of results is shown (tests, screenshots)
     model_changed = Signal()  # the model became ready, failed, or another was chosen
 
     def __init__(self, library, start_worker: bool = True, watch: bool = True):
@@ -72,16 +69,9 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(720, 480)
         self.search_pool = executors.search_pool()
         self.browse_pool = executors.browse_pool()
-        self._seq = 0
-        self._busy = False
-        self._queued: tuple | None = None
-        self._similar_to: tuple[int | str, str] | None = None
         self.model_ready = False
-        self._preparing = False  # the model (or its text tower) is being made ready
-        self._rest_of_browse: tuple | None = None  # a browse shown in part, to complete
-        self.shown_request: tuple | None = None  # (query, filters, similar) now in the grid
-        self._refresh_at = 0  # progress count at which a search shown during indexing reruns
-        self.search_error: str | None = None
+        self.preparing = False  # the model (or its text tower) is being made ready
+        self.searching = SearchController(self)
 
         self.info_pool = executors.library_pool()
         self._refreshing = False
@@ -99,10 +89,6 @@ class MainWindow(QMainWindow):
 
         self._watch = watch
         self._make_bridge()
-        self._debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
-        self._debounce.timeout.connect(self.run_search)
-        self._stale = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._stale.timeout.connect(self.refresh_results)
         self._folders_timer = QTimer(self, interval=2000)
         self._folders_timer.timeout.connect(self.refresh_folders)
         self._folders_timer.start()  # (the first counts come with the model: see _model_loaded)
@@ -171,7 +157,7 @@ class MainWindow(QMainWindow):
         self.folder_list.rescan.connect(lambda p: self.bridge.worker.rescan(p))
         self.folder_list.remove.connect(self.remove_folder)
         self.folder_list.relink.connect(self.relink_folder)
-        self.folder_list.removal_info = self.library.folders.user_data
+        self.folder_list.removal_info = self._removal_info
         self.folder_list.add_button.clicked.connect(self.pick_folder)
         self.tag_panel = TagSidebar(self.library, self.info_pool)
         self.tag_panel.tag_clicked.connect(self.search.setText)
@@ -225,7 +211,7 @@ class MainWindow(QMainWindow):
         self.search.selectAll()
 
     def keyPressEvent(self, event) -> None:
-        if event.key() == Qt.Key.Key_Escape and (self._similar_to or self.search.text()):
+        if event.key() == Qt.Key.Key_Escape and (self.searching.similar or self.search.text()):
             self.clear_search()  # Esc leaves an image search (the chip's ✕ does too)
             return
         super().keyPressEvent(event)
@@ -275,7 +261,7 @@ class MainWindow(QMainWindow):
     def load_model(self) -> None:
         """Make search available: from the exported text tower in about a second when the
         model has one, else by loading the model (the worker loads it for indexing anyway)."""
-        self._preparing = True
+        self.preparing = True
         self.model_panel.refresh()
         self._update_status()
         run_task(self.search_pool, self.library.search.prepare, self._model_loaded,
@@ -293,7 +279,7 @@ class MainWindow(QMainWindow):
         if ok:
             self.model_failure = None
         self.model_ready = ok
-        self._preparing = False
+        self.preparing = False
         self.refresh_folders()  # after the first search's work: counts are GROUP BYs
         if self._start_worker:
             self._start_worker = False
@@ -305,20 +291,20 @@ class MainWindow(QMainWindow):
             self.bridge.worker.rescan(priority=1)  # encode what was catalogued without a model
         self._update_status()
         self.model_changed.emit()
-        if self.search.text().strip() or self._similar_to:  # asked while it was prepared
+        if self.search.text().strip() or self.searching.similar:  # asked while preparing
             self.run_search()
-        self._load_rest_of_browse()  # (dropped if that search replaced the browse)
+        self.searching.load_rest_of_browse()  # (dropped if that search replaced the browse)
 
     def switch_model(self, spec: str) -> None:
-        self.library.switch_model(spec)
-        self.load_model()
+        run_task(self.search_pool, lambda: self.library.switch_model(spec),
+                 lambda _: self.load_model(), self._model_failed)
 
     # -- searching ---------------------------------------------------------------------------
 
     def _query_edited(self, _text: str) -> None:
-        self._similar_to = None
+        self.searching.similar = None
         self.results.chip.show_for(None)
-        self._debounce.start()
+        self.searching.debounce.start()
 
     def filters(self) -> Filters:
         return self.filter_bar.filters()
@@ -328,91 +314,21 @@ class MainWindow(QMainWindow):
         self.run_search()
 
     def run_search(self, keep_view: bool = False) -> None:
-        """Start the search for the current query, filters and 'similar to' state, off the GUI
-        thread. While one runs, only the newest request waits (typing never queues a backlog).
-        ``keep_view``: the same results brought up to date (selection and scroll stay)."""
-        self._debounce.stop()
-        request = (self.search.text().strip(), self.filters(), self._similar_to)
-        if (request[0] or request[2]) and self._preparing:
-            self.results.caption.setText("Preparing search…")  # run once ready: _model_loaded
-            return
-        if not keep_view and request[0] != (self.shown_request or ("",))[0]:
-            self.filter_bar.reset_relevance()  # a new search starts from the good matches
-        keep = self._view_state() if keep_view else None
-        if self._busy:
-            self._queued = (request, keep)
-            return
-        self._start(request, keep)
+        """Show what the bar, the filters and the photo searched by ask for (see
+        search_controller.py)."""
+        self.searching.run(keep_view)
 
     def refresh_results(self) -> None:
-        """The library changed under the results shown: run them again, keeping the view."""
-        if self.shown_request is not None:
-            self.run_search(keep_view=True)
+        self.searching.refresh()
 
-    def _start(self, request, keep: tuple | None = None) -> None:
-        """``keep``: (selected paths, current path, scroll) to restore on the new results."""
-        query, filters, similar = request
-        lib = self.library
-        self._seq += 1
-        seq = self._seq
-        pool = self.search_pool
-        if similar is not None:
-            fn = partial(lib.search.similar, similar[0], limit=RESULT_LIMIT, filters=filters)
-        elif query and (self.model_ready or grammar.parse(query).by_name):
-            fn = partial(lib.search.find, query, limit=RESULT_LIMIT, filters=filters)
-        elif query:  # no model: the empty state says so
-            self.shown_request, self.search_error = request, None
-            self.model.set_hits([])
-            self._update_results()
-            self.search_done.emit()
-            return
-        else:
-            fn = partial(lib.search.browse, filters, limit=BROWSE_FIRST)
-            pool = self.browse_pool  # (a browse never waits behind a search)
-        serial = pool is self.search_pool
-        if serial:
-            self._busy = True
-        self._refresh_at = (self.worker_status.done + 100
-                            if self.worker_status and self.worker_status.state == "working"
-                            else 0)
-        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial, keep),
-                 lambda err: self._search_failed(seq, err, request, serial))
-
-    def _finish(self, serial: bool = True) -> None:
-        if not serial:
-            return
-        self._busy = False
-        if self._queued is not None:
-            (request, keep), self._queued = self._queued, None
-            self._start(request, keep)
-
-    def _show(self, seq: int, hits, request, serial: bool = True,
-              keep: tuple | None = None) -> None:
-        if seq == self._seq:
-            self.shown_request = request
-            self.search_error = None
-            browsing = not request[0] and request[2] is None
-            self.model.set_hits(hits, sections=browsing)
-            self._update_results()
-            if keep is not None:
-                self._restore_view(keep)
-            elif self.model.shown:
-                self.view.setCurrentIndex(self.model.index(self.model.first_photo_row()))
-                self.view.scrollToTop()
-            if browsing and len(hits) >= BROWSE_FIRST:
-                self._rest_of_browse = (seq, request)
-                self._load_rest_of_browse()
-        self._finish(serial)
-        self.search_done.emit()
-
-    def _view_state(self) -> tuple:
+    def view_state(self) -> View:
         rows = self.view.selected_rows()
         selected = [h.path for h in (self.model.hit(r) for r in rows) if h is not None]
         current = self.model.hit(self.view.current_row())
         return selected, current.path if current else None, \
             self.view.verticalScrollBar().value()
 
-    def _restore_view(self, state: tuple) -> None:
+    def restore_view(self, state: View) -> None:
         selected, current, scroll = state
         sel = self.view.selectionModel()
         if current is not None and self.model.row_of(current) is not None:
@@ -425,52 +341,23 @@ class MainWindow(QMainWindow):
         self.view.doItemsLayout()
         self.view.verticalScrollBar().setValue(scroll)
 
-    def _load_rest_of_browse(self) -> None:
-        """The rest of a long browse, once the first search no longer waits on start-up work
-        (both are Python-heavy and share the interpreter)."""
-        if self._rest_of_browse is None or self._preparing:
-            return
-        seq, request = self._rest_of_browse
-        self._rest_of_browse = None
-        if seq != self._seq:
-            return
-
-        def show_rest(hits) -> None:
-            if seq == self._seq:
-                self.model.extend_hits(hits[self.model.total:])
-                self._update_results()
-
-        run_task(self.browse_pool, partial(self.library.search.browse, request[1]), show_rest,
-                 lambda err: log.warning("browsing failed: %s", err))
-
-    def _search_failed(self, seq: int, err: Exception, request, serial: bool = True) -> None:
-        if seq == self._seq:
-            explained = explain(err, self.library.home)
-            msg = for_gui(explained) if explained is not None else f"Search failed: {err}"
-            log.warning("search %r failed: %s", request[0] or request[2], err)
-            self.shown_request = request
-            self.search_error = msg
-            self.model.set_hits([])
-            self._update_results()
-        self._finish(serial)
-        self.search_done.emit()
-
     # -- what the results area says ----------------------------------------------------------
 
-    def _update_results(self) -> None:
-        if self.shown_request is None:
+    def update_results(self) -> None:
+        """What the results area says about what is shown (pure functions: status_text)."""
+        if self.searching.shown is None:
             return
         self.results.show_state(
-            self.shown_request, self.filter_bar.describe(), error=self.search_error,
-            folders=self._folders or self.library.folders.all(), counts=self.counts,
+            self.searching.shown, self.filter_bar.describe(), error=self.searching.error,
+            folders=self._folders, counts=self.counts,
             worker=self.worker_status, model=self._model_state())
 
     def _relevance_changed(self) -> None:
         self.model.set_min_relevance(self.filter_bar.cut())
-        self._update_results()
+        self.update_results()
 
     def clear_search(self) -> None:
-        self._similar_to = None
+        self.searching.similar = None
         self.search.clear()
         self.run_search()
 
@@ -490,7 +377,7 @@ class MainWindow(QMainWindow):
         self._search_for_image(path, name or show(Path(path).name))
 
     def _search_for_image(self, photo, name: str) -> None:
-        self._similar_to = (photo, name)
+        self.searching.similar = (photo, name)
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
@@ -528,11 +415,12 @@ class MainWindow(QMainWindow):
             self.add_folder(path)
 
     def add_folder(self, path: str) -> None:
-        try:
-            self.bridge.worker.add_folder(path)
-        except PhotoclipError as e:
-            QMessageBox.information(self, "PhotoCLIP", for_gui(e))
-            return
+        """Add a folder (in the library pool); it is scanned and indexed in the background."""
+        run_task(self.info_pool, lambda: self.bridge.worker.add_folder(path),
+                 lambda _: self._folders_changed(),
+                 lambda e: QMessageBox.information(self, "PhotoCLIP", for_gui(e)))
+
+    def _folders_changed(self) -> None:
         self.refresh_folders()
         self.run_search()
 
@@ -570,30 +458,35 @@ class MainWindow(QMainWindow):
         changed = [(f.path, f.online) for f in folders] != \
             [(f.path, f.online) for f in self._folders]
         self._folders = folders
-        if changed and self.shown_request is not None and not self.model.shown:
-            self._update_results()  # (an empty state may say something else now)
+        if changed and self.searching.shown is not None and not self.model.shown:
+            self.update_results()  # (an empty state may say something else now)
 
     def _folder_clicked(self, path: str) -> None:
         self.filter_bar.select_folder(path)
         self.bridge.worker.rescan(path)  # the folder in view goes first
 
     def remove_folder(self, path: str) -> None:
-        removed = self.bridge.worker.remove_folder(path)
-        self.statusBar().showMessage(f"Removed {show(path)}: {removed.describe()}", 15000)
-        self.refresh_folders()
-        self.run_search()
+        def removed(r: Removed) -> None:
+            self.statusBar().showMessage(f"Removed {show(path)}: {r.describe()}", 15000)
+            self._folders_changed()
+
+        run_task(self.info_pool, lambda: self.bridge.worker.remove_folder(path), removed,
+                 lambda e: QMessageBox.warning(self, "Remove folder", for_gui(e)))
 
     def relink_folder(self, old: str, new: str) -> None:
-        try:
-            folder = self.bridge.worker.relink_folder(old, new)
-        except PhotoclipError as e:
-            QMessageBox.warning(self, "Find moved folder", for_gui(e))
-            return
-        self.statusBar().showMessage(
-            f"{show(old)} is now {show(folder.path)}: its photos keep their tags, examples "
-            "and search vectors.", 15000)
-        self.refresh_folders()
-        self.run_search()
+        def relinked(folder: Folder) -> None:
+            self.statusBar().showMessage(
+                f"{show(old)} is now {show(folder.path)}: its photos keep their tags, examples "
+                "and search vectors.", 15000)
+            self._folders_changed()
+
+        run_task(self.info_pool, lambda: self.bridge.worker.relink_folder(old, new), relinked,
+                 lambda e: QMessageBox.warning(self, "Find moved folder", for_gui(e)))
+
+    def _removal_info(self, path: str, then: Callable[[Removed | None], None]) -> None:
+        """What removing a folder would forget and keep, read in the library pool."""
+        run_task(self.info_pool, lambda: self.library.folders.user_data(path), then,
+                 lambda _e: then(None))
 
     # -- background work ---------------------------------------------------------------------
 
@@ -601,21 +494,15 @@ class MainWindow(QMainWindow):
         was = self.worker_status
         self.worker_status = s
         self.bar.show_progress(s)
-        if s.state == "working" and self._refresh_at and s.done >= self._refresh_at \
-                and self._showing_search():
-            self._refresh_at = s.done + max(100, s.done // 4)
-            self._stale.start()  # results of a partial index: bring them up to date
+        if s.state == "working":
+            self.searching.progress(s.done)
         if was is None or was.state != s.state:
             self.refresh_folders()
         self._update_status()
 
-    def _showing_search(self) -> bool:
-        r = self.shown_request
-        return r is not None and (bool(r[0]) or r[2] is not None)
-
     def _model_state(self) -> str:
         """What status_text.py's sentences need to know of search: "loading", "ready" or "none"."""
-        return "loading" if self._preparing else ("ready" if self.model_ready else "none")
+        return "loading" if self.preparing else ("ready" if self.model_ready else "none")
 
     def _update_status(self) -> None:
         self.state_label.setText(status_line(self.worker_status, self.counts,
@@ -628,13 +515,14 @@ class MainWindow(QMainWindow):
             self.refresh_folders()
             self.tag_panel.refresh()
             self.category_panel.refresh()  # new photos are scored as they arrive
-            if self._showing_search():
-                self._stale.start()  # debounced: keeps the selection and the scroll
+            if self.searching.showing_search():
+                self.searching.stale.start()  # debounced: keeps the selection and the scroll
             else:
                 self.run_search(keep_view=True)  # browsing shows new photos as they arrive
 
     def show_failures(self) -> None:
-        FailuresDialog(self.library.folders.failures(), self).exec()
+        run_task(self.info_pool, self.library.folders.failures,
+                 lambda failures: FailuresDialog(failures, self).exec())
 
     def _toggle_pause(self, paused: bool) -> None:
         if paused:
@@ -688,7 +576,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self._save_window()
         self._folders_timer.stop()
-        self._stale.stop()
+        self.searching.stale.stop()
         self.bridge.stop()
         self.thumbs.shutdown()
         self.search.cleanup()

@@ -37,10 +37,10 @@ class PhotoActions(QObject):
         menu.addAction("Open", lambda: self.open_photo(hit.path))
         menu.addAction("Show in folder", lambda: self.show_in_folder(hit.path))
         menu.addAction("Copy path", self.copy_paths)
-        tagsets.add_photo_actions(menu, w.library, [hit.path], w, w.tags_changed)
+        tagsets.add_photo_actions(menu, w.tag_panel, [hit.path], w, w.tags_changed)
         rows = w.view.selected_rows() or [row]
-        categories.add_photo_actions(menu, w.library, [w.model.hit(r).path for r in rows
-                                                       if w.model.hit(r) is not None],
+        categories.add_photo_actions(menu, w.category_panel, [w.model.hit(r).path for r in rows
+                                                             if w.model.hit(r) is not None],
                                      w, w.categories_changed)
         menu.exec(w.view.viewport().mapToGlobal(pos))
 
@@ -49,7 +49,7 @@ class PhotoActions(QObject):
         if w.model.hit(row) is None:
             return None
         dlg = PreviewDialog(w.model, row, w)
-        tags = tagsets.PhotoTags(w.library, dlg)
+        tags = tagsets.PhotoTags(w.library, w.info_pool, dlg)
         dlg.add_panel(tags)
         tags.show_photo(dlg.hit.path)
         dlg.row_changed.connect(lambda r: tags.show_photo(w.model.hit(r).path))

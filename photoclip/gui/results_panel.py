@@ -64,7 +64,7 @@ class ResultsPanel(QWidget):
         """Caption, "show weaker matches" and the empty state, from what is shown now and
         ``state`` (see :func:`status_text.empty_reason`)."""
         shown = self.model.shown
-        self.chip.show_for(request[2][1] if request[2] else None)
+        self.chip.show_for(request.similar[1] if request.similar else None)
         self.caption.setText(status_text.caption(request, shown, period))
         weaker = self.weaker_count()
         self.weaker_btn.setVisible(bool(shown and weaker))

@@ -98,7 +98,7 @@ class SettingsDialog(QDialog):
         for value, label in PRECISION_CHOICES:
             self.precision.addItem(label, value)
         self.precision.setCurrentIndex(max(0, self.precision.findData(s.precision)))
-        self.precision_now = QLabel(_precision_now(library), wordWrap=True)
+        self.precision_now = QLabel("", wordWrap=True)  # (read in the pool: a file)
         self.precision_now.setStyleSheet("color: palette(mid);")
         self.batch = QSpinBox(minimum=1, maximum=512, value=s.batch_size)
         self.thumb = QSpinBox(minimum=64, maximum=512, singleStep=32, value=s.thumbnail_size)
@@ -148,6 +148,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.error)
         lay.addWidget(self.buttons)
         self.resize(620, 0)
+        run_task(self.pool, lambda: _precision_now(library), self.precision_now.setText)
         run_task(self.pool, _detect_devices, self._devices_detected,
                  lambda e: log.warning("cannot list the devices: %s", e))
 
@@ -224,10 +225,14 @@ class SettingsDialog(QDialog):
             self.error.setStyleSheet(ERROR_STYLE)
 
     def _model_works(self, request, encoder) -> None:
-        self._busy(False)
         if self._closed:
+            self._busy(False)
             return  # cancelled while it loaded: nothing changes
-        self.library.switch_model(*request, encoder=encoder)
+        run_task(self.pool, lambda: self.library.switch_model(*request, encoder=encoder),
+                 lambda _: self._switched(), self._model_fails)
+
+    def _switched(self) -> None:
+        self._busy(False)
         self.model_changed = True
         self._save_rest()
         self._say("")

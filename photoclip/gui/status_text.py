@@ -8,11 +8,15 @@ can keep saying what was true a minute ago; the widgets only show their result.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from photoclip.core.indexing.worker import WorkerStatus
 from photoclip.core.search import query as grammar
 from photoclip.gui.file_urls import show
 from photoclip.gui.format import duration, plural
+
+if TYPE_CHECKING:
+    from photoclip.gui.search_controller import SearchRequest
 
 
 def status_line(s: WorkerStatus | None, counts: dict, model: str,
@@ -70,9 +74,9 @@ def folder_line(f, s: WorkerStatus | None) -> str:
     return line
 
 
-def caption(request, shown: int, period: str = "") -> str:
+def caption(request: SearchRequest, shown: int, period: str = "") -> str:
     """Above the grid: what is shown, and how many ("" when nothing is)."""
-    query, filters, similar = request
+    query, filters, similar = request.query, request.filters, request.similar
     if similar:
         what = "Photos like it"
     elif query:
@@ -84,11 +88,11 @@ def caption(request, shown: int, period: str = "") -> str:
     return f"{what}{period} — {plural(shown, 'photo')}" if shown else ""
 
 
-def empty_reason(request, *, hidden: int, error: str | None, folders,
+def empty_reason(request: SearchRequest, *, hidden: int, error: str | None, folders,
                  counts: dict, worker: WorkerStatus | None, model: str) -> str:
     """Why the grid is empty, in the words a user needs: no folders, not indexed yet, still
     indexing, offline, no good matches, or no matches."""
-    query, filters, similar = request
+    query, filters, similar = request.query, request.filters, request.similar
     if error:
         return error
     if not folders:

@@ -3,6 +3,8 @@ preview and the grid's right-click menu. Everything goes through the Library fac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid as shiboken_alive
 
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import show
@@ -59,6 +62,7 @@ class TagSidebar(QWidget):
 
     tag_clicked = Signal(str)  # the search text, e.g. tag:Places/beach
     changed = Signal()  # tags were applied or edited
+    saved = Signal(object)  # a tag set was created or edited (the TagSet as saved)
 
     def __init__(self, library, pool, parent=None):
         super().__init__(parent)
@@ -81,17 +85,29 @@ class TagSidebar(QWidget):
         lay.addWidget(self.status)
         lay.addWidget(new)
         self._busy = False
+        self.sets: dict[str, TagSet] = {}  # (as last read: what the dialogs and menus offer)
+        self.keywords: list[str] = []
+        self.folders: list[str] = []
         self.refresh()
+
+    def tag_names(self) -> list[str]:
+        """Every label (``Set/label``) and keyword, as last read."""
+        return sorted({f"{ts.name}/{lb.name}" for ts in self.sets.values() for lb in ts.labels}
+                      | set(self.keywords))
 
     # -- reading -----------------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Re-read sets, labels and counts (off the GUI thread)."""
-        tags = self.library.tags
-        run_task(self.pool, lambda: (tags.sets(), tags.keywords(), tags.counts()), self._fill)
+        lib = self.library
+        run_task(self.pool, lambda: (lib.tags.sets(), lib.tags.keywords(), lib.tags.counts(),
+                                     lib.folders.all()), self._fill)
 
     def _fill(self, data) -> None:
-        sets, keywords, counts = data
+        sets, keywords, counts, folders = data
+        self.sets = {ts.name: ts for ts in sets}
+        self.keywords = [name for _, name in keywords]
+        self.folders = [f.path for f in folders]
         open_sets = {self.tree.topLevelItem(i).data(0, SET_ROLE)
                      for i in range(self.tree.topLevelItemCount())
                      if self.tree.topLevelItem(i).isExpanded()}
@@ -149,8 +165,8 @@ class TagSidebar(QWidget):
         if name:
             menu.addAction("Apply to the whole library", lambda: self.apply(name))
             folders = menu.addMenu("Apply to a folder")
-            for f in self.library.folders.all():
-                folders.addAction(show(f.path), lambda p=f.path: self.apply(name, p))
+            for path in self.folders:
+                folders.addAction(show(path), lambda p=path: self.apply(name, p))
             menu.addAction("Edit…", lambda: self.edit_set(name))
             menu.addAction("Delete…", lambda: self.delete_set(name))
         menu.addAction("New tag set…", self.new_set)
@@ -186,38 +202,44 @@ class TagSidebar(QWidget):
         self.refresh()
         self.changed.emit()
 
-    def new_set(self) -> TagSet | None:
+    def new_set(self) -> None:
+        """The editor; the set is saved in the library pool (``saved`` says when)."""
         dlg = TagSetEditor(None, self)
-        if dlg.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return self._save(dlg, create=True)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self._save(dlg, create=True)
 
     def edit_set(self, name: str) -> None:
-        dlg = TagSetEditor(self.library.tags.get_set(name), self)
+        ts = self.sets.get(name)
+        if ts is None:
+            return
+        dlg = TagSetEditor(ts, self)
         if dlg.exec() == QDialog.DialogCode.Accepted:
-            ts = self._save(dlg, create=False)
-            if ts is not None and ts.applied:
-                self.apply(ts.name, None, redo=True)
+            self._save(dlg, create=False)
 
-    def _save(self, dlg: TagSetEditor, create: bool) -> TagSet | None:
+    def _save(self, dlg: TagSetEditor, create: bool) -> None:
         try:
-            ts = dlg.tagset()
-            ts = (self.library.tags.create_set(ts) if create
-                  else self.library.tags.update_set(ts))
+            edited = dlg.tagset()
         except PhotoclipError as e:
             QMessageBox.warning(self, "Tag set", for_gui(e))
-            return None
-        self.refresh()
-        return ts
+            return
+        tags = self.library.tags
+
+        def done(ts: TagSet) -> None:
+            self.refresh()
+            self.saved.emit(ts)
+            if not create and ts.applied:
+                self.apply(ts.name, None, redo=True)
+
+        run_task(self.pool, lambda: tags.create_set(edited) if create else tags.update_set(edited),
+                 done, lambda e: QMessageBox.warning(self, "Tag set", for_gui(e)))
 
     def delete_set(self, name: str) -> None:
         if QMessageBox.question(
                 self, "Delete tag set",
                 f"Delete {name} and every tag it gave, your own included? Photos are not "
                 "touched.") == QMessageBox.StandardButton.Yes:
-            self.library.tags.delete_set(name)
-            self.refresh()
-            self.changed.emit()
+            run_task(self.pool, lambda: self.library.tags.delete_set(name),
+                     lambda _: (self.refresh(), self.changed.emit()), self._failed)
 
     def apply(self, name: str, folder: str | None = None, redo: bool = False) -> None:
         """Tag now (in the background), and every new photo there from now on."""
@@ -320,10 +342,12 @@ class PhotoTags(QWidget):
     to add one. The user's word is stored as manual (it wins over every later auto-tagging)."""
 
     changed = Signal()
+    shown = Signal()  # the chips show the photo's tags as read
 
-    def __init__(self, library, parent=None):
+    def __init__(self, library, pool, parent=None):
         super().__init__(parent)
         self.library = library
+        self.pool = pool
         self.photo: str | None = None
         self.row = QHBoxLayout()
         self.row.setContentsMargins(0, 0, 0, 0)
@@ -339,15 +363,24 @@ class PhotoTags(QWidget):
         lay.addStretch(1)
 
     def show_photo(self, path: str) -> None:
+        """Read the photo's tags (library pool), then show them as chips."""
         self.photo = path
+
+        def read() -> list:
+            try:
+                return self.library.tags.photo_tags(path)
+            except PhotoclipError:
+                return []
+
+        run_task(self.pool, read, lambda tags: self._chips(path, tags))
+
+    def _chips(self, path: str, tags: list) -> None:
+        if path != self.photo or not shiboken_alive(self):
+            return  # (another photo is shown by now, or the preview closed)
         while self.row.count():
             w = self.row.takeAt(0).widget()
             if w is not None:
                 w.deleteLater()
-        try:
-            tags = self.library.tags.photo_tags(path)
-        except PhotoclipError:
-            tags = []
         for t in tags:
             name = "/".join(t.hierarchical)
             how = (f"auto {t.confidence:.0%}" if t.source == "auto" and t.confidence is not None
@@ -360,56 +393,66 @@ class PhotoTags(QWidget):
             self.row.addWidget(chip)
         if not tags:
             self.row.addWidget(QLabel("No tags"))
+        self.shown.emit()
 
     def remove(self, tag: str | int) -> None:
         """Take a tag (its id, or a name as 'tags' prints it) off the photo shown."""
         if self.photo is not None:
-            self.library.tags.set([self.photo], tag, present=False)
-            self.show_photo(self.photo)
-            self.changed.emit()
+            self._set(self.photo, tag, present=False)
 
     def _add(self) -> None:
         text = self.add.text().strip()
-        if not text or self.photo is None:
-            return
-        try:
-            self.library.tags.set([self.photo], text)
-        except PhotoclipError as e:
-            QMessageBox.warning(self, "Tag", for_gui(e))
-            return
-        self.add.clear()
-        self.show_photo(self.photo)
-        self.changed.emit()
+        if text and self.photo is not None:
+            self._set(self.photo, text, present=True)
+            self.add.clear()
+
+    def _set(self, photo: str, tag: str | int, present: bool) -> None:
+        def done(_: object) -> None:
+            self.show_photo(photo)
+            self.changed.emit()
+
+        run_task(self.pool, lambda: self.library.tags.set([photo], tag, present=present), done,
+                 lambda e: QMessageBox.warning(self, "Tag", for_gui(e)))
 
 
-def add_photo_actions(menu: QMenu, library, paths: list[str], parent, on_change) -> None:
-    """Right-click on photos: add a tag, remove one of theirs."""
+def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent: QWidget,
+                      on_change: Callable[[], None]) -> None:
+    """Right-click on photos: add a tag, remove one of theirs. The names offered are the
+    sidebar's; the photos' own tags are read in the library pool and fill "Remove tag" when
+    known."""
+    library, pool = sidebar.library, sidebar.pool
+
+    def tag(name: str | int, present: bool) -> None:
+        run_task(pool, lambda: library.tags.set(paths, name, present=present),
+                 lambda _: on_change(), lambda e: QMessageBox.warning(parent, "Tag", for_gui(e)))
 
     def add() -> None:
-        names = sorted({f"{ts.name}/{lb.name}" for ts in library.tags.sets()
-                        for lb in ts.labels} | {n for _, n in library.tags.keywords()})
         text, ok = QInputDialog.getItem(parent, "Add tag",
-                                        f"Tag {plural(len(paths), 'photo')} with:", names, 0,
-                                        True)
+                                        f"Tag {plural(len(paths), 'photo')} with:",
+                                        sidebar.tag_names(), 0, True)
         if ok and text.strip():
-            try:
-                library.tags.set(paths, text.strip())
-            except PhotoclipError as e:
-                QMessageBox.warning(parent, "Tag", for_gui(e))
-                return
-            on_change()
+            tag(text.strip(), True)
 
     menu.addSeparator()
     menu.addAction("Add tag…", add)
-    current = {}
-    for p in paths:
-        try:
-            for t in library.tags.photo_tags(p):
-                current["/".join(t.hierarchical)] = t
-        except PhotoclipError:
-            continue
-    if current:
-        sub = menu.addMenu("Remove tag")
+    sub = menu.addMenu("Remove tag")
+    sub.menuAction().setVisible(False)
+
+    def theirs() -> dict[str, int]:
+        current: dict[str, int] = {}
+        for p in paths:
+            try:
+                for t in library.tags.photo_tags(p):
+                    current["/".join(t.hierarchical)] = t.tag_id
+            except PhotoclipError:
+                continue
+        return current
+
+    def fill(current: dict[str, int]) -> None:
+        if not shiboken_alive(sub):
+            return  # (the menu closed first)
         for name in sorted(current):
-            sub.addAction(name, lambda t=current[name].tag_id: (
-                library.tags.set(paths, t, present=False), on_change()))
+            sub.addAction(name, lambda t=current[name]: tag(t, False))
+        sub.menuAction().setVisible(bool(current))
+
+    run_task(pool, theirs, fill)

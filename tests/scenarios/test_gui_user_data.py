@@ -24,9 +24,10 @@ def test_removing_a_folder_says_what_is_kept_and_it_comes_back(qtbot, copy_windo
 
     monkeypatch.setattr(QMessageBox, "question", answer)
     w.folder_list._ask_remove(root)
+    qtbot.waitUntil(lambda: bool(asked), timeout=10000)  # (what is kept is read off-thread)
     assert "36 photos" in asked[0] and "1 tag" in asked[0] and "kept" in asked[0], asked[0]
-    qtbot.waitUntil(lambda: not lib.folders.list(), timeout=10000)
-    assert "kept" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: "kept" in w.statusBar().currentMessage(), timeout=10000)
+    assert not lib.folders.list()
     w.bridge.worker.add_folder(root)
     qtbot.waitUntil(lambda: w.bridge.worker.wait_idle(0.01) and
                     lib.status()["photos"] == 36, timeout=60000)
@@ -42,10 +43,10 @@ def test_a_moved_folder_is_found_again_from_its_menu(qtbot, copy_window, monkeyp
     os.rename(root, moved)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(moved))
     w.folder_list._ask_relink(str(root))
-    qtbot.waitUntil(lambda: lib.folders.list()[0].path == str(moved), timeout=10000)
+    qtbot.waitUntil(lambda: "keep their tags" in w.statusBar().currentMessage(), timeout=10000)
+    assert lib.folders.list()[0].path == str(moved)
     new_photo = moved / photo.relative_to(root)
     assert [t.name for t in lib.tags.photo_tags(new_photo)] == ["beach"]
-    assert "keep their tags" in w.statusBar().currentMessage()
 
 
 def test_the_preview_removes_a_keyword_that_shares_a_labels_name(qtbot, copy_window):
@@ -59,13 +60,17 @@ def test_the_preview_removes_a_keyword_that_shares_a_labels_name(qtbot, copy_win
     lib.tags.set([photo], "AC/DC")
     from photoclip.gui.tagsets import PhotoTags
 
-    tags = PhotoTags(lib)
+    tags = PhotoTags(lib, copy_window.info_pool)
     qtbot.addWidget(tags)
-    tags.show_photo(photo)
     from PySide6.QtWidgets import QToolButton
 
-    for _ in range(3):  # click each chip's ✕ (the row is rebuilt after each)
-        chip = next(tags.row.itemAt(i).widget() for i in range(tags.row.count())
-                    if isinstance(tags.row.itemAt(i).widget(), QToolButton))
-        chip.click()
+    def chips() -> list:
+        return [tags.row.itemAt(i).widget() for i in range(tags.row.count())
+                if isinstance(tags.row.itemAt(i).widget(), QToolButton)]
+
+    tags.show_photo(photo)
+    qtbot.waitUntil(lambda: len(chips()) == 3, timeout=5000)  # (read in the library pool)
+    for left in (2, 1, 0):  # click each chip's ✕ (the row is rebuilt after each)
+        chips()[0].click()
+        qtbot.waitUntil(lambda left=left: len(chips()) == left, timeout=5000)
     assert lib.tags.photo_tags(photo) == []

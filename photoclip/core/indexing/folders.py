@@ -25,7 +25,8 @@ from photoclip.core.lock import FileLock
 from photoclip.core.model.host import ModelHost
 from photoclip.core.paths import show
 from photoclip.core.search.index_keeper import IndexKeeper
-from photoclip.core.store.catalog import Catalog, Folder, is_within
+from photoclip.core.store.catalog import Catalog, is_within
+from photoclip.core.store.catalog import Folder as Folder  # (the folders' record: re-exported)
 from photoclip.core.store.recovery import backup_if_due
 
 log = logging.getLogger(__name__)

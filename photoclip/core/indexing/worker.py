@@ -40,7 +40,7 @@ REMOVAL_GRACE = 3.0  # seconds a vanished photo waits before it is forgotten (se
 class _Job:
     priority: int
     seq: int
-    kind: str = field(compare=False)  # scan | change | stop
+    kind: str = field(compare=False)  # scan | scan all | change | stop
     root: str = field(compare=False, default="")
     change: Change | None = field(compare=False, default=None)
 
@@ -81,6 +81,7 @@ class Worker:
         self._status = WorkerStatus("idle")
         self._removals: list[tuple[float, Plan]] = []  # (due, plan) of vanished photos
         self._roots: set[str] = set()  # the folders being watched and indexed
+        self._reconcile = True
         self._last_sync = 0.0  # when _sync_folders last read the catalog's folders
         self._user_data_polled = 0.0  # when a long run last gave the user-data guard a look
         # One progress for the whole run of work (until idle), not one per folder job: files
@@ -94,14 +95,18 @@ class Worker:
     # -- control (any thread) ----------------------------------------------------------------
 
     def start(self, reconcile: bool = True) -> None:
-        """Start working; with ``reconcile``, first diff every folder against the disk."""
+        """Start working; with ``reconcile``, first diff every folder against the disk. The
+        folders are read in the worker's own thread (the caller may be the GUI thread)."""
+        self._reconcile = reconcile
+        self._thread.start()
+
+    def _begin(self) -> None:  # worker thread, before the first job
         folders = [f.path for f in self.library.folders.all()]
-        self._roots = set(folders)
+        self._roots |= set(folders)  # (a folder added meanwhile stays)
         self._last_sync = time.monotonic()
-        if reconcile:
+        if self._reconcile:
             for root in folders:
                 self._put(PRIORITY_BACKFILL, "scan", root)
-        self._thread.start()
         if self.watcher is not None:
             self.watcher.start(folders)
 
@@ -166,10 +171,9 @@ class Worker:
         return folder
 
     def rescan(self, root: str | None = None, priority: int = PRIORITY_USER) -> None:
-        """Reconcile one folder (or all) now, ahead of the backfill."""
-        roots = [root] if root else [f.path for f in self.library.folders.all()]
-        for r in roots:
-            self._put(priority, "scan", r)
+        """Reconcile one folder (or all: the worker's thread lists them) now, ahead of the
+        backfill."""
+        self._put(priority, "scan" if root else "scan all", root or "")
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until the queue is empty and nothing is running (tests, CLI)."""
@@ -222,6 +226,7 @@ class Worker:
             time.sleep(0.05)
 
     def _run(self) -> None:
+        self._guard(self._begin)
         while True:
             try:
                 job = self._queue.get(timeout=0.5)
@@ -313,6 +318,10 @@ class Worker:
 
     def _do(self, job: _Job) -> None:
         lib = self.library
+        if job.kind == "scan all":
+            for root in sorted(self._roots):
+                self._put(job.priority, "scan", root)
+            return
         folder = lib.folders.at(job.root)
         if folder is None:
             return  # removed meanwhile

@@ -7,7 +7,13 @@ import os
 import time
 
 import pytest
-from conftest import CIFAR_SAMPLE, label_of, make_library, open_window, write_photos
+from conftest import (
+    cifar_home_copy,
+    label_of,
+    make_library,
+    open_window,
+    write_photos,
+)
 from PySide6.QtCore import Qt
 
 from photoclip.core.errors import ModelUnavailable
@@ -21,11 +27,10 @@ def first_labels(window, n=10):
 
 
 @pytest.fixture
-def cifar_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
+def cifar_window(qtbot, tmp_path, cifar_encoder, cifar_prepared_home, monkeypatch):
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "gui-home"))
-    lib = make_library(tmp_path / "gui-home", cifar_encoder)
-    lib.folders.add(CIFAR_SAMPLE)
-    lib.folders.index()
+    # (a copy of the 1,000 CIFAR photos indexed once per run: re-indexing took 20 s a test)
+    lib = cifar_home_copy(cifar_prepared_home, tmp_path / "gui-home", cifar_encoder)
     window = open_window(qtbot, lib)
     yield window
     window.close()
@@ -34,9 +39,8 @@ def cifar_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
 def type_query(qtbot, window, text):
     window.search.clear()
     qtbot.keyClicks(window.search, text)
-    qtbot.waitUntil(lambda: window.shown_request is not None
-                    and window.shown_request[0] == text and window.shown_request[2] is None,
-                    timeout=30000)
+    qtbot.waitUntil(lambda: (shown := window.searching.shown) is not None
+                    and shown.query == text and shown.similar is None, timeout=30000)
 
 
 def test_typing_a_query_shows_dogs_first(qtbot, cifar_window):
@@ -54,14 +58,14 @@ def test_find_similar_on_a_cat_shows_cats(qtbot, cifar_window):
     type_query(qtbot, w, "cat")
     row = next(r for r in range(w.model.rowCount()) if label_of(w.model.hit(r).path) == "cat")
     w.find_similar(row)
-    qtbot.waitUntil(lambda: w.shown_request[2] is not None, timeout=30000)
+    qtbot.waitUntil(lambda: w.searching.shown.similar is not None, timeout=30000)
     assert w.results.caption.text().startswith("Photos like it — ")
     assert w.results.chip.isVisible() and "Similar to:" in w.results.chip.label.text()
     assert first_labels(w).count("cat") >= 7, first_labels(w)
     # Esc (or the chip's ✕) goes back to all photos
     w.view.setFocus()
     qtbot.keyClick(w.view, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: w.shown_request[2] is None, timeout=30000)
+    qtbot.waitUntil(lambda: w.searching.shown.similar is None, timeout=30000)
     assert not w.results.chip.isVisible() and w.model.shown == 1000
 
 
@@ -328,6 +332,7 @@ def test_settings_offer_the_fastest_path_and_say_which_one_runs(qtbot, cifar_win
     assert dlg.precision.currentData() == "auto"
     assert any(t.startswith("int8") and "fastest" in t for t in labels)
     # what runs, and why (measured on this machine: fp32 on AVX2, bf16 where it is native)
+    qtbot.waitUntil(lambda: dlg.precision_now.text() != "", timeout=10000)  # (read off-thread)
     assert dlg.precision_now.text().startswith("Now: ") and "CPU" in dlg.precision_now.text()
     dlg.precision.setCurrentIndex(dlg.precision.findData("int8"))
     with qtbot.waitSignal(dlg.finished, timeout=60000):

@@ -35,9 +35,10 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
     monkeypatch.setattr(categories.CategoryEditor, "exec", fill)
     menu = QMenu()
     paths = [w.model.hit(r).path for r in w.view.selected_rows()]
-    categories.add_photo_actions(menu, lib, paths, w, w.categories_changed)
+    categories.add_photo_actions(menu, w.category_panel, paths, w, w.categories_changed)
     _action(menu, "Add to category", "New category…").trigger()
-    assert lib.categories.get("Boats").positives == 4
+    qtbot.waitUntil(lambda: "Boats" in w.category_panel.names()
+                    and lib.categories.get("Boats").positives == 4, timeout=10000)
 
     panel = w.category_panel
     qtbot.waitUntil(lambda: (panel.count("Boats") or 0) >= 4 and not panel.busy, timeout=30000)
@@ -49,8 +50,8 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
     item = panel.tree.topLevelItem(0)
     qtbot.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton,
                      pos=panel.tree.visualItemRect(item).center())
-    qtbot.waitUntil(lambda: w.shown_request is not None
-                    and w.shown_request[0] == "category:Boats", timeout=30000)
+    qtbot.waitUntil(lambda: w.searching.shown is not None
+                    and w.searching.shown.query == "category:Boats", timeout=30000)
     shown = [h.path for h in w.model.hits()]
     assert len(shown) == members
     assert all(label_of(p) == "ship" for p in shown[:6])
@@ -65,6 +66,9 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
         yes = label_of(hit.path) == "ship"
         qtbot.keyClick(dlg, Qt.Key.Key_Y if yes else Qt.Key.Key_N)
         answers[hit.id] = yes
+    # (each answer is saved in the library pool, in order)
+    qtbot.waitUntil(lambda: (c := lib.categories.get("Boats")).positives + c.negatives == 8,
+                    timeout=10000)
     cat = lib.categories.get("Boats")
     assert cat.positives + cat.negatives == 8
     for pid, yes in answers.items():

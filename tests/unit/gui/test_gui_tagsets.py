@@ -24,7 +24,9 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
         return QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(TagSetEditor, "exec", fill)
-    ts = w.tag_panel.new_set()
+    w.tag_panel.new_set()  # (saved in the library pool; the sidebar shows it when read)
+    qtbot.waitUntil(lambda: "Animals" in w.tag_panel.sets, timeout=10000)
+    ts = w.tag_panel.sets["Animals"]
     assert [lb.name for lb in ts.labels] == ["cat", "dog", "ship"]
     assert ts.labels[0].synonyms == ["kitten"]
 
@@ -40,8 +42,8 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
     tree = w.tag_panel.tree
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton,
                      pos=tree.visualItemRect(item).center())  # (the list may refresh later)
-    qtbot.waitUntil(lambda: w.shown_request is not None
-                    and w.shown_request[0] == "tag:Animals/ship", timeout=30000)
+    qtbot.waitUntil(lambda: w.searching.shown is not None
+                    and w.searching.shown.query == "tag:Animals/ship", timeout=30000)
     shown = [h.path for h in w.model.hits()]
     assert len(shown) == count
     assert sum(label_of(p) == "ship" for p in shown) >= 8
@@ -49,12 +51,14 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
     # the preview lists the photo's tags; removing one sticks through a re-apply
     dlg = w.preview(0)
     path = w.model.hit(0).path
+    qtbot.waitUntil(lambda: dlg.findChild(QToolButton, "tag-chip:Animals/ship") is not None,
+                    timeout=5000)  # (the photo's tags are read in the library pool)
     chip = dlg.findChild(QToolButton, "tag-chip:Animals/ship")
-    assert chip is not None and "auto" in chip.text()
+    assert "auto" in chip.text()
     qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
-    assert "ship" not in {t.name for t in lib.tags.photo_tags(path)}
     qtbot.waitUntil(lambda: dlg.findChild(QToolButton, "tag-chip:Animals/ship") is None,
                     timeout=5000)
+    assert "ship" not in {t.name for t in lib.tags.photo_tags(path)}
     dlg.close()
 
     w.tag_panel.apply("Animals")  # again: the removal wins
@@ -62,7 +66,10 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
                     and not w.tag_panel._busy, timeout=30000)
     assert "ship" not in {t.name for t in lib.tags.photo_tags(path)}
     dlg = w.preview(0)
-    qtbot.waitUntil(lambda: dlg.isVisible(), timeout=5000)
+    from photoclip.gui.tagsets import PhotoTags
+
+    tags = dlg.findChild(PhotoTags)
+    qtbot.waitUntil(lambda: dlg.isVisible() and tags.row.count() > 0, timeout=5000)  # (read)
     assert dlg.hit.path != path or dlg.findChild(QToolButton, "tag-chip:Animals/ship") is None
     dlg.close()
 
@@ -78,8 +85,9 @@ def test_grid_menu_adds_a_tag_by_hand(qtbot, copy_window, monkeypatch):
     path = w.model.hits()[0].path
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("holiday", True))
     menu = QMenu(w)
-    add_photo_actions(menu, lib, [path], w, w.tags_changed)
+    add_photo_actions(menu, w.tag_panel, [path], w, w.tags_changed)
     next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
+    qtbot.waitUntil(lambda: lib.tags.photo_tags(path) != [], timeout=5000)  # (library pool)
     assert [(t.name, t.source) for t in lib.tags.photo_tags(path)] == [("holiday", "manual")]
     qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=5000)
     assert w.tag_panel.tree.topLevelItem(0).text(0) == "Keywords"

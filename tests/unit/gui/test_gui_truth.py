@@ -33,8 +33,8 @@ def labels(window, n=10):
 
 def search_for(qtbot, window, text):
     window.search.setText(text)
-    qtbot.waitUntil(lambda: window.shown_request is not None
-                    and window.shown_request[0] == text, timeout=30000)
+    qtbot.waitUntil(lambda: window.searching.shown is not None
+                    and window.searching.shown.query == text, timeout=30000)
 
 
 def real_loader(cifar_encoder):
@@ -316,13 +316,14 @@ def test_an_empty_grid_says_why():
     from photoclip.core.indexing.folders import FolderStatus
     from photoclip.core.indexing.worker import WorkerStatus
     from photoclip.core.search.searcher import Filters
+    from photoclip.gui.search_controller import SearchRequest
 
     def why(query="", similar=None, filters=None, hidden=0, error=None, online=True,
             counts=None, worker=None, model="ready", folders=True):
         filters = filters or Filters()
         folder = [FolderStatus("/p/A", online, 10, 0, 0, 1.0)] if folders else []
-        return status_text.empty_reason((query, filters, similar), hidden=hidden, error=error,
-                                   folders=folder, worker=worker, model=model,
+        return status_text.empty_reason(SearchRequest(query, filters, similar), hidden=hidden,
+                                        error=error, folders=folder, worker=worker, model=model,
                                    counts=counts or {"photos": 10, "indexed": 10, "failed": 0,
                                                      "pending": 0})
 
@@ -442,7 +443,7 @@ def test_a_pasted_image_is_named_as_such_and_its_file_removed_on_exit(qtbot, sma
     QApplication.clipboard().setImage(image)
     w.search.setFocus()
     qtbot.keyClick(w.search, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: w.shown_request is not None and w.shown_request[2] is not None,
+    qtbot.waitUntil(lambda: w.searching.shown is not None and w.searching.shown.similar is not None,
                     timeout=30000)
     assert w.results.chip.isVisible() and "pasted image" in w.results.chip.label.text()
     temp = w.search._pasted

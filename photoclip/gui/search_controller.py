@@ -1,0 +1,194 @@
+"""The search state of the window, in one object: what is shown, what waits, and running it.
+
+A :class:`SearchRequest` is what the user asked for (the text in the bar, the filters, or a
+photo to find similar ones to). :class:`SearchController` runs it off the GUI thread —
+ranked searches in the search pool, one at a time with only the newest request waiting
+(typing never queues a backlog); browsing in a pool of its own — and hands the hits to the
+window's grid. It also knows when the results shown are stale (photos indexed or tagged
+under them) and reruns them keeping the selection and the scroll.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from photoclip.core.errors import explain, for_gui
+from photoclip.core.search import query as grammar
+from photoclip.core.search.searcher import Filters, Hit
+from photoclip.gui.executors import run_task
+
+if TYPE_CHECKING:
+    from photoclip.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+RESULT_LIMIT = 500  # ranked results fetched for a search (browsing shows the whole library)
+BROWSE_FIRST = 2000  # a browse shows this many newest photos at once, then the rest
+SEARCH_DEBOUNCE_MS = 250
+REFRESH_MS = 1500  # results are re-run this long after the library changed under them
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What the grid is asked to show."""
+
+    query: str = ""  # the text in the search bar (the grammar: core/search/query.py)
+    filters: Filters = field(default_factory=Filters)
+    similar: tuple[int | str, str] | None = None  # (photo id or image file, name shown)
+
+    @property
+    def browsing(self) -> bool:
+        """No query and no photo: the library, newest first."""
+        return not self.query and self.similar is None
+
+
+View = tuple[list[str], str | None, int]  # (selected paths, current path, scroll position)
+
+
+class SearchController(QObject):
+    """Runs the window's searches; ``shown`` is the request whose results are in the grid."""
+
+    done = Signal()  # after each set of results is shown (tests, screenshots)
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.w = window
+        self.shown: SearchRequest | None = None
+        self.error: str | None = None  # why the request shown has no results (a sentence)
+        self.similar: tuple[int | str, str] | None = None  # the photo searched by, if any
+        self._seq = 0  # the newest request started; older answers are dropped
+        self._busy = False  # a ranked search is running
+        self._queued: tuple[SearchRequest, View | None] | None = None
+        self._rest_of_browse: tuple[int, SearchRequest] | None = None
+        self._refresh_at = 0  # progress count at which a search shown during indexing reruns
+        self.debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.run)
+        self.stale = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self.stale.timeout.connect(self.refresh)
+
+    def request(self) -> SearchRequest:
+        """What the window asks for now."""
+        return SearchRequest(self.w.search.text().strip(), self.w.filters(), self.similar)
+
+    def showing_search(self) -> bool:
+        """Whether the grid shows ranked results (not the library browsed)."""
+        return self.shown is not None and not self.shown.browsing
+
+    def run(self, keep_view: bool = False) -> None:
+        """Start the search for the current query, filters and photo, off the GUI thread.
+        ``keep_view``: the same results brought up to date (selection and scroll stay)."""
+        w = self.w
+        self.debounce.stop()
+        request = self.request()
+        if not request.browsing and w.preparing:
+            w.results.caption.setText("Preparing search…")  # run once ready: model_loaded
+            return
+        if not keep_view and request.query != (self.shown.query if self.shown else ""):
+            w.filter_bar.reset_relevance()  # a new search starts from the good matches
+        keep = w.view_state() if keep_view else None
+        if self._busy:
+            self._queued = (request, keep)
+            return
+        self._start(request, keep)
+
+    def refresh(self) -> None:
+        """The library changed under the results shown: run them again, keeping the view."""
+        if self.shown is not None:
+            self.run(keep_view=True)
+
+    def progress(self, done: int) -> None:
+        """Indexing has done ``done`` photos: a search shown meanwhile reruns now and then."""
+        if self._refresh_at and done >= self._refresh_at and self.showing_search():
+            self._refresh_at = done + max(100, done // 4)
+            self.stale.start()  # results of a partial index: bring them up to date
+
+    def _start(self, request: SearchRequest, keep: View | None = None) -> None:
+        w, lib = self.w, self.w.library
+        self._seq += 1
+        seq = self._seq
+        pool = w.search_pool
+        if request.similar is not None:
+            fn = partial(lib.search.similar, request.similar[0], limit=RESULT_LIMIT,
+                         filters=request.filters)
+        elif request.query and (w.model_ready or grammar.parse(request.query).by_name):
+            fn = partial(lib.search.find, request.query, limit=RESULT_LIMIT,
+                         filters=request.filters)
+        elif request.query:  # no model: the empty state says so
+            self.shown, self.error = request, None
+            w.model.set_hits([])
+            w.update_results()
+            self.done.emit()
+            return
+        else:
+            fn = partial(lib.search.browse, request.filters, limit=BROWSE_FIRST)
+            pool = w.browse_pool  # (a browse never waits behind a search)
+        serial = pool is w.search_pool
+        if serial:
+            self._busy = True
+        status = w.worker_status
+        self._refresh_at = status.done + 100 if status and status.state == "working" else 0
+        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial, keep),
+                 lambda err: self._failed(seq, err, request, serial))
+
+    def _finish(self, serial: bool = True) -> None:
+        if not serial:
+            return
+        self._busy = False
+        if self._queued is not None:
+            (request, keep), self._queued = self._queued, None
+            self._start(request, keep)
+
+    def _show(self, seq: int, hits: list[Hit], request: SearchRequest, serial: bool = True,
+              keep: View | None = None) -> None:
+        w = self.w
+        if seq == self._seq:
+            self.shown, self.error = request, None
+            w.model.set_hits(hits, sections=request.browsing)
+            w.update_results()
+            if keep is not None:
+                w.restore_view(keep)
+            elif w.model.shown:
+                w.view.setCurrentIndex(w.model.index(w.model.first_photo_row()))
+                w.view.scrollToTop()
+            if request.browsing and len(hits) >= BROWSE_FIRST:
+                self._rest_of_browse = (seq, request)
+                self.load_rest_of_browse()
+        self._finish(serial)
+        self.done.emit()
+
+    def load_rest_of_browse(self) -> None:
+        """The rest of a long browse, once the first search no longer waits on start-up work
+        (both are Python-heavy and share the interpreter)."""
+        w = self.w
+        if self._rest_of_browse is None or w.preparing:
+            return
+        seq, request = self._rest_of_browse
+        self._rest_of_browse = None
+        if seq != self._seq:
+            return
+
+        def show_rest(hits: list[Hit]) -> None:
+            if seq == self._seq:
+                w.model.extend_hits(hits[w.model.total:])
+                w.update_results()
+
+        run_task(w.browse_pool, partial(w.library.search.browse, request.filters), show_rest,
+                 lambda err: log.warning("browsing failed: %s", err))
+
+    def _failed(self, seq: int, err: Exception, request: SearchRequest,
+                serial: bool = True) -> None:
+        w = self.w
+        if seq == self._seq:
+            explained = explain(err, w.library.home)
+            msg = for_gui(explained) if explained is not None else f"Search failed: {err}"
+            log.warning("search %r failed: %s", request.query or request.similar, err)
+            self.shown, self.error = request, msg
+            w.model.set_hits([])
+            w.update_results()
+        self._finish(serial)
+        self.done.emit()
