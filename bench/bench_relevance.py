@@ -1,6 +1,6 @@
-"""What judging "good matches" adds to a text search (core/relevance.py), at 100k photos.
+"""What judging "good matches" adds to a text search (core/search/relevance.py), at 100k photos.
 
-End to end through Library.search, as the app runs it (limit 500): the exported ViT-B-32 text
+End to end through lib.search.find, as the app runs it (limit 500): the exported ViT-B-32 text
 tower (seeded random weights: the real model's cost), the index (HNSW above 50k), then the
 relevance of the 500 hits — their vectors read from the catalog and compared with the ~200
 everyday alternatives. Beside it, in the same run: the same searches without the relevance

@@ -86,7 +86,8 @@ MIGRATIONS: list[str] = [
     END;
     ALTER TABLE folders ADD COLUMN device INTEGER;
     """,
-    # 2 -> 3: tag sets (tagsets.py). A tag is a label of a set or, with no set, a free keyword
+    # 2 -> 3: tag sets (core/tags; their SQL: core/store/tags.py; the SQL below is as
+    # released). A tag is a label of a set or, with no set, a free keyword
     # (typed by the user or imported from XMP). A photo's tag is 'auto' (with the set's
     # confidence and the model it came from), 'manual', or 'removed': a tombstone, so that no
     # re-apply, threshold or model change brings back a tag the user took off.

@@ -18,10 +18,11 @@ it could show instead:
    a uniform share (1 / (labels + 1)), so a snowy mountain can be both; an exclusive set gives
    only its winner.
 
-Measured with the fixture CLIP on the 1,000 CIFAR-10 sample photos (tests/unit/tags/test_tagsets.py;
-numbers in docs/ARCHITECTURE.md): a label with no matching photos tags none of them, and a
-label's precision and recall are the same whether the library is the ten classes evenly or
-mostly cats and dogs — the decision never looks at the other photos.
+Measured with the fixture CLIP on the 1,000 CIFAR-10 sample photos
+(tests/unit/tags/test_tagsets.py; numbers in docs/tagsets.md): a label with no matching
+photos tags none of them, and a label's precision and recall are the same whether the
+library is the ten classes evenly or mostly cats and dogs — the decision never looks at the
+other photos.
 
 The vectors a :class:`Scorer` holds are made and stored by core/store/tags.py
 (``TagStore.scorer``); the prompts and vocabulary come from core/model/text.py.
