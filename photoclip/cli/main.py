@@ -346,9 +346,9 @@ def _fail(e: PhotoclipError) -> int:
 
 def cmd_gui(lib: Library, args) -> int:
     lib.close()
-    from photoclip.app import gui_main
+    from photoclip.gui.launch import main as open_app  # (no Qt until it can open)
 
-    return gui_main(["--minimized"] if args.minimized else [])
+    return open_app(["--minimized"] if args.minimized else [])
 
 
 COMMANDS = {"gui": cmd_gui, **cli_folders.COMMANDS, **cli_search.COMMANDS, **cli_tags.COMMANDS,

@@ -509,13 +509,14 @@ LDD_MISSING = """\
 
 def test_missing_x11_libraries_are_named_as_packages_to_install(monkeypatch, capsys):
     from photoclip import app
+    from photoclip.gui import launch
 
-    assert app.packages_for(LDD_MISSING) == ["libxcb-cursor0", "libxcb-icccm4",
+    assert launch.packages_for(LDD_MISSING) == ["libxcb-cursor0", "libxcb-icccm4",
                                              "libxkbcommon-x11-0", "libxcb-keysyms1"]
-    assert app.packages_for("\tlibc.so.6 => /lib/libc.so.6 (0x1)\n") == []
-    assert isinstance(app.missing_gui_packages(), list)  # (this machine: whatever it has)
-    monkeypatch.setattr(app, "no_display", lambda: None)
-    monkeypatch.setattr(app, "missing_gui_packages", lambda: app.packages_for(LDD_MISSING))
+    assert launch.packages_for("\tlibc.so.6 => /lib/libc.so.6 (0x1)\n") == []
+    assert isinstance(launch.missing_gui_packages(), list)  # (this machine: whatever it has)
+    monkeypatch.setattr(launch, "no_display", lambda: None)
+    monkeypatch.setattr(launch, "missing_gui_packages", lambda: launch.packages_for(LDD_MISSING))
     assert app.gui_main([]) == 1  # a sentence instead of Qt's abort
     err = capsys.readouterr().err
     assert "sudo apt install libxcb-cursor0 libxcb-icccm4 libxkbcommon-x11-0 libxcb-keysyms1" \
