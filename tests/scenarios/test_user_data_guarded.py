@@ -267,7 +267,7 @@ def test_snapshots_keep_several_generations(tmp_path, monkeypatch):
 
 def _catalog_v5(path: Path) -> sqlite3.Connection:
     """A catalog as PhotoCLIP before migration 6 wrote it."""
-    from photoclip.core.store.catalog import MIGRATIONS
+    from photoclip.core.store.schema import MIGRATIONS
 
     conn = sqlite3.connect(path, isolation_level=None)
     for k, sql in enumerate(MIGRATIONS[:5]):

@@ -41,7 +41,8 @@ from photoclip.core.categories.model import (
 from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.model.protocols import TextEncoder
 from photoclip.core.model.text import TEMPLATES, label_vector
-from photoclip.core.store.catalog import Catalog, new_id
+from photoclip.core.store.catalog import Catalog
+from photoclip.core.store.schema import new_id
 
 Ids = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]

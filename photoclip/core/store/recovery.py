@@ -32,7 +32,8 @@ from pathlib import Path
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.lock import LibraryUse
 from photoclip.core.store import userdata
-from photoclip.core.store.catalog import Catalog, CatalogTooNew, fill_name_keys
+from photoclip.core.store.catalog import Catalog, CatalogTooNew
+from photoclip.core.store.schema import fill_name_keys
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,8 @@ from photoclip.core.model.text import (
     vocabulary,
 )
 from photoclip.core.paths import to_db
-from photoclip.core.store.catalog import Catalog, new_id
+from photoclip.core.store.catalog import Catalog
+from photoclip.core.store.schema import new_id
 from photoclip.core.tags.model import (
     LIBRARY,
     ApplyReport,

@@ -34,7 +34,8 @@ from typing import Any
 from photoclip.core import names
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.paths import from_db, to_db
-from photoclip.core.store.catalog import Catalog, new_id
+from photoclip.core.store.catalog import Catalog
+from photoclip.core.store.schema import new_id
 from photoclip.core.store.tags import keyword_in, label_id
 
 log = logging.getLogger(__name__)

@@ -257,7 +257,8 @@ def test_hidden_and_system_folders_are_skipped(tmp_path, tiny_library):
 def test_a_catalog_from_a_newer_version_is_refused_clearly(tmp_path):
     import sqlite3
 
-    from photoclip.core.store.catalog import SCHEMA_VERSION, Catalog
+    from photoclip.core.store.catalog import Catalog
+    from photoclip.core.store.schema import SCHEMA_VERSION
 
     path = tmp_path / "catalog.sqlite3"
     Catalog(path).close()
@@ -335,7 +336,8 @@ def test_a_catalog_of_the_previous_release_upgrades_keeping_every_vector(tmp_pat
     revision on (the index relies on it)."""
     import sqlite3
 
-    from photoclip.core.store.catalog import MIGRATIONS, Catalog
+    from photoclip.core.store.catalog import Catalog
+    from photoclip.core.store.schema import MIGRATIONS
 
     home = tmp_path / "home"
     lib = make_library(home, tiny_encoder)

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from photoclip.core.store import recovery
-from photoclip.core.store.catalog import SCHEMA_VERSION, Catalog, CatalogTooNew, PhotoRecord
+from photoclip.core.store.catalog import Catalog, CatalogTooNew, PhotoRecord
+from photoclip.core.store.schema import SCHEMA_VERSION
 
 
 def _catalog(home, folder="/photos/trip", photo="/photos/trip/a.jpg"):
