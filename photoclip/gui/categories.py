@@ -311,7 +311,7 @@ class ReviewDialog(QDialog):
         skip.clicked.connect(lambda: self.step(1))
         for key, fn in (("Y", lambda: self.answer(True)), ("N", lambda: self.answer(False)),
                         ("Right", lambda: self.step(1)), ("Left", lambda: self.step(-1))):
-            QShortcut(QKeySequence(key), self, activated=fn)
+            QShortcut(QKeySequence(key), self, fn)
         buttons = QHBoxLayout()
         for b in (back, yes, no, skip):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -397,12 +397,18 @@ def add_photo_actions(menu: QMenu, sidebar: CategorySidebar, paths: list[str], p
     menu.addSeparator()
     add = menu.addMenu("Add to category")
     for n in names:
-        add.addAction(n, lambda n=n: label(n, True))
+        def add_to(n: str = n) -> None:
+            label(n, True)
+
+        add.addAction(n, add_to)
     add.addAction("New category…", lambda: sidebar.new_category(lambda n: label(n, True)))
     if names:
         neg = menu.addMenu("Not in category")
         for n in names:
-            neg.addAction(n, lambda n=n: label(n, False))
+            def not_in(n: str = n) -> None:
+                label(n, False)
+
+            neg.addAction(n, not_in)
     forget = menu.addMenu("Forget as example of")
     forget.menuAction().setVisible(False)
 
@@ -419,7 +425,10 @@ def add_photo_actions(menu: QMenu, sidebar: CategorySidebar, paths: list[str], p
         if not shiboken_alive(forget):
             return  # (the menu closed first)
         for n in labelled:
-            forget.addAction(n, lambda n=n: label(n, None))
+            def forget_in(n: str = n) -> None:
+                label(n, None)
+
+            forget.addAction(n, forget_in)
         forget.menuAction().setVisible(bool(labelled))
 
     run_task(pool, examples_of, fill)

@@ -32,7 +32,7 @@ class FolderList(QListWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._shown: list[str] | None = None
+        self._shown: list[tuple[str, str, bool]] | None = None
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.itemClicked.connect(lambda item: self.selected.emit(item.data(FolderRole)))

@@ -13,10 +13,11 @@ def human_size(n: int) -> str:
     """``"937 bytes"``, ``"1 byte"``, ``"12.4 KB"``, ``"3.1 MB"``, ``"1.2 GB"`` (1 KB = 1024)."""
     if n < 1024:
         return plural(n, "byte")
+    size = float(n)
     for unit in ("KB", "MB", "GB", "TB"):
-        n /= 1024
-        if n < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if n >= 100 else f"{n:.1f} {unit}"
+        size /= 1024
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if size >= 100 else f"{size:.1f} {unit}"
     raise AssertionError("unreachable")
 
 

@@ -113,7 +113,8 @@ class MainWindow(QMainWindow):
         self.filter_bar.changed.connect(self._filters_changed)
         self.filter_bar.relevance_changed.connect(self._relevance_changed)
         self.model.set_min_relevance(self.filter_bar.cut())
-        settings_btn = QToolButton(text="⚙")
+        settings_btn = QToolButton()
+        settings_btn.setText("⚙")
         settings_btn.setToolTip("Settings")
         settings_btn.clicked.connect(self.open_settings)
         top = QHBoxLayout()
@@ -133,8 +134,9 @@ class MainWindow(QMainWindow):
         bl.addWidget(self.model_panel)
         self.banner.setVisible(False)
 
-        self.results = ResultsPanel(self.model, self.window_state.value(
-            "zoom", self.library.settings.thumbnail_size, type=int))
+        zoom = self.window_state.value("zoom", self.library.settings.thumbnail_size, type=int)
+        self.results = ResultsPanel(
+            self.model, zoom if isinstance(zoom, int) else self.library.settings.thumbnail_size)
         self.results.chip.closed.connect(self.clear_search)
         self.results.weaker_requested.connect(self.filter_bar.lower)
         self.results.all_requested.connect(self.filter_bar.show_all)
@@ -193,7 +195,7 @@ class MainWindow(QMainWindow):
 
     def _build_shortcuts(self) -> None:
         for seq in ("Ctrl+F", "/"):
-            QShortcut(QKeySequence(seq), self, activated=self._focus_search)
+            QShortcut(QKeySequence(seq), self, self._focus_search)
         self.view.preview_requested.connect(self.preview)
         self.view.open_requested.connect(self.photos.open_row)
         self.view.copy_requested.connect(self.photos.copy_paths)
@@ -201,8 +203,9 @@ class MainWindow(QMainWindow):
         find_similar = QAction("Find similar", self, shortcut=QKeySequence("Ctrl+Shift+F"))
         find_similar.triggered.connect(self._similar_current)
         self.addAction(find_similar)
-        quit_action = QAction("Quit", self, shortcuts=[QKeySequence("Ctrl+Q"),
-                                                       QKeySequence.StandardKey.Quit])
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcuts([QKeySequence("Ctrl+Q"),
+                                  QKeySequence(QKeySequence.StandardKey.Quit)])
         quit_action.triggered.connect(self.close)
         self.addAction(quit_action)
 
@@ -331,8 +334,9 @@ class MainWindow(QMainWindow):
     def restore_view(self, state: View) -> None:
         selected, current, scroll = state
         sel = self.view.selectionModel()
-        if current is not None and self.model.row_of(current) is not None:
-            self.view.setCurrentIndex(self.model.index(self.model.row_of(current)))
+        current_row = self.model.row_of(current) if current is not None else None
+        if current_row is not None:
+            self.view.setCurrentIndex(self.model.index(current_row))
         sel.clearSelection()
         for path in selected:
             row = self.model.row_of(path)
@@ -416,9 +420,11 @@ class MainWindow(QMainWindow):
 
     def add_folder(self, path: str) -> None:
         """Add a folder (in the library pool); it is scanned and indexed in the background."""
+        def refused(e: Exception) -> None:
+            QMessageBox.information(self, "PhotoCLIP", for_gui(e))
+
         run_task(self.info_pool, lambda: self.bridge.worker.add_folder(path),
-                 lambda _: self._folders_changed(),
-                 lambda e: QMessageBox.information(self, "PhotoCLIP", for_gui(e)))
+                 lambda _: self._folders_changed(), refused)
 
     def _folders_changed(self) -> None:
         self.refresh_folders()
@@ -470,8 +476,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Removed {show(path)}: {r.describe()}", 15000)
             self._folders_changed()
 
-        run_task(self.info_pool, lambda: self.bridge.worker.remove_folder(path), removed,
-                 lambda e: QMessageBox.warning(self, "Remove folder", for_gui(e)))
+        def failed(e: Exception) -> None:
+            QMessageBox.warning(self, "Remove folder", for_gui(e))
+
+        run_task(self.info_pool, lambda: self.bridge.worker.remove_folder(path), removed, failed)
 
     def relink_folder(self, old: str, new: str) -> None:
         def relinked(folder: Folder) -> None:
@@ -480,8 +488,11 @@ class MainWindow(QMainWindow):
                 "and search vectors.", 15000)
             self._folders_changed()
 
+        def failed(e: Exception) -> None:
+            QMessageBox.warning(self, "Find moved folder", for_gui(e))
+
         run_task(self.info_pool, lambda: self.bridge.worker.relink_folder(old, new), relinked,
-                 lambda e: QMessageBox.warning(self, "Find moved folder", for_gui(e)))
+                 failed)
 
     def _removal_info(self, path: str, then: Callable[[Removed | None], None]) -> None:
         """What removing a folder would forget and keep, read in the library pool."""
@@ -521,8 +532,10 @@ class MainWindow(QMainWindow):
                 self.run_search(keep_view=True)  # browsing shows new photos as they arrive
 
     def show_failures(self) -> None:
-        run_task(self.info_pool, self.library.folders.failures,
-                 lambda failures: FailuresDialog(failures, self).exec())
+        def shown(failures: list[tuple[str, str]]) -> None:
+            FailuresDialog(failures, self).exec()
+
+        run_task(self.info_pool, self.library.folders.failures, shown)
 
     def _toggle_pause(self, paused: bool) -> None:
         if paused:

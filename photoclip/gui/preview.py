@@ -122,6 +122,8 @@ class ImageCanvas(QWidget):
 
     def _clamp(self) -> None:
         pm, s = self.pixmap, self.current_scale()
+        if pm is None:  # (a drag or resize while no photo is shown)
+            return
         half_w, half_h = self.width() / (2 * s), self.height() / (2 * s)
         x = min(max(self.centre.x(), half_w), pm.width() - half_w) \
             if pm.width() > 2 * half_w else pm.width() / 2
@@ -217,7 +219,7 @@ class PreviewDialog(QDialog):
         tools.addWidget(hint)
         tools.addStretch(1)
         tools.addWidget(self.full_btn)
-        lay = QVBoxLayout(self)
+        lay = self._lay = QVBoxLayout(self)
         lay.addWidget(self.canvas, 1)
         lay.addWidget(self.info)
         lay.addWidget(self.path)
@@ -229,7 +231,7 @@ class PreviewDialog(QDialog):
 
     def add_panel(self, widget) -> None:
         """A strip under the photo (its tags)."""
-        self.layout().insertWidget(2, widget)
+        self._lay.insertWidget(2, widget)
 
     @property
     def hit(self):
@@ -253,7 +255,11 @@ class PreviewDialog(QDialog):
             thumb = self.model.thumbs.get(hit.path)
             self.canvas.set_pixmap(thumb, hit.width or 0, "Loading…")
             path = hit.path
-            run_task(self.pool, lambda: _load(path), lambda img, p=path: self._loaded(p, img))
+
+            def loaded(img: QImage) -> None:
+                self._loaded(path, img)
+
+            run_task(self.pool, lambda: _load(path), loaded)
         self.row_changed.emit(row)
 
     def _loaded(self, path: str, image: QImage) -> None:
@@ -281,7 +287,7 @@ class PreviewDialog(QDialog):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        steps = {Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1,
+        steps: dict[int, int] = {Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1,
                  Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 10, Qt.Key.Key_PageUp: -10}
         if key in steps:
             self.show_row(self.model.step(self.row, steps[key]))

@@ -414,7 +414,8 @@ class ResultsView(QListView):
         self.zoomed.emit(zoom)
 
     def resizeEvent(self, event) -> None:
-        if self._fit() or (self.model() is not None and self.model().sections):
+        model = self.model()
+        if self._fit() or (isinstance(model, ResultsModel) and model.sections):
             self.scheduleDelayedItemsLayout()
         super().resizeEvent(event)
 

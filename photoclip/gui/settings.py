@@ -316,7 +316,8 @@ class LibraryMove(QObject):
                                      f"{human_size(total)}")
 
     def _done(self, dst: Path) -> None:
-        self.dialog.close()
+        if self.dialog is not None:
+            self.dialog.close()
         QMessageBox.information(self.parent_widget, "Library moved",
                                 f"The library was copied to {dst} and checked. PhotoCLIP "
                                 "restarts now to use it.")
@@ -324,7 +325,8 @@ class LibraryMove(QObject):
         self.restart()
 
     def _failed(self, err: Exception) -> None:
-        self.dialog.close()
+        if self.dialog is not None:
+            self.dialog.close()
         log.warning("library move failed: %s", err)
         QMessageBox.warning(self.parent_widget, "Library not moved", for_gui(err))
         self.resume()

@@ -72,7 +72,7 @@ class SingleInstance(QObject):
         while self.server is not None and self.server.hasPendingConnections():
             sock = self.server.nextPendingConnection()
             ready = sock.bytesAvailable() or sock.waitForReadyRead(1000)
-            if ready and bytes(sock.readAll()).startswith(RAISE.strip()):
+            if ready and bytes(sock.readAll().data()).startswith(RAISE.strip()):
                 self.activated.emit()
             sock.abort()
             sock.deleteLater()

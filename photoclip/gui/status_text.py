@@ -28,8 +28,8 @@ def status_line(s: WorkerStatus | None, counts: dict, model: str,
         text = (f"Indexing {s.done:,} of {plural(s.total, 'photo')} · {s.rate:.1f} per second "
                 f"· {left}")
     elif s is not None and s.state == "paused":
-        left = max(s.total - s.done, 0) if s.total else counts.get("pending", 0)
-        text = f"Paused — {plural(left, 'photo')} left to index" if left else "Paused"
+        remaining = max(s.total - s.done, 0) if s.total else counts.get("pending", 0)
+        text = f"Paused — {plural(remaining, 'photo')} left to index" if remaining else "Paused"
     else:
         text = _idle_line(counts, model)
     if s is not None and s.message:
@@ -59,8 +59,8 @@ def folder_line(f, s: WorkerStatus | None) -> str:
     name = show(Path(f.path).name or f.path)
     if not f.online:
         return f"{name}\n{plural(f.photos, 'photo')} · offline (not reachable now)"
-    busy = s is not None and s.root == f.path and s.state in ("working", "paused")
-    if busy:  # files still to read are not catalogued yet: count them in
+    if s is not None and s.root == f.path and s.state in ("working", "paused"):
+        # files still to read are not catalogued yet: count them in
         expected = max(f.photos, f.indexed + s.job_total - s.job_done)
         return f"{name}\nindexing — {f.indexed:,} of {expected:,}"
     if f.last_scan is None and f.photos == 0:
@@ -100,8 +100,8 @@ def empty_reason(request: SearchRequest, *, hidden: int, error: str | None, fold
                 "this window.")
     if hidden:  # results, all below the relevance cut
         return f"No good matches for {f'“{query}”' if query else 'this photo'}."
-    indexing = worker is not None and worker.state == "working" and worker.total
-    progress = f"indexing — {worker.done:,} of {worker.total:,}" if indexing else ""
+    busy = worker if worker is not None and worker.state == "working" and worker.total else None
+    progress = f"indexing — {busy.done:,} of {busy.total:,}" if busy is not None else ""
     if query and model != "ready" and not grammar.parse(query).by_name:
         return ("Search turns on when a model is ready (see above). You can browse your "
                 "photos meanwhile: clear the search box.")
@@ -113,7 +113,7 @@ def empty_reason(request: SearchRequest, *, hidden: int, error: str | None, fold
         return ("Your photo folders are not reachable now (an unplugged drive or a network "
                 "share?). Their photos come back when they are connected.")
     if not query and not similar and counts["photos"] == 0:
-        return f"Reading your photos — {worker.done:,} of {worker.total:,}." if indexing else \
+        return f"Reading your photos — {busy.done:,} of {busy.total:,}." if busy is not None else \
             "No photos found in your folders yet."
     where = " with these filters" if filters.folder or filters.after or filters.before else ""
     if query:

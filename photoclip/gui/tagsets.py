@@ -166,7 +166,10 @@ class TagSidebar(QWidget):
             menu.addAction("Apply to the whole library", lambda: self.apply(name))
             folders = menu.addMenu("Apply to a folder")
             for path in self.folders:
-                folders.addAction(show(path), lambda p=path: self.apply(name, p))
+                def apply_to(p: str = path) -> None:
+                    self.apply(name, p)
+
+                folders.addAction(show(path), apply_to)
             menu.addAction("Edit…", lambda: self.edit_set(name))
             menu.addAction("Delete…", lambda: self.delete_set(name))
         menu.addAction("New tag set…", self.new_set)
@@ -230,16 +233,22 @@ class TagSidebar(QWidget):
             if not create and ts.applied:
                 self.apply(ts.name, None, redo=True)
 
+        def failed(e: Exception) -> None:
+            QMessageBox.warning(self, "Tag set", for_gui(e))
+
         run_task(self.pool, lambda: tags.create_set(edited) if create else tags.update_set(edited),
-                 done, lambda e: QMessageBox.warning(self, "Tag set", for_gui(e)))
+                 done, failed)
 
     def delete_set(self, name: str) -> None:
         if QMessageBox.question(
                 self, "Delete tag set",
                 f"Delete {name} and every tag it gave, your own included? Photos are not "
                 "touched.") == QMessageBox.StandardButton.Yes:
-            run_task(self.pool, lambda: self.library.tags.delete_set(name),
-                     lambda _: (self.refresh(), self.changed.emit()), self._failed)
+            def deleted(_: object) -> None:
+                self.refresh()
+                self.changed.emit()
+
+            run_task(self.pool, lambda: self.library.tags.delete_set(name), deleted, self._failed)
 
     def apply(self, name: str, folder: str | None = None, redo: bool = False) -> None:
         """Tag now (in the background), and every new photo there from now on."""
@@ -385,7 +394,8 @@ class PhotoTags(QWidget):
             name = "/".join(t.hierarchical)
             how = (f"auto {t.confidence:.0%}" if t.source == "auto" and t.confidence is not None
                    else "yours")
-            chip = QToolButton(text=f"{t.name}  ·  {how}  ✕")
+            chip = QToolButton()
+            chip.setText(f"{t.name}  ·  {how}  ✕")
             chip.setObjectName(f"tag-chip:{name}")
             who = "given by its tag set" if t.source == "auto" else "added by you"
             chip.setToolTip(f"{name} ({who}). Click to remove: it stays removed.")
@@ -411,8 +421,11 @@ class PhotoTags(QWidget):
             self.show_photo(photo)
             self.changed.emit()
 
+        def failed(e: Exception) -> None:
+            QMessageBox.warning(self, "Tag", for_gui(e))
+
         run_task(self.pool, lambda: self.library.tags.set([photo], tag, present=present), done,
-                 lambda e: QMessageBox.warning(self, "Tag", for_gui(e)))
+                 failed)
 
 
 def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent: QWidget,
@@ -423,8 +436,11 @@ def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent
     library, pool = sidebar.library, sidebar.pool
 
     def tag(name: str | int, present: bool) -> None:
+        def failed(e: Exception) -> None:
+            QMessageBox.warning(parent, "Tag", for_gui(e))
+
         run_task(pool, lambda: library.tags.set(paths, name, present=present),
-                 lambda _: on_change(), lambda e: QMessageBox.warning(parent, "Tag", for_gui(e)))
+                 lambda _: on_change(), failed)
 
     def add() -> None:
         text, ok = QInputDialog.getItem(parent, "Add tag",
@@ -452,7 +468,10 @@ def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent
         if not shiboken_alive(sub):
             return  # (the menu closed first)
         for name in sorted(current):
-            sub.addAction(name, lambda t=current[name]: tag(t, False))
+            def untag(t: int = current[name]) -> None:
+                tag(t, False)
+
+            sub.addAction(name, untag)
         sub.menuAction().setVisible(bool(current))
 
     run_task(pool, theirs, fill)

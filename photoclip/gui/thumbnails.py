@@ -51,7 +51,7 @@ def load_thumbnail(path: str, size: int, cache_dir: Path) -> QImage:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
             tmp = cached.with_suffix(".tmp.jpg")
-            if image.save(str(tmp), "JPG", 85):
+            if image.save(str(tmp), quality=85):  # (JPEG: from the .jpg suffix)
                 os.replace(tmp, cached)
         except OSError:
             pass
