@@ -127,6 +127,7 @@ def test_a_live_move_between_watched_folders_keeps_its_row(tmp_path, tiny_librar
     pid = lib.catalog.photo_state(str(photos[0])).id
     worker = Worker(lib, quiet=0.3)
     worker.start(reconcile=False)
+    assert worker.started.wait(30)  # (folders are read in its thread)
     try:
         time.sleep(0.5)
         photos[0].rename(b / "moved.jpg")
@@ -295,6 +296,7 @@ def test_a_folder_added_by_another_process_is_watched_and_indexed(tmp_path, tiny
     lib.folders.add(tmp_path / "first")
     worker = Worker(lib, quiet=0.2)
     worker.start()
+    assert worker.started.wait(30)  # (folders are read in its thread)
     try:
         assert worker.wait_idle(30)
         later = tmp_path / "later"
@@ -327,6 +329,7 @@ def test_lost_file_system_events_make_the_folder_rescanned(tmp_path, tiny_librar
     lib.folders.add(folder)
     worker = Worker(lib, quiet=0.2)
     worker.start()
+    assert worker.started.wait(30)  # (folders are read in its thread)
     try:
         assert worker.wait_idle(30)
         worker.watcher.unwatch(str(folder))  # (stands for the events the kernel dropped)

@@ -30,6 +30,7 @@ def live(tmp_path, tiny_library):
     tiny_library.folders.add(root)
     worker = Worker(tiny_library, quiet=0.3, save_interval=0.5)
     worker.start()
+    assert worker.started.wait(30)  # (folders are read in its thread)
     assert worker.wait_idle(30)
     yield tiny_library, worker, root
     worker.stop()
@@ -137,6 +138,7 @@ def test_offline_folder_loses_nothing_and_comes_back(tmp_path, tiny_library):
     lib.folders.add(drive / "DCIM")
     worker = Worker(lib, quiet=0.2)
     worker.start()
+    assert worker.started.wait(30)  # (folders are read in its thread)
     try:
         settle(worker, lib, 8)
         drive.rename(tmp_path / "usb-unplugged")
@@ -158,6 +160,7 @@ def test_polling_fallback_sees_new_files(tmp_path, tiny_library):
     lib.folders.add(root)
     worker = Worker(lib, quiet=0.2, force_polling=True)
     worker.start()
+    assert worker.started.wait(30)  # (folders are read in its thread)
     try:
         assert str(root) in worker.watcher.polling
         write_photos(root, 3)
@@ -207,6 +210,7 @@ def test_inotify_limit_falls_back_to_polling(tmp_path, tiny_library, monkeypatch
     worker = Worker(lib, quiet=0.2)
     with caplog.at_level("WARNING"):
         worker.start()
+        assert worker.started.wait(30)  # (folders are read in its thread)
     try:
         assert "inotify watch limit" in worker.watcher.polling[str(root)]
         assert "polling" in caplog.text
@@ -253,6 +257,7 @@ def test_progress_covers_every_folder_waiting_not_one_folder_at_a_time(tmp_path,
     seen = []
     worker = Worker(tiny_library, on_status=seen.append, watch=False)
     worker.start()
+    assert worker.started.wait(30)  # (folders are read in its thread)
     assert worker.wait_idle(60)
     worker.stop()
     working = [s for s in seen if s.state == "working" and s.total]

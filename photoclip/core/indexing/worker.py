@@ -82,6 +82,7 @@ class Worker:
         self._removals: list[tuple[float, Plan]] = []  # (due, plan) of vanished photos
         self._roots: set[str] = set()  # the folders being watched and indexed
         self._reconcile = True
+        self.started = threading.Event()  # set once the folders are read and watched
         self._last_sync = 0.0  # when _sync_folders last read the catalog's folders
         self._user_data_polled = 0.0  # when a long run last gave the user-data guard a look
         # One progress for the whole run of work (until idle), not one per folder job: files
@@ -98,6 +99,7 @@ class Worker:
         """Start working; with ``reconcile``, first diff every folder against the disk. The
         folders are read in the worker's own thread (the caller may be the GUI thread)."""
         self._reconcile = reconcile
+        self._idle.clear()  # (its first work is queued by the thread itself)
         self._thread.start()
 
     def _begin(self) -> None:  # worker thread, before the first job
@@ -109,6 +111,7 @@ class Worker:
                 self._put(PRIORITY_BACKFILL, "scan", root)
         if self.watcher is not None:
             self.watcher.start(folders)
+        self.started.set()
 
     def stop(self, timeout: float = 30) -> None:
         self._stopping.set()
