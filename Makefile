@@ -31,8 +31,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python main.py
 
-# The suite runs in TEST_WORKERS processes (pytest-xdist: 6 min alone, 4.5 min in two on 2
-# cores); tests that time something run first, alone. --dist worksteal: a worker that runs out
+# The suite runs in TEST_WORKERS processes (pytest-xdist; 541 tests in 3.6 min on 2 cores,
+# 2026-11-30); tests that time something run first, alone. --dist worksteal: a worker that runs out
 # of tests takes pending ones from the other, so no long test waits at the end of one queue.
 TEST_WORKERS ?= 2
 test: $(STAMP)
