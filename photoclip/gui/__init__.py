@@ -1,5 +1,6 @@
-"""The PySide6 desktop app. The only package that imports Qt; everything else goes through the
-core Library facade."""
+"""The PySide6 desktop app: the only package that imports Qt. It uses the Library's services
+(lib.folders, lib.search, lib.tags, lib.categories) and nothing under them, always off the
+GUI thread (gui/executors.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Tag sets in the app: the sidebar's tag list, the tag-set editor, a photo's tags in the
-preview and the grid's right-click menu. Everything goes through the Library facade."""
+preview and the grid's right-click menu. Every call into lib.tags runs in the library pool
+(gui/executors.py); the editor and the menus offer what the sidebar last read."""
 
 from __future__ import annotations
 
