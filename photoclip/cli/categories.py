@@ -7,7 +7,7 @@ import argparse
 from photoclip.cli.output import to_json
 from photoclip.core.categories.model import THRESHOLD
 from photoclip.core.library import Library
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 from photoclip.core.search import query as grammar
 
 EXAMPLES = """\
@@ -118,7 +118,7 @@ def _show(lib: Library, args) -> int:
         print("No members yet." if args.category_command == "show"
               else "Nothing to ask: every photo is labelled, or none is indexed.")
     for h in hits:
-        print(f"{h.score:6.1%}  {show(h.path)}")
+        print(f"{h.score:6.1%}  {shown(h.path)}")
     return 0
 
 
@@ -147,7 +147,7 @@ def _export(lib: Library, args) -> int:
     for sentence in r.sentences():
         print(sentence)
     for path, why in r.failed:
-        print(f"  not written: {show(path)}: {why}")
+        print(f"  not written: {shown(path)}: {why}")
     return 1 if r.failed else 0
 
 

@@ -22,13 +22,13 @@ from photoclip.cli.output import (
 from photoclip.core.indexing.indexer import Report
 from photoclip.core.library import Library
 from photoclip.core.names import printable
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 
 
 def cmd_add(lib: Library, args) -> int:
     for folder in args.folders:
         f = lib.folders.add(folder)
-        print(f"Added {show(f.path)}")
+        print(f"Added {shown(f.path)}")
     print("Run 'photoclip index' to index the photos in it.")
     return EXIT_OK
 
@@ -36,7 +36,7 @@ def cmd_add(lib: Library, args) -> int:
 def cmd_remove(lib: Library, args) -> int:
     for folder in args.folders:
         removed = lib.folders.remove(folder)
-        print(f"Removed {printable(show(folder))}: {removed.describe()}")
+        print(f"Removed {printable(shown(folder))}: {removed.describe()}")
         if removed.adopted:
             print(f"  {removed.adopted:,} of these photos are also in another folder of the "
                   "library: they carry your tags and examples there.")
@@ -45,7 +45,7 @@ def cmd_remove(lib: Library, args) -> int:
 
 def cmd_relink(lib: Library, args) -> int:
     folder = lib.folders.relink(args.old, args.new)
-    print(f"{printable(show(args.old))} is now {printable(show(folder.path))}: its photos keep "
+    print(f"{printable(shown(args.old))} is now {printable(shown(folder.path))}: its photos keep "
           "their tags, examples and search vectors. Run 'photoclip index' to check the files "
           "there.")
     return EXIT_OK
@@ -99,11 +99,11 @@ def cmd_status(lib: Library, args) -> int:
     for f in st["folders"]:
         state = "" if f["online"] else ("  (offline: not reachable or empty — drive unplugged? "
                                         "its photos are kept)")
-        print(f"  {show(f['path'])}: {f['photos']} photos, {f['indexed']} indexed, "
+        print(f"  {shown(f['path'])}: {f['photos']} photos, {f['indexed']} indexed, "
               f"{f['failed']} failed{state}")
     if args.failures:
         for item in st["failures"]:
-            print(f"  failed: {show(item['path'])}: {item['reason']}")
+            print(f"  failed: {shown(item['path'])}: {item['reason']}")
     elif st["failed"]:
         print("  ('photoclip status --failures' lists the failed files and why)")
     return EXIT_OK
@@ -123,7 +123,7 @@ def cmd_watch(lib: Library, args) -> int:
         if s.state == "working":
             eta = hms(s.eta) if s.eta is not None else "--:--"
             line = (f"{s.done}/{s.total}  {s.rate:.1f} img/s  ETA {eta}"
-                    f"{f'  failed {s.failed}' if s.failed else ''}  {show(Path(s.current).name)}")
+                    f"{f'  failed {s.failed}' if s.failed else ''}  {shown(Path(s.current).name)}")
         else:
             line = s.state + (f" ({s.message})" if s.message else "")
         if line != last["line"]:
@@ -132,7 +132,7 @@ def cmd_watch(lib: Library, args) -> int:
 
     def on_report(r: Report) -> None:
         for path, reason in r.failed:
-            print(f"failed: {show(path)}: {reason}", file=sys.stderr, flush=True)
+            print(f"failed: {shown(path)}: {reason}", file=sys.stderr, flush=True)
 
     worker = Worker(lib, on_status=on_status, on_report=on_report, force_polling=args.poll)
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from photoclip.core.indexing.indexer import Progress, Report
 from photoclip.core.names import printable
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 from photoclip.core.search.searcher import Hit
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_NOT_FOUND, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -96,12 +96,12 @@ def print_report(r: Report) -> None:
         print(f"  tag set {printable(name)} could not tag photos: {printable(why)} (the other "
               "sets and indexing went on; fix it with 'photoclip tagset' and it catches up)")
     for path, reason in r.failed[:20]:
-        print(f"  failed: {printable(show(path))}: {printable(reason)}")
+        print(f"  failed: {printable(shown(path))}: {printable(reason)}")
     if len(r.failed) > 20:
         print(f"  … and {len(r.failed) - 20} more ('photoclip status --failures' lists them)")
     for path in r.offline:
         why = r.offline_why.get(path, "not reachable")
-        print(f"  offline: {show(path)}: {why}; its photos are kept")
+        print(f"  offline: {shown(path)}: {why}; its photos are kept")
     if r.cancelled:
         print("Stopped early: what was done is saved. Run 'photoclip index' to continue.")
 
@@ -127,7 +127,7 @@ class ProgressPrinter:
         if self.tty:
             width = 24
             fill = int(frac * width)
-            name = show(Path(p.current).name)[:30]
+            name = shown(Path(p.current).name)[:30]
             self.stream.write(f"\r[{'#' * fill}{'.' * (width - fill)}] {line}  {name:<30}")
         else:
             self.stream.write(line + "\n")
@@ -154,4 +154,4 @@ def print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         print("No matching photos.")
     for h in hits:
-        print(f"{h.score:6.3f}  {printable(show(h.path))}")  # (a new line cannot fake a hit)
+        print(f"{h.score:6.3f}  {printable(shown(h.path))}")  # (a new line cannot fake a hit)

@@ -7,7 +7,7 @@ import argparse
 from photoclip.cli.output import to_json
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.library import Library
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 from photoclip.core.tags.model import THRESHOLD, Label, TagSet, starter_sets
 
 EXAMPLES = """\
@@ -124,7 +124,7 @@ def _starters(lib: Library, args) -> int:
 
 def _apply(lib: Library, args) -> int:
     r = lib.tags.apply(args.name, args.folder)
-    where = show(args.folder) if args.folder else "the library"
+    where = shown(args.folder) if args.folder else "the library"
     print(f"{r.tagset}: {r.tagged} tags on {r.photos} photos in {r.seconds:.1f} s. New photos "
           f"in {where} are tagged as they are indexed.")
     pending = lib.folders.counts()["pending"]
@@ -154,7 +154,7 @@ def _list(lib: Library, args) -> int:
         print("No tag sets yet: 'photoclip tagset create NAME LABEL…' or "
               "'photoclip tagset starters'.")
     for ts in sets:
-        where = ", ".join("the library" if s == "" else show(s) for s in ts.scopes) \
+        where = ", ".join("the library" if s == "" else shown(s) for s in ts.scopes) \
             or "not applied yet"
         print(f"{ts.name} ({'exclusive, ' if ts.exclusive else ''}threshold {ts.threshold:g}; "
               f"{'applied to ' + where if ts.scopes else where})")
@@ -214,13 +214,13 @@ def cmd_xmp(lib: Library, args) -> int:
         for sentence in exported.sentences():
             print(sentence)
         for path, why in exported.failed:
-            print(f"  not written: {show(path)}: {why}")
+            print(f"  not written: {shown(path)}: {why}")
         return 1 if exported.failed else 0
     imported = lib.tags.import_xmp(args.folder)
     for sentence in imported.sentences():
         print(sentence)
     for path, why in imported.failed:
-        print(f"  not read: {show(path)}: {why}")
+        print(f"  not read: {shown(path)}: {why}")
     return 0
 
 

@@ -8,7 +8,7 @@ fine, but cannot be written to SQLite (which stores UTF-8) or printed.
 - :func:`to_db` / :func:`from_db`: in the catalog each such byte is stored as a private-use
   character (U+10FE80–U+10FEFF, one character for one, so prefixes and lengths are kept) and
   turned back on the way out: paths round-trip exactly, and ordinary names are untouched.
-- :func:`show`: the name for people — undecodable bytes written as ``\\xNN``.
+- :func:`shown`: a path as people see it — undecodable bytes written as ``\\xNN``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def from_db(text: str) -> str:
     return text.translate(_FROM_DB)
 
 
-def show(path: str) -> str:
+def shown(path: str) -> str:
     """``path`` for printing and for the GUI: undecodable bytes as ``\\xNN``."""
     if path.isascii():
         return path

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from photoclip.config import set_data_home
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +58,22 @@ def plan_move(src: Path, dst: Path) -> MovePlan:
     folder of its own, so the library never mixes with them."""
     src, dst = Path(src).resolve(), Path(dst).expanduser().resolve()
     if dst == src:
-        raise PhotoclipError(f"The library is already in {show(str(dst))}.")
+        raise PhotoclipError(f"The library is already in {shown(str(dst))}.")
     if dst.is_relative_to(src):
-        raise PhotoclipError(f"{show(str(dst))} is inside the current data folder; choose a folder "
-                             "outside it.")
+        raise PhotoclipError(f"{shown(str(dst))} is inside the current data folder; choose a "
+                             "folder outside it.")
     if src.is_relative_to(dst) and (dst / CATALOG).exists():
-        raise PhotoclipError(f"{show(str(dst))} holds the library's parent folder; choose another.")
+        raise PhotoclipError(f"{shown(str(dst))} holds the library's parent folder; choose "
+                             "another.")
     if (dst / CATALOG).exists():
-        raise PhotoclipError(f"{show(str(dst))} already holds a PhotoCLIP library; choose an empty "
-                             "folder (or remove that library first).")
+        raise PhotoclipError(f"{shown(str(dst))} already holds a PhotoCLIP library; choose an "
+                             "empty folder (or remove that library first).")
     if dst.exists() and not dst.is_dir():
-        raise PhotoclipError(f"{show(str(dst))} is a file, not a folder.")
+        raise PhotoclipError(f"{shown(str(dst))} is a file, not a folder.")
     if dst.is_dir() and any(p.name != STAGING for p in dst.iterdir()):
         dst = dst / "PhotoCLIP"
         if dst.exists() and any(dst.iterdir()):
-            raise PhotoclipError(f"{show(str(dst))} is not empty; choose an empty folder.")
+            raise PhotoclipError(f"{shown(str(dst))} is not empty; choose an empty folder.")
     plan = MovePlan(src, dst)
     for path in sorted(src.rglob("*")):
         rel = path.relative_to(src)
@@ -83,12 +84,12 @@ def plan_move(src: Path, dst: Path) -> MovePlan:
     while not existing.exists():
         existing = existing.parent
     if not os.access(existing, os.W_OK):
-        raise PhotoclipError(f"PhotoCLIP may not write to {show(str(existing))}; choose another "
+        raise PhotoclipError(f"PhotoCLIP may not write to {shown(str(existing))}; choose another "
                              "folder.")
     free = shutil.disk_usage(existing).free
     need = plan.total_bytes + (plan.total_bytes >> 4) + 50 * 2**20
     if free < need:
-        raise PhotoclipError(f"{show(str(existing))} has {free / 2**20:,.0f} MB free; the library "
+        raise PhotoclipError(f"{shown(str(existing))} has {free / 2**20:,.0f} MB free; the library "
                              f"needs {need / 2**20:,.0f} MB.")
     return plan
 
@@ -128,7 +129,7 @@ def copy_library(plan: MovePlan, progress: Callable[[int, int], None] | None = N
     except (OSError, sqlite3.Error) as e:
         shutil.rmtree(stage, ignore_errors=True)
         log.warning("moving the library to %s failed: %s", plan.dst, e)
-        raise PhotoclipError(f"The library could not be copied to {show(str(plan.dst))} "
+        raise PhotoclipError(f"The library could not be copied to {shown(str(plan.dst))} "
                              f"({getattr(e, 'strerror', None) or e}); it stays where it "
                              "was.") from None
     if remember:
@@ -154,8 +155,8 @@ def _photos(path: Path, check: bool = False) -> int:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         if check and conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise PhotoclipError(f"The copy of the catalog in {show(str(path.parent))} is damaged; "
-                                 "the library stays where it was.")
+            raise PhotoclipError(f"The copy of the catalog in {shown(str(path.parent))} is "
+                                 "damaged; the library stays where it was.")
         count: int = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
         return count
     finally:
@@ -168,11 +169,11 @@ def _verify(plan: MovePlan, stage: Path) -> None:
             continue
         copied = stage / rel
         if not copied.is_file() or copied.stat().st_size != size:
-            raise PhotoclipError(f"The copy of {rel} in {show(str(plan.dst))} is incomplete; the "
+            raise PhotoclipError(f"The copy of {rel} in {shown(str(plan.dst))} is incomplete; the "
                                  "library stays where it was.")
     if (plan.src / CATALOG).exists() and \
             _photos(stage / CATALOG, check=True) != _photos(plan.src / CATALOG):
-        raise PhotoclipError(f"The copy of the catalog in {show(str(plan.dst))} does not hold "
+        raise PhotoclipError(f"The copy of the catalog in {shown(str(plan.dst))} does not hold "
                              "every photo; the library stays where it was.")
 
 
@@ -201,5 +202,5 @@ def finish_move(home: Path) -> str | None:
             pass
     note.unlink(missing_ok=True)
     log.info("old copy of the library in %s removed after the move to %s", old, home)
-    return (f"The library now lives in {show(str(home))}; the old copy in {show(str(old))} "
+    return (f"The library now lives in {shown(str(home))}; the old copy in {shown(str(old))} "
             "was removed.")

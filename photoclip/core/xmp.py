@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, NoReturn
 from xml.parsers import expat
 
-from photoclip.core.paths import fsync_dir, show
+from photoclip.core.paths import fsync_dir, shown
 
 if TYPE_CHECKING:
     from photoclip.core.store.tags import TagStore
@@ -745,13 +745,12 @@ class ExportReport:
         if self.read_only:
             out.append(f"{_plural(len(self.read_only), 'sidecar')} read-only, left as "
                        f"{'it is' if len(self.read_only) == 1 else 'they are'} (make "
-                       "writable to update): " + ", ".join(show(p) for p in self.read_only[:3])
+                       "writable to update): " + ", ".join(shown(p) for p in self.read_only[:3])
                        + (" …" if len(self.read_only) > 3 else ""))
         if self.collisions:
             out.append(f"{_plural(len(self.collisions), 'sidecar')} would be shared by photos "
                        "of the same name, so not written (use --naming ext): "
-                       + "; ".join(f"{show(s)} ({', '.join(show(os.path.basename(p)) for p in ps)})"
-                                   for s, ps in self.collisions[:3])
+                       + "; ".join(f"{shown(s)} ({_names(ps)})" for s, ps in self.collisions[:3])
                        + (" …" if len(self.collisions) > 3 else ""))
         if self.repaired:
             out.append(f"{_plural(len(self.repaired), 'sidecar')} held characters XML cannot "
@@ -785,7 +784,7 @@ class ImportReport:
         if self.collisions:
             out.append(f"{_plural(len(self.collisions), 'sidecar')} shared by photos of the "
                        "same name not read (it cannot tell which photo it is for): "
-                       + "; ".join(show(s) for s, _ in self.collisions[:3])
+                       + "; ".join(shown(s) for s, _ in self.collisions[:3])
                        + (" …" if len(self.collisions) > 3 else ""))
         return out
 
@@ -983,3 +982,8 @@ def _leaf_or_label(labels: _LabelIds, path: list[str]) -> tuple[str, str]:
     if len(path) == 2 and labels.get(path[0], path[1]) is not None:
         return path[0], path[1]
     return "", path[-1]
+
+
+def _names(paths: Iterable[str]) -> str:
+    """The file names of ``paths``, as people see them, comma-separated."""
+    return ", ".join(shown(os.path.basename(p)) for p in paths)

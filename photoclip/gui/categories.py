@@ -28,7 +28,7 @@ from shiboken6 import isValid as shiboken_alive
 
 from photoclip.core.categories.model import Category
 from photoclip.core.errors import PhotoclipError, for_gui
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 from photoclip.core.search import query as grammar
 from photoclip.gui.dialogs import save_cancel
 from photoclip.gui.executors import run_task
@@ -359,7 +359,7 @@ class ReviewDialog(QDialog):
         self.image.setPixmap(pm)
         said = self.answers.get(hit.path)
         answer = "" if said is None else (" · you said yes" if said else " · you said no")
-        self.detail.setText(f"{show(hit.path)} · {hit.score:.0%} likely in {self.name}{answer}"
+        self.detail.setText(f"{shown(hit.path)} · {hit.score:.0%} likely in {self.name}{answer}"
                             f" · {self.index + 1} of {len(self.hits)}")
 
     def answer(self, positive: bool) -> None:

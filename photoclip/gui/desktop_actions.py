@@ -14,13 +14,13 @@ import sys
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 
-from photoclip.gui.file_urls import file_url, show
+from photoclip.gui.file_urls import file_url, shown
 
 
 def open_photo(path: str) -> str | None:
     """Open in the user's default viewer; a sentence when that cannot be done, else None."""
     if not os.path.exists(path):
-        return f"{show(path)} cannot be opened: the file is not there (moved, or its drive is "\
+        return f"{shown(path)} cannot be opened: the file is not there (moved, or its drive is "\
                "not connected)."
     if QDesktopServices.openUrl(file_url(path)):
         return None
@@ -46,7 +46,7 @@ def show_in_folder(path: str) -> str | None:
     folder = os.path.dirname(path)
     if QDesktopServices.openUrl(file_url(folder)):
         return None
-    return (f"No file manager answered. The photo is in {show(folder)} (copy its path with "
+    return (f"No file manager answered. The photo is in {shown(folder)} (copy its path with "
             "Ctrl+C).")
 
 

@@ -29,7 +29,7 @@ from photoclip.config import DEFAULT_MODEL
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.gui import executors
 from photoclip.gui.executors import run_task
-from photoclip.gui.file_urls import show
+from photoclip.gui.file_urls import shown
 from photoclip.gui.format import plural
 
 DEFAULT_MODEL_MB = 605  # open_clip_model.safetensors of ViT-B-32 laion2b_s34b_b79k
@@ -242,7 +242,7 @@ class FirstRunDialog(QDialog):
     def add_folder(self, path: str) -> None:
         if os.path.isdir(path) and path not in self.folders:
             self.folders.append(path)
-            item = QListWidgetItem(show(path))
+            item = QListWidgetItem(shown(path))
             item.setData(Qt.ItemDataRole.UserRole, path)
             self.list.addItem(item)
 

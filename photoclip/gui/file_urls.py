@@ -2,7 +2,7 @@
 
 Qt strings cannot hold the undecodable bytes of a file name that is not valid UTF-8 (PySide
 drops them: see core/paths.py), so such paths never pass through a Qt string: signals carry
-them as Python objects, labels show :func:`photoclip.core.paths.show`, and URLs are built from
+them as Python objects, labels show :func:`photoclip.core.paths.shown`, and URLs are built from
 the name's bytes.
 """
 
@@ -13,9 +13,9 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QUrl
 
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 
-__all__ = ["file_url", "show"]
+__all__ = ["file_url", "shown"]
 
 
 def file_url(path: str) -> QUrl:

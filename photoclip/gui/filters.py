@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.core.search import relevance
 from photoclip.core.search.searcher import Filters
-from photoclip.gui.file_urls import show
+from photoclip.gui.file_urls import shown
 
 RELEVANCE_STEP = 0.1  # slider: 0 = every result, 50 = GOOD (0 logits), 30 = WEAK, 100 = +5
 GOOD_POSITION = 50 + round(relevance.GOOD / RELEVANCE_STEP)
@@ -124,7 +124,7 @@ class FilterBar(QWidget):
         if paths != self._folders:
             self._folders = paths
             _refill(self.folder, [("All folders", None),
-                                  *((show(Path(p).name or p), p) for p in paths)])
+                                  *((shown(Path(p).name or p), p) for p in paths)])
 
     def set_years(self, years: list[int]) -> None:
         """The periods: the past month and year, and each year that has photos."""

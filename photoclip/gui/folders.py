@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton,
 )
 
-from photoclip.gui.file_urls import file_url, show
+from photoclip.gui.file_urls import file_url, shown
 from photoclip.gui.format import plural
 from photoclip.gui.status_text import folder_line
 
@@ -49,8 +49,8 @@ class FolderList(QListWidget):
         self.clear()
         for path, text, online in lines:
             item = QListWidgetItem(text)
-            item.setToolTip(show(path) if online else
-                            f"{show(path)}\nIts drive or network share is not connected: its "
+            item.setToolTip(shown(path) if online else
+                            f"{shown(path)}\nIts drive or network share is not connected: its "
                             "photos stay in the library and come back when it is.")
             item.setData(FolderRole, path)
             item.setSizeHint(QSize(0, 44))
@@ -81,7 +81,7 @@ class FolderList(QListWidget):
 
     def _ask_relink(self, path: str) -> None:
         new = QFileDialog.getExistingDirectory(
-            self, f"Where is {show(path)} now?", os.path.dirname(path))
+            self, f"Where is {shown(path)} now?", os.path.dirname(path))
         if new:
             self.relink.emit(path, new)
 
@@ -94,10 +94,10 @@ class FolderList(QListWidget):
             self.removal_info(path, lambda info: self._confirm_remove(path, info))
 
     def _confirm_remove(self, path: str, info) -> None:
-        text = f"Forget {show(path)} and its photos in PhotoCLIP?\nThe files themselves are " \
+        text = f"Forget {shown(path)} and its photos in PhotoCLIP?\nThe files themselves are " \
                "not touched."
         if info is not None:
-            text = f"Forget {show(path)} and its {plural(info.photos, 'photo')} in PhotoCLIP?" \
+            text = f"Forget {shown(path)} and its {plural(info.photos, 'photo')} in PhotoCLIP?" \
                    "\nThe files themselves are not touched."
             kept = info.tags + info.examples
             if kept:

@@ -39,7 +39,7 @@ from photoclip.gui import categories, executors
 from photoclip.gui.bridge import WorkerBridge
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, unexpected_text
 from photoclip.gui.executors import run_task
-from photoclip.gui.file_urls import show
+from photoclip.gui.file_urls import shown
 from photoclip.gui.filters import FilterBar
 from photoclip.gui.folders import FolderList
 from photoclip.gui.photo_actions import PhotoActions
@@ -372,13 +372,13 @@ class MainWindow(QMainWindow):
         if not self.model_ready:
             self.statusBar().showMessage("“Find similar” needs a model.", 5000)
             return
-        self._search_for_image(hit.id, show(Path(hit.path).name))
+        self._search_for_image(hit.id, shown(Path(hit.path).name))
 
     def find_similar_to_file(self, path: str, name: str | None = None) -> None:
         if not self.model_ready:
             self.statusBar().showMessage("Searching by image needs a model.", 5000)
             return
-        self._search_for_image(path, name or show(Path(path).name))
+        self._search_for_image(path, name or shown(Path(path).name))
 
     def _search_for_image(self, photo, name: str) -> None:
         self.searching.similar = (photo, name)
@@ -473,7 +473,7 @@ class MainWindow(QMainWindow):
 
     def remove_folder(self, path: str) -> None:
         def removed(r: Removed) -> None:
-            self.statusBar().showMessage(f"Removed {show(path)}: {r.describe()}", 15000)
+            self.statusBar().showMessage(f"Removed {shown(path)}: {r.describe()}", 15000)
             self._folders_changed()
 
         def failed(e: Exception) -> None:
@@ -484,7 +484,7 @@ class MainWindow(QMainWindow):
     def relink_folder(self, old: str, new: str) -> None:
         def relinked(folder: Folder) -> None:
             self.statusBar().showMessage(
-                f"{show(old)} is now {show(folder.path)}: its photos keep their tags, examples "
+                f"{shown(old)} is now {shown(folder.path)}: its photos keep their tags, examples "
                 "and search vectors.", 15000)
             self._folders_changed()
 

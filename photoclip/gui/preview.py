@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 from photoclip.core.indexing.imageio import DecodeError, open_upright
 from photoclip.gui import executors
 from photoclip.gui.executors import run_task
-from photoclip.gui.file_urls import show
+from photoclip.gui.file_urls import shown
 from photoclip.gui.format import human_size
 
 PREVIEW_SIDE = 4096  # decoded at most this big: 100 % is real pixels for most cameras' photos
@@ -36,7 +36,7 @@ def _load(path: str) -> QImage:
 
 
 def describe(hit) -> str:
-    parts = [show(Path(hit.path).name)]
+    parts = [shown(Path(hit.path).name)]
     if hit.taken_at:
         parts.append(hit.taken_at.replace("T", " "))
     if hit.width and hit.height:
@@ -243,13 +243,13 @@ class PreviewDialog(QDialog):
             return
         self.row = row
         self.info.setText(describe(hit))
-        self.path.setText(show(os.path.dirname(hit.path)))
+        self.path.setText(shown(os.path.dirname(hit.path)))
         number = self.model.photo_number(row)
-        self.setWindowTitle(f"{show(Path(hit.path).name)} — {number:,} of {self.model.shown:,}")
+        self.setWindowTitle(f"{shown(Path(hit.path).name)} — {number:,} of {self.model.shown:,}")
         if hit.offline:
             self.canvas.set_pixmap(None, message=(
                 "This photo's folder is not reachable now (an unplugged drive or a network "
-                f"share that is not connected):\n{show(os.path.dirname(hit.path))}\n\nIt stays "
+                f"share that is not connected):\n{shown(os.path.dirname(hit.path))}\n\nIt stays "
                 "in your library and shows again when the folder is back."))
         else:
             thumb = self.model.thumbs.get(hit.path)

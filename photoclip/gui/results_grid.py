@@ -30,7 +30,7 @@ from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photoclip.core.search.searcher import Hit
-from photoclip.gui.file_urls import file_url, show
+from photoclip.gui.file_urls import file_url, shown
 from photoclip.gui.format import human_size
 from photoclip.gui.thumbnails import ThumbnailCache
 
@@ -205,7 +205,7 @@ class ResultsModel(QAbstractListModel):
             return entry if role in (HeaderRole, Qt.ItemDataRole.DisplayRole) else None
         hit = self._shown[entry]
         if role == Qt.ItemDataRole.DisplayRole:
-            return show(Path(hit.path).name)
+            return shown(Path(hit.path).name)
         if role == Qt.ItemDataRole.DecorationRole:
             return None if hit.offline else self.thumbs.get(hit.path)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -232,7 +232,7 @@ class ResultsModel(QAbstractListModel):
         mime = QMimeData()
         paths = [h.path for h in (self.hit(i.row()) for i in indexes if i.isValid()) if h]
         mime.setUrls([file_url(p) for p in paths])
-        mime.setText("\n".join(show(p) for p in paths))
+        mime.setText("\n".join(shown(p) for p in paths))
         return mime
 
     def _thumb_ready(self, path: str) -> None:
@@ -243,7 +243,7 @@ class ResultsModel(QAbstractListModel):
 
 
 def tooltip(hit: Hit) -> str:
-    lines = [show(hit.path)]
+    lines = [shown(hit.path)]
     if hit.offline:
         lines.append("Offline: its drive or folder is not reachable now")
     if not math.isnan(hit.score):

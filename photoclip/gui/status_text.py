@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from photoclip.core.indexing.worker import WorkerStatus
 from photoclip.core.search import query as grammar
-from photoclip.gui.file_urls import show
+from photoclip.gui.file_urls import shown
 from photoclip.gui.format import duration, plural
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def _idle_line(counts: dict, model: str) -> str:
 
 def folder_line(f, s: WorkerStatus | None) -> str:
     """A folder's two lines in the sidebar: its name, and what PhotoCLIP knows of it now."""
-    name = show(Path(f.path).name or f.path)
+    name = shown(Path(f.path).name or f.path)
     if not f.online:
         return f"{name}\n{plural(f.photos, 'photo')} · offline (not reachable now)"
     if s is not None and s.root == f.path and s.state in ("working", "paused"):
@@ -74,7 +74,7 @@ def folder_line(f, s: WorkerStatus | None) -> str:
     return line
 
 
-def caption(request: SearchRequest, shown: int, period: str = "") -> str:
+def caption(request: SearchRequest, count: int, period: str = "") -> str:
     """Above the grid: what is shown, and how many ("" when nothing is)."""
     query, filters, similar = request.query, request.filters, request.similar
     if similar:
@@ -82,10 +82,10 @@ def caption(request: SearchRequest, shown: int, period: str = "") -> str:
     elif query:
         what = f"Best matches for “{query}”"
     elif filters.folder:
-        what = show(Path(filters.folder).name or filters.folder)
+        what = shown(Path(filters.folder).name or filters.folder)
     else:
         what = "All photos"
-    return f"{what}{period} — {plural(shown, 'photo')}" if shown else ""
+    return f"{what}{period} — {plural(count, 'photo')}" if count else ""
 
 
 def empty_reason(request: SearchRequest, *, hidden: int, error: str | None, folders,

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid as shiboken_alive
 
 from photoclip.core.errors import PhotoclipError, for_gui
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 from photoclip.core.search import query as grammar
 from photoclip.core.tags.model import THRESHOLD, Label, TagSet, starter_sets
 from photoclip.gui.dialogs import save_cancel
@@ -54,7 +54,7 @@ def xmp_text(report) -> str:
     if getattr(report, "failed", None):
         path, why = report.failed[0]
         text += f" {plural(len(report.failed), 'file')} could not be handled (first: " \
-                f"{show(path)}: {why})."
+                f"{shown(path)}: {why})."
     return text.replace("(use --naming ext)", "(choose the “photo.jpg.xmp” naming)")
 
 
@@ -170,7 +170,7 @@ class TagSidebar(QWidget):
                 def apply_to(p: str = path) -> None:
                     self.apply(name, p)
 
-                folders.addAction(show(path), apply_to)
+                folders.addAction(shown(path), apply_to)
             menu.addAction("Edit…", lambda: self.edit_set(name))
             menu.addAction("Delete…", lambda: self.delete_set(name))
         menu.addAction("New tag set…", self.new_set)

@@ -23,7 +23,7 @@ from photoclip.core.indexing.indexer import Indexer, Progress, Report
 from photoclip.core.indexing.scan import not_a_photo_folder
 from photoclip.core.lock import FileLock
 from photoclip.core.model.host import ModelHost
-from photoclip.core.paths import show
+from photoclip.core.paths import shown
 from photoclip.core.search.index_keeper import IndexKeeper
 from photoclip.core.store.catalog import Catalog, is_within
 from photoclip.core.store.catalog import Folder as Folder  # (the folders' record: re-exported)
@@ -177,7 +177,7 @@ class FolderService:
             return existing
         for f in self._catalog.folders():
             if f.id != folder.id and (is_within(real, f.path) or is_within(f.path, real)):
-                raise PhotoclipError(f"{show(real)} overlaps {show(f.path)}, which is already "
+                raise PhotoclipError(f"{shown(real)} overlaps {shown(f.path)}, which is already "
                                      "in the library: remove that one first.")
         moved = self._catalog.relink_folder(folder.id, real)
         log.info("folder %s relinked to %s (%d photos)", folder.path, real, moved)
@@ -192,7 +192,7 @@ class FolderService:
         if why is None and is_within(real, str(self._home.resolve())):
             why = "PhotoCLIP's own data folder (or inside it)"
         if why:
-            raise PhotoclipError(f"{show(real)} is {why}: {instead}")
+            raise PhotoclipError(f"{shown(real)} is {why}: {instead}")
         return real
 
     def inside(self, folder: PathLike | None) -> str | None:

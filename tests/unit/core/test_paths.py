@@ -7,14 +7,14 @@ import sqlite3
 
 import pytest
 
-from photoclip.core.paths import from_db, fsync_dir, show, to_db
+from photoclip.core.paths import from_db, fsync_dir, shown, to_db
 
 LATIN1 = os.fsdecode(b"/photos/caf\xe9/\xff.jpg")  # bytes that are not UTF-8
 
 
 def test_ordinary_names_are_untouched():
     for p in ("/photos/a.jpg", "/fotos/été/ü.jpg", "/写真/猫.png"):
-        assert to_db(p) == p and from_db(p) == p and show(p) == p
+        assert to_db(p) == p and from_db(p) == p and shown(p) == p
 
 
 def test_undecodable_bytes_round_trip_through_sqlite():
@@ -35,8 +35,8 @@ def test_the_db_form_keeps_a_folder_prefix():
 
 
 def test_show_writes_undecodable_bytes_as_escapes():
-    assert show(LATIN1) == "/photos/caf\\xe9/\\xff.jpg"
-    assert show(LATIN1).encode("utf-8")
+    assert shown(LATIN1) == "/photos/caf\\xe9/\\xff.jpg"
+    assert shown(LATIN1).encode("utf-8")
 
 
 def test_a_real_file_with_such_a_name_opens_by_its_round_tripped_path(tmp_path):
