@@ -48,10 +48,11 @@ class CategorySidebar(QWidget):
     query = Signal(str)  # the search text that shows a category, e.g. category:Receipts
     changed = Signal()  # labels, thresholds or categories changed
 
-    def __init__(self, library, pool, parent=None):
+    def __init__(self, library, pool, edits, parent=None):
         super().__init__(parent)
         self.library = library
-        self.pool = pool
+        self.pool = pool  # reads and training (executors.library_pool)
+        self.edits = edits  # what the user changes (executors.edit_pool)
         self.rows: dict[str, dict] = {}
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
@@ -198,7 +199,7 @@ class CategorySidebar(QWidget):
             if then is not None:
                 then(cat.name)
 
-        run_task(self.pool, lambda: self.library.categories.create(name, description), created,
+        run_task(self.edits, lambda: self.library.categories.create(name, description), created,
                  self._refused)
 
     def edit(self, name: str) -> None:
@@ -231,7 +232,7 @@ class CategorySidebar(QWidget):
             self.refresh()
             self.changed.emit()
 
-        run_task(self.pool, change, done, self._refused)
+        run_task(self.edits, change, done, self._refused)
 
     def _refused(self, e: Exception) -> None:
         if isinstance(e, PhotoclipError):
@@ -255,7 +256,7 @@ class CategorySidebar(QWidget):
     def review(self, name: str | None) -> ReviewDialog | None:
         if not name:
             return None
-        dlg = ReviewDialog(self.library, name, self.pool, self)
+        dlg = ReviewDialog(self.library, name, self.pool, self.edits, self)
         dlg.answered.connect(self.refresh)
         dlg.answered.connect(self.changed)  # (a category: search on show is re-run)
         dlg.show()
@@ -286,11 +287,12 @@ class ReviewDialog(QDialog):
 
     answered = Signal()
 
-    def __init__(self, library, name: str, pool, parent=None):
+    def __init__(self, library, name: str, pool, edits, parent=None):
         super().__init__(parent)
         self.library = library
         self.name = name
-        self.pool = pool
+        self.pool = pool  # the questions (suggestions)
+        self.edits = edits  # the answers
         self.hits: list = []
         self.index = 0
         self.answers: dict[str, bool] = {}
@@ -366,7 +368,7 @@ class ReviewDialog(QDialog):
         hit = self.current()
         if hit is None:
             return
-        run_task(self.pool, lambda: self.library.categories.label(self.name, [hit.id], positive),
+        run_task(self.edits, lambda: self.library.categories.label(self.name, [hit.id], positive),
                  lambda _: self.answered.emit(), lambda e: self.detail.setText(for_gui(e)))
         self.answers[hit.path] = positive
         self._since_refill += 1
@@ -384,7 +386,7 @@ def add_photo_actions(menu: QMenu, sidebar: CategorySidebar, paths: list[str], p
     """Right-click on photos: add them to a category (or mark them not in it), forget them.
     The categories offered are the sidebar's; which of them the photos are examples of is
     read in the library pool and fills "Forget as example of" when known."""
-    library, pool = sidebar.library, sidebar.pool
+    library, pool = sidebar.library, sidebar.edits
 
     def label(name: str, positive: bool | None) -> None:
         run_task(pool, lambda: library.categories.label(name, paths, positive),

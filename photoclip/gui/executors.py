@@ -55,6 +55,14 @@ def library_pool() -> ThreadPoolExecutor:
     return _make(1, "library")
 
 
+def edit_pool() -> ThreadPoolExecutor:
+    """What the user changes by hand: tags, examples, categories, tag sets, folders. Quick
+    writes, apart from the library pool so none waits behind a category being retrained;
+    one thread, so they apply in the order they were made. Shut down waiting (never
+    cancelled): an edit made just before closing is kept."""
+    return _make(1, "edit")
+
+
 def preview_pool() -> ThreadPoolExecutor:
     """Full-size images for the preview. Separate so a large photo being decoded never delays
     a search or a sidebar refresh; the dialog drops it when it closes."""

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.searching = SearchController(self)
 
         self.info_pool = executors.library_pool()
+        self.edit_pool = executors.edit_pool()
         self._refreshing = False
         self._folders: list = []
         self.worker_status: WorkerStatus | None = None
@@ -161,10 +162,11 @@ class MainWindow(QMainWindow):
         self.folder_list.relink.connect(self.relink_folder)
         self.folder_list.removal_info = self._removal_info
         self.folder_list.add_button.clicked.connect(self.pick_folder)
-        self.tag_panel = TagSidebar(self.library, self.info_pool)
+        self.tag_panel = TagSidebar(self.library, self.info_pool, self.edit_pool)
         self.tag_panel.tag_clicked.connect(self.search.setText)
         self.tag_panel.changed.connect(self.tags_changed)
-        self.category_panel = categories.CategorySidebar(self.library, self.info_pool)
+        self.category_panel = categories.CategorySidebar(self.library, self.info_pool,
+                                                         self.edit_pool)
         self.category_panel.query.connect(self.search.setText)
         self.category_panel.changed.connect(self._category_search_stale)
         side = QWidget()
@@ -423,7 +425,7 @@ class MainWindow(QMainWindow):
         def refused(e: Exception) -> None:
             QMessageBox.information(self, "PhotoCLIP", for_gui(e))
 
-        run_task(self.info_pool, lambda: self.bridge.worker.add_folder(path),
+        run_task(self.edit_pool, lambda: self.bridge.worker.add_folder(path),
                  lambda _: self._folders_changed(), refused)
 
     def _folders_changed(self) -> None:
@@ -479,7 +481,7 @@ class MainWindow(QMainWindow):
         def failed(e: Exception) -> None:
             QMessageBox.warning(self, "Remove folder", for_gui(e))
 
-        run_task(self.info_pool, lambda: self.bridge.worker.remove_folder(path), removed, failed)
+        run_task(self.edit_pool, lambda: self.bridge.worker.remove_folder(path), removed, failed)
 
     def relink_folder(self, old: str, new: str) -> None:
         def relinked(folder: Folder) -> None:
@@ -491,7 +493,7 @@ class MainWindow(QMainWindow):
         def failed(e: Exception) -> None:
             QMessageBox.warning(self, "Find moved folder", for_gui(e))
 
-        run_task(self.info_pool, lambda: self.bridge.worker.relink_folder(old, new), relinked,
+        run_task(self.edit_pool, lambda: self.bridge.worker.relink_folder(old, new), relinked,
                  failed)
 
     def _removal_info(self, path: str, then: Callable[[Removed | None], None]) -> None:
@@ -593,6 +595,7 @@ class MainWindow(QMainWindow):
         self.bridge.stop()
         self.thumbs.shutdown()
         self.search.cleanup()
+        self.edit_pool.shutdown(wait=True)  # (the user's last edits are written)
         self.info_pool.shutdown(wait=True, cancel_futures=True)
         self.search_pool.shutdown(wait=True, cancel_futures=True)
         self.browse_pool.shutdown(wait=True, cancel_futures=True)

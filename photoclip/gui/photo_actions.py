@@ -49,7 +49,7 @@ class PhotoActions(QObject):
         if w.model.hit(row) is None:
             return None
         dlg = PreviewDialog(w.model, row, w)
-        tags = tagsets.PhotoTags(w.library, w.info_pool, dlg)
+        tags = tagsets.PhotoTags(w.library, w.edit_pool, dlg)
         dlg.add_panel(tags)
         tags.show_photo(dlg.hit.path)
         dlg.row_changed.connect(lambda r: tags.show_photo(w.model.hit(r).path))

@@ -65,10 +65,11 @@ class TagSidebar(QWidget):
     changed = Signal()  # tags were applied or edited
     saved = Signal(object)  # a tag set was created or edited (the TagSet as saved)
 
-    def __init__(self, library, pool, parent=None):
+    def __init__(self, library, pool, edits, parent=None):
         super().__init__(parent)
         self.library = library
-        self.pool = pool
+        self.pool = pool  # reads and tagging runs (executors.library_pool)
+        self.edits = edits  # what the user changes (executors.edit_pool)
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
         self.tree.setColumnCount(2)
@@ -237,7 +238,7 @@ class TagSidebar(QWidget):
         def failed(e: Exception) -> None:
             QMessageBox.warning(self, "Tag set", for_gui(e))
 
-        run_task(self.pool, lambda: tags.create_set(edited) if create else tags.update_set(edited),
+        run_task(self.edits, lambda: tags.create_set(edited) if create else tags.update_set(edited),
                  done, failed)
 
     def delete_set(self, name: str) -> None:
@@ -249,7 +250,7 @@ class TagSidebar(QWidget):
                 self.refresh()
                 self.changed.emit()
 
-            run_task(self.pool, lambda: self.library.tags.delete_set(name), deleted, self._failed)
+            run_task(self.edits, lambda: self.library.tags.delete_set(name), deleted, self._failed)
 
     def apply(self, name: str, folder: str | None = None, redo: bool = False) -> None:
         """Tag now (in the background), and every new photo there from now on."""
@@ -434,7 +435,7 @@ def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent
     """Right-click on photos: add a tag, remove one of theirs. The names offered are the
     sidebar's; the photos' own tags are read in the library pool and fill "Remove tag" when
     known."""
-    library, pool = sidebar.library, sidebar.pool
+    library, pool = sidebar.library, sidebar.edits
 
     def tag(name: str | int, present: bool) -> None:
         def failed(e: Exception) -> None:

@@ -38,7 +38,7 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
     categories.add_photo_actions(menu, w.category_panel, paths, w, w.categories_changed)
     _action(menu, "Add to category", "New category…").trigger()
     qtbot.waitUntil(lambda: "Boats" in w.category_panel.names()
-                    and lib.categories.get("Boats").positives == 4, timeout=10000)
+                    and lib.categories.get("Boats").positives == 4, timeout=30000)
 
     panel = w.category_panel
     qtbot.waitUntil(lambda: (panel.count("Boats") or 0) >= 4 and not panel.busy, timeout=30000)
@@ -68,7 +68,7 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
         answers[hit.id] = yes
     # (each answer is saved in the library pool, in order)
     qtbot.waitUntil(lambda: (c := lib.categories.get("Boats")).positives + c.negatives == 8,
-                    timeout=10000)
+                    timeout=30000)
     cat = lib.categories.get("Boats")
     assert cat.positives + cat.negatives == 8
     for pid, yes in answers.items():

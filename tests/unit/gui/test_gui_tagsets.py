@@ -25,7 +25,7 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
 
     monkeypatch.setattr(TagSetEditor, "exec", fill)
     w.tag_panel.new_set()  # (saved in the library pool; the sidebar shows it when read)
-    qtbot.waitUntil(lambda: "Animals" in w.tag_panel.sets, timeout=10000)
+    qtbot.waitUntil(lambda: "Animals" in w.tag_panel.sets, timeout=30000)
     ts = w.tag_panel.sets["Animals"]
     assert [lb.name for lb in ts.labels] == ["cat", "dog", "ship"]
     assert ts.labels[0].synonyms == ["kitten"]
@@ -34,7 +34,7 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
     qtbot.waitUntil(lambda: not w.tag_panel._busy, timeout=30000)
     assert "tags on 36 photos" in w.tag_panel.status.text(), w.tag_panel.status.text()
     qtbot.waitUntil(lambda: (item := w.tag_panel.label_item("Animals", "ship")) is not None
-                    and int(item.text(1)) >= 8, timeout=10000)
+                    and int(item.text(1)) >= 8, timeout=30000)
 
     # click the label: the grid shows the photos carrying it
     item = w.tag_panel.label_item("Animals", "ship")
@@ -52,12 +52,12 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
     dlg = w.preview(0)
     path = w.model.hit(0).path
     qtbot.waitUntil(lambda: dlg.findChild(QToolButton, "tag-chip:Animals/ship") is not None,
-                    timeout=5000)  # (the photo's tags are read in the library pool)
+                    timeout=30000)  # (the photo's tags are read in the library pool)
     chip = dlg.findChild(QToolButton, "tag-chip:Animals/ship")
     assert "auto" in chip.text()
     qtbot.mouseClick(chip, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dlg.findChild(QToolButton, "tag-chip:Animals/ship") is None,
-                    timeout=5000)
+                    timeout=30000)
     assert "ship" not in {t.name for t in lib.tags.photo_tags(path)}
     dlg.close()
 
@@ -69,7 +69,7 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
     from photoclip.gui.tagsets import PhotoTags
 
     tags = dlg.findChild(PhotoTags)
-    qtbot.waitUntil(lambda: dlg.isVisible() and tags.row.count() > 0, timeout=5000)  # (read)
+    qtbot.waitUntil(lambda: dlg.isVisible() and tags.row.count() > 0, timeout=30000)  # (read)
     assert dlg.hit.path != path or dlg.findChild(QToolButton, "tag-chip:Animals/ship") is None
     dlg.close()
 
@@ -87,9 +87,9 @@ def test_grid_menu_adds_a_tag_by_hand(qtbot, copy_window, monkeypatch):
     menu = QMenu(w)
     add_photo_actions(menu, w.tag_panel, [path], w, w.tags_changed)
     next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
-    qtbot.waitUntil(lambda: lib.tags.photo_tags(path) != [], timeout=5000)  # (library pool)
+    qtbot.waitUntil(lambda: lib.tags.photo_tags(path) != [], timeout=30000)  # (library pool)
     assert [(t.name, t.source) for t in lib.tags.photo_tags(path)] == [("holiday", "manual")]
-    qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=30000)
     assert w.tag_panel.tree.topLevelItem(0).text(0) == "Keywords"
 
 
@@ -108,7 +108,7 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
 
     monkeypatch.setattr(QInputDialog, "getItem", answer)
     w.tag_panel.export_xmp()
-    qtbot.waitUntil(lambda: "1 sidecar written" in w.tag_panel.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "1 sidecar written" in w.tag_panel.status.text(), timeout=30000)
     assert "next to each tagged photo" in asked[0]
     side = Path(photo).with_suffix(".xmp")
     assert "<rdf:li>harbour</rdf:li>" in side.read_text(encoding="utf-8")
@@ -116,6 +116,6 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
     lib.tags.set([photo], "harbour", present=False)
     # importing the sidecar back does not undo the removal
     w.tag_panel.import_xmp()
-    qtbot.waitUntil(lambda: "Keywords found" in w.tag_panel.status.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Keywords found" in w.tag_panel.status.text(), timeout=30000)
     assert "as your own tags" not in w.tag_panel.status.text()
     assert lib.tags.photo_tags(photo) == []

@@ -83,7 +83,7 @@ def test_the_gui_thread_never_calls_the_library(qtbot, tmp_path, tiny_encoder, m
 
     monkeypatch.setattr(tagsets.TagSetEditor, "exec", fill)
     w.tag_panel.new_set()
-    qtbot.waitUntil(lambda: "Things" in w.tag_panel.sets, timeout=10000)
+    qtbot.waitUntil(lambda: "Things" in w.tag_panel.sets, timeout=30000)
     w.tag_panel.apply("Things")
     qtbot.waitUntil(lambda: not w.tag_panel._busy, timeout=30000)
 
@@ -95,7 +95,7 @@ def test_the_gui_thread_never_calls_the_library(qtbot, tmp_path, tiny_encoder, m
     _action(menu, "Add tag…").trigger()
     pid = lib.catalog.photo_state(str(photos[0])).id  # (the test reads below the services)
     qtbot.waitUntil(lambda: [t.name for t in lib.tags.store.photo_tags(pid)] == ["holiday"],
-                    timeout=10000)
+                    timeout=30000)
 
     def name_it(editor):
         editor.name.setText("Mine")
@@ -112,15 +112,15 @@ def test_the_gui_thread_never_calls_the_library(qtbot, tmp_path, tiny_encoder, m
     # the preview's tags: one added, then removed with its ✕
     dlg = w.preview(w.model.first_photo_row())  # (row 0 of a browse is a date header)
     tags = dlg.findChild(tagsets.PhotoTags)
-    qtbot.waitUntil(lambda: tags.row.count() > 0, timeout=10000)
+    qtbot.waitUntil(lambda: tags.row.count() > 0, timeout=30000)
     def chip_names() -> set[str]:
         return {tags.row.itemAt(i).widget().objectName() for i in range(tags.row.count())}
 
     tags.add.setText("sunny")
     tags._add()
-    qtbot.waitUntil(lambda: "tag-chip:sunny" in chip_names(), timeout=10000)
+    qtbot.waitUntil(lambda: "tag-chip:sunny" in chip_names(), timeout=30000)
     tags.remove("sunny")
-    qtbot.waitUntil(lambda: "tag-chip:sunny" not in chip_names(), timeout=10000)
+    qtbot.waitUntil(lambda: "tag-chip:sunny" not in chip_names(), timeout=30000)
     dlg.close()
 
     # asking before a folder is removed (says what is kept), the failures list, settings
@@ -129,15 +129,15 @@ def test_the_gui_thread_never_calls_the_library(qtbot, tmp_path, tiny_encoder, m
                         lambda parent, title, text, *a, **k: asked.append(text)
                         or QMessageBox.StandardButton.No)
     w.folder_list._ask_remove(str(tmp_path / "Pictures"))
-    qtbot.waitUntil(lambda: bool(asked), timeout=10000)
+    qtbot.waitUntil(lambda: bool(asked), timeout=30000)
     assert "kept" in asked[0] and "1 category example" in asked[0], asked[0]
     opened: list[int] = []
     monkeypatch.setattr("photoclip.gui.dialogs.FailuresDialog.exec", lambda d: opened.append(1))
     w.show_failures()
-    qtbot.waitUntil(lambda: bool(opened), timeout=10000)
+    qtbot.waitUntil(lambda: bool(opened), timeout=30000)
     settings = SettingsDialog(lib, w)
     qtbot.addWidget(settings)
-    qtbot.waitUntil(lambda: settings.precision_now.text() != "", timeout=10000)
+    qtbot.waitUntil(lambda: settings.precision_now.text() != "", timeout=30000)
     settings.close()
 
     assert on_gui_thread == [], f"called on the GUI thread: {sorted(set(on_gui_thread))}"
