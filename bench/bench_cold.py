@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OUT, ROOT, clustered_vectors, random_model_dir, synthetic_library, write_result
 
 QUERY = "a photo of a dog on the beach"
-TORCH_PATH = ("import photoclip.core.library as L; "
-              "L.Library._fast_text_encoder = lambda self: None\n")
+TORCH_PATH = ("import photoclip.core.model.host as H; "
+              "H.ModelHost._fast_text_encoder = lambda self: None\n")
 # The child reports its own peak memory (VmHWM): a forked child's ru_maxrss starts from the
 # parent's, which holds the synthetic library.
 HWM = ("def _hwm():\n"
