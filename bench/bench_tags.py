@@ -92,9 +92,9 @@ def main() -> None:
     gap = GapVectors()
     words = vocabulary()
     # half the labels are everyday words (left out of their own "none of these"), half not
-    names = words[:args.labels // 2] + [f"thing {i}" for i in range(args.labels // 2,
+    names = list(words[:args.labels // 2]) + [f"thing {i}" for i in range(args.labels // 2,
                                                                     args.labels)]
-    known = list(dict.fromkeys(names + words))  # concepts 0..len(known)-1 have a name
+    known = list(dict.fromkeys(names + list(words)))  # concepts 0..len(known)-1 have a name
     home = synthetic_library(OUT / f"tags-{args.photos}", spec,
                              photos(gap, args.photos, len(known)))
     lib = Library(home, model=spec)
