@@ -3,39 +3,15 @@ model switch, closing, and the doctor's check and repair. A fake encoder stands 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import numpy as np
 import pytest
 from conftest import write_photos
+from fakes import SameTextEncoder, fake_library
 
-from photoclip.core.indexing.imageio import Preprocess
-from photoclip.core.library import CATALOG_FILE, Library, check_library, repair_library
-
-
-class FakeEncoder:
-    dim = 16
-    logit_scale = 100.0
-    device = "cpu"
-    precision = "fp32"
-    choice = SimpleNamespace(reason="fake")
-
-    def __init__(self, model_id: str):
-        self.model_id = model_id
-        self.preprocess = Preprocess(16, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-        self._proj = np.random.default_rng(0).normal(size=(3 * 16 * 16, self.dim))
-
-    def encode_images(self, batch):
-        v = batch.reshape(len(batch), -1) @ self._proj
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-    def encode_texts(self, texts):
-        return np.tile(np.eye(self.dim, dtype=np.float32)[:1], (len(texts), 1))
+from photoclip.core.library import CATALOG_FILE, check_library, repair_library
 
 
 def open_lib(home, spec):
-    enc = FakeEncoder(spec)
-    return Library(home, model=spec, encoder_loader=lambda *a, **k: enc)
+    return fake_library(home, spec, SameTextEncoder)
 
 
 @pytest.fixture
@@ -84,7 +60,7 @@ def test_switch_model_drops_the_index_only_when_the_model_changes(tmp_path, spec
         lib.switch_model(spec, precision="fp32")
         assert lib.search_index.loaded is index
         other = f"local-dir:{tmp_path / 'other'}"
-        lib.switch_model(other, encoder=FakeEncoder(other))
+        lib.switch_model(other, encoder=SameTextEncoder(other))
         assert lib.search_index.loaded is None
         assert lib.model.id == other and lib.status()["indexed"] == 0  # re-encoded next
     finally:

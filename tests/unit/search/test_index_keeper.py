@@ -3,41 +3,15 @@ saved when dirty, dropped on a model switch, patched on removal, cancelled on cl
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import numpy as np
 import pytest
 from conftest import write_photos
-
-from photoclip.core.indexing.imageio import Preprocess
-from photoclip.core.library import Library
-
-
-class FakeEncoder:
-    dim = 16
-    logit_scale = 100.0
-    device = "cpu"
-    precision = "fp32"
-    choice = SimpleNamespace(reason="fake")
-
-    def __init__(self, model_id: str):
-        self.model_id = model_id
-        self.preprocess = Preprocess(16, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-        self._proj = np.random.default_rng(0).normal(size=(3 * 16 * 16, self.dim))
-
-    def encode_images(self, batch):
-        v = batch.reshape(len(batch), -1) @ self._proj
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-    def encode_texts(self, texts):
-        return np.tile(np.eye(self.dim, dtype=np.float32)[:1], (len(texts), 1))
+from fakes import SameTextEncoder, fake_library
 
 
 @pytest.fixture
 def lib(tmp_path):
     spec = f"local-dir:{tmp_path / 'fake-model'}"
-    enc = FakeEncoder(spec)
-    library = Library(tmp_path / "home", model=spec, encoder_loader=lambda *a, **k: enc)
+    library = fake_library(tmp_path / "home", spec, SameTextEncoder)
     library.search_index.exact_max = 2  # an HNSW graph (the exact regime saves no graph)
     photos = write_photos(tmp_path / "pics", 5)
     library.folders.add(tmp_path / "pics")
@@ -101,7 +75,7 @@ def test_drop_on_model_switch_only(lib, tmp_path):
     lib.switch_model(lib.model.id)
     assert keeper.loaded is not None  # same model: its vectors stay
     lib.switch_model(f"local-dir:{tmp_path / 'other-model'}",
-                     encoder=FakeEncoder(f"local-dir:{tmp_path / 'other-model'}"))
+                     encoder=SameTextEncoder(f"local-dir:{tmp_path / 'other-model'}"))
     assert keeper.loaded is None
 
 

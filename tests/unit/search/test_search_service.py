@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import zlib
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import write_photos
+from fakes import fake_library
 
 from photoclip.core.errors import ModelUnavailable, NotFound
-from photoclip.core.indexing.imageio import Preprocess
 from photoclip.core.library import Library
 from photoclip.core.search.query import terms
 from photoclip.core.search.searcher import embed_terms
@@ -21,39 +19,14 @@ from photoclip.core.search.searcher import embed_terms
 YEAR = 365 * 86400
 
 
-class FakeEncoder:
-    """Images: a fixed random projection of their pixels; texts: a vector fixed by the text."""
-
-    dim = 16
-    logit_scale = 100.0
-    device = "cpu"
-    precision = "fp32"
-    choice = SimpleNamespace(reason="fake")
-
-    def __init__(self, model_id: str):
-        self.model_id = model_id
-        self.preprocess = Preprocess(16, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-        self._proj = np.random.default_rng(0).normal(size=(3 * 16 * 16, self.dim))
-
-    def encode_images(self, batch):
-        v = batch.reshape(len(batch), -1) @ self._proj
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-    def encode_texts(self, texts):
-        v = np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=self.dim)
-                      for t in texts])
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-
 @pytest.fixture
 def lib(tmp_path):
     spec = f"local-dir:{tmp_path / 'fake-model'}"
-    enc = FakeEncoder(spec)
     photos = write_photos(tmp_path / "pics", 6)
     for i, p in enumerate(photos):  # one photo a year, 2001..2006 (taken_at is the mtime)
         t = 978_350_400 + i * YEAR + 40 * 86400
         os.utime(p, (t, t))
-    library = Library(tmp_path / "home", model=spec, encoder_loader=lambda *a, **k: enc)
+    library = fake_library(tmp_path / "home", spec)
     library.folders.add(tmp_path / "pics")
     assert library.folders.index().encoded == 6
     library.photos = photos

@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import zlib
-from types import SimpleNamespace
-
-import numpy as np
 import pytest
 from conftest import write_photos
+from fakes import indexed_fake_library
 
 from photoclip.core.errors import NotFound, PhotoclipError
-from photoclip.core.indexing.imageio import Preprocess
-from photoclip.core.library import Library
 from photoclip.core.tags.model import Label, TagSet
-
-
-class FakeEncoder:
-    dim = 16
-    logit_scale = 100.0
-    device = "cpu"
-    precision = "fp32"
-    choice = SimpleNamespace(reason="fake")
-
-    def __init__(self, model_id: str):
-        self.model_id = model_id
-        self.preprocess = Preprocess(16, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
-        self._proj = np.random.default_rng(0).normal(size=(3 * 16 * 16, self.dim))
-
-    def encode_images(self, batch):
-        v = batch.reshape(len(batch), -1) @ self._proj
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
-
-    def encode_texts(self, texts):
-        v = np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=self.dim)
-                      for t in texts])
-        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
 @pytest.fixture
 def lib(tmp_path):
-    spec = f"local-dir:{tmp_path / 'fake-model'}"
-    enc = FakeEncoder(spec)
-    library = Library(tmp_path / "home", model=spec, encoder_loader=lambda *a, **k: enc)
-    library.photos = write_photos(tmp_path / "pics", 6)
-    library.folders.add(tmp_path / "pics")
-    library.folders.index()
-    library.ids = [library.folders.photo_id(p) for p in library.photos]
+    library = indexed_fake_library(tmp_path)
     yield library
     library.close()
 
