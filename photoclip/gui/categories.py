@@ -24,14 +24,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from shiboken6 import isValid as shiboken_alive
 
 from photoclip.core.categories.model import Category
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import shown
 from photoclip.core.search import query as grammar
 from photoclip.gui.dialogs import save_cancel
-from photoclip.gui.executors import run_task
+from photoclip.gui.executors import run_task, submenu_when_read
 from photoclip.gui.tagsets import xmp_text
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -385,7 +384,8 @@ def add_photo_actions(menu: QMenu, sidebar: CategorySidebar, paths: list[str], p
                       on_change: Callable[[], None]) -> None:
     """Right-click on photos: add them to a category (or mark them not in it), forget them.
     The categories offered are the sidebar's; which of them the photos are examples of is
-    read in the library pool and fills "Forget as example of" when known."""
+    read in the edit pool (after any edit queued there) and fills "Forget as example of"
+    when known."""
     library, pool = sidebar.library, sidebar.edits
 
     def label(name: str, positive: bool | None) -> None:
@@ -411,26 +411,14 @@ def add_photo_actions(menu: QMenu, sidebar: CategorySidebar, paths: list[str], p
                 label(n, False)
 
             neg.addAction(n, not_in)
-    forget = menu.addMenu("Forget as example of")
-    forget.menuAction().setVisible(False)
-
-    def examples_of() -> list[str]:
+    def examples_of() -> list[tuple[str, str]]:
         labelled: set[str] = set()
         for p in paths:
             try:
                 labelled |= set(library.categories.photo_labels(library.folders.photo_id(p)))
             except PhotoclipError:
                 continue
-        return sorted(labelled)
+        return [(n, n) for n in sorted(labelled)]
 
-    def fill(labelled: list[str]) -> None:
-        if not shiboken_alive(forget):
-            return  # (the menu closed first)
-        for n in labelled:
-            def forget_in(n: str = n) -> None:
-                label(n, None)
-
-            forget.addAction(n, forget_in)
-        forget.menuAction().setVisible(bool(labelled))
-
-    run_task(pool, examples_of, fill)
+    submenu_when_read(menu, "Forget as example of", pool, examples_of,
+                      lambda name: label(name, None))

@@ -25,9 +25,11 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QMenu
+from shiboken6 import isValid
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +144,29 @@ def run_task(pool: ThreadPoolExecutor, fn: Callable[[], Any],
         pool.submit(work)
     except RuntimeError:  # the pool is shut down: the window is closing
         pass
+
+
+T = TypeVar("T")
+
+
+def submenu_when_read(menu: QMenu, title: str, pool: ThreadPoolExecutor,
+                      read: Callable[[], list[tuple[str, T]]],
+                      choose: Callable[[T], None]) -> QMenu:
+    """A submenu of ``menu`` whose entries come from the library: hidden until ``read()``
+    (run in ``pool``) gives them as (text, value), then shown if there are any; choosing one
+    calls ``choose(value)``. Nothing happens if the menu closed first."""
+    sub = menu.addMenu(title)
+    sub.menuAction().setVisible(False)
+
+    def fill(entries: list[tuple[str, T]]) -> None:
+        if not isValid(sub):
+            return
+        for text, value in entries:
+            def chosen(value: T = value) -> None:
+                choose(value)
+
+            sub.addAction(text, chosen)
+        sub.menuAction().setVisible(bool(entries))
+
+    run_task(pool, read, fill)
+    return sub

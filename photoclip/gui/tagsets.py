@@ -34,7 +34,7 @@ from photoclip.core.paths import shown
 from photoclip.core.search import query as grammar
 from photoclip.core.tags.model import THRESHOLD, Label, TagSet, starter_sets
 from photoclip.gui.dialogs import save_cancel
-from photoclip.gui.executors import run_task
+from photoclip.gui.executors import run_task, submenu_when_read
 from photoclip.gui.format import plural
 
 SET_ROLE = Qt.ItemDataRole.UserRole
@@ -433,8 +433,8 @@ class PhotoTags(QWidget):
 def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent: QWidget,
                       on_change: Callable[[], None]) -> None:
     """Right-click on photos: add a tag, remove one of theirs. The names offered are the
-    sidebar's; the photos' own tags are read in the library pool and fill "Remove tag" when
-    known."""
+    sidebar's; the photos' own tags are read in the edit pool (after any edit queued there)
+    and fill "Remove tag" when known."""
     library, pool = sidebar.library, sidebar.edits
 
     def tag(name: str | int, present: bool) -> None:
@@ -453,10 +453,8 @@ def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent
 
     menu.addSeparator()
     menu.addAction("Add tag…", add)
-    sub = menu.addMenu("Remove tag")
-    sub.menuAction().setVisible(False)
 
-    def theirs() -> dict[str, int]:
+    def theirs() -> list[tuple[str, int]]:
         current: dict[str, int] = {}
         for p in paths:
             try:
@@ -464,16 +462,6 @@ def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent
                     current["/".join(t.hierarchical)] = t.tag_id
             except PhotoclipError:
                 continue
-        return current
+        return sorted(current.items())
 
-    def fill(current: dict[str, int]) -> None:
-        if not shiboken_alive(sub):
-            return  # (the menu closed first)
-        for name in sorted(current):
-            def untag(t: int = current[name]) -> None:
-                tag(t, False)
-
-            sub.addAction(name, untag)
-        sub.menuAction().setVisible(bool(current))
-
-    run_task(pool, theirs, fill)
+    submenu_when_read(menu, "Remove tag", pool, theirs, lambda tag_id: tag(tag_id, False))

@@ -109,6 +109,32 @@ def test_the_gui_thread_never_calls_the_library(qtbot, tmp_path, tiny_encoder, m
     qtbot.waitUntil(lambda: "Mine" in w.category_panel.names()
                     and lib.categories.store.get("Mine").positives == 1, timeout=20000)
 
+    # the menus' own entries come when read: "Remove tag" and "Forget as example of"
+    def submenu(menu: QMenu, title: str) -> QMenu:
+        return next(a.menu() for a in menu.actions() if a.text() == title)
+
+    menu = QMenu(w)
+    tagsets.add_photo_actions(menu, w.tag_panel, [str(photos[0])], w, w.tags_changed)
+    remove = submenu(menu, "Remove tag")
+    assert not remove.menuAction().isVisible()  # (until the photo's tags are read)
+    qtbot.waitUntil(lambda: remove.menuAction().isVisible(), timeout=30000)
+    assert [a.text() for a in remove.actions()] == ["holiday"]
+    menu = QMenu(w)
+    categories.add_photo_actions(menu, w.category_panel, [str(photos[1])], w,
+                                 w.categories_changed)
+    forget = submenu(menu, "Forget as example of")
+    qtbot.waitUntil(lambda: forget.menuAction().isVisible(), timeout=30000)
+    assert [a.text() for a in forget.actions()] == ["Mine"]
+    forget.actions()[0].trigger()
+    qtbot.waitUntil(lambda: lib.categories.store.get("Mine").positives == 0, timeout=30000)
+    menu = QMenu(w)
+    categories.add_photo_actions(menu, w.category_panel, [str(photos[1])], w,
+                                 w.categories_changed)
+    qtbot.wait(500)  # (the read has answered: none left)
+    assert not submenu(menu, "Forget as example of").menuAction().isVisible()
+    _action(menu, "Add to category", "Mine").trigger()  # (an example again, for below)
+    qtbot.waitUntil(lambda: lib.categories.store.get("Mine").positives == 1, timeout=30000)
+
     # the preview's tags: one added, then removed with its ✕
     dlg = w.preview(w.model.first_photo_row())  # (row 0 of a browse is a date header)
     tags = dlg.findChild(tagsets.PhotoTags)
