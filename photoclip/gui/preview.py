@@ -3,6 +3,10 @@
 Keys: ← → (and ↑ ↓) step, Home/End go to the first/last photo, Enter opens, F (or F11) full
 screen, 0 fit / 1 actual size, + and − zoom, Esc/Space close. The photo zooms with the wheel
 (around the pointer), pans by dragging, and a double-click switches between fit and 100 %.
+
+The photo holds the keyboard focus: when the preview opens and whenever it is clicked. A text
+field in a panel under it (the photo's tags) takes the keys only once the user clicks into it;
+Esc there hands them back to the photo (a second Esc closes).
 """
 
 from __future__ import annotations
@@ -13,7 +17,18 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QKeyEvent, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from photoclip.core.indexing.imageio import DecodeError, open_upright
 from photoclip.gui import executors
@@ -65,6 +80,9 @@ class ImageCanvas(QWidget):
         self._drag: QPointF | None = None
         self.setMinimumSize(320, 240)
         self.setMouseTracking(True)
+        # (a click takes the keys back from a text field; the keys themselves go on to the
+        # window that shows the photo: its keyPressEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def set_pixmap(self, pm: QPixmap | None, real_width: int = 0, message: str = "") -> None:
         self.pixmap, self.message = pm, message
@@ -181,6 +199,11 @@ class ImageCanvas(QWidget):
             self._clamp()
 
 
+def is_text_field(widget: QWidget | None) -> bool:
+    """Whether ``widget`` takes typed text (its keys are not commands)."""
+    return isinstance(widget, (QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox))
+
+
 class PreviewDialog(QDialog):
     open_requested = Signal(object)  # a path
     row_changed = Signal(int)
@@ -232,6 +255,11 @@ class PreviewDialog(QDialog):
     def add_panel(self, widget) -> None:
         """A strip under the photo (its tags)."""
         self._lay.insertWidget(2, widget)
+        self.canvas.setFocus()  # (else the panel's first text field takes the keys)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.canvas.setFocus()
 
     @property
     def hit(self):
@@ -287,6 +315,12 @@ class PreviewDialog(QDialog):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
+        if is_text_field(self.focusWidget()):
+            # (what a text field leaves, Esc and Enter, is not the photo's: Enter after a
+            # tag does not open the photo, Esc goes back to the photo and does not close)
+            if key == Qt.Key.Key_Escape:
+                self.canvas.setFocus()
+            return
         steps: dict[int, int] = {Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1,
                  Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 10, Qt.Key.Key_PageUp: -10}
         if key in steps:
