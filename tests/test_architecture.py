@@ -35,7 +35,8 @@ def test_heavy_libraries_stay_in_their_module():
     clip = {"model/encoder.py", "model/export.py", "categories/probe.py"}
     owners = {"torch": clip, "open_clip": clip,
               "onnxruntime": {"model/runtime.py", "model/export.py"},
-              "hnswlib": {"search/vector_index.py"}, "watchdog": {"indexing/watcher.py"}}
+              "hnswlib": {"search/vector_index.py"}, "watchdog": {"indexing/watcher.py"},
+              "rawpy": {"indexing/raw.py"}, "pillow_heif": {"indexing/formats.py"}}
     for f in modules():
         imp = imports_of(f)
         for lib, allowed in owners.items():

@@ -1,8 +1,12 @@
 """Safe image decoding: every file either becomes an RGB image or a clear, per-file reason.
 
+- Every format of :mod:`formats`: what Pillow reads, HEIC/HEIF (pillow-heif), camera RAW
+  (rawpy, in :mod:`raw`).
 - EXIF orientation is applied, so a photo embedded sideways is embedded upright.
-- JPEGs are decoded with ``draft()`` at the smallest DCT scale that still covers the model's
-  input size: a 12-MP photo decodes several times faster than a full decode.
+- Nothing is decoded at full size when a smaller decode will do: JPEGs with ``draft()`` at the
+  smallest DCT scale that still covers the size asked for (a 12-MP photo decodes several times
+  faster); HEIC through the smaller image a phone embeds when it is big enough; RAW through
+  the camera's embedded preview, else a half-size demosaic.
 - Alpha, palette, CMYK, 16-bit and float images become 8-bit RGB.
 - Pillow's decompression-bomb limit stays on; a file over it is refused with its dimensions.
 - Nothing here raises for a bad file except :class:`DecodeError`, whose message is for the user.
@@ -24,9 +28,11 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
-})
+from photoclip.core.indexing.formats import is_image_name, is_raw_name, kind, register_heif
+
+__all__ = ["DecodeError", "Decoded", "Preprocess", "content_hash", "decode", "decode_for_model",
+           "is_image_name", "mtime_iso", "open_upright", "read_file"]
+
 MAX_FILE_BYTES = 400 * 1024 * 1024
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
@@ -35,10 +41,6 @@ _DATETIME = 306
 
 class DecodeError(Exception):
     """A file that cannot be used as a photo. ``str(err)`` is the reason shown to the user."""
-
-
-def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
 def read_file(path: str) -> bytes:
@@ -80,15 +82,41 @@ class Decoded:
     height: int
     taken_at: str | None  # EXIF capture time, ISO 8601, if present
     n_frames: int = 1
+    orientation: int = 1  # the EXIF orientation that was applied
 
 
-def decode(data: bytes, min_side: int | None = None) -> Decoded:
+def decode(data: bytes, min_side: int | None = None, *, name: str | None = None,
+           embedded_min_side: int | None = None) -> Decoded:
     """Decode ``data`` to an upright RGB image whose shorter side is at least ``min_side``.
 
-    With ``min_side`` set, JPEGs are decoded at reduced DCT scale (draft mode). Raises
-    DecodeError with a reason for anything that is not a usable image.
+    With ``min_side`` set, JPEGs are decoded at reduced DCT scale (draft mode). An image the
+    file embeds (a HEIC's smaller copy, a RAW's preview) is used instead of the full one when
+    its shorter side covers ``embedded_min_side`` (default: ``min_side``). ``name`` (the file's
+    name) tells a camera RAW, which is no format Pillow could be asked about (a DNG is a TIFF
+    inside). Raises DecodeError with a reason for anything that is not a usable image.
     """
+    embedded = min_side if embedded_min_side is None else embedded_min_side
+    if name is not None and is_raw_name(name):
+        from photoclip.core.indexing.raw import decode_raw
+
+        try:
+            image, w, h, taken = decode_raw(data, min_side, embedded, _embedded_jpeg)
+        except MemoryError:
+            raise DecodeError("image too large to decode in memory") from None
+        return Decoded(image, w, h, taken)
+    return _decode_pillow(data, min_side, embedded, name)
+
+
+def _embedded_jpeg(data: bytes, min_side: int | None) -> tuple[Image.Image, int]:
+    dec = _decode_pillow(data, min_side, min_side)
+    return dec.image, dec.orientation
+
+
+def _decode_pillow(data: bytes, min_side: int | None, embedded_min_side: int | None,
+                   name: str | None = None) -> Decoded:
     try:
+        if data[4:8] == b"ftyp":  # ISO base media: HEIC/HEIF (and AVIF, which Pillow reads)
+            register_heif()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im: Image.Image = Image.open(io.BytesIO(data))
@@ -100,16 +128,22 @@ def decode(data: bytes, min_side: int | None = None) -> Decoded:
         if min_side and im.format == "JPEG":
             # draft() picks the smallest scale (1/1, 1/2, 1/4, 1/8) with both sides >= requested.
             im.draft("RGB", (min_side, min_side))
+        elif embedded_min_side and im.format == "HEIF":
+            # the smallest embedded copy with both sides >= requested, if there is one
+            im.draft(None, (embedded_min_side, embedded_min_side))
         im.load()
         taken = _exif_datetime(exif)
         n_frames = getattr(im, "n_frames", 1)
         im = ImageOps.exif_transpose(im) if orientation != 1 else im
-        return Decoded(_to_rgb(im), full_w, full_h, taken, n_frames)
+        return Decoded(_to_rgb(im), full_w, full_h, taken, n_frames, orientation)
     except DecodeError:
         raise
     except Image.DecompressionBombError as e:
         raise DecodeError(f"image too large to decode safely ({e})") from None
     except UnidentifiedImageError:
+        if name is not None and is_image_name(name):
+            raise DecodeError(f"not a readable {kind(name)} file (damaged, cut short, or "
+                              "another kind of file under that name)") from None
         raise DecodeError("not an image, or an image format Pillow cannot read") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as e:
         msg = str(e) or type(e).__name__
@@ -208,16 +242,19 @@ class Preprocess:
 DRAFT_FACTOR = 2  # decode JPEGs at >= 2x the model's input: mean cosine to a full decode >= 0.99
 
 
-def decode_for_model(data: bytes, pre: Preprocess) -> tuple[Decoded, np.ndarray]:
-    """Decode (with draft) and preprocess: the model input for one file, plus its metadata."""
-    dec = decode(data, min_side=DRAFT_FACTOR * pre.size)
+def decode_for_model(data: bytes, pre: Preprocess, name: str | None = None,
+                     ) -> tuple[Decoded, np.ndarray]:
+    """Decode (with draft) and preprocess: the model input for one file, plus its metadata.
+    An embedded image (HEIC thumbnail, RAW preview) serves when it covers the model's input:
+    it was scaled down by the camera with a proper filter, unlike a JPEG's DCT draft."""
+    dec = decode(data, min_side=DRAFT_FACTOR * pre.size, name=name, embedded_min_side=pre.size)
     return dec, pre(dec.image, (dec.width, dec.height))
 
 
 def open_upright(path: str | Path, max_side: int) -> Image.Image:
     """An RGB, oriented image whose longer side is at most ``max_side`` (thumbnails, previews)."""
     data = read_file(str(path))
-    dec = decode(data, min_side=max_side)
+    dec = decode(data, min_side=max_side, name=str(path))
     im = dec.image
     im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return im

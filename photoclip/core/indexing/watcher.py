@@ -31,7 +31,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from photoclip.core.indexing.imageio import is_image_name
+from photoclip.core.indexing.formats import is_image_name
 from photoclip.core.indexing.scan import fs_type, is_skipped, scan
 from photoclip.core.store.catalog import is_within
 
