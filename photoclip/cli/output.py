@@ -73,7 +73,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def report_dict(r: Report) -> dict:
-    return {"encoded": r.encoded, "reused": r.reused, "moved": r.moved, "removed": r.removed,
+    return {"encoded": r.encoded, "reused": r.reused, "moved": r.moved, "paired": r.paired,
+            "removed": r.removed,
             "unchanged": r.unchanged, "failed": [{"path": p, "reason": w} for p, w in r.failed],
             "offline": r.offline, "offline_why": r.offline_why, "cancelled": r.cancelled,
             "tagged": r.tagged, "restored": r.restored, "tag_problems": r.tag_problems,
@@ -83,6 +84,7 @@ def report_dict(r: Report) -> dict:
 def print_report(r: Report) -> None:
     parts = [f"{r.encoded} encoded"]
     for n, label in ((r.reused, "reused (copies)"), (r.moved, "moved"),
+                     (r.paired, "now shown through the other file of their RAW+JPEG pair"),
                      (r.removed, "removed"), (r.unchanged, "unchanged")):
         if n:
             parts.append(f"{n} {label}")

@@ -848,8 +848,12 @@ def _export(photos: Iterable[tuple[int, str, bool]], naming: str, entries: Calla
     here = _present(photos, report)
     shared = _shared_sidecars(here, naming)
     visited: set[str] = set()
+    done: set[str] = set()  # (a RAW + JPEG pair's one shot.xmp is written once)
     for pid, path in here:
         side = sidecar_path(path, naming)
+        if side in done:
+            continue
+        done.add(side)
         carried = entries(pid)
         folder = os.path.dirname(side)
         if folder not in visited:
@@ -894,11 +898,12 @@ def _present(photos: Iterable[tuple[int, str, bool]],
 
 
 def _shared_sidecars(photos: Iterable[tuple[int, str]], naming: str) -> dict[str, list[str] | None]:
-    """Sidecar → the photos (two or more) that would share it under ``naming``."""
-    by_side: dict[str, list[str]] = {}
-    for _, path in photos:
-        by_side.setdefault(sidecar_path(path, naming), []).append(path)
-    return {s: ps for s, ps in by_side.items() if len(ps) > 1}
+    """Sidecar → the files of two or more photos that would share it under ``naming``. (The
+    two files of one RAW + JPEG pair are one photo: ``shot.xmp`` is theirs to share.)"""
+    by_side: dict[str, list[tuple[int, str]]] = {}
+    for pid, path in photos:
+        by_side.setdefault(sidecar_path(path, naming), []).append((pid, path))
+    return {s: [p for _, p in ps] for s, ps in by_side.items() if len({i for i, _ in ps}) > 1}
 
 
 def import_tags(tagsets: TagStore, photos: Iterable[tuple[int, str, bool]],
@@ -914,11 +919,15 @@ def import_tags(tagsets: TagStore, photos: Iterable[tuple[int, str, bool]],
     shared = _shared_sidecars(here, "base")
     cats = {clean(c).casefold() for c in categories}
     labels = _LabelIds(tagsets)
+    files: dict[int, list[str]] = {}  # (a RAW + JPEG pair: the sidecars of both files)
     for pid, path in here:
+        files.setdefault(pid, []).append(path)
+    for pid, paths in files.items():
         found = Keywords()
+        sides = {sidecar_path(p, naming): p for p in reversed(paths) for naming in NAMINGS}
+        path = paths[0]  # (named in a failure)
         try:
-            for naming in NAMINGS:
-                side = sidecar_path(path, naming)
+            for side, path in sides.items():  # noqa: B007
                 if side in shared:
                     sharers = shared[side]
                     if sharers is not None and os.path.lexists(side):
@@ -927,7 +936,8 @@ def import_tags(tagsets: TagStore, photos: Iterable[tuple[int, str, bool]],
                     continue
                 if os.path.lexists(side):
                     found.merge(read_sidecar(side))
-            found.merge(read_embedded(path))
+            for path in paths:
+                found.merge(read_embedded(path))
         except (OSError, XmpError) as e:
             report.failed.append((path, getattr(e, "strerror", None) or str(e)))
             continue

@@ -29,6 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from photoclip.core.indexing.formats import kind
 from photoclip.core.search.searcher import Hit
 from photoclip.gui.file_urls import file_url, shown
 from photoclip.gui.format import human_size
@@ -38,6 +39,7 @@ HitRole = Qt.ItemDataRole.UserRole + 1
 ScoreRole = Qt.ItemDataRole.UserRole + 2
 HeaderRole = Qt.ItemDataRole.UserRole + 3
 OfflineRole = Qt.ItemDataRole.UserRole + 4
+BadgeRole = Qt.ItemDataRole.UserRole + 5  # "RAW+JPEG": one shot in two files
 ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 96, 384, 32
 HEADER_HEIGHT = 34
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
@@ -216,6 +218,8 @@ class ResultsModel(QAbstractListModel):
             return hit.score
         if role == OfflineRole:
             return hit.offline
+        if role == BadgeRole:
+            return pair_badge(hit)
         return None
 
     def flags(self, index):
@@ -242,8 +246,16 @@ class ResultsModel(QAbstractListModel):
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
 
 
+def pair_badge(hit: Hit) -> str | None:
+    """'RAW+JPEG' (or RAW+HEIC…) for a shot a camera saved as a RAW and a JPEG, else None."""
+    return f"RAW+{kind(hit.path)}" if hit.companion else None
+
+
 def tooltip(hit: Hit) -> str:
     lines = [shown(hit.path)]
+    if hit.companion:
+        lines.append(f"{pair_badge(hit)}: with {shown(Path(hit.companion).name)} (one photo; "
+                     "tags go to both files' sidecars)")
     if hit.offline:
         lines.append("Offline: its drive or folder is not reachable now")
     if not math.isnan(hit.score):
@@ -293,6 +305,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawPixmap(x, y, pm)
         if index.data(OfflineRole):
             self._paint_offline(painter, r, pal)
+        badge_text = index.data(BadgeRole)
+        if badge_text:
+            self._paint_badge(painter, r, option.font, badge_text)
         if selected:
             painter.setBrush(Qt.BrushStyle.NoBrush)
             pen = painter.pen()
@@ -308,6 +323,23 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setPen(QColor("white"))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, f"{score:.2f}")
         painter.restore()
+
+    @staticmethod
+    def _paint_badge(painter: QPainter, r: QRect, font: QFont, text: str) -> None:
+        """A small label in the top-left corner ("RAW+JPEG")."""
+        small = QFont(font)
+        small.setPointSizeF(max(6.5, font.pointSizeF() * 0.75))
+        small.setBold(True)
+        painter.setFont(small)
+        width = painter.fontMetrics().horizontalAdvance(text) + 10
+        badge = QRect(r.x() + 4, r.y() + 4, min(r.width() - 8, width), 16)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(QColor(20, 20, 20, 185))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.drawRoundedRect(badge, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+        painter.setFont(font)
 
     @staticmethod
     def _paint_offline(painter: QPainter, r: QRect, pal: QPalette) -> None:

@@ -208,9 +208,10 @@ class FolderService:
     # -- photos -----------------------------------------------------------------------------
 
     def photo_id(self, path: PathLike) -> int:
-        """The id of the library's photo at ``path``, else NotFound."""
+        """The id of the library's photo at ``path`` (the RAW of a RAW + JPEG pair names its
+        photo too), else NotFound."""
         for cand in _spellings(path):
-            st = self._catalog.photo_state(cand)
+            st = self._catalog.photo_state(cand) or self._catalog.photo_with_companion(cand)
             if st is not None:
                 return st.id
         raise NotFound(f"{path} is not a photo of this library.",

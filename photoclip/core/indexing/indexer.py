@@ -38,7 +38,7 @@ from photoclip.core.indexing.imageio import (
     mtime_iso,
     read_file,
 )
-from photoclip.core.indexing.scan import FileInfo, file_info, scan
+from photoclip.core.indexing.scan import FileInfo, file_info, pairs_in, scan
 from photoclip.core.model.protocols import ImageEncoder
 from photoclip.core.paths import to_db
 from photoclip.core.store.catalog import Catalog, Folder, PhotoRecord, PhotoState, best_match
@@ -94,6 +94,7 @@ class Report:
     encoded: int = 0
     reused: int = 0  # copies of a known photo: vector copied, not encoded
     moved: int = 0
+    paired: int = 0  # photos now shown through the other file of their RAW + JPEG pair
     catalogued: int = 0  # recorded without an embedding (no model loaded)
     removed: int = 0
     unchanged: int = 0
@@ -107,8 +108,8 @@ class Report:
     tag_problems: dict[str, str] = field(default_factory=dict)  # tag set -> why it failed
 
     def merge(self, other: Report) -> None:
-        for name in ("encoded", "reused", "moved", "catalogued", "removed", "unchanged",
-                     "restored"):
+        for name in ("encoded", "reused", "moved", "paired", "catalogued", "removed",
+                     "unchanged", "restored"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed += other.failed
         self.offline += other.offline
@@ -187,16 +188,48 @@ class Indexer:
         return plan
 
     def plan_paths(self, folder: Folder, paths: Iterable[str]) -> Plan:
-        """Only the named paths (from the watcher): created, changed or deleted files."""
+        """Only the named paths (from the watcher): created, changed or deleted files — and the
+        other file of a RAW + JPEG pair they belong to (or belonged to), whose shot changed."""
         plan = Plan(folder, complete=False)
-        for path in dict.fromkeys(paths):
+        pairs: dict[str, dict[str, str]] = {}  # folder -> its pairs now
+
+        def pairs_of(where: str) -> dict[str, str]:
+            if where not in pairs:
+                pairs[where] = pairs_in(where)
+            return pairs[where]
+
+        touched: dict[str, None] = {}
+        for path in paths:
+            touched[path] = None
             st = self.catalog.photo_state(path)
-            if not os.path.lexists(path):
+            if st is not None and st.companion:  # the pair it was
+                touched[st.companion] = None
+            owner = self.catalog.photo_with_companion(path)
+            if owner is not None:
+                touched[owner.path] = None
+            where, name = os.path.split(path)
+            for shown, raw in pairs_of(where).items():  # the pair it is
+                if name in (shown, raw):
+                    touched[os.path.join(where, shown)] = None
+                    touched[os.path.join(where, raw)] = None
+        work: dict[str, str | None] = {}  # a file that stands for a shot -> its RAW companion
+        for path in touched:
+            where, name = os.path.split(path)
+            raws = {raw: shown for shown, raw in pairs_of(where).items()}
+            st = self.catalog.photo_state(path)
+            if name in raws:  # a pair's RAW: its shot is the JPEG (a row of its own goes)
+                work[os.path.join(where, raws[name])] = path
                 if st is not None:
                     plan.missing[path] = st
-                continue
+            elif os.path.lexists(path):
+                companion = pairs_of(where).get(name)
+                work[path] = os.path.join(where, companion) if companion else None
+            elif st is not None:
+                plan.missing[path] = st
+        for path, companion in work.items():
             # (an event on a file that failed means something happened to it: try again)
-            self._classify(plan, file_info(path), st, retry_failed=True)
+            self._classify(plan, file_info(path, companion=companion),
+                           self.catalog.photo_state(path), retry_failed=True)
         return plan
 
     def _classify(self, plan: Plan, fi: FileInfo, st: PhotoState | None,
@@ -205,6 +238,7 @@ class Indexer:
         when asked, and whenever its failure was one that can pass (it could not be read:
         permissions, a drive error, a dangling link) — a fixed file is never left behind."""
         if st is not None and st.size == fi.size and st.mtime_ns == fi.mtime_ns and (
+                st.companion == fi.companion) and (
                 st.status == "ok" or not (retry_failed or transient_failure(st.error))):
             plan.unchanged += 1
         else:
@@ -219,7 +253,8 @@ class Indexer:
         queued = {fi.path for fi in plan.work}
         for st in self.catalog.pending_paths(model, plan.folder.id):
             if st.path not in queued and st.path not in plan.missing:
-                plan.work.append(FileInfo(st.path, st.size, st.mtime_ns))
+                plan.work.append(FileInfo(st.path, st.size, st.mtime_ns,
+                                          companion=st.companion))
                 plan.unchanged -= 1
 
     # -- running -----------------------------------------------------------------------------
@@ -244,7 +279,10 @@ class Indexer:
                 continue
             for path, st in plan.missing.items():
                 now = self.catalog.photo_state(path)
-                if now is not None and now.id == st.id and not os.path.lexists(path):
+                # (a file still there went too when it is the RAW of a pair now: one shot)
+                if now is not None and now.id == st.id and (
+                        not os.path.lexists(path)
+                        or self.catalog.photo_with_companion(path) is not None):
                     gone.append(st.id)
         if gone:
             self.catalog.delete_photos(gone)
@@ -351,9 +389,9 @@ def _prepare(fi: FileInfo, pre: Preprocess | None,
         if skip:
             return _Prepared(fi, hash=h, known_id=known_id)
         if pre is not None:
-            dec, arr = decode_for_model(data, pre)
+            dec, arr = decode_for_model(data, pre, fi.path)
         else:
-            dec, arr = decode(data, min_side=CATALOG_ONLY_SIDE), None
+            dec, arr = decode(data, min_side=CATALOG_ONLY_SIDE, name=fi.path), None
         return _Prepared(fi, h, arr, dec.width, dec.height, dec.taken_at)
     except DecodeError as e:
         return _Prepared(fi, error=str(e))
@@ -425,10 +463,14 @@ class _RunState:
             for b in batch:
                 fi = b.info
                 if b.error is not None:  # recorded with its reason; an old vector is dropped
+                    partner = self._pop_partner(fi, tx)
+                    if partner is not None:  # (the shot's row, with the user's work, stays)
+                        cat.move_photo(tx, partner.id, fi.path, folder_id, fi.size,
+                                       fi.mtime_ns, fi.inode)
                     failed_id = cat.upsert_photo(tx, PhotoRecord(
                         fi.path, folder_id, fi.size, fi.mtime_ns, None,
                         taken_at=mtime_iso(fi.mtime_ns) if fi.mtime_ns else None,
-                        status="failed", error=b.error))
+                        status="failed", error=b.error, companion=fi.companion))
                     cat.delete_embeddings(tx, failed_id)
                     self.report.failed.append((fi.path, b.error))
                     self.prog.failed += 1
@@ -439,12 +481,21 @@ class _RunState:
                 if moved is not None:
                     cat.move_photo(tx, moved.id, fi.path, folder_id, fi.size, fi.mtime_ns,
                                    fi.inode)
+                    cat.set_companion(tx, moved.id, fi.companion)
                     pid = moved.id
                     self.report.moved += 1
                     # (a repair that knew this photo only at its new path kept its rows there)
                     self.report.restored += cat.restore_user_data(tx, pid, b.hash, fi.path,
                                                                   exact=True)
                 else:
+                    partner = self._pop_partner(fi, tx)
+                    if partner is not None:
+                        # the other file of the same shot (a JPEG beside the RAW that was the
+                        # photo, or the RAW left when its JPEG went): the photo keeps its row,
+                        # and with it its tags and examples; its content changed
+                        cat.move_photo(tx, partner.id, fi.path, folder_id, fi.size,
+                                       fi.mtime_ns, fi.inode)
+                        self.report.paired += 1
                     prev = tx.execute("SELECT id, content_hash, width, height, taken_at, "
                                       "taken_from_exif FROM photos WHERE path=?",
                                       (to_db(fi.path),)).fetchone()
@@ -463,7 +514,8 @@ class _RunState:
                         taken, exif = b.taken_at, b.taken_at is not None
                     pid = cat.upsert_photo(tx, PhotoRecord(
                         fi.path, folder_id, fi.size, fi.mtime_ns, b.hash, width, height,
-                        taken or mtime_iso(fi.mtime_ns), exif, inode=fi.inode))
+                        taken or mtime_iso(fi.mtime_ns), exif, inode=fi.inode,
+                        companion=fi.companion))
                     if prev is None:  # new here: what the user made for it comes back
                         self.report.restored += cat.restore_user_data(tx, pid, b.hash, fi.path)
                     if prev is not None and not same_content:
@@ -505,6 +557,22 @@ class _RunState:
             return st
         if h and self.ix.catalog.photo_state(path) is None:
             return self.ix.catalog.moved_away(h, path, fi.inode)
+        return None
+
+    def _pop_partner(self, fi: FileInfo, tx: sqlite3.Connection) -> PhotoState | None:
+        """The row of the other file of this file's shot, when it has one this plan found
+        missing: the RAW that was a photo by itself before its JPEG came (``fi.companion``),
+        or the JPEG whose RAW ``fi`` is, gone now. None when ``fi`` has a row of its own."""
+        if tx.execute("SELECT 1 FROM photos WHERE path=?", (to_db(fi.path),)).fetchone():
+            return None
+        for path, st in self.plan.missing.items():
+            if (fi.companion is not None and path == fi.companion) or st.companion == fi.path:
+                del self.plan.missing[path]
+                for same in self.missing_by_hash.get(st.content_hash or "", []):
+                    if same.id == st.id:
+                        self.missing_by_hash[st.content_hash or ""].remove(same)
+                        break
+                return st
         return None
 
     def _update_index(self, adds: list[tuple[int, np.ndarray | int]]) -> None:

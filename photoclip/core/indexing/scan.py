@@ -1,5 +1,8 @@
 """Walk photo folders: image files with their size and mtime, without reading them.
 
+A RAW file beside a JPEG of the same name is not a photo of its own: it is reported as the
+JPEG's ``companion`` (one shot, :func:`formats.pair_up`).
+
 Skips hidden and system folders, follows symbolic links but never into a folder it has already
 seen (so link loops end), and reports entries that look like photos but cannot be stat'ed
 (dangling link, link loop) instead of failing.
@@ -14,7 +17,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from photoclip.core.indexing.imageio import is_image_name
+from photoclip.core.indexing.formats import is_image_name, pair_up
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ class FileInfo:
     mtime_ns: int
     error: str | None = None  # set when the entry looks like a photo but cannot be used
     inode: int | None = None  # st_ino: a rename keeps it (identical copies told apart)
+    companion: str | None = None  # the RAW beside this JPEG (one shot)
 
 
 def scan(root: str) -> Iterator[FileInfo]:
@@ -107,9 +111,11 @@ def scan(root: str) -> Iterator[FileInfo]:
             log.warning("cannot list %s: %s", folder, e.strerror or e)
             continue
         subdirs = []
+        pairs = pair_up(e.name for e in entries if is_image_name(e.name))
+        companions = set(pairs.values())
         for entry in entries:
             name = entry.name
-            if skipped_name(name):
+            if skipped_name(name) or name in companions:
                 continue
             try:
                 is_dir = entry.is_dir()  # follows links
@@ -137,11 +143,23 @@ def scan(root: str) -> Iterator[FileInfo]:
                 continue
             if not is_image_name(name):
                 continue
-            yield file_info(entry.path, entry)
+            raw = pairs.get(name)
+            yield file_info(entry.path, entry, os.path.join(folder, raw) if raw else None)
         stack.extend(reversed(subdirs))
 
 
-def file_info(path: str, entry: os.DirEntry[str] | None = None) -> FileInfo:
+def pairs_in(folder: str) -> dict[str, str]:
+    """The RAW + JPEG pairs of one folder now, as :func:`formats.pair_up` names them."""
+    try:
+        with os.scandir(folder) as it:
+            names = [e.name for e in it if is_image_name(e.name) and not skipped_name(e.name)]
+    except OSError:
+        return {}
+    return pair_up(names)
+
+
+def file_info(path: str, entry: os.DirEntry[str] | None = None,
+              companion: str | None = None) -> FileInfo:
     """Size and mtime of ``path`` (following links), or a FileInfo carrying the reason it failed."""
     try:
         st = entry.stat() if entry is not None else os.stat(path)
@@ -157,7 +175,8 @@ def file_info(path: str, entry: os.DirEntry[str] | None = None) -> FileInfo:
             reason = "broken symbolic link (its target does not exist)"
         else:
             reason = f"cannot read the file: {e.strerror or e}"
-        return FileInfo(path, size, mtime, reason)
+        return FileInfo(path, size, mtime, reason, companion=companion)
     if not stat.S_ISREG(st.st_mode):
-        return FileInfo(path, 0, st.st_mtime_ns, "not a regular file")
-    return FileInfo(path, st.st_size, st.st_mtime_ns, inode=st.st_ino or None)
+        return FileInfo(path, 0, st.st_mtime_ns, "not a regular file", companion=companion)
+    return FileInfo(path, st.st_size, st.st_mtime_ns, inode=st.st_ino or None,
+                    companion=companion)

@@ -48,12 +48,13 @@ class Hit:
     size: int | None = None
     relevance: float = float("nan")  # spreads above a typical photo (see core.relevance)
     offline: bool = False  # its folder (a drive, a share) cannot be reached now
+    companion: str | None = None  # the RAW beside it: a RAW + JPEG pair, shown once
 
     def to_dict(self) -> dict[str, JSONScalar]:
         out: dict[str, JSONScalar] = {
             "path": self.path, "score": round(self.score, 4), "id": self.id,
             "width": self.width, "height": self.height, "taken_at": self.taken_at,
-            "size": self.size, "offline": self.offline}
+            "size": self.size, "offline": self.offline, "raw": self.companion}
         if self.relevance == self.relevance:
             out["relevance"] = round(float(self.relevance), 2)
         return out
@@ -143,7 +144,8 @@ class Searcher:
                 gone += 1
                 continue
             hits.append(Hit(pid, r["path"], score, r["width"], r["height"], r["taken_at"],
-                            r["size"], offline=r["folder_id"] not in online))
+                            r["size"], offline=r["folder_id"] not in online,
+                            companion=r["companion"]))
             if len(hits) == limit:
                 break
         if gone:

@@ -155,7 +155,7 @@ class SearchService:
                 raise NotFound(f"Photo #{photo} has not been indexed.")
             return vec, photo
         path = str(Path(photo).expanduser().resolve()) if os.path.exists(photo) else str(photo)
-        st = self._catalog.photo_state(path)
+        st = self._catalog.photo_state(path) or self._catalog.photo_with_companion(path)
         if st is not None:
             vec = self._stored_vector(st.id)
             if vec is not None:
@@ -164,7 +164,7 @@ class SearchService:
             raise NotFound(f"There is no photo {photo}.")
         encoder = self._model.encoder
         try:
-            _, arr = decode_for_model(read_file(path), encoder.preprocess)
+            _, arr = decode_for_model(read_file(path), encoder.preprocess, str(path))
         except DecodeError as e:
             raise PhotoclipError(f"Cannot use {photo} as a search image: {e}.") from None
         return encoder.encode_images(arr[None])[0], (st.id if st else None)
@@ -183,7 +183,8 @@ class SearchService:
         rows = self._catalog.browse(f.folder, f.after, f.before, limit)
         offline = {f.id for f in self._catalog.folders() if not f.online}
         return [Hit(r["id"], r["path"], float("nan"), r["width"], r["height"], r["taken_at"],
-                    r["size"], offline=r["folder_id"] in offline) for r in rows]
+                    r["size"], offline=r["folder_id"] in offline, companion=r["companion"])
+                for r in rows]
 
 
 def _room(limit: int) -> int:

@@ -51,6 +51,11 @@ class PhotoState:
     content_hash: str | None
     status: str
     error: str | None = None  # why it failed, for failed files
+    companion: str | None = None  # the RAW of a RAW+JPEG pair this row stands for
+
+
+# the columns of a PhotoState, in order
+_STATE = "p.id, p.path, p.size, p.mtime_ns, p.content_hash, p.status, p.error, p.companion"
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class PhotoRecord:
     status: str = "ok"
     error: str | None = None
     inode: int | None = None
+    companion: str | None = None
 
 
 class CatalogTooNew(PhotoclipError):
@@ -260,19 +266,19 @@ class Catalog:
     # -- photos ------------------------------------------------------------------------------
 
     def photo_states(self, folder_id: int) -> dict[str, PhotoState]:
-        rows = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, content_hash, status, error FROM photos "
-            "WHERE folder_id=?",
-            (folder_id,),
-        )
+        rows = self.conn.execute(f"SELECT {_STATE} FROM photos p WHERE folder_id=?",
+                                 (folder_id,))
         return {from_db(r[1]): _state(r) for r in rows}
 
     def photo_state(self, path: str) -> PhotoState | None:
-        r = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, content_hash, status, error FROM photos "
-            "WHERE path=?",
-            (to_db(path),),
-        ).fetchone()
+        r = self.conn.execute(f"SELECT {_STATE} FROM photos p WHERE path=?",
+                              (to_db(path),)).fetchone()
+        return _state(r) if r else None
+
+    def photo_with_companion(self, path: str) -> PhotoState | None:
+        """The photo whose RAW companion ``path`` is (a RAW + JPEG pair), if any."""
+        r = self.conn.execute(f"SELECT {_STATE} FROM photos p WHERE companion=?",
+                              (to_db(path),)).fetchone()
         return _state(r) if r else None
 
     def paths_under(self, prefix: str) -> list[str]:
@@ -452,7 +458,7 @@ class Catalog:
     def pending_paths(self, model: str, folder_id: int) -> list[PhotoState]:
         """Readable photos of a folder that have no embedding for ``model`` yet."""
         rows = self.conn.execute(
-            "SELECT id, path, size, mtime_ns, content_hash, status FROM photos p "
+            f"SELECT {_STATE} FROM photos p "
             "WHERE folder_id=? AND status='ok' AND NOT EXISTS "
             "(SELECT 1 FROM embeddings e WHERE e.photo_id=p.id AND e.model=?)",
             (folder_id, model),
@@ -465,17 +471,17 @@ class Catalog:
         now = time.time()
         tx.execute(
             "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, width, height, "
-            "taken_at, taken_from_exif, status, error, added_at, updated_at, inode) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "taken_at, taken_from_exif, status, error, added_at, updated_at, inode, companion) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(path) DO UPDATE SET folder_id=excluded.folder_id, size=excluded.size, "
             "mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash, "
             "width=excluded.width, height=excluded.height, taken_at=excluded.taken_at, "
             "taken_from_exif=excluded.taken_from_exif, status=excluded.status, "
             "error=excluded.error, updated_at=excluded.updated_at, "
-            "inode=coalesce(excluded.inode, inode)",
+            "inode=coalesce(excluded.inode, inode), companion=excluded.companion",
             (rec.folder_id, to_db(rec.path), rec.size, rec.mtime_ns, rec.content_hash, rec.width,
              rec.height, rec.taken_at, int(rec.taken_from_exif), rec.status, rec.error, now, now,
-             rec.inode),
+             rec.inode, to_db(rec.companion) if rec.companion else None),
         )
         pid: int = tx.execute("SELECT id FROM photos WHERE path=?",
                               (to_db(rec.path),)).fetchone()[0]
@@ -498,6 +504,11 @@ class Catalog:
             (new_path, folder_id, size, mtime_ns, time.time(), inode, photo_id),
         )
 
+    @staticmethod
+    def set_companion(tx: sqlite3.Connection, photo_id: int, companion: str | None) -> None:
+        tx.execute("UPDATE photos SET companion=? WHERE id=?",
+                   (to_db(companion) if companion else None, photo_id))
+
     def move_prefix(self, src: str, dst: str, folder_id: int) -> int:
         """A folder moved on disk: every photo below ``src`` now lies below ``dst``.
         Rows, embeddings and labels are kept. Returns the number of photos moved."""
@@ -505,14 +516,16 @@ class Catalog:
         lo, hi = prefix_range(src)
         n = len(src.rstrip(os.sep))
         with self.transaction() as tx:
-            rows = tx.execute("SELECT id, path FROM photos WHERE path >= ? AND path < ?",
-                              (lo, hi)).fetchall()
+            rows = tx.execute("SELECT id, path, companion FROM photos "
+                              "WHERE path >= ? AND path < ?", (lo, hi)).fetchall()
             now = time.time()
-            for pid, path in rows:
+            for pid, path, companion in rows:
                 new = dst.rstrip(os.sep) + path[n:]
+                if companion is not None and lo <= companion < hi:
+                    companion = dst.rstrip(os.sep) + companion[n:]
                 tx.execute("DELETE FROM photos WHERE path=? AND id != ?", (new, pid))
-                tx.execute("UPDATE photos SET path=?, folder_id=?, updated_at=? WHERE id=?",
-                           (new, folder_id, now, pid))
+                tx.execute("UPDATE photos SET path=?, folder_id=?, updated_at=?, companion=? "
+                           "WHERE id=?", (new, folder_id, now, companion, pid))
         return len(rows)
 
     @staticmethod
@@ -629,7 +642,7 @@ class Catalog:
             part = ids[chunk:chunk + 900]
             cur = conn.execute(
                 "SELECT id, path, size, mtime_ns, width, height, taken_at, taken_from_exif, "
-                "folder_id, content_hash FROM photos "
+                "folder_id, content_hash, companion FROM photos "
                 f"WHERE id IN ({','.join('?' * len(part))})",
                 part,
             )
@@ -637,6 +650,8 @@ class Catalog:
             for r in cur:
                 row = dict(zip(cols, r, strict=True))
                 row["path"] = from_db(row["path"])
+                if row["companion"]:
+                    row["companion"] = from_db(row["companion"])
                 out[r[0]] = row
         return out
 
@@ -672,26 +687,36 @@ class Catalog:
         return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def photo_paths(self, folder: str | None = None) -> list[tuple[int, str, bool]]:
-        """(id, path, folder online) of the readable photos, optionally inside ``folder``."""
+        """(id, path, folder online) of the readable photos, optionally inside ``folder``;
+        the RAW of a RAW+JPEG pair is a second row with its photo's id (sidecars are written
+        and read for both files)."""
         where, args = _photo_filters(folder, None, None)
         rows = self.conn.execute(
-            "SELECT p.id, p.path, f.online FROM photos p JOIN folders f ON f.id = p.folder_id "
-            f"WHERE p.status='ok' {where} ORDER BY p.path", args)
-        return [(r[0], from_db(r[1]), bool(r[2])) for r in rows]
+            "SELECT p.id, p.path, f.online, p.companion FROM photos p "
+            f"JOIN folders f ON f.id = p.folder_id WHERE p.status='ok' {where} ORDER BY p.path",
+            args)
+        out = []
+        for r in rows:
+            out.append((r[0], from_db(r[1]), bool(r[2])))
+            if r[3]:
+                out.append((r[0], from_db(r[3]), bool(r[2])))
+        return out
 
     def browse(self, folder: str | None = None, after: str | None = None,
                before: str | None = None, limit: int = 1_000_000) -> list[dict[str, Any]]:
         """Catalogued photos, newest first (the library view when nothing is searched)."""
         where, args = _photo_filters(folder, after, before)
         cur = self.conn.execute(
-            "SELECT p.id, p.path, p.size, p.width, p.height, p.taken_at, p.folder_id "
-            "FROM photos p "
+            "SELECT p.id, p.path, p.size, p.width, p.height, p.taken_at, p.folder_id, "
+            "p.companion FROM photos p "
             f"WHERE p.status='ok' {where} ORDER BY p.taken_at DESC, p.id DESC LIMIT ?",
             [*args, limit])
         cols = [d[0] for d in cur.description]
         rows = [dict(zip(cols, r, strict=True)) for r in cur]
         for row in rows:
             row["path"] = from_db(row["path"])
+            if row["companion"]:
+                row["companion"] = from_db(row["companion"])
         return rows
 
     def years(self) -> list[int]:
@@ -786,7 +811,11 @@ def _photo_filters(folder: str | None, after: str | None,
 
 
 def _state(row: Sequence[Any]) -> PhotoState:
-    return PhotoState(row[0], from_db(row[1]), *row[2:7])
+    """A PhotoState from a row of the :data:`_STATE` columns (or their first six)."""
+    error = row[6] if len(row) > 6 else None
+    companion = row[7] if len(row) > 7 else None
+    return PhotoState(row[0], from_db(row[1]), row[2], row[3], row[4], row[5], error,
+                      from_db(companion) if companion else None)
 
 
 def prefix_range(folder: str) -> tuple[str, str]:

@@ -226,6 +226,12 @@ MIGRATIONS: list[str] = [
 
     INSERT OR REPLACE INTO meta(key, value) VALUES ('user_rev', '0');
     """,
+    # 6 -> 7: RAW + JPEG pairs are one photo: the row of the file shown (the JPEG) names the
+    # RAW beside it, which has no row of its own (sidecars are written for both files).
+    """
+    ALTER TABLE photos ADD COLUMN companion TEXT;
+    CREATE INDEX photos_companion ON photos(companion) WHERE companion IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
