@@ -49,7 +49,8 @@ smoke-wheel: dist
 	$(PYTHON) -m venv $(SMOKE_VENV)
 	$(SMOKE_VENV)/bin/python -m pip install --quiet dist/photoclip-*.whl
 	@du -sh $(SMOKE_VENV)
-	$(SMOKE) --exe $(SMOKE_VENV)/bin/photoclip --python $(SMOKE_VENV)/bin/python
+	$(SMOKE) --exe $(SMOKE_VENV)/bin/photoclip --python $(SMOKE_VENV)/bin/python \
+		--samples $(CURDIR)/$(BIN)/python
 
 frozen: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,frozen]"
@@ -58,7 +59,7 @@ frozen: $(STAMP)
 	@du -sh dist/PhotoCLIP; find dist/PhotoCLIP -type f | wc -l
 
 smoke-frozen: frozen
-	$(SMOKE) --exe $(CURDIR)/dist/PhotoCLIP/PhotoCLIP --gui
+	$(SMOKE) --exe $(CURDIR)/dist/PhotoCLIP/PhotoCLIP --gui --samples $(CURDIR)/$(BIN)/python
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

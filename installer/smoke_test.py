@@ -7,6 +7,8 @@ Runs in a temporary folder (never in the checkout, so nothing can be imported fr
 tree) with a fresh data folder and the fixture CLIP (``local-dir:$PHOTOCLIP_SHARED/models/
 cifar-clip``, default ../shared beside the checkout): add, index, search, similar, tag set
 create/apply and a ``tag:`` search, a starter set, category create/add/show, XMP export,
+every photo format (``--samples``: HEIC, AVIF, JPEG 2000, WebP, TIFF, PNG, DNG, a RAW + JPEG
+pair, written by tests/samples.py with a Python that has pillow-heif and pidng),
 status, ``--help`` of every command and action, a closed pipe, and (``--gui``) the window
 started offscreen until search is ready, then a second launch handing over to it, then a first
 start on an empty data folder (the welcome dialog must come to "✔ Model ready"). Checks that
@@ -69,10 +71,15 @@ def folder_of(hit: dict) -> str:
     return Path(hit["path"]).parent.name
 
 
-def cli_flow(run: Runner, pictures: Path, model: str) -> None:
+def cli_flow(run: Runner, pictures: Path, model: str, formats: int = 0) -> None:
     run("--model", model, "add", str(pictures))
     report = run.json("index")
-    check(report.get("encoded") == len(CLASSES) * PER_CLASS, f"index encoded {report}")
+    check(report.get("encoded") == len(CLASSES) * PER_CLASS + formats and not report["failed"],
+          f"index encoded {report}")
+    if formats:  # the same truck in every format: each found, the RAW + JPEG pair once
+        hits = run.json("search", "a photo of a truck", "--limit", str(formats))
+        check(sorted(folder_of(h) for h in hits) == ["formats"] * formats
+              and sum(bool(h.get("raw")) for h in hits) == 1, f"formats: {hits}")
 
     hits = run.json("search", "a photo of a horse", "--limit", "5")
     check(sum(folder_of(h) == "horse" for h in hits) >= 4, f"horse search: {hits}")
@@ -210,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                     "photoclip is imported from it, not from a checkout")
     ap.add_argument("--gui", action="store_true", help="also start the window (offscreen)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--samples", metavar="PYTHON", help="a Python with pillow-heif and pidng "
+                    "(the checkout's .venv): photos in every format are added to the library")
     args = ap.parse_args(argv)
     model = SHARED / "models" / "cifar-clip"
     if not model.is_dir():
@@ -223,6 +232,15 @@ def main(argv: list[str] | None = None) -> int:
         (pictures / c).mkdir(parents=True)
         for p in sorted((SHARED / "datasets" / "cifar10-sample" / c).iterdir())[:PER_CLASS]:
             shutil.copy(p, pictures / c / p.name)
+    formats = 0
+    if args.samples:
+        truck = sorted((SHARED / "datasets" / "cifar10-sample" / "truck").iterdir())[0]
+        out = pictures / "formats"
+        subprocess.run([args.samples, str(ROOT / "tests" / "samples.py"), str(out), str(truck)],
+                       check=True)
+        shutil.copy(truck, out / f"{truck.stem}.jpg")  # beside its .dng: a RAW + JPEG pair
+        formats = len(list(out.iterdir())) - 1
+        print(f"smoke test: {', '.join(sorted(p.name for p in out.iterdir()))}")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PHOTOCLIP_", "PYTHON")) and k != "VIRTUAL_ENV"}
     env.update(PHOTOCLIP_HOME=str(home), HOME=str(work / "user"), PYTHONNOUSERSITE="1")
@@ -236,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"photoclip is imported from {where.strip()!r}, the checkout")
             print(f"photoclip imported from {where.strip()}")
         check(run("--version").stdout.startswith("PhotoCLIP "), "--version")
-        cli_flow(run, pictures, f"local-dir:{model}")
+        cli_flow(run, pictures, f"local-dir:{model}", formats)
         helped = help_everywhere(run)
         closed_pipe(run)
         t_search = []
