@@ -100,16 +100,28 @@ def decode(data: bytes, min_side: int | None = None, *, name: str | None = None,
         from photoclip.core.indexing.raw import decode_raw
 
         try:
-            image, w, h, taken = decode_raw(data, min_side, embedded, _embedded_jpeg)
+            image, w, h, taken = decode_raw(data, min_side, embedded, _embedded_jpeg, _tiff_date)
         except MemoryError:
             raise DecodeError("image too large to decode in memory") from None
         return Decoded(image, w, h, taken)
     return _decode_pillow(data, min_side, embedded, name)
 
 
-def _embedded_jpeg(data: bytes, min_side: int | None) -> tuple[Image.Image, int]:
+def _embedded_jpeg(data: bytes, min_side: int | None) -> tuple[Image.Image, int, str | None]:
     dec = _decode_pillow(data, min_side, min_side)
-    return dec.image, dec.orientation
+    return dec.image, dec.orientation, dec.taken_at
+
+
+def _tiff_date(data: bytes) -> str | None:
+    """The EXIF capture time of a TIFF-based file (most RAW formats are), else None."""
+    if data[:4] not in (b"II*\x00", b"MM\x00*"):
+        return None
+    try:
+        exif = Image.Exif()
+        exif.load(data)
+        return _exif_datetime(exif)
+    except Exception:  # malformed EXIF must not cost the photo
+        return None
 
 
 def _decode_pillow(data: bytes, min_side: int | None, embedded_min_side: int | None,

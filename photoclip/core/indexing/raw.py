@@ -23,15 +23,20 @@ _FLIP = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90,
          6: Image.Transpose.ROTATE_270}
 
 
+JpegDecoder = Callable[[bytes, "int | None"], "tuple[Image.Image, int, str | None]"]
+
+
 def decode_raw(data: bytes, min_side: int | None, embedded_min_side: int | None,
-               decode_jpeg: Callable[[bytes, int | None], tuple[Image.Image, int]],
+               decode_jpeg: JpegDecoder, tiff_date: Callable[[bytes], str | None],
                ) -> tuple[Image.Image, int, int, str | None]:
     """(upright RGB image, full width, full height, capture time) of a RAW file's bytes.
 
     ``decode_jpeg(bytes, min_side)`` decodes an embedded JPEG preview (draft: at least
     ``min_side`` where it is that big; upright by its own EXIF orientation when it carries one)
-    and returns it with that orientation (1 when none). The preview is used when its shorter
-    side covers ``embedded_min_side`` (any preview when None).
+    and returns it with that orientation (1 when none) and its EXIF capture time. The preview
+    is used when its shorter side covers ``embedded_min_side`` (any preview when None).
+    ``tiff_date(data)``: the capture time in a TIFF-based RAW's EXIF (DNG, NEF, CR2, ARW…),
+    read directly — LibRaw's own costs as much as the whole preview decode.
     """
     import rawpy
 
@@ -42,15 +47,15 @@ def decode_raw(data: bytes, min_side: int | None, embedded_min_side: int | None,
             width, height = sizes.width, sizes.height
             if flip in (5, 6):
                 width, height = height, width
-            taken = _timestamp(raw.other.timestamp)
             # half the sensor's resolution, what a demosaic costs little to give
             half = min(width, height) // 2
-            image = _preview(raw, min_side, embedded_min_side, half, flip, decode_jpeg)
+            image, taken = _preview(raw, min_side, embedded_min_side, half, flip, decode_jpeg)
             if image is None:
                 # (LibRaw applies the flip itself when it demosaics)
                 full = min_side is None or min_side > half
                 rgb = raw.postprocess(half_size=not full, use_camera_wb=True, output_bps=8)
                 image = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+            taken = tiff_date(data) or taken or _timestamp(raw.other.timestamp)
             return image, width, height, taken
     except rawpy.LibRawFileUnsupportedError:
         raise DecodeError("a RAW file LibRaw cannot read (an unsupported camera, "
@@ -69,33 +74,35 @@ def _why(e: Exception) -> str:
 
 
 def _preview(raw: object, min_side: int | None, embedded_min_side: int | None, half: int,
-             flip: int, decode_jpeg: Callable[[bytes, int | None], tuple[Image.Image, int]],
-             ) -> Image.Image | None:
+             flip: int, decode_jpeg: JpegDecoder) -> tuple[Image.Image | None, str | None]:
     """The embedded preview, upright, when there is one big enough (covering
-    ``embedded_min_side``, or at least as big as a half-size demosaic: ``half``); else None."""
+    ``embedded_min_side``, or at least as big as a half-size demosaic: ``half``), else None;
+    and the capture time the preview's EXIF holds."""
     import rawpy
 
     try:
         thumb = raw.extract_thumb()  # type: ignore[attr-defined]
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
-        return None
+        return None, None
     except rawpy.LibRawError:
-        return None  # a damaged preview: the sensor data may still be fine
+        return None, None  # a damaged preview: the sensor data may still be fine
     if thumb.format == rawpy.ThumbFormat.JPEG:
         try:
-            image, orientation = decode_jpeg(bytes(thumb.data), min_side)
+            image, orientation, taken = decode_jpeg(bytes(thumb.data), min_side)
         except DecodeError:
-            return None
+            return None, None
         if orientation != 1:
             flip = 0  # the preview is upright by its own EXIF already
-        return None if _too_small(image, embedded_min_side, half) else _upright(image, flip)
+        if _too_small(image, embedded_min_side, half):
+            return None, taken
+        return _upright(image, flip), taken
     array = np.asarray(thumb.data)
     if array.ndim != 3 or array.shape[2] not in (3, 4):
-        return None
+        return None, None
     image = Image.fromarray(np.ascontiguousarray(array[:, :, :3]).astype(np.uint8), "RGB")
     if _too_small(image, embedded_min_side, half):
-        return None
-    return _upright(image, flip)
+        return None, None
+    return _upright(image, flip), None
 
 
 def _too_small(image: Image.Image, min_side: int | None, half: int) -> bool:
