@@ -31,18 +31,25 @@ class PhotoActions(QObject):
         if hit is None:
             return
         row = idx.row()
+        rows = self.menu_rows(row)
+        paths = [h.path for h in (w.model.hit(r) for r in rows) if h is not None]
         menu = QMenu(w)
         menu.addAction("Find similar", lambda: w.find_similar(row))
         menu.addAction("Preview", lambda: self.preview(row))
         menu.addAction("Open", lambda: self.open_photo(hit.path))
         menu.addAction("Show in folder", lambda: self.show_in_folder(hit.path))
-        menu.addAction("Copy path", self.copy_paths)
-        tagsets.add_photo_actions(menu, w.tag_panel, [hit.path], w, w.tags_changed)
-        rows = w.view.selected_rows() or [row]
-        categories.add_photo_actions(menu, w.category_panel, [w.model.hit(r).path for r in rows
-                                                             if w.model.hit(r) is not None],
-                                     w, w.categories_changed)
+        menu.addAction("Copy path" if len(paths) == 1 else f"Copy {len(paths)} paths",
+                       lambda: self.copy_paths(rows))
+        tagsets.add_photo_actions(menu, w.tag_panel, paths, w, w.tags_changed)
+        categories.add_photo_actions(menu, w.category_panel, paths, w, w.categories_changed)
         menu.exec(w.view.viewport().mapToGlobal(pos))
+        menu.deleteLater()  # (its entries have run: a menu per right-click is not kept)
+
+    def menu_rows(self, row: int) -> list[int]:
+        """The photos a right-click on ``row`` acts on: the whole selection when the photo
+        clicked is part of it, else that photo alone (as in a file manager)."""
+        selected = self.w.view.selected_rows()
+        return selected if row in selected else [row]
 
     def preview(self, row: int) -> PreviewDialog | None:
         w = self.w
@@ -76,9 +83,10 @@ class PhotoActions(QObject):
             log.info("%s", problem)
             self.w.statusBar().showMessage(problem, 10000)
 
-    def copy_paths(self) -> None:
+    def copy_paths(self, rows: list[int] | None = None) -> None:
+        """Copy the paths of ``rows`` (by default the selection, else the current photo)."""
         w = self.w
-        rows = w.view.selected_rows() or [w.view.current_row()]
+        rows = rows or w.view.selected_rows() or [w.view.current_row()]
         paths = [w.model.hit(r).path for r in rows if w.model.hit(r) is not None]
         if paths:
             mime = w.model.mimeData([w.model.index(r) for r in rows])

@@ -10,7 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QCompleter,
     QDialog,
+    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
@@ -364,6 +366,7 @@ class PhotoTags(QWidget):
         self.row.setContentsMargins(0, 0, 0, 0)
         self.add = QLineEdit()
         self.add.setPlaceholderText("Add a tag…")
+        self.add.setToolTip("Type a tag and press Enter; Esc goes back to the photo's keys")
         self.add.setMaximumWidth(180)
         self.add.returnPressed.connect(self._add)
         lay = QHBoxLayout(self)
@@ -430,6 +433,41 @@ class PhotoTags(QWidget):
                  failed)
 
 
+class AddTagDialog(QDialog):
+    """"Tag 3 photos with:" — a field that starts empty (Enter adds nothing until a tag is
+    typed) and completes the sidebar's tags as they are typed."""
+
+    def __init__(self, photos: int, names: list[str], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Add tag")
+        self.field = QLineEdit()
+        self.field.setPlaceholderText("a tag, e.g. holiday or Places/beach")
+        self.field.setMinimumWidth(320)
+        completer = QCompleter(names, self.field)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.field.setCompleter(completer)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Add tag")
+        self.ok.setEnabled(False)
+        self.field.textChanged.connect(lambda text: self.ok.setEnabled(bool(text.strip())))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(f"Tag {plural(photos, 'photo')} with:"))
+        lay.addWidget(self.field)
+        lay.addWidget(self.buttons)
+
+    def tag(self) -> str:
+        return self.field.text().strip()
+
+    def accept(self) -> None:
+        if self.tag():  # (Enter in an empty field adds nothing)
+            super().accept()
+
+
 def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent: QWidget,
                       on_change: Callable[[], None]) -> None:
     """Right-click on photos: add a tag, remove one of theirs. The names offered are the
@@ -445,11 +483,9 @@ def add_photo_actions(menu: QMenu, sidebar: TagSidebar, paths: list[str], parent
                  lambda _: on_change(), failed)
 
     def add() -> None:
-        text, ok = QInputDialog.getItem(parent, "Add tag",
-                                        f"Tag {plural(len(paths), 'photo')} with:",
-                                        sidebar.tag_names(), 0, True)
-        if ok and text.strip():
-            tag(text.strip(), True)
+        dlg = AddTagDialog(len(paths), sidebar.tag_names(), parent)
+        if dlg.exec() == QDialog.DialogCode.Accepted and dlg.tag():
+            tag(dlg.tag(), True)
 
     menu.addSeparator()
     menu.addAction("Add tag…", add)

@@ -120,7 +120,7 @@ def _bindings(window: QWidget) -> list[tuple[str, Qt.ShortcutContext, QWidget, s
                                   action.text()))
     for shortcut in window.findChildren(QShortcut):
         if shortcut.isEnabled():
-            for seq in shortcut.keys():
+            for seq in shortcut.keys():  # noqa: SIM118 (a QShortcut, not a dict)
                 found.append((seq.toString(), shortcut.context(), shortcut.parent(),
                               f"shortcut on {type(shortcut.parent()).__name__}"))
     return found

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import label_of
+from driving import click_entry, right_click
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QToolButton
 
@@ -74,24 +75,64 @@ def test_make_apply_filter_preview_and_remove_a_tag(qtbot, copy_window, monkeypa
     dlg.close()
 
 
-def test_grid_menu_adds_a_tag_by_hand(qtbot, copy_window, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog, QMenu
+def test_grid_menu_tags_and_untags_every_selected_photo(qtbot, copy_window, monkeypatch):
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QLabel
 
-    from photoclip.gui.tagsets import add_photo_actions
+    from photoclip.gui.tagsets import AddTagDialog
 
     w, lib = copy_window, copy_window.library
-    w.run_search()
     qtbot.waitUntil(lambda: w.model.shown == 36, timeout=30000)
-    path = w.model.hits()[0].path
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("holiday", True))
-    menu = QMenu(w)
-    add_photo_actions(menu, w.tag_panel, [path], w, w.tags_changed)
-    next(a for a in menu.actions() if a.text() == "Add tag…").trigger()
-    qtbot.waitUntil(lambda: lib.tags.photo_tags(path) != [], timeout=30000)  # (library pool)
-    assert [(t.name, t.source) for t in lib.tags.photo_tags(path)] == [("holiday", "manual")]
+    rows = [w.model.row_of(h.path) for h in w.model.hits()[:4]]
+    chosen, other = rows[:3], rows[3]
+    sel = w.view.selectionModel()
+    for r in chosen:
+        sel.select(w.model.index(r), QItemSelectionModel.SelectionFlag.Select)
+    paths = [w.model.hit(r).path for r in chosen]
+    asked = []
+
+    def type_a_tag(dialog):
+        """The user: Enter at once (nothing happens: no tag is preselected), then a tag."""
+        dialog.show()
+        asked.append(dialog.findChild(QLabel).text())
+        assert dialog.field.text() == ""
+        qtbot.keyClick(dialog.field, Qt.Key.Key_Return)
+        assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+        qtbot.keyClicks(dialog.field, "holiday")
+        qtbot.keyClick(dialog.field, Qt.Key.Key_Return)
+        assert not dialog.isVisible()
+        return dialog.result()
+
+    monkeypatch.setattr(AddTagDialog, "exec", type_a_tag)
+
+    def add_tag(menu):
+        click_entry(qtbot, menu, "Add tag…")
+
+    right_click(w, chosen[1], add_tag)  # (a photo of the selection: all three)
+    assert asked == ["Tag 3 photos with:"]
+    qtbot.waitUntil(lambda: all(lib.tags.photo_tags(p) for p in paths), timeout=30000)
+    for p in paths:
+        assert [(t.name, t.source) for t in lib.tags.photo_tags(p)] == [("holiday", "manual")]
+    assert lib.tags.photo_tags(w.model.hit(other).path) == []
     qtbot.waitUntil(lambda: w.tag_panel.tree.topLevelItemCount() == 1, timeout=30000)
     assert w.tag_panel.tree.topLevelItem(0).text(0) == "Keywords"
 
+    # a photo outside the selection: that photo alone
+    right_click(w, other, add_tag)
+    assert asked[-1] == "Tag 1 photo with:"
+    qtbot.waitUntil(lambda: lib.tags.photo_tags(w.model.hit(other).path) != [], timeout=30000)
+
+    # "Remove tag" takes it off the whole selection
+    def remove_tag(menu):
+        remove = next(a.menu() for a in menu.actions() if a.text() == "Remove tag")
+        qtbot.waitUntil(lambda: remove.menuAction().isVisible(), timeout=30000)  # (read)
+        assert [a.text() for a in remove.actions()] == ["holiday"]
+        click_entry(qtbot, remove, "holiday")
+
+    right_click(w, chosen[0], remove_tag)
+    assert w.view.selected_rows() == chosen
+    qtbot.waitUntil(lambda: not any(lib.tags.photo_tags(p) for p in paths), timeout=30000)
+    assert [t.name for t in lib.tags.photo_tags(w.model.hit(other).path)] == ["holiday"]
 
 
 def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window, monkeypatch):

@@ -88,8 +88,11 @@ def test_the_gui_thread_never_calls_the_library(qtbot, tmp_path, tiny_encoder, m
     qtbot.waitUntil(lambda: not w.tag_panel._busy, timeout=30000)
 
     # the grid's menu: tag a photo by hand, make a category with it
-    monkeypatch.setattr("PySide6.QtWidgets.QInputDialog.getItem",
-                        lambda *a, **k: ("holiday", True))
+    def holiday(dialog):
+        dialog.field.setText("holiday")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(tagsets.AddTagDialog, "exec", holiday)
     menu = QMenu(w)
     tagsets.add_photo_actions(menu, w.tag_panel, [str(photos[0])], w, w.tags_changed)
     _action(menu, "Add tag…").trigger()
