@@ -17,7 +17,6 @@ to review next are always those of the current labels, model and photos.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -184,9 +183,10 @@ class CategoryStore:
             "WHERE category_id=? AND model=?", (cat.id, model_id)).fetchone()
         vectors = self.vectors(model_id)
         if row is not None and row[0] == cat.labels_rev and vectors.matrix.shape[1]:
+            kept = Quality.from_json(row[4]) if row[4] else None
             out = Trained(learner.Probe.from_bytes(row[1], vectors.matrix.shape[1], row[2],
                                                    row[3], row[5]), row[0],
-                          Quality(**json.loads(row[4])) if row[4] else None)
+                          kept.at(cat.threshold) if kept is not None else None)
             if quality and out.quality is None:
                 out.quality = self._store_quality(cat, model_id, encoder)
             return out
@@ -249,13 +249,13 @@ class CategoryStore:
         q = self.quality(cat, model_id, encoder)
         with self.catalog.transaction() as tx:
             tx.execute("UPDATE category_probes SET quality=? WHERE category_id=? AND model=? "
-                       "AND labels_rev=?", (json.dumps(q.to_dict()), cat.id, model_id,
-                                            cat.labels_rev))
+                       "AND labels_rev=?", (q.to_json(), cat.id, model_id, cat.labels_rev))
         return q
 
     def quality(self, cat: Category, model_id: str, encoder: TextEncoder | None = None) -> Quality:
         """Cross-validated precision and recall at the category's threshold, over the user's
-        labels (each fold's probe never saw the photos it is judged on)."""
+        labels (each fold's probe never saw the photos it is judged on); the held-out
+        probabilities are kept, so another threshold is described without training again."""
         pos_ids, neg_ids = self.labels(cat)
         v = self.vectors(model_id)
         have = set(v.ids.tolist())
@@ -270,18 +270,14 @@ class CategoryStore:
         ids = np.concatenate([pos_ids, neg_ids])
         truth = np.concatenate([np.ones(len(pos_ids), bool), np.zeros(len(neg_ids), bool)])
         order = np.random.default_rng(cat.id).permutation(len(ids))
-        said = np.zeros(len(ids), bool)
+        proba = np.zeros(len(ids), np.float64)
         for fold in range(_FOLDS):
             held = order[fold::_FOLDS]
             fitted = self.fit(cat, model_id, encoder, leave_out=ids[held].tolist())
             assert fitted is not None  # (the examples have vectors: checked above)
-            said[held] = fitted.proba(v.matrix[[rows[int(i)] for i in ids[held]]]) \
-                >= cat.threshold
-        out.recall = float(said[truth].mean())
-        if not out.need_negatives:
-            picked = said.sum()
-            out.precision = float((said & truth).sum() / picked) if picked else 0.0
-        return out
+            proba[held] = fitted.proba(v.matrix[[rows[int(i)] for i in ids[held]]])
+        out.held_out = [(bool(t), round(float(p), 6)) for t, p in zip(truth, proba, strict=True)]
+        return out.at(cat.threshold)
 
     # -- scoring -----------------------------------------------------------------------------
 

@@ -195,6 +195,25 @@ def test_quality_is_estimated_only_from_enough_labels_and_says_what_is_missing(c
     assert row["quality"]["recall"] == q.recall and row["members"] > 50
 
 
+def test_the_quality_sentence_describes_the_threshold_in_force(cifar):
+    """It was computed at the threshold there was when the examples last changed: at 50 % it
+    said 'finds 33 % of your examples' (the figure for 81 %) — and so did 'category list'."""
+    ids, _, classes = _photos_by_class(cifar)
+    cifar.categories.create("ship")
+    cifar.categories.label("ship", ids[classes == "ship"][:12].tolist(), True)
+    cifar.categories.label("ship", ids[classes == "truck"][:10].tolist(), False)
+    cifar.categories.update("ship", threshold=0.95)
+    strict = cifar.categories.train("ship", quality=True).quality
+    cifar.categories.update("ship", threshold=0.05)  # (no new example: nothing retrained)
+    loose = cifar.categories.train("ship", quality=True).quality
+    assert loose.recall > strict.recall, (loose, strict)
+    assert f"finds {loose.recall:.0%} of your examples" in loose.describe()
+    row = cifar.categories.overview()[0]
+    assert row["quality"]["recall"] == loose.recall
+    assert row["quality_text"] == loose.describe()
+    assert "held_out" not in row["quality"]
+
+
 def test_suggestions_are_unlabelled_and_uncertain(cifar):
     ids, _, classes = _photos_by_class(cifar)
     cifar.categories.create("ship")
