@@ -42,14 +42,15 @@ def stored(image: Image.Image, orientation: int) -> Image.Image:
 
 def heic(image: Image.Image, orientation: int = 1, taken: str | None = None,
          thumbnails: tuple[int, ...] = (320,), quality: int = 80) -> bytes:
-    """A HEIC as a phone writes it: the sensor's pixels, an EXIF orientation, a small copy."""
+    """A HEIC as a phone writes it: the sensor's pixels, an EXIF orientation, a small copy.
+    (x265's fastest preset: a 12-MP photo in 3 s instead of 22; decoding is the same work.)"""
     import pillow_heif
 
     pillow_heif.register_heif_opener()
     buf = io.BytesIO()
     stored(image.convert("RGB"), orientation).save(
         buf, "HEIF", quality=quality, exif=exif_bytes(orientation, taken),
-        thumbnails=list(thumbnails))
+        thumbnails=list(thumbnails), enc_params={"preset": "ultrafast"})
     return buf.getvalue()
 
 
