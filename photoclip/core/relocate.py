@@ -29,6 +29,7 @@ from pathlib import Path
 
 from photoclip.config import set_data_home
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.lock import FileLock, LockTimeout
 from photoclip.core.paths import shown
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ CATALOG = "catalog.sqlite3"
 NOTE = "moved-from.json"  # in the new folder, until the old copy is removed
 STAGING = ".photoclip-moving"
 # Files that belong to one running process, not to the library.
-SKIP = {"indexing.lock", "index.lock", "app.lock", "photoclip.log", NOTE, STAGING,
+LOCKS = ("indexing.lock", "index.lock", "app.lock")
+SKIP = {*LOCKS, "photoclip.log", NOTE, STAGING,
         f"{CATALOG}-wal", f"{CATALOG}-shm", f"{CATALOG}-journal"}
+# Written to the old folder after the copy, by the window as it closed for the restart.
+LATE = ("window.ini",)
 
 
 @dataclass
@@ -190,10 +194,31 @@ def finish_move(home: Path) -> str | None:
         log.warning("cannot read %s: %s", note, e)
         note.unlink(missing_ok=True)
         return None
-    for rel in files:
+    for rel in LATE:  # (newer there: the window saved its size there as it closed)
+        late, here = old / rel, Path(home) / rel
+        try:
+            if late.is_file() and (not here.exists()
+                                   or late.stat().st_mtime > here.stat().st_mtime):
+                shutil.copy2(late, here)
+        except OSError as e:
+            log.warning("cannot carry %s over to %s: %s", late, home, e)
+    for rel in [*files, *LATE, "photoclip.log", f"{CATALOG}-journal"]:
         (old / rel).unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         (old / f"{CATALOG}{suffix}").unlink(missing_ok=True)
+    for name in LOCKS:  # a lock is removed only when no process holds it (one may still run)
+        lock = FileLock(old / name)
+        if not lock.path.exists():
+            continue
+        try:
+            lock.acquire(timeout=0)
+        except LockTimeout as e:
+            log.info("%s is still in use by %s: left in place", lock.path, e.holder)
+            continue
+        try:
+            lock.path.unlink(missing_ok=True)
+        finally:
+            lock.release()
     for folder in sorted({p for rel in files for p in (old / rel).parents if p != old
                           and p.is_relative_to(old)}, key=lambda p: -len(p.parts)):
         try:

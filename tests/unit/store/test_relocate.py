@@ -51,6 +51,35 @@ def test_a_moved_library_opens_from_its_new_folder_with_everything(own_config, t
     moved.close()
 
 
+def test_the_old_folder_is_left_empty_and_the_window_size_saved_after_the_copy_is_kept(
+        own_config, tiny_encoder):
+    """The move left index.lock, indexing.lock, photoclip.log and window.ini in the 'removed'
+    old folder, and the window saved its size there as it closed for the restart (lost)."""
+    from photoclip.core.lock import FileLock
+
+    tmp_path = own_config
+    old = data_home()
+    lib = make_library(old, tiny_encoder)
+    indexed_photos(lib, tmp_path / "Pictures", 3)
+    lib.close()
+    (old / "window.ini").write_text("[window]\nsize=800x600\n")
+    (old / "photoclip.log").write_text("a log line\n")
+    relocate.copy_library(relocate.plan_move(old, tmp_path / "new-place"))
+    new = data_home()
+    (old / "window.ini").write_text("[window]\nsize=1500x900\n")  # the window, closing
+    for name in ("index.lock", "indexing.lock"):  # left by the process that has exited
+        (old / name).write_text("4242 photoclip")
+    held = FileLock(old / "app.lock")
+    held.acquire(timeout=0)  # one a running process still holds (another open file)
+    try:
+        assert relocate.finish_move(new) is not None
+    finally:
+        held.release()
+    assert (new / "window.ini").read_text() == "[window]\nsize=1500x900\n"
+    left = sorted(p.name for p in old.iterdir()) if old.exists() else []
+    assert left == ["app.lock"], left  # only what a running process still holds
+
+
 def test_a_folder_with_other_files_gets_a_photoclip_folder_of_its_own(own_config, tiny_encoder):
     tmp_path = own_config
     lib = make_library(data_home(), tiny_encoder)
