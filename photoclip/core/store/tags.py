@@ -254,6 +254,13 @@ class TagStore:
                 tag_ids = tag_ids[keep]
                 new = new.take(np.isin(new.tags, tag_ids))
             self._replace_auto(tx, tag_ids, vectors_ids, new, model_id)
+            # (a tag the user took off stays off: it is not counted as given)
+            removed = np.fromiter(
+                ((p << 24) | t for p, t in tx.execute(
+                    f"SELECT photo_id, tag_id FROM photo_tags WHERE source='removed' "
+                    f"AND tag_id IN ({','.join('?' * len(tag_ids))})", tag_ids.tolist())),
+                np.int64)
+            given = int(len(new.photos) - np.isin(new.keys(), removed).sum())
             # the auto tags are now this model's: progress with any other model is void (a
             # switch back to it tags everything again)
             tx.execute("DELETE FROM tag_progress WHERE tagset_id=? AND model != ?",
@@ -263,7 +270,7 @@ class TagStore:
                        (ts.id, model_id, rev))
             tx.execute("UPDATE tagsets SET problem=NULL WHERE id=? AND problem IS NOT NULL",
                        (ts.id,))
-        report.photos, report.tagged = len(vectors_ids), len(new.photos)
+        report.photos, report.tagged = len(vectors_ids), given
         report.seconds = time.perf_counter() - t0
         return report
 

@@ -91,3 +91,17 @@ def test_new_photos_are_tagged_by_applied_sets(lib, tmp_path):
     assert report.tagged == len(auto)
     again = lib.tags.tag_new_photos()
     assert sum(r.tagged for r in again) == 0  # nothing new since
+
+
+def test_the_report_counts_the_tags_given_not_those_the_user_took_off(lib):
+    """'516 tags on 1,235 photos' counted 2 tags the user had removed (514 were on photos)."""
+    lib.tags.create_set(places())
+    first = lib.tags.apply("Places")
+    given = [(p, t) for p in lib.ids for t in lib.tags.photo_tags(p) if t.source == "auto"]
+    assert first.tagged == len(given) >= 1
+    photo, tag = given[0]
+    lib.tags.set([photo], tag.name, present=False)  # the user takes one off
+    again = lib.tags.retag("Places")
+    on_photos = [t for p in lib.ids for t in lib.tags.photo_tags(p) if t.tagset == "Places"]
+    assert again.tagged == len(on_photos) == first.tagged - 1
+    assert tag.name not in {t.name for t in lib.tags.photo_tags(photo) if t.source != "removed"}
