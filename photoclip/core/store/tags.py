@@ -20,6 +20,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -44,6 +45,7 @@ from photoclip.core.tags.model import (
     PhotoTag,
     Tags,
     TagSet,
+    ThresholdEffect,
     check_context,
     clean_label,
     label_named,
@@ -315,6 +317,35 @@ class TagStore:
             except sqlite3.Error as e:
                 log.info("problem of tag set %s not noted: %s", ts.name, e)
         return report
+
+    def threshold_effect(self, ts: TagSet, model_id: str, encoder: TextEncoder, value: float,
+                         label: str | None = None) -> list[ThresholdEffect]:
+        """Label by label, how many photos of the set's folders (the library when it is not
+        applied) it tags now and would tag were its strictness ``value`` (the set's, or one
+        label's): a step stricter keeps far more of one label than of another, since labels'
+        margins spread differently; this says so before the step is taken. Scored from the
+        stored embeddings, nothing written."""
+        value = finite_threshold(value)
+        now = self.scorer(ts, model_id, encoder)
+        moved = [(label is None and lb.threshold is None)
+                 or (label is not None and lb.id == label_named(ts, label).id)
+                 for lb in ts.labels]
+        then = replace(now, thresholds=np.where(moved, np.float32(value), now.thresholds))
+        if ts.applied and LIBRARY not in ts.scopes:
+            ids = self.catalog.embedded_ids(model_id, ts.scopes)
+            chunks: Iterable[tuple[Ids, Floats]] = (
+                self.catalog.vectors(model_id, ids[i:i + CHUNK].tolist())
+                for i in range(0, len(ids), CHUNK))
+        else:
+            chunks = self.catalog.iter_vectors(model_id, CHUNK)
+        k = len(ts.labels)
+        counts = np.zeros((2, k), np.int64)
+        for _, vectors in chunks:
+            for row, scorer in enumerate((now, then)):
+                counts[row] += np.bincount(scorer.decide(vectors)[1], minlength=k)
+        return [ThresholdEffect(lb.name, int(counts[0, i]), int(counts[1, i]),
+                                lb.threshold is not None)
+                for i, lb in enumerate(ts.labels)]
 
     def scorer(self, ts: TagSet, model_id: str, encoder: TextEncoder) -> Scorer:
         words = vocabulary()

@@ -154,6 +154,16 @@ class Tags:
         return Tags(self.photos[mask], self.tags[mask], self.confidence[mask])
 
 
+@dataclass(frozen=True)
+class ThresholdEffect:
+    """What a strictness would do to one label: how many photos it tags now and would tag."""
+
+    label: str
+    now: int
+    then: int
+    own_threshold: bool = False  # the label has its own strictness (a set's does not move it)
+
+
 @dataclass
 class ApplyReport:
     tagset: str

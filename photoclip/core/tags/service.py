@@ -15,7 +15,7 @@ from photoclip.core.model.host import ModelHost
 from photoclip.core.model.text import vocabulary
 from photoclip.core.store.catalog import Catalog
 from photoclip.core.store.tags import TagStore
-from photoclip.core.tags.model import LIBRARY, ApplyReport, PhotoTag, TagSet
+from photoclip.core.tags.model import LIBRARY, ApplyReport, PhotoTag, TagSet, ThresholdEffect
 
 CategoryNames = Callable[[], list[str]]  # the categories' names (XMP keeps them apart)
 
@@ -54,6 +54,15 @@ class TagService:
     def set_threshold(self, name: str, value: float, label: str | None = None) -> TagSet:
         """How strict a set (or one label of it) is: 0 is the default, higher is stricter."""
         return self.store.set_threshold(name, value, label)
+
+    def threshold_effect(self, name: str, value: float,
+                         label: str | None = None) -> list[ThresholdEffect]:
+        """What setting the strictness of a set (or of one label) to ``value`` would do, label
+        by label (photos tagged now → then), before it is set: labels' margins spread
+        differently, so one step keeps most of one label's photos and few of another's."""
+        ts = self.store.get(name)
+        return self.store.threshold_effect(ts, self._model.id, self._model.text_encoder(),
+                                           value, label)
 
     def apply(self, name: str, folder: PathLike | None = None) -> ApplyReport:
         """Tag the library (or one of its folders) with a set now, and every new photo there
