@@ -85,7 +85,7 @@ def hostile_folder(tmp_path) -> dict[str, Path]:
     return f
 
 
-FAILING = {"zero": "empty file", "truncated": "truncated", "text": "not an image",
+FAILING = {"zero": "empty file", "truncated": "truncated", "text": "not a readable JPEG file",
            "bomb": "too large", "unreadable": "permission denied", "loop": "symbolic link loop"}
 WORKING = ["cmyk", "png16", "palette", "gif", "unicode", "rotated", "upright_ref"]
 
