@@ -42,6 +42,10 @@ def add_parsers(sub) -> None:
     a = ts.add_parser("apply", help="tag photos now, and every new photo there from now on")
     a.add_argument("name")
     a.add_argument("--folder", metavar="DIR", help="only this folder (default: the library)")
+    u = ts.add_parser("unapply", help="stop a tag set: it tags no more photos (there) and "
+                                      "its automatic tags go; tags set by hand stay")
+    u.add_argument("name")
+    u.add_argument("--folder", metavar="DIR", help="only this folder (default: everywhere)")
     ls = ts.add_parser("list", help="tag sets, labels and how many photos carry each")
     ls.add_argument("--json", action="store_true")
     t = ts.add_parser("threshold", help="make a set or one label stricter (higher) or looser; "
@@ -78,8 +82,9 @@ def add_parsers(sub) -> None:
 
 
 def cmd_tagset(lib: Library, args) -> int:
-    return {"create": _create, "starters": _starters, "apply": _apply, "list": _list,
-            "threshold": _threshold, "delete": _delete}[args.tagset_command](lib, args)
+    return {"create": _create, "starters": _starters, "apply": _apply, "unapply": _unapply,
+            "list": _list, "threshold": _threshold, "delete": _delete}[args.tagset_command](
+                lib, args)
 
 
 def _create(lib: Library, args) -> int:
@@ -131,6 +136,15 @@ def _apply(lib: Library, args) -> int:
     if pending:
         print(f"{pending} photos are not indexed yet: they get their tags when they are "
               "('photoclip index').")
+    return 0
+
+
+def _unapply(lib: Library, args) -> int:
+    gone = lib.tags.unapply(args.name, args.folder)
+    where = shown(args.folder) if args.folder else "any folder"
+    print(f"{args.name} no longer tags photos in {where}; {gone} automatic tag"
+          f"{'s' if gone != 1 else ''} taken off (tags set by hand stay). "
+          f"'photoclip tagset apply {args.name}' starts it again.")
     return 0
 
 

@@ -71,6 +71,14 @@ class TagService:
         self.store.add_scope(ts, self._folders.inside(folder) or LIBRARY)
         return self.retag(ts.name)
 
+    def unapply(self, name: str, folder: PathLike | None = None) -> int:
+        """Stop a set: it no longer tags photos (of ``folder``, or anywhere), and the auto tags
+        it gave there go. Tags given or taken off by hand stay; the set and its labels stay, to
+        apply again. Returns how many auto tags went."""
+        ts = self.store.get(name)
+        where = None if folder is None else (self._folders.inside(folder) or LIBRARY)
+        return self.store.remove_scope(ts, where)
+
     def retag(self, name: str) -> ApplyReport:
         """Redo a set's auto tags over its folders (after an edit or a threshold change)."""
         ts = self.store.get(name)

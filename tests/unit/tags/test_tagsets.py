@@ -13,6 +13,7 @@ import pytest
 from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, copy_cifar, label_of, make_library
 
 import photoclip.cli.main as cli
+from photoclip.core.errors import PhotoclipError
 from photoclip.core.indexing.worker import Worker
 from photoclip.core.model.text import label_vector
 from photoclip.core.tags.model import Label, TagSet
@@ -331,3 +332,30 @@ def test_what_a_stricter_set_would_keep_is_said_label_by_label_before_it_is_set(
     assert {c: len(tagged(cifar, c)) for c in CIFAR_CLASSES} == {e.label: e.then for e in effect}
     looser = {e.label: e.then for e in cifar.tags.threshold_effect("CIFAR", -1.0)}
     assert all(looser[c] >= before[c] for c in CIFAR_CLASSES)
+
+
+def test_an_applied_set_can_be_stopped_in_one_folder_or_everywhere(small_cifar, capsys):
+    """A tag set could only be stopped by deleting it."""
+    lib, root = small_cifar
+    lib.tags.create_set(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    lib.tags.apply("Animals", root / "cat")
+    lib.tags.apply("Animals", root / "dog")
+    dog = _paths(root / "dog")[0]
+    lib.tags.set([dog], "Animals/ship")  # by hand: stays whatever happens to the set
+
+    def auto(folder: str) -> int:
+        return sum(t.source == "auto" for p in _paths(root / folder)
+                   for t in lib.tags.photo_tags(p))
+
+    assert auto("cat") > 0 and auto("dog") > 0
+    out = run_cli(capsys, lib.home, "tagset", "unapply", "Animals", "--folder",
+                  str(root / "dog"))
+    assert "no longer tags photos in" in out and "taken off" in out
+    assert auto("dog") == 0 and auto("cat") > 0 and "ship" in _names(lib, dog)
+    assert lib.tags.get_set("Animals").scopes == [str(root / "cat")]
+    with pytest.raises(PhotoclipError, match="not applied to"):
+        lib.tags.unapply("Animals", root / "dog")
+    gone = lib.tags.unapply("Animals")
+    assert gone > 0 and auto("cat") == 0 and "ship" in _names(lib, dog)
+    assert not lib.tags.get_set("Animals").applied
+    assert lib.tags.tag_new_photos() == []  # new photos are not tagged by it any more
