@@ -117,8 +117,11 @@ def _show(lib: Library, args) -> int:
     if not hits:
         print("No members yet." if args.category_command == "show"
               else "Nothing to ask: every photo is labelled, or none is indexed.")
+    elif all(h.score != h.score for h in hits):  # (NaN: no example yet to learn from)
+        print(f"No example yet: the photos {args.name!r} describes best. Mark a few "
+              f"('photoclip category add {args.name} PATH...') and it learns from them.")
     for h in hits:
-        print(f"{h.score:6.1%}  {shown(h.path)}")
+        print(f"{'' if h.score != h.score else format(h.score, '.1%'):>6}  {shown(h.path)}")
     return 0
 
 

@@ -80,8 +80,9 @@ class CategoryService:
         trained = self._trained(cat)
         if trained is None:
             return []
-        return self._searcher().hits(self.store.suggest(cat, trained, self._model.id, limit),
-                                     limit)
+        encoder = self._model.text_encoder() if self._model.search_ready() else None
+        return self._searcher().hits(self.store.suggest(cat, trained, self._model.id, limit,
+                                                        encoder), limit)
 
     def overview(self, quality: bool = True) -> list[dict[str, Any]]:
         """Every category: name, description, threshold, examples (+/−), members and, with

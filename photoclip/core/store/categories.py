@@ -341,25 +341,40 @@ class CategoryStore:
         p[np.isin(ids, pos_ids)] = 1.0
         return p
 
-    def suggest(self, cat: Category, trained: Trained, model_id: str,
-                limit: int = 20) -> list[tuple[int, float]]:
+    def suggest(self, cat: Category, trained: Trained, model_id: str, limit: int = 20,
+                encoder: TextEncoder | None = None) -> list[tuple[int, float]]:
         """Unlabelled photos whose answer would teach the probe most: those it is least sure
         about (probability nearest the threshold), skipping near-duplicates of one already
-        picked so one question is not asked five times."""
+        picked so one question is not asked five times. Before the first example there is
+        nothing learnt to be unsure about: the photos its name describes best come first,
+        with no probability (NaN) — none without a model to read the name."""
         v = self.vectors(model_id)
         ids, matrix = v.ids, v.matrix
         pos_ids, neg_ids = self.labels(cat)
         free = np.flatnonzero(~np.isin(ids, np.concatenate([pos_ids, neg_ids])))
         if not len(free):
             return []
+        if not len(pos_ids):
+            text = self._text(cat, model_id, encoder)
+            if text is None:
+                return []
+            order = free[np.argsort(-(matrix[free] @ text), kind="stable")[:limit * 4]]
+            return [(int(ids[k]), float("nan")) for k in _distinct(matrix, order, limit)]
         logit = trained.probe.logits(matrix)
         centre = np.log(cat.threshold / (1 - cat.threshold))
         near = free[np.argsort(np.abs(logit[free] - centre), kind="stable")[:limit * 4]]
-        picked: list[int] = []
-        for k in near:
-            if picked and float((matrix[picked] @ matrix[k]).max()) > 0.95:
-                continue
-            picked.append(int(k))
-            if len(picked) == limit:
-                break
-        return [(int(ids[k]), float(learner.sigmoid(logit[k]))) for k in picked]
+        return [(int(ids[k]), float(learner.sigmoid(logit[k])))
+                for k in _distinct(matrix, near, limit)]
+
+
+def _distinct(matrix: np.ndarray, order: np.ndarray, limit: int) -> list[int]:
+    """Up to ``limit`` rows of ``order``, in order, skipping near-duplicates (cosine > 0.95)
+    of one already taken."""
+    picked: list[int] = []
+    for k in order:
+        if picked and float((matrix[picked] @ matrix[k]).max()) > 0.95:
+            continue
+        picked.append(int(k))
+        if len(picked) == limit:
+            break
+    return picked

@@ -227,6 +227,18 @@ def test_suggestions_are_unlabelled_and_uncertain(cifar):
     assert probs[-1] > 0.9  # (sure members exist and are not what is asked)
 
 
+def test_before_the_first_example_suggestions_are_what_the_name_describes(cifar):
+    """'Review suggestions' on a category with no examples showed arbitrary photos at
+    '0 % likely' (nothing learnt yet, every probability ~0)."""
+    _, _, classes = _photos_by_class(cifar)
+    cifar.categories.create("ship")
+    hits = cifar.categories.suggestions("ship", 10)
+    assert len(hits) == 10 and all(h.score != h.score for h in hits)  # no probability yet
+    assert sum(label_of(h.path) == "ship" for h in hits) >= 7, [label_of(h.path) for h in hits]
+    cifar.categories.label("ship", [hits[0].id], True)  # after the first: the probe asks
+    assert all(h.score == h.score for h in cifar.categories.suggestions("ship", 5))
+
+
 def test_labels_survive_restart_move_and_model_switch(tmp_path, cifar_encoder, tiny_encoder):
     lib, root = cifar_copy_library(tmp_path, cifar_encoder)
     home = tmp_path / "home"
