@@ -67,6 +67,17 @@ def vocabulary() -> tuple[str, ...]:
                  if line.strip() and not line.startswith("#"))
 
 
+@functools.cache
+def search_alternatives() -> tuple[str, ...]:
+    """What a text search's good matches must beat: the everyday alternatives and some
+    nonsense (resources/tagsets/nonsense.txt: random letters, keyboard rows), so that a
+    keyboard mash does not find "good matches" where the text tower happens to put it."""
+    text = (resources.files("photoclip") / "resources" / "tagsets" / "nonsense.txt") \
+        .read_text("utf-8")
+    return vocabulary() + tuple(line.strip() for line in text.splitlines()
+                                if line.strip() and not line.startswith("#"))
+
+
 def word(text: str) -> str:
     """A word as it is compared with the vocabulary: lower case, single spaces, a plain
     plural made singular ("Dogs" → "dog"; "grass" stays)."""

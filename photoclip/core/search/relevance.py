@@ -6,11 +6,13 @@ ordinary there; one for what it does not show would stand out).
 The same rule as tag sets (core/tags/scoring.py): a photo matches a query when the query beats
 what the photo shows best among ~200 everyday alternatives (resources/tagsets/background.txt:
 person, dog, beach, receipt, sunset …), all but the strongest one, the query's own words left
-out. Relevance is that margin in the model's logits: ≥ :data:`GOOD` is shown by default, "show
-weaker matches" goes down to :data:`WEAK`, then to every result; no result ≥ GOOD is "no good
-matches". Measured on the fixture CLIP (1,000 CIFAR photos): "a photo of a dog" keeps 116 of
-500 (82 dogs), "truck" 101 (87 trucks), "birthday cake" and "xkcd flibber" none; in a library
-of 12 cats, 12 dogs and 12 ships "ship" keeps the 12 ships, "airplane" nothing.
+out — and some nonsense (resources/tagsets/nonsense.txt), so a keyboard mash must beat other
+nonsense (docs/search.md). Relevance is that margin in the model's logits: ≥ :data:`GOOD` is
+shown by default, "show weaker matches" goes down to :data:`WEAK`, then to every result; no
+result ≥ GOOD is "no good matches". Measured on the fixture CLIP (1,000 CIFAR photos): "a
+photo of a dog" keeps 116 of 500 (82 dogs), "truck" 101 (87 trucks), "birthday cake" and "xkcd
+flibber" none; in a library of 12 cats, 12 dogs and 12 ships "ship" keeps the 12 ships,
+"airplane" nothing.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.indexing.imageio import DecodeError, decode_for_model, read_file
 from photoclip.core.model.host import ModelHost
 from photoclip.core.model.protocols import TextEncoder, Vectors
-from photoclip.core.model.text import vocabulary
+from photoclip.core.model.text import search_alternatives
 from photoclip.core.search import query as grammar
 from photoclip.core.search import relevance
 from photoclip.core.search.index_keeper import IndexKeeper
@@ -84,10 +84,11 @@ class SearchService:
 
     def rated(self, hits: list[Hit], own: set[str], encoder: TextEncoder) -> list[Hit]:
         """The hits with their relevance (see core/search/relevance.py): whether each photo
-        shows the query better than what it shows best among everyday alternatives."""
+        shows the query better than what it shows best among everyday alternatives (and some
+        nonsense, which a keyboard mash must beat too)."""
         if not hits:
             return hits
-        words = vocabulary()
+        words = search_alternatives()
         alternatives = self._tags.store.vocabulary_vectors(self._model.id, encoder, words)
         ids, mat = self._catalog.vectors(self._model.id, [h.id for h in hits])
         row = {int(i): k for k, i in enumerate(ids.tolist())}
@@ -136,7 +137,8 @@ class SearchService:
                 encoder = self._model.text_encoder()
                 encoder.encode_texts(["a photo"])  # tokenizer and first run
                 # what good matches are judged against (encoded once per model, then stored)
-                self._tags.store.vocabulary_vectors(self._model.id, encoder, vocabulary())
+                self._tags.store.vocabulary_vectors(self._model.id, encoder,
+                                                    search_alternatives())
         return ready
 
     def similar(self, photo: str | int, limit: int = 50,

@@ -230,7 +230,6 @@ def test_suggestions_are_unlabelled_and_uncertain(cifar):
 def test_before_the_first_example_suggestions_are_what_the_name_describes(cifar):
     """'Review suggestions' on a category with no examples showed arbitrary photos at
     '0 % likely' (nothing learnt yet, every probability ~0)."""
-    _, _, classes = _photos_by_class(cifar)
     cifar.categories.create("ship")
     hits = cifar.categories.suggestions("ship", 10)
     assert len(hits) == 10 and all(h.score != h.score for h in hits)  # no probability yet

@@ -9,6 +9,7 @@ import pytest
 from conftest import CIFAR_CLASSES, CIFAR_SAMPLE, label_of
 
 from photoclip.core.errors import PhotoclipError
+from photoclip.core.search.relevance import GOOD
 from photoclip.core.search.searcher import Filters
 
 PLAIN_NAMES = {"airplane": "airplane", "automobile": "car", "bird": "bird", "cat": "cat",
@@ -33,6 +34,22 @@ def test_plain_class_names_find_their_class(cifar_library):
     for cls, name in PLAIN_NAMES.items():
         good[cls] = labels(cifar_library.search.find(name, limit=10)).count(cls)
     assert sum(n >= 8 for n in good.values()) >= 8, good
+
+
+KEYBOARD_MASH = ["asdf qwerty zxcv", "qwertyuiop", "zxcvbnm", "sdfsdf", "fghfgh", "poiuy",
+                 "xkcd flibber", "blorp", "wkfjeo", "ghtyvb", "lnkt", "rwztejd", "vkpr"]
+
+
+def test_a_keyboard_mash_finds_no_good_matches_and_real_words_still_do(cifar_library):
+    """'asdf qwerty zxcv' got good matches (zxcvbnm: 80 of the 1,000 photos): the text tower
+    puts gibberish somewhere, and some photos score high there. It must beat other nonsense."""
+    def good(query: str) -> int:
+        return sum(h.relevance >= GOOD for h in cifar_library.search.find(query, limit=1000))
+
+    mash = {q: good(q) for q in KEYBOARD_MASH}
+    assert sum(mash.values()) <= 10 and max(mash.values()) <= 3, mash
+    real = {name: good(name) for name in PLAIN_NAMES.values()}
+    assert all(n >= 40 for n in real.values()), real
 
 
 def test_chinese_query_finds_cats(cifar_library):
