@@ -29,8 +29,10 @@ from photoclip.core.categories.model import Category
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import shown
 from photoclip.core.search import query as grammar
-from photoclip.gui.dialogs import save_cancel
+from photoclip.gui.dialogs import keep_wrapped_text_whole, save_cancel
 from photoclip.gui.executors import run_task, submenu_when_read
+from photoclip.gui.format import plural
+from photoclip.gui.preview import ImageCanvas
 from photoclip.gui.tagsets import xmp_text
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -72,7 +74,7 @@ class CategorySidebar(QWidget):
         self.review_btn = QPushButton("Review suggestions…")
         self.review_btn.clicked.connect(lambda: self.review(self.selected()))
         new = QPushButton("+ New category…")
-        new.clicked.connect(self.new_category)
+        new.clicked.connect(lambda: self.new_category())  # (not clicked(bool) as ``then``)
         row = QHBoxLayout()
         row.addWidget(self.threshold_label)
         row.addWidget(self.threshold, 1)
@@ -185,10 +187,10 @@ class CategorySidebar(QWidget):
         """The categories as last read (what the grid's menu offers)."""
         return list(self.rows)
 
-    def new_category(self, then: Callable[[str], None] | None = None) -> None:
+    def new_category(self, then: Callable[[str], None] | None = None, photos: int = 0) -> None:
         """Ask for a name and create the category (in the library pool); ``then(name)``
-        runs once it exists."""
-        dlg = CategoryEditor(self, "", "")
+        runs once it exists (``photos``: how many selected photos it then adds)."""
+        dlg = CategoryEditor(self, "", "", photos)
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
         name, description = dlg.name.text(), dlg.description.text()
@@ -264,19 +266,40 @@ class CategorySidebar(QWidget):
 
 
 class CategoryEditor(QDialog):
-    def __init__(self, parent, name: str, description: str):
+    """A category's name and description: a new one (``photos``: how many selected photos
+    go in as its first examples), or one renamed (``name`` given)."""
+
+    def __init__(self, parent, name: str, description: str, photos: int = 0):
         super().__init__(parent)
-        self.setWindowTitle("Category" if name else "New category")
+        self.setWindowTitle("Rename or describe" if name else "New category")
         self.name = QLineEdit(name, placeholderText="e.g. Receipts, Our dog Rex")
         self.description = QLineEdit(description,
                                      placeholderText="optional: e.g. a photo of a shop receipt")
-        form = QFormLayout(self)
+        for field in (self.name, self.description):
+            field.setMinimumWidth(360)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Name:", self.name)
         form.addRow("Description:", self.description)
-        form.addRow(QLabel("Then select photos that belong in it, right-click → Add to "
-                           "category. A few examples are enough to start; PhotoCLIP learns "
-                           "the rest and gets better with every answer.", wordWrap=True))
-        form.addRow(save_cancel(self))
+        if name:
+            text = ("Its examples and members stay as they are. The description helps "
+                    "PhotoCLIP while it has few examples.")
+        elif photos:
+            text = (f"The {plural(photos, 'photo')} you selected go in as its first "
+                    f"{'examples' if photos > 1 else 'example'}. A few examples are enough to "
+                    "start; PhotoCLIP learns the rest and gets better with every answer.")
+        else:
+            text = ("Then select photos that belong in it, right-click → Add to category. A "
+                    "few examples are enough to start; PhotoCLIP learns the rest and gets "
+                    "better with every answer.")
+        self.hint = QLabel(text, wordWrap=True)
+        self.hint.setStyleSheet("color: palette(mid);")
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.hint)
+        lay.addWidget(save_cancel(self))
+        self.resize(520, 0)
+        keep_wrapped_text_whole(self)
 
 
 class ReviewDialog(QDialog):
@@ -297,8 +320,9 @@ class ReviewDialog(QDialog):
         self.answers: dict[str, bool] = {}
         self._since_refill = 0
         self.setWindowTitle(f"Review: {name}")
-        self.image = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.image = ImageCanvas()  # (fitted to its own room: never under the caption)
         self.image.setMinimumSize(QSize(360, 300))
+        self.image.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (the keys are Y, N, ← →)
         self.question = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.detail = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         self.detail.setStyleSheet("color: palette(mid);")
@@ -323,6 +347,8 @@ class ReviewDialog(QDialog):
         lay.addWidget(self.detail)
         lay.addLayout(buttons)
         self.question.setText("Finding the photos worth asking about…")
+        self.resize(560, 520)
+        keep_wrapped_text_whole(self)
         self.refill()
 
     def refill(self) -> None:
@@ -344,7 +370,7 @@ class ReviewDialog(QDialog):
         hit = self.current()
         if hit is None:
             self.question.setText(f"Nothing left to ask about {self.name} right now.")
-            self.image.clear()
+            self.image.set_pixmap(None)
             self.detail.setText("")
             return
         self.question.setText(f"<b>Is this in {self.name}?</b>")
@@ -354,10 +380,9 @@ class ReviewDialog(QDialog):
         if size.isValid() and max(size.width(), size.height()) > 720:
             reader.setScaledSize(size.scaled(720, 720, Qt.AspectRatioMode.KeepAspectRatio))
         pm = QPixmap.fromImage(reader.read())
-        if not pm.isNull():
-            pm = pm.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                           Qt.TransformationMode.SmoothTransformation)
-        self.image.setPixmap(pm)
+        self.image.set_pixmap(None if pm.isNull() else pm,
+                              message="This photo cannot be shown: it was moved, deleted or "
+                                      "is damaged.")
         said = self.answers.get(hit.path)
         answer = "" if said is None else (" · you said yes" if said else " · you said no")
         self.detail.setText(f"{shown(hit.path)} · {hit.score:.0%} likely in {self.name}{answer}"
@@ -403,7 +428,8 @@ def add_photo_actions(menu: QMenu, sidebar: CategorySidebar, paths: list[str], p
             label(n, True)
 
         add.addAction(n, add_to)
-    add.addAction("New category…", lambda: sidebar.new_category(lambda n: label(n, True)))
+    add.addAction("New category…",
+                  lambda: sidebar.new_category(lambda n: label(n, True), photos=len(paths)))
     if names:
         neg = menu.addMenu("Not in category")
         for n in names:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -202,9 +205,14 @@ class FirstRunDialog(QDialog):
         self.remove_btn.clicked.connect(self.remove_selected)
         self.list.itemSelectionChanged.connect(
             lambda: self.remove_btn.setEnabled(bool(self.list.selectedItems())))
-        QShortcut(QKeySequence.StandardKey.Delete, self.list, activated=self.remove_selected)
+        QShortcut(QKeySequence.StandardKey.Delete, self.list, activated=self.remove_selected,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         drop = QLabel("…or drag folders here.")
         drop.setStyleSheet("color: palette(mid);")
+        self.refusal = QLabel(wordWrap=True)  # why the folder just chosen was not added
+        self.refusal.setTextFormat(Qt.TextFormat.RichText)
+        self.refusal.setStyleSheet("color: #b00020;")
+        self.refusal.setVisible(False)
         self.model_panel = ModelPanel(library)
         self.model_panel.model_chosen.connect(self._model_chosen)
         self.chosen_model: str | None = None
@@ -223,6 +231,7 @@ class FirstRunDialog(QDialog):
         row.addWidget(drop)
         row.addStretch(1)
         lay.addLayout(row)
+        lay.addWidget(self.refusal)
         lay.addSpacing(8)
         lay.addWidget(QLabel("<b>Model</b>"))
         lay.addWidget(self.model_panel)
@@ -233,23 +242,53 @@ class FirstRunDialog(QDialog):
         lay.addWidget(note)
         lay.addWidget(buttons)
         self.resize(640, 520)
+        keep_wrapped_text_whole(self)
 
     def pick_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Choose a photo folder", str(Path.home()))
         if path:
             self.add_folder(path)
 
-    def add_folder(self, path: str) -> None:
-        if os.path.isdir(path) and path not in self.folders:
-            self.folders.append(path)
-            item = QListWidgetItem(shown(path))
-            item.setData(Qt.ItemDataRole.UserRole, path)
-            self.list.addItem(item)
+    def add_folder(self, path: str) -> bool:
+        """Put ``path`` on the list; a folder inside one listed (or holding one) is refused
+        at once, saying why, as the library would refuse it after Start."""
+        if not os.path.isdir(path):
+            return False
+        self._refuse("")
+        real = os.path.realpath(path)
+        for other in self.folders:
+            there = os.path.realpath(other)
+            if real == there:
+                return False  # (already listed)
+            if _within(real, there):
+                self._refuse(f"Not added: {self._path(path)} is inside {self._path(other)}, "
+                             "which is on the list already: its photos are found there.")
+                return False
+            if _within(there, real):
+                self._refuse(f"Not added: {self._path(path)} holds {self._path(other)}, which "
+                             "is on the list already. To add the whole folder, remove that "
+                             "one first.")
+                return False
+        self.folders.append(path)
+        item = QListWidgetItem(shown(path))
+        item.setToolTip(shown(path))
+        item.setData(Qt.ItemDataRole.UserRole, path)
+        self.list.addItem(item)
+        return True
+
+    def _path(self, path: str) -> str:
+        """A path for the refusal line: on one line, shortened in the middle when long."""
+        return f"<nobr>{html.escape(elide_path(path, self.refusal.font()))}</nobr>"
+
+    def _refuse(self, why: str) -> None:
+        self.refusal.setText(why)
+        self.refusal.setVisible(bool(why))
 
     def remove_selected(self) -> None:
         for item in self.list.selectedItems():
             self.folders.remove(item.data(Qt.ItemDataRole.UserRole))
             self.list.takeItem(self.list.row(item))
+        self._refuse("")
 
     def reject(self) -> None:
         """Closing with choices made asks first: they would be lost."""
@@ -277,6 +316,11 @@ class FirstRunDialog(QDialog):
                 self.add_folder(url.toLocalFile())
 
 
+def _within(path: str, folder: str) -> bool:
+    """``path`` lies inside ``folder`` (plain strings, both resolved)."""
+    return path != folder and path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 class FailuresDialog(QDialog):
     """Every file that could not be indexed, and why."""
 
@@ -301,6 +345,79 @@ class FailuresDialog(QDialog):
         lay.addWidget(tree)
         lay.addWidget(buttons)
         self.resize(820, 420)
+
+
+class _TallEnough(QObject):
+    """See :func:`keep_wrapped_text_whole`."""
+
+    def __init__(self, window: QWidget):
+        super().__init__(window)
+        self.window = window
+        self.pending = False
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.window and not self.pending and event.type() in (
+                QEvent.Type.LayoutRequest, QEvent.Type.Resize, QEvent.Type.Show):
+            self.pending = True
+            QTimer.singleShot(0, self, self.fit)  # (once the layout has settled)
+        return False
+
+    def fit(self) -> None:
+        self.pending = False
+        w = self.window
+        layout = w.layout()
+        if layout is None:
+            return
+        # the layout's minimum counts a wrapped label at its shortest; add the lines it
+        # needs at the width it has
+        extra = sum(max(0, label.heightForWidth(label.width())
+                        - label.minimumSizeHint().height())
+                    for label in w.findChildren(QLabel)
+                    if label.wordWrap() and label.isVisibleTo(w) and label.window() is w)
+        need = layout.totalMinimumSize().height() + extra
+        if w.minimumHeight() != need:
+            w.setMinimumHeight(need)
+        if w.height() < need:
+            w.resize(w.width(), need)
+
+
+def keep_wrapped_text_whole(window: QWidget) -> None:
+    """Keep ``window`` tall enough for its word-wrapped labels at its width, as their text
+    changes and as it is resized. (Qt sizes a window by its layout's minimum size, which does
+    not count the extra lines of word-wrapped text: help lines were cut to half height and a
+    caption was drawn over the photo above it.)"""
+    _TallEnough(window)
+
+
+def elide_path(path: str, font: QFont | None = None, width: int = 440) -> str:
+    """``path`` as shown (undecodable bytes as \\xNN), shortened in the middle with … when
+    it is wider than ``width`` pixels in ``font``: the start and the name stay readable."""
+    text = shown(path)
+    return QFontMetrics(font or QFont()).elidedText(text, Qt.TextElideMode.ElideMiddle, width)
+
+
+PATH_CHARS = 90  # a longer path in a message is shortened in the middle
+_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:\\|~?/)[^\s<>\"]*[^\s<>\",.:;)]")
+
+
+def paths_whole(text: str, paths: Sequence[str] = ()) -> str:
+    """``text`` as rich text (a paragraph: Qt's labels and message boxes take it as such) in
+    which each path is never broken across lines ("/" at the end of one, "tmp/…" on the
+    next) and a long one is shortened in the middle. ``paths``: paths it may hold that have
+    spaces in them (a path is otherwise taken to end at a space)."""
+    known = sorted({shown(p) for p in paths if p}, key=len, reverse=True)
+    pattern = re.compile("|".join([*(re.escape(p) for p in known), _PATH.pattern]))
+    out, end = [], 0
+    for m in pattern.finditer(text):
+        out.append(html.escape(text[end:m.start()]))
+        path = m.group()
+        short = path if len(path) <= PATH_CHARS else \
+            f"{path[:PATH_CHARS // 2 - 5]}…{path[-(PATH_CHARS // 2 + 4):]}"
+        out.append(f"<nobr>{html.escape(short)}</nobr>")
+        end = m.end()
+    out.append(html.escape(text[end:]))
+    return "<p>" + "".join(out).replace("\n", "<br>") + "</p>"
 
 
 def save_cancel(dialog: QDialog) -> QDialogButtonBox:

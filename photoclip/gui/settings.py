@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from photoclip.core import relocate
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.gui import executors
+from photoclip.gui.dialogs import keep_wrapped_text_whole
 from photoclip.gui.executors import run_task
 from photoclip.gui.format import human_size
 
@@ -148,6 +149,7 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.error)
         lay.addWidget(self.buttons)
         self.resize(620, 0)
+        keep_wrapped_text_whole(self)  # (the help lines: their height follows their text)
         run_task(self.pool, lambda: _precision_now(library), self.precision_now.setText)
         run_task(self.pool, _detect_devices, self._devices_detected,
                  lambda e: log.warning("cannot list the devices: %s", e))
