@@ -37,7 +37,7 @@ from photoclip.core.search import query as grammar
 from photoclip.core.search.searcher import Filters
 from photoclip.gui import categories, executors
 from photoclip.gui.bridge import WorkerBridge
-from photoclip.gui.dialogs import FailuresDialog, ModelPanel, unexpected_text
+from photoclip.gui.dialogs import FailuresDialog, ModelPanel, paths_whole, unexpected_text
 from photoclip.gui.executors import run_task
 from photoclip.gui.file_urls import shown
 from photoclip.gui.filters import FilterBar
@@ -206,8 +206,9 @@ class MainWindow(QMainWindow):
         find_similar.triggered.connect(self._similar_current)
         self.addAction(find_similar)
         quit_action = QAction("Quit", self)
-        quit_action.setShortcuts([QKeySequence("Ctrl+Q"),
-                                  QKeySequence(QKeySequence.StandardKey.Quit)])
+        # (Ctrl+Q everywhere: Windows has no standard Quit key; where the standard one is Ctrl+Q
+        # too, binding it twice made Qt call the shortcut ambiguous and do nothing)
+        quit_action.setShortcuts(key_sequences("Ctrl+Q", QKeySequence.StandardKey.Quit))
         quit_action.triggered.connect(self.close)
         self.addAction(quit_action)
 
@@ -217,7 +218,7 @@ class MainWindow(QMainWindow):
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape and (self.searching.similar or self.search.text()):
-            self.clear_search()  # Esc leaves an image search (the chip's ✕ does too)
+            self.clear_search()  # Esc goes back from an image search (the chip's ✕ does too)
             return
         super().keyPressEvent(event)
 
@@ -307,7 +308,7 @@ class MainWindow(QMainWindow):
     # -- searching ---------------------------------------------------------------------------
 
     def _query_edited(self, _text: str) -> None:
-        self.searching.similar = None
+        self.searching.forget_similar()
         self.results.chip.show_for(None)
         self.searching.debounce.start()
 
@@ -363,9 +364,34 @@ class MainWindow(QMainWindow):
         self.update_results()
 
     def clear_search(self) -> None:
-        self.searching.similar = None
+        """✕ on the "Similar to" chip, or Esc: out of a photo search, back to the search
+        before it (its words, filters, selection and scroll); out of a search, to the whole
+        library."""
+        if self.searching.similar is not None:
+            request, view = self.searching.back()
+            self.search.blockSignals(True)  # (typing starts a new search; this is not that)
+            self.search.setText(request.query)
+            self.search.blockSignals(False)
+            self._set_filters(request.filters)
+            self.results.chip.show_for(request.similar[1] if request.similar else None)
+            self.searching.run(view=view)
+            return
+        self.searching.forget_similar()
         self.search.clear()
         self.run_search()
+
+    def _set_filters(self, filters: Filters) -> None:
+        """Show ``filters`` in the filter bar (quietly: the caller runs the search)."""
+        bar = self.filter_bar
+        for combo, data in ((bar.folder, filters.folder),
+                            (bar.period, (filters.after, filters.before)
+                             if filters.after or filters.before else None)):
+            index = next((i for i in range(combo.count()) if combo.itemData(i) == data), -1)
+            if index >= 0:
+                combo.blockSignals(True)
+                combo.setCurrentIndex(index)
+                combo.blockSignals(False)
+        self.folder_list.select(bar.filters().folder)
 
     def find_similar(self, row: int) -> None:
         hit = self.model.hit(row)
@@ -383,7 +409,7 @@ class MainWindow(QMainWindow):
         self._search_for_image(path, name or shown(Path(path).name))
 
     def _search_for_image(self, photo, name: str) -> None:
-        self.searching.similar = (photo, name)
+        self.searching.similar_to(photo, name)
         self.search.blockSignals(True)
         self.search.clear()
         self.search.blockSignals(False)
@@ -423,7 +449,8 @@ class MainWindow(QMainWindow):
     def add_folder(self, path: str) -> None:
         """Add a folder (in the library pool); it is scanned and indexed in the background."""
         def refused(e: Exception) -> None:
-            QMessageBox.information(self, "PhotoCLIP", for_gui(e))
+            QMessageBox.information(self, "PhotoCLIP",
+                                    paths_whole(for_gui(e), [path, os.path.realpath(path)]))
 
         run_task(self.edit_pool, lambda: self.bridge.worker.add_folder(path),
                  lambda _: self._folders_changed(), refused)
@@ -603,6 +630,19 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def key_sequences(*keys: str | QKeySequence.StandardKey) -> list[QKeySequence]:
+    """The key sequences ``keys`` name (a standard key: what this platform binds to it), each
+    once: Qt ignores a shortcut bound twice as ambiguous."""
+    out: dict[str, QKeySequence] = {}
+    for key in keys:
+        for seq in (QKeySequence.keyBindings(key) if isinstance(key, QKeySequence.StandardKey)
+                    else [QKeySequence(key)]):
+            text = seq.toString(QKeySequence.SequenceFormat.PortableText)
+            if text:
+                out.setdefault(text, seq)
+    return list(out.values())
+
+
 def app_icon() -> QIcon:
     from photoclip.desktop import RESOURCES
 
@@ -612,4 +652,4 @@ def app_icon() -> QIcon:
     return icon
 
 
-__all__ = ["MainWindow", "app_icon"]
+__all__ = ["MainWindow", "app_icon", "key_sequences"]

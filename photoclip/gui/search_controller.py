@@ -31,6 +31,7 @@ RESULT_LIMIT = 500  # ranked results fetched for a search (browsing shows the wh
 BROWSE_FIRST = 2000  # a browse shows this many newest photos at once, then the rest
 SEARCH_DEBOUNCE_MS = 250
 REFRESH_MS = 1500  # results are re-run this long after the library changed under them
+BACK_LIMIT = 50  # photo searches in a row that ✕ / Esc can go back through
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class SearchController(QObject):
         self.shown: SearchRequest | None = None
         self.error: str | None = None  # why the request shown has no results (a sentence)
         self.similar: tuple[int | str, str] | None = None  # the photo searched by, if any
+        # what was asked for before each "find similar" of the chain shown (✕ / Esc go back)
+        self.before_similar: list[tuple[SearchRequest, View]] = []
         self._seq = 0  # the newest request started; older answers are dropped
         self._busy = False  # a ranked search is running
         self._queued: tuple[SearchRequest, View | None] | None = None
@@ -75,13 +78,37 @@ class SearchController(QObject):
         """What the window asks for now."""
         return SearchRequest(self.w.search.text().strip(), self.w.filters(), self.similar)
 
+    def similar_to(self, photo: int | str, name: str) -> None:
+        """Search by a photo; what was asked for until now (and where the grid was) is where
+        ✕ / Esc go back to."""
+        if len(self.before_similar) >= BACK_LIMIT:
+            del self.before_similar[0]
+        self.before_similar.append((self.request(), self.w.view_state()))
+        self.similar = (photo, name)
+
+    def back(self) -> tuple[SearchRequest, View | None]:
+        """Leave the photo search shown: what was asked for before it and the grid's view
+        then (the whole library, with the filters now, when nothing was)."""
+        self.similar = None
+        if not self.before_similar:
+            return SearchRequest(filters=self.w.filters()), None
+        request, view = self.before_similar.pop()
+        self.similar = request.similar
+        return request, view
+
+    def forget_similar(self) -> None:
+        """The user asked for something new: no photo search to go back from."""
+        self.similar = None
+        self.before_similar.clear()
+
     def showing_search(self) -> bool:
         """Whether the grid shows ranked results (not the library browsed)."""
         return self.shown is not None and not self.shown.browsing
 
-    def run(self, keep_view: bool = False) -> None:
+    def run(self, keep_view: bool = False, view: View | None = None) -> None:
         """Start the search for the current query, filters and photo, off the GUI thread.
-        ``keep_view``: the same results brought up to date (selection and scroll stay)."""
+        ``keep_view``: the same results brought up to date (selection and scroll stay);
+        ``view``: the selection and scroll to show the results with (going back)."""
         w = self.w
         self.debounce.stop()
         request = self.request()
@@ -90,7 +117,7 @@ class SearchController(QObject):
             return
         if not keep_view and request.query != (self.shown.query if self.shown else ""):
             w.filter_bar.reset_relevance()  # a new search starts from the good matches
-        keep = w.view_state() if keep_view else None
+        keep = w.view_state() if keep_view else view
         if self._busy:
             self._queued = (request, keep)
             return

@@ -110,7 +110,7 @@ class SimilarChip(QFrame):
         self.label = QLabel()
         close = QToolButton(text="✕")
         close.setAutoRaise(True)
-        close.setToolTip("Back to all photos (Esc)")
+        close.setToolTip("Back to the search before (Esc)")
         close.clicked.connect(self.closed)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(10, 2, 4, 2)

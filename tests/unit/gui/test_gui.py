@@ -14,6 +14,7 @@ from conftest import (
     open_window,
     write_photos,
 )
+from driving import click_entry, right_click
 from PySide6.QtCore import Qt
 
 from photoclip.core.errors import ModelUnavailable
@@ -62,11 +63,61 @@ def test_find_similar_on_a_cat_shows_cats(qtbot, cifar_window):
     assert w.results.caption.text().startswith("Photos like it — ")
     assert w.results.chip.isVisible() and "Similar to:" in w.results.chip.label.text()
     assert first_labels(w).count("cat") >= 7, first_labels(w)
-    # Esc (or the chip's ✕) goes back to all photos
+    # Esc (or the chip's ✕) goes back to the search before: "cat"
     w.view.setFocus()
     qtbot.keyClick(w.view, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: w.searching.shown.similar is None, timeout=30000)
-    assert not w.results.chip.isVisible() and w.model.shown == 1000
+    assert not w.results.chip.isVisible() and w.searching.shown.query == "cat"
+    assert w.search.text() == "cat" and w.model.shown < 1000
+
+
+def test_leaving_a_photo_search_goes_back_to_the_search_before(qtbot, copy_window):
+    """✕ on "Similar to" (or Esc) goes back to the search the photo was found in: its words,
+    filters and the photo it was at; from a photo found by a photo, to that photo search."""
+    from PySide6.QtWidgets import QToolButton
+
+    w = copy_window
+    qtbot.waitUntil(lambda: w.model.shown == 36, timeout=30000)
+    type_query(qtbot, w, "a photo of a ship")
+    ships = w.searching.shown
+    assert ships.filters.after is None
+    row = 2
+    w.view.setCurrentIndex(w.model.index(row))
+    first = w.model.hit(row)
+    right_click(w, row, lambda menu: click_entry(qtbot, menu, "Find similar"))
+    qtbot.waitUntil(lambda: (s := w.searching.shown).similar is not None
+                    and s.similar[0] == first.id, timeout=30000)
+    assert w.search.text() == "" and w.results.chip.isVisible()
+    w.filter_bar.period.setCurrentIndex(2)  # (the past year: filters changed meanwhile)
+    qtbot.waitUntil(lambda: w.searching.shown.filters.after is not None, timeout=30000)
+    w.filter_bar.period.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: w.searching.shown.filters.after is None, timeout=30000)
+    second = w.model.hit(w.model.first_photo_row() + 1)
+    right_click(w, w.model.row_of(second.path),
+                lambda menu: click_entry(qtbot, menu, "Find similar"))
+    qtbot.waitUntil(lambda: w.searching.shown.similar[0] == second.id, timeout=30000)
+    w.filter_bar.period.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: w.searching.shown.filters.after is not None, timeout=30000)
+
+    # ✕: back to the first photo search, with the filters it had
+    close = w.results.chip.findChild(QToolButton)
+    assert "Back to the search before" in close.toolTip()
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.searching.shown.similar[0] == first.id, timeout=30000)
+    assert w.searching.shown.filters.after is None and w.filter_bar.period.currentIndex() == 0
+    assert w.results.chip.isVisible() and first.path.endswith(
+        w.results.chip.label.text().split("<b>")[1].split("</b>")[0])
+    # Esc: back to the words searched, at the photo the search by photo started from
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: w.searching.shown.similar is None, timeout=30000)
+    assert w.searching.shown == ships and w.search.text() == "a photo of a ship"
+    assert not w.results.chip.isVisible()
+    assert w.model.hit(w.view.current_row()).path == first.path
+    # Esc again: the words go, the whole library shows
+    qtbot.keyClick(w.view, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: w.searching.shown.browsing, timeout=30000)
+    assert w.search.text() == "" and w.model.shown == 36
 
 
 def test_results_end_where_good_matches_end_and_weaker_ones_are_a_click_away(qtbot,
