@@ -79,7 +79,7 @@ def test_welcome_refuses_a_folder_inside_one_listed_when_it_is_chosen(qtbot, tmp
                                                                       tiny_encoder, monkeypatch):
     from conftest import make_library
 
-    from photoclip.gui.dialogs import FirstRunDialog, paths_whole
+    from photoclip.gui.dialogs import FirstRunDialog, elide_path, paths_whole
 
     monkeypatch.setattr(QMessageBox, "question",  # (closing it: "discard the choices?")
                         staticmethod(lambda *a, **k: QMessageBox.StandardButton.Discard))
@@ -105,7 +105,8 @@ def test_welcome_refuses_a_folder_inside_one_listed_when_it_is_chosen(qtbot, tmp
     # each path on one line (never "/" then "tmp/…" on the next), a long one shortened
     # in the middle
     text = dlg.refusal.text()
-    assert text.count("<nobr>") == 2 and f"<nobr>{outer}</nobr>" in text
+    assert text.count("<nobr>") == 2
+    assert f"<nobr>{elide_path(str(outer), dlg.refusal.font())}</nobr>" in text
     shortened = text.split("<nobr>")[1].split("</nobr>")[0]
     assert "…" in shortened and shortened.startswith(str(tmp_path)[:10])
     assert shortened.endswith("rather long name,")
