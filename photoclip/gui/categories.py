@@ -87,6 +87,7 @@ class CategorySidebar(QWidget):
         lay.addWidget(self.review_btn)
         lay.addWidget(new)
         self._running = self._dirty = False
+        self._query = ""  # the search shown: its category (if any) is highlighted
         self.refresh()
 
     # -- reading -----------------------------------------------------------------------------
@@ -136,7 +137,27 @@ class CategorySidebar(QWidget):
         self.tree.resizeColumnToContents(1)
         if keep is None and self.tree.topLevelItemCount():
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
+        self._highlight()
         self._show_selected()
+
+    def select_for_query(self, text: str) -> None:
+        """Highlight the category whose search ``text`` is, and none when the search shown is
+        no category's: the main window calls this whenever the query changes. (The category
+        last chosen stays the one whose threshold and quality are shown below the list.)"""
+        self._query = text
+        self._highlight()
+
+    def _highlight(self) -> None:
+        q = grammar.parse(self._query)
+        wanted = q.category.casefold() if q.category and not q.tags and not q.text else None
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, NAME_ROLE).casefold() == wanted:
+                if self.tree.currentItem() is not item:
+                    self.tree.setCurrentItem(item)
+                item.setSelected(True)
+                return
+        self.tree.clearSelection()
 
     def _show_selected(self) -> None:
         name = self.selected()
@@ -166,7 +187,11 @@ class CategorySidebar(QWidget):
         return row.get("members") if row else None
 
     def _clicked(self, item: QTreeWidgetItem) -> None:
-        self.query.emit(category_query(item.data(0, NAME_ROLE)))
+        self.show_members(item.data(0, NAME_ROLE))
+
+    def show_members(self, name: str) -> None:
+        self._query = category_query(name)
+        self.query.emit(self._query)
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -175,7 +200,7 @@ class CategorySidebar(QWidget):
         name = item.data(0, NAME_ROLE) if item is not None else None
         menu = QMenu(self)
         if name:
-            menu.addAction("Show members", lambda: self.query.emit(category_query(name)))
+            menu.addAction("Show members", lambda: self.show_members(name))
             menu.addAction("Review suggestions…", lambda: self.review(name))
             menu.addAction("Rename or describe…", lambda: self.edit(name))
             menu.addAction("Export members to XMP sidecars…", lambda: self.export_xmp(name))

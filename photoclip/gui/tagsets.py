@@ -92,6 +92,13 @@ class TagSidebar(QWidget):
         self.sets: dict[str, TagSet] = {}  # (as last read: what the dialogs and menus offer)
         self.keywords: list[str] = []
         self.folders: list[str] = []
+        self.counts: dict[int, int] = {}  # tag id → photos carrying it (as last read)
+        self.note = ""  # what the last action said (XMP, a set stopped, a problem)
+        self._query = ""  # the search shown: its label (if any) is highlighted
+        self._expanded: dict[str, bool] = {}  # a set's (or Keywords') state, kept over refreshes
+        self._filling = False
+        self.tree.itemExpanded.connect(lambda item: self._remember(item, True))
+        self.tree.itemCollapsed.connect(lambda item: self._remember(item, False))
         self.refresh()
 
     def tag_names(self) -> list[str]:
@@ -107,14 +114,26 @@ class TagSidebar(QWidget):
         run_task(self.pool, lambda: (lib.tags.sets(), lib.tags.keywords(), lib.tags.counts(),
                                      lib.folders.all()), self._fill)
 
+    def _remember(self, item: QTreeWidgetItem, expanded: bool) -> None:
+        """The user opened or closed a set (or Keywords): it stays so over refreshes."""
+        if not self._filling and item.parent() is None:
+            self._expanded[_branch_key(item)] = expanded
+
     def _fill(self, data) -> None:
+        self._filling = True
+        try:
+            self._fill_tree(data)
+        finally:
+            self._filling = False
+        self.select_for_query(self._query)
+        self._say()
+
+    def _fill_tree(self, data) -> None:
         sets, keywords, counts, folders = data
         self.sets = {ts.name: ts for ts in sets}
         self.keywords = [name for _, name in keywords]
         self.folders = [f.path for f in folders]
-        open_sets = {self.tree.topLevelItem(i).data(0, SET_ROLE)
-                     for i in range(self.tree.topLevelItemCount())
-                     if self.tree.topLevelItem(i).isExpanded()}
+        self.counts = counts
         self.tree.clear()
         for ts in sets:
             where = "library" if "" in ts.scopes else (
@@ -131,7 +150,7 @@ class TagSidebar(QWidget):
                 child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
-            top.setExpanded(ts.name in open_sets or len(sets) <= 3)
+            top.setExpanded(self._expanded.get(_branch_key(top), len(sets) <= 3))
         if keywords:
             top = QTreeWidgetItem(["Keywords", ""])
             for tid, name in keywords:
@@ -140,11 +159,48 @@ class TagSidebar(QWidget):
                 child.setTextAlignment(1, Qt.AlignmentFlag.AlignRight)
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
-            top.setExpanded(True)
+            top.setExpanded(self._expanded.get(_branch_key(top), True))
         self.tree.resizeColumnToContents(1)
-        if not sets and not keywords:
-            self.status.setText("Make a tag set (your own words, like beach, mountain, snow) "
-                                "and PhotoCLIP tags your photos with it.")
+
+    def state_text(self) -> str:
+        """What the applied sets give now, read with the list (never an old report's numbers:
+        photos arrive, tags are taken off by hand)."""
+        if not self.sets and not self.keywords:
+            return ("Make a tag set (your own words, like beach, mountain, snow) and PhotoCLIP "
+                    "tags your photos with it.")
+        lines = []
+        for ts in self.sets.values():
+            if not ts.applied:
+                continue
+            n = sum(self.counts.get(lb.id, 0) for lb in ts.labels if lb.id is not None)
+            lines.append(f"{ts.name}: {plural(n, 'photo')} tagged now" if ts.exclusive
+                         else f"{ts.name}: {plural(n, 'tag')} on photos now")
+        if not lines:
+            return ""
+        return "; ".join(lines) + ". New photos there are tagged as they arrive."
+
+    def _say(self) -> None:
+        if self._busy:
+            return  # ("Tagging with …" until it is done)
+        self.status.setText(" ".join(t for t in (self.note, self.state_text()) if t))
+
+    def select_for_query(self, text: str) -> None:
+        """Highlight the label (or keyword) whose search ``text`` is, and nothing when the
+        search shown is no tag's: the main window calls this whenever the query changes."""
+        self._query = text
+        wanted = _tag_of(text)
+        found = None
+        if wanted is not None:
+            for i in range(self.tree.topLevelItemCount()):
+                top = self.tree.topLevelItem(i)
+                for j in range(top.childCount()):
+                    if _tag_of(top.child(j).data(0, QUERY_ROLE) or "") == wanted:
+                        found = top.child(j)
+        if found is None:
+            self.tree.clearSelection()
+            self.tree.setCurrentItem(None)
+        elif self.tree.currentItem() is not found or not found.isSelected():
+            self.tree.setCurrentItem(found)
 
     def label_item(self, set_name: str, label: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):
@@ -158,6 +214,7 @@ class TagSidebar(QWidget):
     def _clicked(self, item: QTreeWidgetItem) -> None:
         query = item.data(0, QUERY_ROLE)
         if query:
+            self._query = query
             self.tag_clicked.emit(query)
 
     # -- actions -----------------------------------------------------------------------------
@@ -198,14 +255,16 @@ class TagSidebar(QWidget):
                  self._failed)
 
     def _exported(self, r) -> None:
-        self.status.setText(xmp_text(r))
+        self.note = xmp_text(r)
+        self._say()
 
     def import_xmp(self) -> None:
         self.status.setText("Reading keywords…")
         run_task(self.pool, self.library.tags.import_xmp, self._imported, self._failed)
 
     def _imported(self, r) -> None:
-        self.status.setText(xmp_text(r))
+        self.note = xmp_text(r)
+        self._say()
         self.refresh()
         self.changed.emit()
 
@@ -264,14 +323,15 @@ class TagSidebar(QWidget):
 
     def _applied(self, report) -> None:
         self._busy = False
-        self.status.setText(f"{report.tagset}: {report.tagged:,} tags on {report.photos:,} "
-                            f"photos. New photos there are tagged as they arrive.")
+        self.note = report.problem or ""  # (the numbers are read with the list, below)
+        self.status.setText(f"{report.tagset} applied; counting its tags…")
         self.refresh()
         self.changed.emit()
 
     def _failed(self, err: Exception) -> None:
         self._busy = False
-        self.status.setText(f"Could not tag: {for_gui(err)}")
+        self.note = f"Could not tag: {for_gui(err)}"
+        self._say()
 
 
 class TagSetEditor(QDialog):
@@ -342,6 +402,21 @@ class TagSetEditor(QDialog):
         return TagSet(self.name.text().strip(), labels, self.exclusive.isChecked(),
                       self.context.text().strip(), self.threshold.value(),
                       id=self.original.id if self.original else None)
+
+
+def _branch_key(item: QTreeWidgetItem) -> str:
+    """A top-level row's key for its expanded state: the set's name, or Keywords'."""
+    name = item.data(0, SET_ROLE)
+    return f"set:{name}" if name else "keywords"
+
+
+def _tag_of(text: str) -> tuple[str, ...] | None:
+    """The one tag a search names alone (``tag:Places/beach``), compared without case;
+    None for any other search."""
+    q = grammar.parse(text)
+    if q.category is not None or q.text or len(q.tags) != 1:
+        return None
+    return tuple(part.strip().casefold() for part in q.tags[0].replace("|", "/").split("/"))
 
 
 def _label_lines(tagset: TagSet) -> str:
