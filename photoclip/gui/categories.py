@@ -5,6 +5,7 @@ thread; what the menus offer comes from the sidebar's last read."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -410,7 +411,9 @@ class ReviewDialog(QDialog):
                                       "is damaged.")
         said = self.answers.get(hit.path)
         answer = "" if said is None else (" · you said yes" if said else " · you said no")
-        self.detail.setText(f"{shown(hit.path)} · {hit.score:.0%} likely in {self.name}{answer}"
+        likely = ("suggested by its name" if math.isnan(hit.score)  # (nothing learnt yet)
+                  else f"{hit.score:.0%} likely in {self.name}")
+        self.detail.setText(f"{shown(hit.path)} · {likely}{answer}"
                             f" · {self.index + 1} of {len(self.hits)}")
 
     def answer(self, positive: bool) -> None:

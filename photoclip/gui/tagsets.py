@@ -4,6 +4,7 @@ preview and the grid's right-click menu. Every call into lib.tags runs in the li
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
@@ -32,9 +34,10 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid as shiboken_alive
 
 from photoclip.core.errors import PhotoclipError, for_gui
-from photoclip.core.paths import shown
+from photoclip.core.paths import from_db, shown
 from photoclip.core.search import query as grammar
-from photoclip.core.tags.model import THRESHOLD, Label, TagSet, starter_sets
+from photoclip.core.search.searcher import Filters
+from photoclip.core.tags.model import LIBRARY, THRESHOLD, Label, TagSet, starter_sets
 from photoclip.gui.dialogs import save_cancel
 from photoclip.gui.executors import run_task, submenu_when_read
 from photoclip.gui.format import plural
@@ -231,6 +234,19 @@ class TagSidebar(QWidget):
                     self.apply(name, p)
 
                 folders.addAction(shown(path), apply_to)
+            if self.folders:
+                folders.addSeparator()
+            folders.addAction("A folder inside them…", lambda: self.apply_to_chosen(name))
+            ts = self.sets.get(name)
+            if ts is not None and ts.applied:
+                stop = menu.addMenu("Stop tagging")
+                stop.addAction("Everywhere", lambda: self.stop(name, None))
+                if LIBRARY not in ts.scopes:  # (applied to the library: one way to stop)
+                    for scope in ts.scopes:
+                        def stop_in(s: str = scope) -> None:
+                            self.stop(name, s)
+
+                        stop.addAction(f"In {shown(from_db(scope))}", stop_in)
             menu.addAction("Edit…", lambda: self.edit_set(name))
             menu.addAction("Delete…", lambda: self.delete_set(name))
         menu.addAction("New tag set…", self.new_set)
@@ -312,6 +328,50 @@ class TagSidebar(QWidget):
                 self.changed.emit()
 
             run_task(self.edits, lambda: self.library.tags.delete_set(name), deleted, self._failed)
+
+    def apply_to_chosen(self, name: str) -> None:
+        """A folder chooser opened at a library folder; any folder inside the library is
+        taken (checked in the library pool), another is refused with a sentence."""
+        start = self.folders[0] if self.folders else os.path.expanduser("~")
+        path = QFileDialog.getExistingDirectory(self, f"Apply {name} to a folder", start)
+        if not path:
+            return
+
+        def refused(e: Exception) -> None:
+            QMessageBox.warning(self, "Apply to a folder", for_gui(e))
+
+        run_task(self.pool, lambda: self.library.folders.inside(path),
+                 lambda folder: self.apply(name, folder), refused)
+
+    def stop(self, name: str, folder: str | None) -> None:
+        """Stop a set tagging (everywhere, or in one of its folders): how many automatic tags
+        go is counted first (library pool), then asked; tags set by hand stay."""
+        ts = self.sets.get(name)
+        if ts is None:
+            return
+        where = "anywhere" if folder is None else f"in {shown(from_db(folder))}"
+
+        def ask(going: int) -> None:
+            if QMessageBox.question(
+                    self, "Stop tagging",
+                    f"Stop tagging photos {where} with {name}? Its "
+                    f"{plural(going, 'automatic tag')} there go; tags you set by hand stay, and "
+                    f"so does the set, to apply again.") != QMessageBox.StandardButton.Yes:
+                return
+            self._busy = True
+            self.status.setText(f"Stopping {name}…")
+            run_task(self.pool, lambda: self.library.tags.unapply(
+                name, None if folder is None else from_db(folder)), stopped, self._failed)
+
+        def stopped(gone: int) -> None:
+            self._busy = False
+            self.note = (f"{name} no longer tags photos {where}; "
+                         f"{plural(gone, 'automatic tag')} taken off (tags set by hand stay).")
+            self.refresh()
+            self.changed.emit()
+
+        run_task(self.pool, lambda: auto_tags_going(self.library, ts, folder), ask,
+                 self._failed)
 
     def apply(self, name: str, folder: str | None = None, redo: bool = False) -> None:
         """Tag now (in the background), and every new photo there from now on."""
@@ -402,6 +462,34 @@ class TagSetEditor(QDialog):
         return TagSet(self.name.text().strip(), labels, self.exclusive.isChecked(),
                       self.context.text().strip(), self.threshold.value(),
                       id=self.original.id if self.original else None)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def auto_tags_going(library, ts: TagSet, scope: str | None) -> int:
+    """How many automatic tags ``lib.tags.unapply`` would take off (``scope``: one of the
+    set's folders as stored, None: everywhere): those the set gave in that folder but not in a
+    folder it stays applied to. Reads the library: run it in a pool."""
+    remaining = [] if scope is None else [from_db(s) for s in ts.scopes if s != scope]
+    if LIBRARY in remaining:
+        return 0  # (still applied to the whole library: its tags stay)
+    folder = None if scope is None or scope == LIBRARY else from_db(scope)
+    carriers: dict[int, str] = {}
+    for lb in ts.labels:
+        try:
+            hits = library.search.find(tag_query(ts.name, lb.name), limit=10_000_000,
+                                       filters=Filters(folder=folder) if folder else None)
+        except PhotoclipError:  # (no photo carries it)
+            continue
+        carriers.update((h.id, h.path) for h in hits
+                        if not any(_within(h.path, f) for f in remaining))
+    going = 0
+    for pid in carriers:
+        going += sum(t.source == "auto" and t.tagset == ts.name
+                     for t in library.tags.photo_tags(pid))
+    return going
 
 
 def _branch_key(item: QTreeWidgetItem) -> str:

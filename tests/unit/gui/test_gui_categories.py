@@ -86,3 +86,18 @@ def test_select_add_count_show_and_review_with_keys(qtbot, copy_window, monkeypa
     qtbot.waitUntil(lambda: not panel.busy and panel.rows["Boats"]["threshold"] == 0.9,
                     timeout=30000)
     assert panel.count("Boats") <= members + cat.positives
+
+
+def test_review_before_the_first_example_says_suggested_by_its_name(qtbot, copy_window):
+    """A category with no examples showed arbitrary photos at '0 % likely': they are the
+    photos its name describes best, with no probability yet."""
+    w, lib = copy_window, copy_window.library
+    lib.categories.create("Boats")
+    panel = w.category_panel
+    panel.refresh()
+    qtbot.waitUntil(lambda: "Boats" in panel.names() and not panel.busy, timeout=30000)
+    dlg = panel.review("Boats")
+    qtbot.waitUntil(lambda: dlg.current() is not None, timeout=30000)
+    assert "suggested by its name" in dlg.detail.text()
+    assert "%" not in dlg.detail.text() and "likely" not in dlg.detail.text()
+    dlg.close()

@@ -160,3 +160,104 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
     qtbot.waitUntil(lambda: "Keywords found" in w.tag_panel.status.text(), timeout=30000)
     assert "as your own tags" not in w.tag_panel.status.text()
     assert lib.tags.photo_tags(photo) == []
+
+
+def _context_menu(qtbot, panel, item, *path: str) -> None:
+    """Right-click ``item`` of the sidebar and click the entry ``path`` of its menu."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def pick() -> None:
+        menu = QApplication.activePopupWidget()
+        if menu is None:  # (not open yet)
+            QTimer.singleShot(20, pick)
+            return
+        try:
+            click_entry(qtbot, menu, *path)
+        finally:
+            if menu.isVisible():
+                menu.close()
+
+    QTimer.singleShot(0, pick)
+    panel.tree.customContextMenuRequested.emit(panel.tree.visualItemRect(item).center())
+
+
+def test_apply_to_any_folder_inside_and_stop_tagging_there(qtbot, copy_window, tmp_path,
+                                                           monkeypatch):
+    """'Apply to a folder' offered only the library's top folders, and an applied set could
+    not be stopped without deleting it."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from photoclip.core.tags.model import Label, TagSet
+
+    w, lib = copy_window, copy_window.library
+    panel = w.tag_panel
+    pictures = tmp_path / "Pictures"
+    lib.tags.create_set(TagSet("Animals", [Label("cat"), Label("dog"), Label("ship")]))
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.label_item("Animals", "cat") is not None, timeout=30000)
+    chosen: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda parent, title, start: chosen.pop(0))
+    warned: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warned.append(text))
+
+    def apply_to(folder) -> None:
+        chosen.append(str(folder))
+        top = panel.label_item("Animals", "cat").parent()
+        _context_menu(qtbot, panel, top, "Apply to a folder", "A folder inside them…")
+
+    apply_to(pictures / "ship")  # a subfolder of the library's folder
+    qtbot.waitUntil(lambda: lib.tags.get_set("Animals").scopes == [str(pictures / "ship")]
+                    and not panel._busy, timeout=30000)
+    apply_to(tmp_path)  # not inside the library: said, nothing applied
+    qtbot.waitUntil(lambda: bool(warned), timeout=30000)
+    assert "not inside a folder of this library" in warned[0]
+    apply_to(pictures / "cat")
+    qtbot.waitUntil(lambda: len(lib.tags.get_set("Animals").scopes) == 2
+                    and not panel._busy, timeout=30000)
+
+    def auto(folder: str) -> list:
+        return [(h.path, t.name) for h in lib.search.browse() if f"/{folder}/" in h.path
+                for t in lib.tags.photo_tags(h.path) if t.source == "auto"]
+
+    ships, cats = auto("ship"), auto("cat")
+    assert ships and cats
+    mine = ships[0][0]
+    lib.tags.set([mine], "Animals/dog")  # a tag set by hand stays
+    going = len(auto("ship"))
+    asked: list[str] = []
+    answers: list[QMessageBox.StandardButton] = []
+
+    def answer(parent, title, text):
+        asked.append(text)
+        return answers.pop(0)
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.status.text().startswith("Animals:"), timeout=30000)
+    answers.append(QMessageBox.StandardButton.Yes)
+    top = panel.label_item("Animals", "cat").parent()
+    _context_menu(qtbot, panel, top, "Stop tagging", f"In {pictures / 'ship'}")
+    qtbot.waitUntil(lambda: lib.tags.get_set("Animals").scopes == [str(pictures / "cat")]
+                    and not panel._busy, timeout=30000)
+    assert f"Its {going} automatic tags there go; tags you set by hand stay" in asked[0]
+    assert auto("ship") == [] and auto("cat") == cats
+    assert [(t.name, t.source) for t in lib.tags.photo_tags(mine)] == [("dog", "manual")]
+    qtbot.waitUntil(lambda: f"{going} automatic tags taken off" in panel.status.text(),
+                    timeout=30000)
+
+    # everywhere: asked first, "No" changes nothing
+    answers.append(QMessageBox.StandardButton.No)
+    top = panel.label_item("Animals", "cat").parent()
+    _context_menu(qtbot, panel, top, "Stop tagging", "Everywhere")
+    qtbot.waitUntil(lambda: len(asked) == 2, timeout=30000)
+    assert f"Its {len(cats)} automatic tags" in asked[1]
+    assert lib.tags.get_set("Animals").applied
+    answers.append(QMessageBox.StandardButton.Yes)
+    _context_menu(qtbot, panel, panel.label_item("Animals", "cat").parent(), "Stop tagging",
+                  "Everywhere")
+    qtbot.waitUntil(lambda: not lib.tags.get_set("Animals").applied, timeout=30000)
+    assert auto("cat") == [] and "Animals" in panel.sets
+    assert [(t.name, t.source) for t in lib.tags.photo_tags(mine)] == [("dog", "manual")]
+    assert warned == [warned[0]]
