@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,7 +37,14 @@ from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import from_db, shown
 from photoclip.core.search import query as grammar
 from photoclip.core.search.searcher import Filters
-from photoclip.core.tags.model import LIBRARY, THRESHOLD, Label, TagSet, starter_sets
+from photoclip.core.tags.model import (
+    LIBRARY,
+    THRESHOLD,
+    Label,
+    TagSet,
+    ThresholdEffect,
+    starter_sets,
+)
 from photoclip.gui.dialogs import save_cancel
 from photoclip.gui.executors import run_task, submenu_when_read
 from photoclip.gui.format import plural
@@ -286,7 +293,7 @@ class TagSidebar(QWidget):
 
     def new_set(self) -> None:
         """The editor; the set is saved in the library pool (``saved`` says when)."""
-        dlg = TagSetEditor(None, self)
+        dlg = TagSetEditor(None, self, self.library, self.pool)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self._save(dlg, create=True)
 
@@ -294,7 +301,7 @@ class TagSidebar(QWidget):
         ts = self.sets.get(name)
         if ts is None:
             return
-        dlg = TagSetEditor(ts, self)
+        dlg = TagSetEditor(ts, self, self.library, self.pool)
         if dlg.exec() == QDialog.DialogCode.Accepted:
             self._save(dlg, create=False)
 
@@ -395,9 +402,13 @@ class TagSidebar(QWidget):
 
 
 class TagSetEditor(QDialog):
-    """Name, labels (one per line, 'label = synonym, synonym'), context, exclusive, strictness."""
+    """Name, labels (one per line, 'label = synonym, synonym'), context, exclusive, strictness.
+    Under the strictness, what a value would keep of each label before it is saved (read in
+    ``pool`` with lib.tags.threshold_effect once the spin box rests)."""
 
-    def __init__(self, tagset: TagSet | None, parent=None):
+    EFFECT_DELAY_MS = 400
+
+    def __init__(self, tagset: TagSet | None, parent=None, library=None, pool=None):
         super().__init__(parent)
         self.setWindowTitle("Edit tag set" if tagset else "New tag set")
         self.original = tagset
@@ -415,6 +426,19 @@ class TagSetEditor(QDialog):
         self.threshold.setValue(tagset.threshold if tagset else THRESHOLD)
         self.threshold.setToolTip("Higher is stricter: fewer, surer tags. 0 means a label must "
                                   "be likelier than the photo's runner-up everyday subject.")
+        self.library, self.pool = library, pool
+        self.effect = QLabel(wordWrap=True)
+        self.effect.setStyleSheet("color: palette(mid);")
+        self._effect_round = 0
+        self._effect_timer = QTimer(self, singleShot=True, interval=self.EFFECT_DELAY_MS)
+        self._effect_timer.timeout.connect(self._read_effect)
+        if self._can_show_effect():
+            self.effect.setText("Change it to see, label by label, how many photos it would "
+                                "keep.")
+            self.threshold.valueChanged.connect(lambda _: self._effect_timer.start())
+        else:
+            self.effect.setText("Once the set is saved, this says label by label how many "
+                                "photos a strictness keeps.")
         self.starter = QComboBox()
         self.starter.addItem("—", None)
         for key, ts in starter_sets().items():
@@ -428,11 +452,36 @@ class TagSetEditor(QDialog):
         form.addRow("Context", self.context)
         form.addRow("", self.exclusive)
         form.addRow("Strictness", self.threshold)
+        form.addRow("", self.effect)
         buttons = save_cancel(self)
         lay = QVBoxLayout(self)
         lay.addLayout(form)
         lay.addWidget(buttons)
         self.resize(460, 420)
+
+    def _can_show_effect(self) -> bool:
+        return (self.original is not None and self.original.id is not None
+                and self.library is not None and self.pool is not None)
+
+    def _read_effect(self) -> None:
+        """What the value shown would keep (the set's labels as saved), off the GUI thread;
+        only the newest value's answer is shown."""
+        if not self._can_show_effect():
+            return
+        self._effect_round += 1
+        mine, value = self._effect_round, self.threshold.value()
+        name, tags = self.original.name, self.library.tags  # type: ignore[union-attr]
+        self.effect.setText("Counting what each label would keep…")
+
+        def show(effects: list[ThresholdEffect]) -> None:
+            if mine == self._effect_round and shiboken_alive(self):
+                self.effect.setText(effect_text(effects, value))
+
+        def failed(e: Exception) -> None:
+            if mine == self._effect_round and shiboken_alive(self):
+                self.effect.setText(f"Cannot say what it would keep: {for_gui(e)}")
+
+        run_task(self.pool, lambda: tags.threshold_effect(name, value), show, failed)
 
     def _use_starter(self) -> None:
         key = self.starter.currentData()
@@ -490,6 +539,32 @@ def auto_tags_going(library, ts: TagSet, scope: str | None) -> int:
         going += sum(t.source == "auto" and t.tagset == ts.name
                      for t in library.tags.photo_tags(pid))
     return going
+
+
+def effect_text(effects: list[ThresholdEffect], value: float, shown: int = 5) -> str:
+    """'At 2: frog 91 → 1 · dog 109 → 88 · …': the labels that change most (relatively)
+    first, ``shown`` of them, the rest summed up; labels with their own strictness are not
+    moved by the set's and are only counted."""
+    moving = [e for e in effects if not e.own_threshold]
+    own = len(effects) - len(moving)
+    changed = sorted((e for e in moving if e.then != e.now),
+                     key=lambda e: (-abs(e.then - e.now) / max(e.now, 1), e.label))
+    if not changed:
+        text = f"At {value:g} every label keeps the photos it has now"
+    else:
+        parts = [f"{e.label} {e.now:,} → {e.then:,}" for e in changed[:shown]]
+        rest = changed[shown:]
+        if rest:
+            parts.append(f"{plural(len(rest), 'more label')}: {sum(e.now for e in rest):,} → "
+                         f"{sum(e.then for e in rest):,}")
+        same = len(moving) - len(changed)
+        if same:
+            parts.append(f"{plural(same, 'label')} unchanged")
+        text = f"At {value:g} (photos tagged now → then): " + " · ".join(parts)
+    if own:
+        text += (" (1 label keeps its own strictness)" if own == 1
+                 else f" ({own:,} labels keep their own strictness)")
+    return text + "."
 
 
 def _branch_key(item: QTreeWidgetItem) -> str:

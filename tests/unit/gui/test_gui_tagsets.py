@@ -261,3 +261,61 @@ def test_apply_to_any_folder_inside_and_stop_tagging_there(qtbot, copy_window, t
     assert auto("cat") == [] and "Animals" in panel.sets
     assert [(t.name, t.source) for t in lib.tags.photo_tags(mine)] == [("dog", "manual")]
     assert warned == [warned[0]]
+
+
+def test_strictness_says_per_label_what_a_value_would_keep_before_it_is_set(
+        qtbot, copy_window, monkeypatch):
+    """'Stricter' 0 → 2 kept 1 of 129 frog tags while other labels lost ~30 %: the editor
+    says, label by label, what a value would do before it is saved — read off the GUI thread
+    once the spin box rests, the labels that lose most first, the rest summed up."""
+    import threading
+
+    from conftest import CIFAR_CLASSES
+
+    from photoclip.core.tags.model import Label, TagSet
+    from photoclip.gui.tagsets import TagSetEditor, effect_text
+
+    w, lib = copy_window, copy_window.library
+    panel = w.tag_panel
+    lib.tags.create_set(TagSet("CIFAR", [Label(c) for c in CIFAR_CLASSES]))
+    lib.tags.apply("CIFAR")
+    panel.refresh()
+    qtbot.waitUntil(lambda: "CIFAR" in panel.sets, timeout=30000)
+    real = lib.tags.threshold_effect
+    expected = real("CIFAR", 2.0)
+    asked: list[tuple[float, bool]] = []
+
+    def recorded(name, value, label=None):
+        asked.append((value, threading.current_thread() is threading.main_thread()))
+        return real(name, value, label)
+
+    monkeypatch.setattr(lib.tags, "threshold_effect", recorded)
+    seen = []
+
+    def move_the_spin_box(editor):
+        editor.show()
+        assert "→" not in editor.effect.text()
+        for v in (0.5, 1.0, 1.5, 2.0):  # (the arrow held down: one reading, at rest)
+            editor.threshold.setValue(v)
+        qtbot.waitUntil(lambda: "→" in editor.effect.text(), timeout=30000)
+        seen.append(editor.effect.text())
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(TagSetEditor, "exec", move_the_spin_box)
+    panel.edit_set("CIFAR")
+    assert asked == [(2.0, False)]
+    text = seen[0]
+    assert text == effect_text(expected, 2.0)
+    worst = min((e for e in expected if e.now), key=lambda e: e.then / e.now)
+    assert text.startswith(f"At 2 (photos tagged now → then): {worst.label} {worst.now} → "
+                           f"{worst.then}")
+    assert lib.tags.get_set("CIFAR").threshold == 0  # (nothing saved)
+
+    # many labels: five named, the rest summed up
+    from photoclip.core.tags.model import ThresholdEffect
+
+    many = [ThresholdEffect(f"label{i}", 100, 100 - i) for i in range(1, 30)]
+    many.append(ThresholdEffect("mine", 50, 50, own_threshold=True))
+    said = effect_text(many, 1.5)
+    assert said.count("→") == 7 and "label29 100 → 71" in said.split(" · ")[0]
+    assert "24 more labels: 2,400 → 2,100" in said and "1 label keeps its own" in said
