@@ -36,7 +36,6 @@ from shiboken6 import isValid as shiboken_alive
 from photoclip.core.errors import PhotoclipError, for_gui
 from photoclip.core.paths import from_db, shown
 from photoclip.core.search import query as grammar
-from photoclip.core.search.searcher import Filters
 from photoclip.core.tags.model import (
     LIBRARY,
     THRESHOLD,
@@ -377,8 +376,8 @@ class TagSidebar(QWidget):
             self.refresh()
             self.changed.emit()
 
-        run_task(self.pool, lambda: auto_tags_going(self.library, ts, folder), ask,
-                 self._failed)
+        run_task(self.pool, lambda: self.library.tags.unapply(
+            name, None if folder is None else from_db(folder), dry_run=True), ask, self._failed)
 
     def apply(self, name: str, folder: str | None = None, redo: bool = False) -> None:
         """Tag now (in the background), and every new photo there from now on."""
@@ -511,34 +510,6 @@ class TagSetEditor(QDialog):
         return TagSet(self.name.text().strip(), labels, self.exclusive.isChecked(),
                       self.context.text().strip(), self.threshold.value(),
                       id=self.original.id if self.original else None)
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
-def auto_tags_going(library, ts: TagSet, scope: str | None) -> int:
-    """How many automatic tags ``lib.tags.unapply`` would take off (``scope``: one of the
-    set's folders as stored, None: everywhere): those the set gave in that folder but not in a
-    folder it stays applied to. Reads the library: run it in a pool."""
-    remaining = [] if scope is None else [from_db(s) for s in ts.scopes if s != scope]
-    if LIBRARY in remaining:
-        return 0  # (still applied to the whole library: its tags stay)
-    folder = None if scope is None or scope == LIBRARY else from_db(scope)
-    carriers: dict[int, str] = {}
-    for lb in ts.labels:
-        try:
-            hits = library.search.find(tag_query(ts.name, lb.name), limit=10_000_000,
-                                       filters=Filters(folder=folder) if folder else None)
-        except PhotoclipError:  # (no photo carries it)
-            continue
-        carriers.update((h.id, h.path) for h in hits
-                        if not any(_within(h.path, f) for f in remaining))
-    going = 0
-    for pid in carriers:
-        going += sum(t.source == "auto" and t.tagset == ts.name
-                     for t in library.tags.photo_tags(pid))
-    return going
 
 
 def effect_text(effects: list[ThresholdEffect], value: float, shown: int = 5) -> str:

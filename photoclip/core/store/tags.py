@@ -225,10 +225,21 @@ class TagStore:
             tx.execute("INSERT OR IGNORE INTO tag_scopes(tagset_id, folder) VALUES (?, ?)",
                        (ts.id, to_db(folder) if folder else LIBRARY))
 
-    def remove_scope(self, ts: TagSet, folder: str | None = None) -> int:
+    def remove_scope(self, ts: TagSet, folder: str | None = None, dry_run: bool = False) -> int:
         """Stop applying a set (to one of its folders, or everywhere: ``folder`` None) and take
         off the auto tags it gave there; manual tags and removals stay. Returns how many auto
-        tags went. A folder it is not applied to is said in one sentence."""
+        tags went (with ``dry_run``: would go; nothing is changed). A folder it is not applied
+        to is said in one sentence."""
+        try:
+            with self.catalog.transaction() as tx:
+                gone = self._remove_scope(tx, ts, folder)
+                if dry_run:
+                    raise _DryRun(gone)
+        except _DryRun as done:
+            return done.count
+        return gone
+
+    def _remove_scope(self, tx: sqlite3.Connection, ts: TagSet, folder: str | None) -> int:
         scopes = list(ts.scopes) if folder is None else [to_db(folder) if folder else LIBRARY]
         known = {to_db(s) if s else LIBRARY for s in ts.scopes}
         missing = [s for s in scopes if s not in known]
@@ -239,40 +250,39 @@ class TagStore:
                                  f"({'applied to ' + applied if applied else 'not applied'}).")
         label_ids = [lb.id for lb in ts.labels if lb.id is not None]
         marks = ",".join("?" * len(label_ids))
-        with self.catalog.transaction() as tx:
-            tx.executemany("DELETE FROM tag_scopes WHERE tagset_id=? AND folder=?",
-                           [(ts.id, s) for s in scopes])
-            left = [r[0] for r in tx.execute("SELECT folder FROM tag_scopes WHERE tagset_id=?",
-                                             (ts.id,))]
-            if not label_ids:
-                return 0
-            if not left:  # applied nowhere now: every auto tag of the set goes
-                cur = tx.execute(f"DELETE FROM photo_tags WHERE source='auto' "
-                                 f"AND tag_id IN ({marks})", label_ids)
-                tx.execute("DELETE FROM tag_progress WHERE tagset_id=?", (ts.id,))
-                return cur.rowcount
-            if LIBRARY in left:
-                return 0  # (still applied to the whole library: its tags stay)
-            gone = 0
-            for scope in scopes:
-                if scope == LIBRARY:  # its tags stay only inside the folders it still has
-                    keep = " OR ".join("(p.path >= ? AND p.path < ?)" for _ in left)
-                    args = [a for f in left for a in prefix_range(f)]
-                    cur = tx.execute(
-                        f"DELETE FROM photo_tags WHERE source='auto' AND tag_id IN ({marks}) "
-                        f"AND photo_id NOT IN (SELECT p.id FROM photos p WHERE {keep})",
-                        [*label_ids, *args])
-                else:  # its tags go from that folder, but not from folders it still has
-                    inside = [f for f in left if is_within(from_db(f), from_db(scope))]
-                    keep = "".join(" AND NOT (p.path >= ? AND p.path < ?)" for _ in inside)
-                    args = [a for f in inside for a in prefix_range(f)]
-                    lo, hi = prefix_range(scope)
-                    cur = tx.execute(
-                        f"DELETE FROM photo_tags WHERE source='auto' AND tag_id IN ({marks}) "
-                        f"AND photo_id IN (SELECT p.id FROM photos p WHERE p.path >= ? "
-                        f"AND p.path < ?{keep})", [*label_ids, lo, hi, *args])
-                gone += cur.rowcount
-            return gone
+        tx.executemany("DELETE FROM tag_scopes WHERE tagset_id=? AND folder=?",
+                       [(ts.id, s) for s in scopes])
+        left = [r[0] for r in tx.execute("SELECT folder FROM tag_scopes WHERE tagset_id=?",
+                                         (ts.id,))]
+        if not label_ids:
+            return 0
+        if not left:  # applied nowhere now: every auto tag of the set goes
+            cur = tx.execute(f"DELETE FROM photo_tags WHERE source='auto' "
+                             f"AND tag_id IN ({marks})", label_ids)
+            tx.execute("DELETE FROM tag_progress WHERE tagset_id=?", (ts.id,))
+            return cur.rowcount
+        if LIBRARY in left:
+            return 0  # (still applied to the whole library: its tags stay)
+        gone = 0
+        for scope in scopes:
+            if scope == LIBRARY:  # its tags stay only inside the folders it still has
+                keep = " OR ".join("(p.path >= ? AND p.path < ?)" for _ in left)
+                args = [a for f in left for a in prefix_range(f)]
+                cur = tx.execute(
+                    f"DELETE FROM photo_tags WHERE source='auto' AND tag_id IN ({marks}) "
+                    f"AND photo_id NOT IN (SELECT p.id FROM photos p WHERE {keep})",
+                    [*label_ids, *args])
+            else:  # its tags go from that folder, but not from folders it still has
+                inside = [f for f in left if is_within(from_db(f), from_db(scope))]
+                keep = "".join(" AND NOT (p.path >= ? AND p.path < ?)" for _ in inside)
+                args = [a for f in inside for a in prefix_range(f)]
+                lo, hi = prefix_range(scope)
+                cur = tx.execute(
+                    f"DELETE FROM photo_tags WHERE source='auto' AND tag_id IN ({marks}) "
+                    f"AND photo_id IN (SELECT p.id FROM photos p WHERE p.path >= ? "
+                    f"AND p.path < ?{keep})", [*label_ids, lo, hi, *args])
+            gone += cur.rowcount
+        return gone
 
     # -- tagging -----------------------------------------------------------------------------
 
@@ -676,3 +686,11 @@ class TagStore:
             "LEFT JOIN tagsets s ON s.id = t.tagset_id "
             "WHERE pt.photo_id=? AND pt.source = 'removed'", (photo_id,))
         return [[s, n] if s else [n] for n, s in rows]
+
+
+class _DryRun(Exception):
+    """Rolls a transaction back with what it would have done."""
+
+    def __init__(self, count: int):
+        super().__init__(count)
+        self.count = count

@@ -71,13 +71,17 @@ class TagService:
         self.store.add_scope(ts, self._folders.inside(folder) or LIBRARY)
         return self.retag(ts.name)
 
-    def unapply(self, name: str, folder: PathLike | None = None) -> int:
-        """Stop a set: it no longer tags photos (of ``folder``, or anywhere), and the auto tags
-        it gave there go. Tags given or taken off by hand stay; the set and its labels stay, to
-        apply again. Returns how many auto tags went."""
+    def unapply(self, name: str, folder: PathLike | None = None, dry_run: bool = False) -> int:
+        """Stop a set: it no longer tags photos (of ``folder``; ``""``: the whole library as
+        one of its scopes; None: anywhere), and the auto tags it gave there go. Tags given or
+        taken off by hand stay; the set and its labels stay, to apply again. Returns how many
+        auto tags went — with ``dry_run``, would go (nothing changes: what to ask first)."""
         ts = self.store.get(name)
-        where = None if folder is None else (self._folders.inside(folder) or LIBRARY)
-        return self.store.remove_scope(ts, where)
+        if folder is None or str(folder) == LIBRARY:
+            where = folder if folder is None else LIBRARY
+        else:
+            where = self._folders.inside(folder) or LIBRARY
+        return self.store.remove_scope(ts, where, dry_run)
 
     def retag(self, name: str) -> ApplyReport:
         """Redo a set's auto tags over its folders (after an edit or a threshold change)."""

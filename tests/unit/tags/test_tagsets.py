@@ -348,9 +348,11 @@ def test_an_applied_set_can_be_stopped_in_one_folder_or_everywhere(small_cifar, 
                    for t in lib.tags.photo_tags(p))
 
     assert auto("cat") > 0 and auto("dog") > 0
+    would = lib.tags.unapply("Animals", root / "dog", dry_run=True)  # what to ask first
+    assert would == auto("dog") and len(lib.tags.get_set("Animals").scopes) == 2
     out = run_cli(capsys, lib.home, "tagset", "unapply", "Animals", "--folder",
                   str(root / "dog"))
-    assert "no longer tags photos in" in out and "taken off" in out
+    assert "no longer tags photos in" in out and f"{would} automatic tags taken off" in out
     assert auto("dog") == 0 and auto("cat") > 0 and "ship" in _names(lib, dog)
     assert lib.tags.get_set("Animals").scopes == [str(root / "cat")]
     with pytest.raises(PhotoclipError, match="not applied to"):
