@@ -25,6 +25,7 @@ from photoclip.gui.file_urls import shown
 RELEVANCE_STEP = 0.1  # slider: 0 = every result, 50 = GOOD (0 logits), 30 = WEAK, 100 = +5
 GOOD_POSITION = 50 + round(relevance.GOOD / RELEVANCE_STEP)
 WEAK_POSITION = 50 + round(relevance.WEAK / RELEVANCE_STEP)
+SNAP = 3  # a drag let go this close to "Good matches" lands on it (one value is 1 pixel)
 
 
 class FilterBar(QWidget):
@@ -40,6 +41,7 @@ class FilterBar(QWidget):
         self.slider.setToolTip("Relevance: to the right, only the closest matches; to the "
                                "left, weaker ones too; at the far left, every result")
         self.slider.valueChanged.connect(self._slid)
+        self.slider.sliderReleased.connect(self._snap)
         self.slider_label = QLabel()
         self.slider_label.setMinimumWidth(96)
         self.folder = QComboBox()
@@ -50,7 +52,6 @@ class FilterBar(QWidget):
         self.period.currentIndexChanged.connect(self.changed)
         self._years: list[int] | None = None
         self._folders: list[str] = []
-        self.lowered = False  # "show weaker matches" moved the slider (a new search resets)
 
         self.box = QWidget()
         bl = QHBoxLayout(self.box)
@@ -90,6 +91,9 @@ class FilterBar(QWidget):
         return f" · {self.period.currentText()}" if self.period.currentData() else ""
 
     def _slid(self, value: int) -> None:
+        if self.slider.isSliderDown() and 0 < abs(value - GOOD_POSITION) <= SNAP:
+            self.slider.setValue(GOOD_POSITION)  # (a notch while dragging)
+            return
         if value == 0:
             label = "All results"
         elif value < GOOD_POSITION:
@@ -101,21 +105,28 @@ class FilterBar(QWidget):
         self.slider_label.setText(label)
         self.relevance_changed.emit()
 
+    def _snap(self) -> None:
+        """A drag let go near "Good matches" lands on it (the keys still step one by one)."""
+        if 0 < abs(self.slider.value() - GOOD_POSITION) <= SNAP:
+            self.slider.setValue(GOOD_POSITION)
+
+    def level(self) -> str:
+        """What the slider's position is called ("Good matches", "All results"…)."""
+        return self.slider_label.text()
+
     def lower(self) -> None:
         """One step down: from good matches to weaker ones, then to every result."""
-        self.lowered = True
         self.slider.setValue(0 if relevance.lower_cut(self.cut()) is None else WEAK_POSITION)
 
     def show_all(self) -> None:
         """Every result, however weak ("show the closest photos anyway")."""
-        self.lowered = True
         self.slider.setValue(0)
 
     def reset_relevance(self) -> None:
-        """A new search after "show weaker matches": good matches again."""
-        if self.lowered:
-            self.lowered = False
-            self.slider.setValue(GOOD_POSITION)
+        """Good matches again: a new search starts there, however the slider was moved for
+        the one before (by "show weaker matches" or by hand: a slider left at "Closest only"
+        made the next search say "No good matches")."""
+        self.slider.setValue(GOOD_POSITION)
 
     def select_folder(self, path: str) -> None:
         self.folder.setCurrentIndex(max(self.folder.findData(path), 0))

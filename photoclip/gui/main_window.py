@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
         self.results.chip.closed.connect(self.clear_search)
         self.results.weaker_requested.connect(self.filter_bar.lower)
         self.results.all_requested.connect(self.filter_bar.show_all)
+        self.results.good_requested.connect(self.filter_bar.reset_relevance)
+        self.results.more_requested.connect(self.searching.more)
         self.view = self.results.view
         self.photos = PhotoActions(self)
         self.view.doubleClicked.connect(lambda idx: self.preview(idx.row()))
@@ -354,13 +356,34 @@ class MainWindow(QMainWindow):
         """What the results area says about what is shown (pure functions: status_text)."""
         if self.searching.shown is None:
             return
+        shown = self.searching.shown
         self.results.show_state(
-            self.searching.shown, self.filter_bar.describe(), error=self.searching.error,
+            shown, self.filter_bar.describe(), level=self.filter_bar.level(),
+            limited=self.searching.limited, error=self.searching.error,
             folders=self._folders, counts=self.counts,
             worker=self.worker_status, model=self._model_state())
+        # the sidebars highlight what the grid shows, and nothing else (a label clicked
+        # stayed highlighted over the searches typed after it)
+        self.tag_panel.select_for_query(shown.query)
+        self.category_panel.select_for_query(shown.query)
+        self.folder_list.select(shown.filters.folder)
 
     def _relevance_changed(self) -> None:
+        """The relevance cut moved: the photo the user is at stays in view if it is still
+        shown, else the grid goes to the top (a cut to a few photos kept the scroll, the
+        first row cut off)."""
+        current = self.model.hit(self.view.current_row())
         self.model.set_min_relevance(self.filter_bar.cut())
+        row = self.model.row_of(current.path) if current is not None else None
+        if row is None and self.model.shown:
+            row = self.model.first_photo_row()
+        if row is not None:
+            self.view.doItemsLayout()
+            self.view.setCurrentIndex(self.model.index(row))
+            if row == self.model.first_photo_row():
+                self.view.scrollToTop()
+            else:
+                self.view.scrollTo(self.model.index(row))
         self.update_results()
 
     def clear_search(self) -> None:
@@ -504,6 +527,7 @@ class MainWindow(QMainWindow):
         def removed(r: Removed) -> None:
             self.statusBar().showMessage(f"Removed {shown(path)}: {r.describe()}", 15000)
             self._folders_changed()
+            self._photos_gone()
 
         def failed(e: Exception) -> None:
             QMessageBox.warning(self, "Remove folder", for_gui(e))
@@ -549,12 +573,17 @@ class MainWindow(QMainWindow):
                                              self._model_state(),
                                              self.library.search_index.build_progress()))
 
+    def _photos_gone(self) -> None:
+        """Photos left the library (a folder removed): the sidebars' counts follow (they
+        counted the photos gone until a restart)."""
+        self.tag_panel.refresh()
+        self.category_panel.refresh()
+
     def _on_worker_report(self, report) -> None:
         if (report.encoded or report.catalogued or report.removed or report.moved
                 or report.reused):
             self.refresh_folders()
-            self.tag_panel.refresh()
-            self.category_panel.refresh()  # new photos are scored as they arrive
+            self._photos_gone()  # (and new photos are tagged and scored as they arrive)
             if self.searching.showing_search():
                 self.searching.stale.start()  # debounced: keeps the selection and the scroll
             else:

@@ -60,7 +60,7 @@ class PhotoActions(QObject):
         dlg.add_panel(tags)
         tags.show_photo(dlg.hit.path)
         dlg.row_changed.connect(lambda r: tags.show_photo(w.model.hit(r).path))
-        tags.changed.connect(w.tag_panel.refresh)
+        tags.changed.connect(w.tags_changed)  # (the sidebar, and a tag: search shown)
         dlg.open_requested.connect(self.open_photo)
         dlg.row_changed.connect(lambda r: w.view.setCurrentIndex(w.model.index(r)))
         dlg.show()

@@ -213,6 +213,9 @@ class PreviewDialog(QDialog):
         self.setWindowTitle("Preview")
         self.model = model
         self.row = row
+        self.path_shown: str | None = None
+        self.gone = False  # the photo shown left the results (a tag taken off, a new cut)
+        model.modelReset.connect(self._results_changed)
         self.pool = executors.preview_pool()
         self.canvas = ImageCanvas()
         self.canvas.zoom_changed.connect(self._zoom_shown)
@@ -263,13 +266,14 @@ class PreviewDialog(QDialog):
 
     @property
     def hit(self):
-        return self.model.hit(self.row)
+        """The photo shown (None once it left the results)."""
+        return None if self.gone else self.model.hit(self.row)
 
     def show_row(self, row: int) -> None:
         hit = self.model.hit(row)
         if hit is None:
             return
-        self.row = row
+        self.row, self.path_shown, self.gone = row, hit.path, False
         self.info.setText(describe(hit))
         self.path.setText(shown(os.path.dirname(hit.path)))
         number = self.model.photo_number(row)
@@ -290,15 +294,38 @@ class PreviewDialog(QDialog):
             run_task(self.pool, lambda: _load(path), loaded)
         self.row_changed.emit(row)
 
+    def _results_changed(self) -> None:
+        """The grid's results changed under the preview: the photo shown keeps its place in
+        them, or, gone from them, stays shown until the user steps (→ goes to the photo that
+        came after it)."""
+        if self.path_shown is None:
+            return
+        row = self.model.row_of(self.path_shown)
+        if row is not None:
+            self.row, self.gone = row, False
+            number = self.model.photo_number(row)
+            self.setWindowTitle(f"{shown(Path(self.path_shown).name)} — {number:,} of "
+                                f"{self.model.shown:,}")
+            return
+        self.gone = True
+        self.row = min(self.row, max(self.model.rowCount() - 1, 0))
+        self.setWindowTitle(f"{shown(Path(self.path_shown).name)} — no longer in the results")
+
+    def _step(self, delta: int) -> None:
+        if self.gone and delta > 0:
+            delta -= 1  # (the photo after the one gone has its row now)
+        self.show_row(self.model.step(self.row, delta))
+
     def _loaded(self, path: str, image: QImage) -> None:
-        hit = self.hit
-        if hit is None or hit.path != path:
+        hit = self.model.hit(self.row) if not self.gone else None
+        if path != self.path_shown:
             return  # stepped on meanwhile
         if image.isNull():
             self.canvas.set_pixmap(None, message="This photo cannot be shown: it was moved, "
                                                  "deleted or is damaged.")
             return
-        self.canvas.set_pixmap(QPixmap.fromImage(image), hit.width or image.width())
+        self.canvas.set_pixmap(QPixmap.fromImage(image),
+                               (hit.width if hit is not None else 0) or image.width())
 
     def _zoom_shown(self) -> None:
         c = self.canvas
@@ -324,14 +351,14 @@ class PreviewDialog(QDialog):
         steps: dict[int, int] = {Qt.Key.Key_Right: 1, Qt.Key.Key_Down: 1, Qt.Key.Key_Left: -1,
                  Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 10, Qt.Key.Key_PageUp: -10}
         if key in steps:
-            self.show_row(self.model.step(self.row, steps[key]))
+            self._step(steps[key])
         elif key == Qt.Key.Key_Home:
             self.show_row(self.model.step(self.row, -self.model.shown))
         elif key == Qt.Key.Key_End:
             self.show_row(self.model.step(self.row, self.model.shown))
         elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if self.hit is not None:
-                self.open_requested.emit(self.hit.path)
+            if self.path_shown is not None:
+                self.open_requested.emit(self.path_shown)
         elif key in (Qt.Key.Key_F, Qt.Key.Key_F11):
             self.toggle_full_screen()
         elif key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):

@@ -69,6 +69,8 @@ class SearchController(QObject):
         self._queued: tuple[SearchRequest, View | None] | None = None
         self._rest_of_browse: tuple[int, SearchRequest] | None = None
         self._refresh_at = 0  # progress count at which a search shown during indexing reruns
+        self.limit = RESULT_LIMIT  # ranked results fetched ("show 500 more" raises it)
+        self.limited = False  # the results shown stopped at the limit: more are there
         self.debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
         self.debounce.timeout.connect(self.run)
         self.stale = QTimer(self, singleShot=True, interval=REFRESH_MS)
@@ -117,11 +119,19 @@ class SearchController(QObject):
             return
         if not keep_view and request.query != (self.shown.query if self.shown else ""):
             w.filter_bar.reset_relevance()  # a new search starts from the good matches
+        if not keep_view and (request.query, request.similar) != \
+                ((self.shown.query, self.shown.similar) if self.shown else ("", None)):
+            self.limit = RESULT_LIMIT
         keep = w.view_state() if keep_view else view
         if self._busy:
             self._queued = (request, keep)
             return
         self._start(request, keep)
+
+    def more(self) -> None:
+        """The next results past those fetched ("show 500 more"), keeping the view."""
+        self.limit += RESULT_LIMIT
+        self.run(keep_view=True)
 
     def refresh(self) -> None:
         """The library changed under the results shown: run them again, keeping the view."""
@@ -139,14 +149,14 @@ class SearchController(QObject):
         self._seq += 1
         seq = self._seq
         pool = w.search_pool
+        limit = self.limit + 1  # (one more than shown: whether the results stop there)
         if request.similar is not None:
-            fn = partial(lib.search.similar, request.similar[0], limit=RESULT_LIMIT,
+            fn = partial(lib.search.similar, request.similar[0], limit=limit,
                          filters=request.filters)
         elif request.query and (w.model_ready or grammar.parse(request.query).by_name):
-            fn = partial(lib.search.find, request.query, limit=RESULT_LIMIT,
-                         filters=request.filters)
+            fn = partial(lib.search.find, request.query, limit=limit, filters=request.filters)
         elif request.query:  # no model: the empty state says so
-            self.shown, self.error = request, None
+            self.shown, self.error, self.limited = request, None, False
             w.model.set_hits([])
             w.update_results()
             self.done.emit()
@@ -159,7 +169,7 @@ class SearchController(QObject):
             self._busy = True
         status = w.worker_status
         self._refresh_at = status.done + 100 if status and status.state == "working" else 0
-        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial, keep),
+        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial, keep, limit - 1),
                  lambda err: self._failed(seq, err, request, serial))
 
     def _finish(self, serial: bool = True) -> None:
@@ -171,10 +181,13 @@ class SearchController(QObject):
             self._start(request, keep)
 
     def _show(self, seq: int, hits: list[Hit], request: SearchRequest, serial: bool = True,
-              keep: View | None = None) -> None:
+              keep: View | None = None, limit: int = RESULT_LIMIT) -> None:
         w = self.w
         if seq == self._seq:
             self.shown, self.error = request, None
+            self.limited = not request.browsing and len(hits) > limit
+            if self.limited:
+                hits = hits[:limit]
             w.model.set_hits(hits, sections=request.browsing)
             w.update_results()
             if keep is not None:
@@ -214,7 +227,7 @@ class SearchController(QObject):
             explained = explain(err, w.library.home)
             msg = for_gui(explained) if explained is not None else f"Search failed: {err}"
             log.warning("search %r failed: %s", request.query or request.similar, err)
-            self.shown, self.error = request, msg
+            self.shown, self.error, self.limited = request, msg, False
             w.model.set_hits([])
             w.update_results()
         self._finish(serial)

@@ -62,6 +62,8 @@ def folder_line(f, s: WorkerStatus | None) -> str:
     if s is not None and s.root == f.path and s.state in ("working", "paused"):
         # files still to read are not catalogued yet: count them in
         expected = max(f.photos, f.indexed + s.job_total - s.job_done)
+        if s.state == "paused":  # (it said "indexing" while nothing was)
+            return f"{name}\npaused — {f.indexed:,} of {expected:,} indexed"
         return f"{name}\nindexing — {f.indexed:,} of {expected:,}"
     if f.last_scan is None and f.photos == 0:
         return f"{name}\nlooking for photos…"
@@ -74,32 +76,53 @@ def folder_line(f, s: WorkerStatus | None) -> str:
     return line
 
 
-def caption(request: SearchRequest, count: int, period: str = "") -> str:
-    """Above the grid: what is shown, and how many ("" when nothing is)."""
+def caption(request: SearchRequest, count: int, period: str = "", *,
+            level: str = "Good matches", first: int | None = None) -> str:
+    """Above the grid: what is shown, and how many ("" when nothing is). ``level``: the
+    relevance slider's label for ranked results ("" for lists that are not ranked: tags,
+    categories); ``first``: the results stopped at that many, more are there."""
     query, filters, similar = request.query, request.filters, request.similar
-    if similar:
-        what = "Photos like it"
-    elif query:
-        what = f"Best matches for “{query}”"
+    if similar or query:
+        what = _ranked(f"“{query}”" if query and not similar else "", level)
     elif filters.folder:
         what = shown(Path(filters.folder).name or filters.folder)
     else:
         what = "All photos"
-    return f"{what}{period} — {plural(count, 'photo')}" if count else ""
+    if not count:
+        return ""
+    return f"{what}{period} — " + (f"the first {first:,}" if first else plural(count, "photo"))
+
+
+def _ranked(what: str, level: str) -> str:
+    """"Best matches for “dog”" as the relevance slider is: it said "Best matches" after
+    "show weaker matches" and at every result. ``what`` "": a photo searched by."""
+    if level == "Weaker too":
+        return f"Matches for {what}, weaker ones too" if what else "Photos like it, weaker too"
+    if level == "All results":
+        return f"All photos by likeness to {what}" if what else "All photos by likeness to it"
+    if level == "Closest only":
+        return f"Closest matches for {what}" if what else "The photos most like it"
+    return f"Best matches for {what}" if what else "Photos like it"
 
 
 def empty_reason(request: SearchRequest, *, hidden: int, error: str | None, folders,
-                 counts: dict, worker: WorkerStatus | None, model: str) -> str:
+                 counts: dict, worker: WorkerStatus | None, model: str, good: int = 0,
+                 level: str = "") -> str:
     """Why the grid is empty, in the words a user needs: no folders, not indexed yet, still
-    indexing, offline, no good matches, or no matches."""
+    indexing, offline, no good matches (``good``: good matches hidden by the relevance
+    slider, set by hand to ``level``), or no matches."""
     query, filters, similar = request.query, request.filters, request.similar
     if error:
         return error
     if not folders:
         return ("No photo folders yet.\nAdd one with “+ Add folder…”, or drag a folder onto "
                 "this window.")
+    what = f"“{query}”" if query else "this photo"
+    if hidden and good:  # the slider asks for closer matches than good ones
+        return (f"No matches for {what} as close as the Relevance slider asks (“{level}”); "
+                f"{plural(good, 'good match is', 'good matches are')} below it.")
     if hidden:  # results, all below the relevance cut
-        return f"No good matches for {f'“{query}”' if query else 'this photo'}."
+        return f"No good matches for {what}."
     busy = worker if worker is not None and worker.state == "working" and worker.total else None
     progress = f"indexing — {busy.done:,} of {busy.total:,}" if busy is not None else ""
     if query and model != "ready" and not grammar.parse(query).by_name:
