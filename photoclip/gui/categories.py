@@ -49,6 +49,7 @@ class CategorySidebar(QWidget):
 
     query = Signal(str)  # the search text that shows a category, e.g. category:Receipts
     changed = Signal()  # labels, thresholds or categories changed
+    renamed = Signal(str, str)  # (old name, new name), before `changed`
 
     def __init__(self, library, pool, edits, parent=None):
         super().__init__(parent)
@@ -89,6 +90,7 @@ class CategorySidebar(QWidget):
         lay.addWidget(new)
         self._running = self._dirty = False
         self._query = ""  # the search shown: its category (if any) is highlighted
+        self._renamed: dict[str, str] = {}  # old → new name, until the list shows it
         self.refresh()
 
     # -- reading -----------------------------------------------------------------------------
@@ -124,6 +126,7 @@ class CategorySidebar(QWidget):
 
     def _fill(self, rows: list[dict]) -> None:
         keep = self.selected()
+        keep = self._renamed.pop(keep, keep) if keep is not None else None
         self.rows = {r["name"]: {**self.rows.get(r["name"], {}), **r} for r in rows}
         self.tree.clear()
         for r in rows:
@@ -235,7 +238,14 @@ class CategorySidebar(QWidget):
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return
         new_name, description = dlg.name.text(), dlg.description.text()
-        self._write(lambda: self.library.categories.update(name, new_name, description))
+
+        def saved(cat: object) -> None:
+            final = getattr(cat, "name", name)
+            if final != name:  # the search shown and the selection follow the new name
+                self._renamed[name] = final
+                self.renamed.emit(name, final)
+
+        self._write(lambda: self.library.categories.update(name, new_name, description), saved)
 
     def delete(self, name: str) -> None:
         if QMessageBox.question(self, "Delete category",
@@ -252,10 +262,13 @@ class CategorySidebar(QWidget):
         self.threshold_label.setText(f"Threshold {value:.0%}")
         self._write(lambda: self.library.categories.update(name, threshold=value))
 
-    def _write(self, change: Callable[[], object]) -> None:
-        """A change to the categories, in the library pool; then the list and the grid
-        follow (a refused change is said)."""
-        def done(_: object) -> None:
+    def _write(self, change: Callable[[], object],
+               then: Callable[[object], None] | None = None) -> None:
+        """A change to the categories, in the library pool; then ``then(its result)``, and the
+        list and the grid follow (a refused change is said)."""
+        def done(result: object) -> None:
+            if then is not None:
+                then(result)
             self.refresh()
             self.changed.emit()
 

@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
         self.category_panel = categories.CategorySidebar(self.library, self.info_pool,
                                                          self.edit_pool)
         self.category_panel.query.connect(self.search.setText)
+        self.category_panel.renamed.connect(self._category_renamed)
         self.category_panel.changed.connect(self._category_search_stale)
         side = QWidget()
         side.setMinimumWidth(180)
@@ -454,6 +455,16 @@ class MainWindow(QMainWindow):
         """Examples changed from the grid: counts, and a category: search, show it."""
         self.category_panel.refresh()
         self._category_search_stale()
+
+    def _category_renamed(self, old: str, new: str) -> None:
+        """The category shown was renamed: the search bar names it by its new name (it said
+        "There is no category called Zorp")."""
+        text = grammar.with_category_renamed(self.search.text(), old, new)
+        if text is not None:
+            self.search.blockSignals(True)  # (the search reruns once, from `changed`)
+            self.search.setText(text)
+            self.search.blockSignals(False)
+            self.category_panel.select_for_query(text)
 
     def _category_search_stale(self) -> None:
         if grammar.parse(self.search.text()).category is not None:

@@ -71,6 +71,16 @@ def category_term(name: str) -> str:
     return CATEGORY + names.quote(name)
 
 
+def with_category_renamed(query: str, old: str, new: str) -> str | None:
+    """``query`` with its category ``old`` (compared as names are: case-folded) named ``new``
+    — what the search bar shows once the category shown is renamed; None when the query names
+    another category or none."""
+    category, rest = _split_category(query)
+    if category is None or names.key(category) != names.key(old):
+        return None
+    return f"{category_term(new)} {rest}".strip()
+
+
 def terms(text: str) -> list[Term]:
     """``"2:dog +beach -grass"`` → [Term(2, 'dog'), Term(1, 'beach'), Term(-1, 'grass')].
     PhotoclipError (one sentence) when there is nothing to search for."""

@@ -236,3 +236,35 @@ def test_the_caption_says_what_the_slider_shows_and_where_results_stop(qtbot, ci
     search_for(qtbot, w, "a photo of a horse")  # a new search: good matches, 500 at most
     assert caption.text().startswith("Best matches for “a photo of a horse” — ")
     assert w.searching.limit == 500
+
+
+def test_renaming_the_category_shown_renames_it_in_the_search(qtbot, two_folder_window,
+                                                              monkeypatch):
+    """Issue 22, item 8: renaming the category being viewed left category:OldName in the bar
+    and "There is no category called Zorp"; the sidebar selection jumped to another one."""
+    from PySide6.QtWidgets import QDialog
+
+    from photoclip.core.search import query as grammar
+    from photoclip.gui import categories
+
+    w = two_folder_window[0]
+    panel = w.category_panel
+    qtbot.waitUntil(lambda: "Boats" in panel.names() and not panel.busy, timeout=WAIT)
+    search_for(qtbot, w, grammar.category_term("Boats"))
+    members = w.model.shown
+    assert members > 0
+
+    def rename(editor):
+        editor.name.setText("Ships and boats")
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(categories.CategoryEditor, "exec", rename)
+    panel.edit("Boats")
+    new = grammar.category_term("Ships and boats")
+    qtbot.waitUntil(lambda: w.search.text() == new and "Ships and boats" in panel.names()
+                    and not panel.busy, timeout=WAIT)
+    qtbot.waitUntil(lambda: (s := w.searching.shown) is not None and s.query == new,
+                    timeout=WAIT)
+    assert w.searching.error is None or "no category" not in str(w.searching.error)
+    assert w.model.shown == members
+    assert panel.selected() == "Ships and boats"

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.search.query import Query, Term, category_term, parse, tag_term, terms
+from photoclip.core.search.query import (
+    Query,
+    Term,
+    category_term,
+    parse,
+    tag_term,
+    terms,
+    with_category_renamed,
+)
 
 HARD_NAMES = [
     "beach",
@@ -109,3 +117,11 @@ def test_a_search_of_signs_only_is_one_sentence():
     msg = str(e.value)
     assert msg.startswith("Nothing to search for in “- +”") and msg.endswith(".")
     assert msg.count(". ") == 0 and "\n" not in msg
+
+
+def test_a_renamed_category_is_renamed_in_the_query_that_names_it():
+    renamed = with_category_renamed("category:Zorp dog", "zorp", "Rex and Co")
+    assert renamed == f"{category_term('Rex and Co')} dog"
+    assert parse(renamed) == Query("Rex and Co", (), "dog")
+    assert with_category_renamed("category:Other", "Zorp", "Rex") is None
+    assert with_category_renamed("dog", "Zorp", "Rex") is None
