@@ -27,6 +27,8 @@ QUERY = "a photo of a ship"
 HOME = Path(tempfile.mkdtemp(prefix="photoclip-shots-"))
 os.environ["PHOTOCLIP_HOME"] = str(HOME)
 
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from photoclip.app import configure_threads  # noqa: E402
@@ -91,8 +93,8 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     pictures = dated_copy(SHARED / "photos" / "library", HOME / "Pictures")
     lib = Library(HOME / "lib", model=f"local-dir:{SHARED / 'models' / 'cifar-clip'}")
-    lib.add_folder(pictures)
-    lib.index_folders()
+    lib.folders.add(pictures)
+    lib.folders.index()
     window = MainWindow(lib, watch=False)
     window.resize(1600, 1000)
     window.move(20, 20)
@@ -126,7 +128,36 @@ def main() -> int:
     dlg.resize(1000, 760)
     pump(app, 2.5)
     shoot(app, dlg, "preview.png")
+    # driven by the keyboard, as a user does: two photos on, then 100 % (keys go where the
+    # focus is: the photo has it, not the tag box)
+    for key in (Qt.Key.Key_Right, Qt.Key.Key_Right, Qt.Key.Key_1):
+        QTest.keyClick(app.focusWidget() or dlg, key)
+        pump(app, 0.8)
+    pump(app, 1.5)
+    shoot(app, dlg, "preview-keys.png")
     dlg.close()
+
+    # Add tag… on three selected photos: the dialog starts empty and says how many
+    from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+    from photoclip.gui.tagsets import AddTagDialog
+
+    rows = [r for r in range(window.model.rowCount()) if window.model.hit(r) is not None][:3]
+    picked = QItemSelection()
+    for r in rows:
+        picked.select(window.model.index(r), window.model.index(r))
+    window.view.selectionModel().select(picked, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    add = AddTagDialog(len(rows), window.tag_panel.tag_names(), window)
+    add.show()
+    add.field.setText("holi")
+    pump(app, 1.0)
+    shoot(app, window, "add-tag.png")
+    add.reject()
+
+    settings = window.open_settings()  # the help lines under each choice, whole
+    pump(app, 1.0)
+    shoot(app, settings, "settings.png")
+    settings.reject()
 
     # the settings refusing a model folder whose weights are damaged
     broken = HOME / "downloaded-model"
@@ -145,10 +176,10 @@ def main() -> int:
     stick.mkdir()
     for p in sorted((SHARED / "datasets" / "cifar10-sample" / "horse").iterdir())[:12]:
         shutil.copy(p, stick / p.name)
-    lib.add_folder(stick)
-    lib.index_folders()
+    lib.folders.add(stick)
+    lib.folders.index()
     shutil.move(str(stick), str(HOME / "unplugged"))
-    lib.index_folders()
+    lib.folders.index()
     window.refresh_folders()
     window.search.clear()
     wait(app, lambda: window.filter_bar.folder.findData(str(stick)) >= 0)
@@ -158,15 +189,15 @@ def main() -> int:
     shoot(app, window, "offline.png")
     window.filter_bar.select_folder(None)
     shutil.move(str(HOME / "unplugged"), str(stick))
-    lib.index_folders()
+    lib.folders.index()
 
     # a category taught from five ship photos (CIFAR-10 sample added to the library)
     cifar = SHARED / "datasets" / "cifar10-sample"
-    lib.add_folder(cifar)
-    lib.index_folders()
-    lib.create_category("Boats", "a photo of a boat on the water")
-    lib.label_photos("Boats", sorted((cifar / "ship").iterdir())[:5], True)
-    lib.label_photos("Boats", sorted((cifar / "truck").iterdir())[:2], False)
+    lib.folders.add(cifar)
+    lib.folders.index()
+    lib.categories.create("Boats", "a photo of a boat on the water")
+    lib.categories.label("Boats", sorted((cifar / "ship").iterdir())[:5], True)
+    lib.categories.label("Boats", sorted((cifar / "truck").iterdir())[:2], False)
     panel = window.category_panel
     panel.refresh()
     wait(app, lambda: not panel.busy and panel.count("Boats"))
@@ -174,6 +205,19 @@ def main() -> int:
     wait(app, lambda: window.searching.shown and window.searching.shown.query == "category:Boats")
     pump(app, 3.0)
     shoot(app, window, "categories.png")
+    # enough answers for a quality estimate, then the sentence at two thresholds
+    lib.categories.label("Boats", sorted((cifar / "ship").iterdir())[5:15], True)
+    lib.categories.label("Boats", sorted((cifar / "truck").iterdir())[2:8], False)
+    for threshold in (0.5, 0.95):  # the quality sentence describes the threshold in force
+        lib.categories.update("Boats", threshold=threshold)
+        panel.refresh()
+        wait(app, lambda t=threshold: not panel.busy
+             and panel.threshold_label.text() == f"Threshold {t:.0%}")
+        pump(app, 2.0)
+        panel.grab().save(str(OUT / f"category-quality-{round(threshold * 100)}.png"))
+    lib.categories.update("Boats", threshold=0.5)
+    panel.refresh()
+    wait(app, lambda: not panel.busy)
     review = panel.review("Boats")
     review.resize(640, 560)
     wait(app, lambda: review.current() is not None)
@@ -187,7 +231,7 @@ def main() -> int:
                                "could not be downloaded (no internet connection?).")
 
     fresh = Library(HOME / "fresh", encoder_loader=no_model)
-    fresh.model_ready()
+    fresh.model.ready()
     first = FirstRunDialog(fresh)
     first.add_folder(str(Path.home()))
     first.show()
