@@ -22,6 +22,9 @@ from photoclip.gui.status_text import folder_line
 FolderRole = Qt.ItemDataRole.UserRole + 10
 
 
+ROW_HEIGHT = 44  # a folder: its name, and a line about its photos
+
+
 class FolderList(QListWidget):
     """Folders with their counts; click: show that folder; right-click: its menu."""
 
@@ -53,10 +56,18 @@ class FolderList(QListWidget):
                             f"{shown(path)}\nIts drive or network share is not connected: its "
                             "photos stay in the library and come back when it is.")
             item.setData(FolderRole, path)
-            item.setSizeHint(QSize(0, 44))
+            item.setSizeHint(QSize(0, ROW_HEIGHT))
             self.addItem(item)
             if path == current:
                 self.setCurrentItem(item)
+        self.updateGeometry()  # (its minimum follows how many folders there are)
+
+    def minimumSizeHint(self) -> QSize:
+        """Room for two folders whatever grows below: selecting a category (its threshold,
+        quality and buttons appear) squeezed the list to one row in a short window."""
+        hint = super().minimumSizeHint()
+        rows = min(max(self.count(), 1), 2)
+        return QSize(hint.width(), max(hint.height(), rows * ROW_HEIGHT + 2 * self.frameWidth()))
 
     def select(self, path: str | None) -> None:
         """Highlight the folder shown in the grid (none: all folders)."""

@@ -268,3 +268,20 @@ def test_renaming_the_category_shown_renames_it_in_the_search(qtbot, two_folder_
     assert w.searching.error is None or "no category" not in str(w.searching.error)
     assert w.model.shown == members
     assert panel.selected() == "Ships and boats"
+
+
+def test_a_selected_category_never_squeezes_the_folder_list_to_one_row(qtbot,
+                                                                         two_folder_window):
+    """Issue 22, item 17: selecting a category (its threshold, quality sentence and buttons
+    appear below it) squeezed the folder list to one row in a short window."""
+    w = two_folder_window[0]
+    panel = w.category_panel
+    w.resize(1000, 560)
+    qtbot.waitUntil(lambda: w.folder_list.count() == 2 and "Boats" in panel.names()
+                    and not panel.busy, timeout=WAIT)
+    panel.tree.setCurrentItem(panel.tree.topLevelItem(0))  # (Boats: the only one)
+    qtbot.waitUntil(lambda: panel.threshold.isVisible(), timeout=WAIT)
+    qtbot.wait(200)
+    rows = w.folder_list.visualItemRect(w.folder_list.item(0)).height()
+    assert w.folder_list.viewport().height() >= 2 * rows, (w.folder_list.viewport().height(),
+                                                           rows)
