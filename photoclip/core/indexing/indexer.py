@@ -411,9 +411,13 @@ class _RunState:
         self.progress_cb = progress
         self.model = indexer.model_id
         self.missing_by_hash: dict[str, list[PhotoState]] = {}
-        for st in plan.missing.values():
+        # a missing row by the RAW it stood for (a JPEG gone: its RAW takes the row over)
+        self.missing_by_companion: dict[str, str] = {}
+        for path, st in plan.missing.items():
             if st.content_hash:
                 self.missing_by_hash.setdefault(st.content_hash, []).append(st)
+            if st.companion:
+                self.missing_by_companion[st.companion] = path
         self.batch: list[_Prepared] = []
         self.to_encode = 0
         self.prog = Progress(0, plan.total, 0, time.monotonic())
@@ -563,17 +567,19 @@ class _RunState:
         """The row of the other file of this file's shot, when it has one this plan found
         missing: the RAW that was a photo by itself before its JPEG came (``fi.companion``),
         or the JPEG whose RAW ``fi`` is, gone now. None when ``fi`` has a row of its own."""
+        missing = self.plan.missing
+        path = fi.companion if fi.companion in missing else \
+            self.missing_by_companion.get(fi.path)
+        if path is None or path not in missing:  # (one lookup each: any number of files)
+            return None
         if tx.execute("SELECT 1 FROM photos WHERE path=?", (to_db(fi.path),)).fetchone():
             return None
-        for path, st in self.plan.missing.items():
-            if (fi.companion is not None and path == fi.companion) or st.companion == fi.path:
-                del self.plan.missing[path]
-                for same in self.missing_by_hash.get(st.content_hash or "", []):
-                    if same.id == st.id:
-                        self.missing_by_hash[st.content_hash or ""].remove(same)
-                        break
-                return st
-        return None
+        st = missing.pop(path)
+        for same in self.missing_by_hash.get(st.content_hash or "", []):
+            if same.id == st.id:
+                self.missing_by_hash[st.content_hash or ""].remove(same)
+                break
+        return st
 
     def _update_index(self, adds: list[tuple[int, np.ndarray | int]]) -> None:
         index = self.ix.index
