@@ -237,6 +237,17 @@ def label_of(path: str) -> str:
 
 
 @pytest.fixture
+def cifar_window(qtbot, tmp_path, cifar_encoder, cifar_prepared_home, monkeypatch):
+    """The app's window on a copy of the 1,000 CIFAR photos (indexed once per run: indexing
+    them again took 20 s a test)."""
+    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "gui-home"))
+    lib = cifar_home_copy(cifar_prepared_home, tmp_path / "gui-home", cifar_encoder)
+    window = open_window(qtbot, lib)
+    yield window
+    window.close()
+
+
+@pytest.fixture
 def copy_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
     """The app's window on a library of 12 CIFAR photos each of cat, dog and ship (copies)."""
     monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "home"))

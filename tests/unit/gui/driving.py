@@ -1,5 +1,5 @@
 """Driving the window as a user does, for the GUI tests: a right-click on a photo of the grid
-and a click on an entry of the menu it opens."""
+(or a sidebar) and a click on an entry of the menu it opens."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 
-def right_click(w, row: int, choose) -> None:
-    """Right-click the photo at ``row`` in ``w``'s grid; ``choose(menu)`` picks from the menu
-    while it is open (it is closed after, if the choice did not close it)."""
+def when_menu_opens(choose) -> None:
+    """Once a popup menu is open, ``choose(menu)`` picks from it; the menu is closed after,
+    if the choice did not close it. Call just before what opens the menu."""
     def pick() -> None:
         menu = QApplication.activePopupWidget()
         if menu is None:  # (not open yet)
@@ -22,6 +22,12 @@ def right_click(w, row: int, choose) -> None:
                 menu.close()
 
     QTimer.singleShot(0, pick)
+
+
+def right_click(w, row: int, choose) -> None:
+    """Right-click the photo at ``row`` in ``w``'s grid; ``choose(menu)`` picks from the menu
+    while it is open (it is closed after, if the choice did not close it)."""
+    when_menu_opens(choose)
     index = w.model.index(row)
     w.view.scrollTo(index)
     w.photos.menu(w.view.visualRect(index).center())

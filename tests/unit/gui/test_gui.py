@@ -8,10 +8,8 @@ import time
 
 import pytest
 from conftest import (
-    cifar_home_copy,
     label_of,
     make_library,
-    open_window,
     write_photos,
 )
 from driving import click_entry, right_click
@@ -25,16 +23,6 @@ pytest.importorskip("pytestqt")
 
 def first_labels(window, n=10):
     return [label_of(h.path) for h in window.model.hits()[:n]]
-
-
-@pytest.fixture
-def cifar_window(qtbot, tmp_path, cifar_encoder, cifar_prepared_home, monkeypatch):
-    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "gui-home"))
-    # (a copy of the 1,000 CIFAR photos indexed once per run: re-indexing took 20 s a test)
-    lib = cifar_home_copy(cifar_prepared_home, tmp_path / "gui-home", cifar_encoder)
-    window = open_window(qtbot, lib)
-    yield window
-    window.close()
 
 
 def type_query(qtbot, window, text):

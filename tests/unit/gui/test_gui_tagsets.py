@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import label_of
-from driving import click_entry, right_click
+from driving import click_entry, right_click, when_menu_opens
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QToolButton
 
@@ -164,21 +164,7 @@ def test_tags_export_to_xmp_after_asking_and_keywords_import(qtbot, copy_window,
 
 def _context_menu(qtbot, panel, item, *path: str) -> None:
     """Right-click ``item`` of the sidebar and click the entry ``path`` of its menu."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    def pick() -> None:
-        menu = QApplication.activePopupWidget()
-        if menu is None:  # (not open yet)
-            QTimer.singleShot(20, pick)
-            return
-        try:
-            click_entry(qtbot, menu, *path)
-        finally:
-            if menu.isVisible():
-                menu.close()
-
-    QTimer.singleShot(0, pick)
+    when_menu_opens(lambda menu: click_entry(qtbot, menu, *path))
     panel.tree.customContextMenuRequested.emit(panel.tree.visualItemRect(item).center())
 
 

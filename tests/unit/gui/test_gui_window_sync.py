@@ -5,7 +5,7 @@ off in the preview, the sidebars' highlights, the grid's scroll and what the cap
 from __future__ import annotations
 
 import pytest
-from conftest import cifar_home_copy, copy_cifar, make_library, open_window
+from conftest import copy_cifar, make_library, open_window
 from PySide6.QtCore import Qt
 
 from photoclip.gui import status_text
@@ -204,15 +204,6 @@ def test_a_relevance_cut_shows_the_first_row(qtbot, copy_window):
     w.view.doItemsLayout()
     first = w.view.visualRect(w.model.index(w.model.first_photo_row()))
     assert first.top() >= 0 and bar.value() == 0
-
-
-@pytest.fixture
-def cifar_window(qtbot, tmp_path, cifar_encoder, cifar_prepared_home, monkeypatch):
-    monkeypatch.setenv("PHOTOCLIP_HOME", str(tmp_path / "gui-home"))
-    lib = cifar_home_copy(cifar_prepared_home, tmp_path / "gui-home", cifar_encoder)
-    window = open_window(qtbot, lib)
-    yield window
-    window.close()
 
 
 def test_the_caption_says_what_the_slider_shows_and_where_results_stop(qtbot, cifar_window):
