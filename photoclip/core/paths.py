@@ -36,6 +36,11 @@ def from_db(text: str) -> str:
     return text.translate(_FROM_DB)
 
 
+def is_within(path: str, folder: str) -> bool:
+    """True when ``path`` is ``folder`` or lies inside it (plain string paths, no I/O)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def shown(path: str) -> str:
     """``path`` for printing and for the GUI: undecodable bytes as ``\\xNN``."""
     if path.isascii():

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from photoclip.config import DEFAULT_MODEL
 from photoclip.core.errors import PhotoclipError, for_gui
+from photoclip.core.paths import is_within
 from photoclip.gui import executors
 from photoclip.gui.executors import run_task
 from photoclip.gui.file_urls import shown
@@ -260,11 +261,11 @@ class FirstRunDialog(QDialog):
             there = os.path.realpath(other)
             if real == there:
                 return False  # (already listed)
-            if _within(real, there):
+            if is_within(real, there):  # (the same folder returned above)
                 self._refuse(f"Not added: {self._path(path)} is inside {self._path(other)}, "
                              "which is on the list already: its photos are found there.")
                 return False
-            if _within(there, real):
+            if is_within(there, real):
                 self._refuse(f"Not added: {self._path(path)} holds {self._path(other)}, which "
                              "is on the list already. To add the whole folder, remove that "
                              "one first.")
@@ -314,11 +315,6 @@ class FirstRunDialog(QDialog):
         for url in event.mimeData().urls():
             if url.isLocalFile() and os.path.isdir(url.toLocalFile()):
                 self.add_folder(url.toLocalFile())
-
-
-def _within(path: str, folder: str) -> bool:
-    """``path`` lies inside ``folder`` (plain strings, both resolved)."""
-    return path != folder and path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 class FailuresDialog(QDialog):

@@ -23,9 +23,9 @@ from photoclip.core.indexing.indexer import Indexer, Progress, Report
 from photoclip.core.indexing.scan import not_a_photo_folder
 from photoclip.core.lock import FileLock
 from photoclip.core.model.host import ModelHost
-from photoclip.core.paths import shown
+from photoclip.core.paths import is_within, shown
 from photoclip.core.search.index_keeper import IndexKeeper
-from photoclip.core.store.catalog import Catalog, is_within
+from photoclip.core.store.catalog import Catalog
 from photoclip.core.store.catalog import Folder as Folder  # (the folders' record: re-exported)
 from photoclip.core.store.recovery import backup_if_due
 

@@ -33,7 +33,7 @@ from watchdog.observers.polling import PollingObserver
 
 from photoclip.core.indexing.formats import is_image_name
 from photoclip.core.indexing.scan import fs_type, is_skipped, scan
-from photoclip.core.store.catalog import is_within
+from photoclip.core.paths import is_within
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 from photoclip.core.errors import explain
 from photoclip.core.indexing.indexer import Indexer, Plan, Progress, Report
 from photoclip.core.indexing.watcher import Change, FolderWatcher
-from photoclip.core.store.catalog import Folder, is_within
+from photoclip.core.paths import is_within
+from photoclip.core.store.catalog import Folder
 
 if TYPE_CHECKING:
     from photoclip.core.indexing.folders import Removed

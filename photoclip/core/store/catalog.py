@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.paths import from_db, to_db
+from photoclip.core.paths import from_db, is_within, to_db
 from photoclip.core.store.schema import MIGRATIONS, PYTHON_STEPS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -786,11 +786,6 @@ def best_match(rows: Sequence[_Row], path: str, inode: int | None, path_col: int
         if os.path.basename(str(other).split(DISPLACED)[0]) == name:
             return r
     return rows[-1]
-
-
-def is_within(path: str, folder: str) -> bool:
-    """True when ``path`` is ``folder`` or lies inside it (plain string paths, no I/O)."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _photo_filters(folder: str | None, after: str | None,

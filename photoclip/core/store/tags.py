@@ -34,8 +34,8 @@ from photoclip.core.model.text import (
     label_vector,
     vocabulary,
 )
-from photoclip.core.paths import from_db, shown, to_db
-from photoclip.core.store.catalog import Catalog, is_within, prefix_range
+from photoclip.core.paths import from_db, is_within, shown, to_db
+from photoclip.core.store.catalog import Catalog, prefix_range
 from photoclip.core.store.schema import new_id
 from photoclip.core.tags.model import (
     LIBRARY,

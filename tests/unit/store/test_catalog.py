@@ -7,7 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from photoclip.core.store.catalog import DISPLACED, Catalog, PhotoRecord, is_within
+from photoclip.core.paths import is_within
+from photoclip.core.store.catalog import DISPLACED, Catalog, PhotoRecord
 
 
 @pytest.fixture
