@@ -198,10 +198,17 @@ class Indexer:
                 pairs[where] = pairs_in(where)
             return pairs[where]
 
+        states: dict[str, PhotoState | None] = {}
+
+        def state(path: str) -> PhotoState | None:  # (each path's row read once)
+            if path not in states:
+                states[path] = self.catalog.photo_state(path)
+            return states[path]
+
         touched: dict[str, None] = {}
         for path in paths:
             touched[path] = None
-            st = self.catalog.photo_state(path)
+            st = state(path)
             if st is not None and st.companion:  # the pair it was
                 touched[st.companion] = None
             owner = self.catalog.photo_with_companion(path)
@@ -216,7 +223,7 @@ class Indexer:
         for path in touched:
             where, name = os.path.split(path)
             raws = {raw: shown for shown, raw in pairs_of(where).items()}
-            st = self.catalog.photo_state(path)
+            st = state(path)
             if name in raws:  # a pair's RAW: its shot is the JPEG (a row of its own goes)
                 work[os.path.join(where, raws[name])] = path
                 if st is not None:
@@ -228,8 +235,8 @@ class Indexer:
                 plan.missing[path] = st
         for path, companion in work.items():
             # (an event on a file that failed means something happened to it: try again)
-            self._classify(plan, file_info(path, companion=companion),
-                           self.catalog.photo_state(path), retry_failed=True)
+            self._classify(plan, file_info(path, companion=companion), state(path),
+                           retry_failed=True)
         return plan
 
     def _classify(self, plan: Plan, fi: FileInfo, st: PhotoState | None,

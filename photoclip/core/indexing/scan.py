@@ -111,7 +111,7 @@ def scan(root: str) -> Iterator[FileInfo]:
             log.warning("cannot list %s: %s", folder, e.strerror or e)
             continue
         subdirs = []
-        pairs = pair_up(e.name for e in entries if is_image_name(e.name))
+        pairs = pair_up(e.name for e in entries)  # (it looks at photo names only)
         companions = set(pairs.values())
         for entry in entries:
             name = entry.name
@@ -152,7 +152,7 @@ def pairs_in(folder: str) -> dict[str, str]:
     """The RAW + JPEG pairs of one folder now, as :func:`formats.pair_up` names them."""
     try:
         with os.scandir(folder) as it:
-            names = [e.name for e in it if is_image_name(e.name) and not skipped_name(e.name)]
+            names = [e.name for e in it if not skipped_name(e.name)]
     except OSError:
         return {}
     return pair_up(names)
