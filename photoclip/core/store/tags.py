@@ -293,13 +293,7 @@ class TagStore:
         t0 = time.perf_counter()
         report = ApplyReport(ts.name)
         rev = self.catalog.max_rev()  # read before the vectors: later ones are caught up
-        if ids is None and LIBRARY in ts.scopes:
-            chunks = self.catalog.iter_vectors(model_id, CHUNK)  # (one scan, read while scoring)
-        else:
-            if ids is None:
-                ids = self.catalog.embedded_ids(model_id, ts.scopes)
-            chunks = (self.catalog.vectors(model_id, ids[i:i + CHUNK].tolist())
-                      for i in range(0, len(ids), CHUNK))
+        chunks = self._scope_vectors(ts, model_id, ids)
         scorer = self.scorer(ts, model_id, encoder)
         tag_ids = np.array([lb.id for lb in ts.labels], np.int64)
         vectors_ids, new = score_chunks(scorer, chunks, tag_ids)
@@ -377,6 +371,17 @@ class TagStore:
                 log.info("problem of tag set %s not noted: %s", ts.name, e)
         return report
 
+    def _scope_vectors(self, ts: TagSet, model_id: str,
+                       ids: Ids | None = None) -> Iterable[tuple[Ids, Floats]]:
+        """(ids, vectors) in chunks: of ``ids``, else of the set's folders — the whole library
+        (one scan, read while scoring) when it is applied there or not applied at all."""
+        if ids is None and (LIBRARY in ts.scopes or not ts.applied):
+            return self.catalog.iter_vectors(model_id, CHUNK)
+        if ids is None:
+            ids = self.catalog.embedded_ids(model_id, ts.scopes)
+        return (self.catalog.vectors(model_id, ids[i:i + CHUNK].tolist())
+                for i in range(0, len(ids), CHUNK))
+
     def threshold_effect(self, ts: TagSet, model_id: str, encoder: TextEncoder, value: float,
                          label: str | None = None) -> list[ThresholdEffect]:
         """Label by label, how many photos of the set's folders (the library when it is not
@@ -390,16 +395,9 @@ class TagStore:
                  or (label is not None and lb.id == label_named(ts, label).id)
                  for lb in ts.labels]
         then = replace(now, thresholds=np.where(moved, np.float32(value), now.thresholds))
-        if ts.applied and LIBRARY not in ts.scopes:
-            ids = self.catalog.embedded_ids(model_id, ts.scopes)
-            chunks: Iterable[tuple[Ids, Floats]] = (
-                self.catalog.vectors(model_id, ids[i:i + CHUNK].tolist())
-                for i in range(0, len(ids), CHUNK))
-        else:
-            chunks = self.catalog.iter_vectors(model_id, CHUNK)
         k = len(ts.labels)
         counts = np.zeros((2, k), np.int64)
-        for _, vectors in chunks:
+        for _, vectors in self._scope_vectors(ts, model_id):
             for row, scorer in enumerate((now, then)):
                 counts[row] += np.bincount(scorer.decide(vectors)[1], minlength=k)
         return [ThresholdEffect(lb.name, int(counts[0, i]), int(counts[1, i]),
