@@ -648,11 +648,7 @@ class Catalog:
             )
             cols = [d[0] for d in cur.description]
             for r in cur:
-                row = dict(zip(cols, r, strict=True))
-                row["path"] = from_db(row["path"])
-                if row["companion"]:
-                    row["companion"] = from_db(row["companion"])
-                out[r[0]] = row
+                out[r[0]] = _photo_row(cols, r)
         return out
 
     def filter_ids(self, model: str, folder: str | None = None, after: str | None = None,
@@ -712,12 +708,7 @@ class Catalog:
             f"WHERE p.status='ok' {where} ORDER BY p.taken_at DESC, p.id DESC LIMIT ?",
             [*args, limit])
         cols = [d[0] for d in cur.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur]
-        for row in rows:
-            row["path"] = from_db(row["path"])
-            if row["companion"]:
-                row["companion"] = from_db(row["companion"])
-        return rows
+        return [_photo_row(cols, r) for r in cur]
 
     def years(self) -> list[int]:
         rows = self.conn.execute(
@@ -803,6 +794,15 @@ def _photo_filters(folder: str | None, after: str | None,
         sql.append("AND p.taken_at < ?")
         args.append(before)
     return " ".join(sql), args
+
+
+def _photo_row(cols: Sequence[str], r: Sequence[Any]) -> dict[str, Any]:
+    """A photo's row as a dict, its path and RAW companion as the file system spells them."""
+    row = dict(zip(cols, r, strict=True))
+    row["path"] = from_db(row["path"])
+    if row["companion"]:
+        row["companion"] = from_db(row["companion"])
+    return row
 
 
 def _state(row: Sequence[Any]) -> PhotoState:
