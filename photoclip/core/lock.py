@@ -19,6 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+# The lock files in a data folder: the indexing run, the index save, the app's one window.
+INDEXING_LOCK, INDEX_LOCK, APP_LOCK = "indexing.lock", "index.lock", "app.lock"
+LOCK_FILES = (INDEXING_LOCK, INDEX_LOCK, APP_LOCK)
+
 
 class LockTimeout(Exception):
     def __init__(self, holder: str):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from photoclip.config import set_data_home
 from photoclip.core.errors import PhotoclipError
-from photoclip.core.lock import FileLock, LockTimeout
+from photoclip.core.lock import LOCK_FILES, FileLock, LockTimeout
 from photoclip.core.paths import shown
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,7 @@ CATALOG = "catalog.sqlite3"
 NOTE = "moved-from.json"  # in the new folder, until the old copy is removed
 STAGING = ".photoclip-moving"
 # Files that belong to one running process, not to the library.
-LOCKS = ("indexing.lock", "index.lock", "app.lock")
-SKIP = {*LOCKS, "photoclip.log", NOTE, STAGING,
+SKIP = {*LOCK_FILES, "photoclip.log", NOTE, STAGING,
         f"{CATALOG}-wal", f"{CATALOG}-shm", f"{CATALOG}-journal"}
 # Written to the old folder after the copy, by the window as it closed for the restart.
 LATE = ("window.ini",)
@@ -206,7 +205,7 @@ def finish_move(home: Path) -> str | None:
         (old / rel).unlink(missing_ok=True)
     for suffix in ("-wal", "-shm"):
         (old / f"{CATALOG}{suffix}").unlink(missing_ok=True)
-    for name in LOCKS:  # a lock is removed only when no process holds it (one may still run)
+    for name in LOCK_FILES:  # a lock is removed only when no process holds it (one may still run)
         lock = FileLock(old / name)
         if not lock.path.exists():
             continue

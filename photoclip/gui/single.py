@@ -16,9 +16,10 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from photoclip.core.lock import APP_LOCK
+
 log = logging.getLogger(__name__)
 
-LOCK_FILE = "app.lock"
 RAISE = b"raise\n"
 
 
@@ -37,7 +38,7 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.home = Path(home)
         self.name = server_name(self.home)
-        self.lock = QLockFile(str(self.home / LOCK_FILE))
+        self.lock = QLockFile(str(self.home / APP_LOCK))
         self.lock.setStaleLockTime(0)  # only a dead owner makes the lock stale
         self.server: QLocalServer | None = None
 

@@ -21,7 +21,7 @@ from photoclip.config import Settings
 from photoclip.core.errors import NotFound, PhotoclipError
 from photoclip.core.indexing.indexer import Indexer, Progress, Report
 from photoclip.core.indexing.scan import not_a_photo_folder
-from photoclip.core.lock import FileLock
+from photoclip.core.lock import INDEXING_LOCK, FileLock
 from photoclip.core.model.host import ModelHost
 from photoclip.core.paths import is_within, shown
 from photoclip.core.search.index_keeper import IndexKeeper
@@ -90,7 +90,7 @@ class FolderService:
         self._model = model
         self._index = search_index
         self._after_index = after_index  # (tags what indexing embedded)
-        self.lock = FileLock(home / "indexing.lock")
+        self.lock = FileLock(home / INDEXING_LOCK)
 
     # -- the folders ----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from photoclip.core.lock import FileLock, LockTimeout
+from photoclip.core.lock import INDEX_LOCK, FileLock, LockTimeout
 from photoclip.core.search.vector_index import EXACT_MAX, VectorIndex
 from photoclip.core.store.catalog import Catalog
 
@@ -33,7 +33,7 @@ class IndexKeeper:
         self._lock = threading.RLock()
         self._dirty = False
         self.exact_max = EXACT_MAX  # above this many photos the index is an HNSW graph
-        self.file_lock = FileLock(home / "index.lock")
+        self.file_lock = FileLock(home / INDEX_LOCK)
 
     @property
     def index(self) -> VectorIndex:

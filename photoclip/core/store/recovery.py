@@ -152,9 +152,9 @@ def _nearly_full(home: Path) -> bool:
 def _holder(home: Path) -> str:
     """Who is likely to hold the catalog: a PhotoCLIP process named in a lock file, or
     another program."""
-    from photoclip.core.lock import FileLock
+    from photoclip.core.lock import LOCK_FILES, FileLock
 
-    for name in ("indexing.lock", "index.lock", "app.lock"):
+    for name in LOCK_FILES:
         lock = home / name
         if lock.exists():
             who = FileLock(lock).holder()
