@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QLineEdit, QToolButton
 
-from photoclip.core.indexing.imageio import is_image_name
+from photoclip.core.indexing.formats import is_image_name
 
 log = logging.getLogger(__name__)
 PASTED = "pasted image"

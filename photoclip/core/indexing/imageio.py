@@ -30,9 +30,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from photoclip.core.indexing.formats import is_image_name, is_raw_name, kind, register_heif
 
-__all__ = ["DecodeError", "Decoded", "Preprocess", "content_hash", "decode", "decode_for_model",
-           "is_image_name", "mtime_iso", "open_upright", "read_file"]
-
 MAX_FILE_BYTES = 400 * 1024 * 1024
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867

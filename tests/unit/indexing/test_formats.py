@@ -7,6 +7,11 @@ from PIL import Image
 from photoclip.core.indexing import formats
 
 
+def test_photo_names_are_recognised_whatever_their_case():
+    assert all(formats.is_image_name(n) for n in ("a.JPG", "b.jpeg", "c.Png", "d.webp", "e.TIF"))
+    assert not any(formats.is_image_name(n) for n in ("a.mp4", "b.txt", "jpg", "c.jpg.part"))
+
+
 def test_every_still_format_the_installed_pillow_reads_is_a_photo():
     Image.init()
     for ext, fmt in Image.registered_extensions().items():

@@ -21,11 +21,6 @@ def _jpeg(size=(60, 40), color=(200, 50, 50), exif=None) -> bytes:
     return buf.getvalue()
 
 
-def test_photo_names_are_recognised_whatever_their_case():
-    assert all(imageio.is_image_name(n) for n in ("a.JPG", "b.jpeg", "c.Png", "d.webp", "e.TIF"))
-    assert not any(imageio.is_image_name(n) for n in ("a.mp4", "b.txt", "jpg", "c.jpg.part"))
-
-
 def test_the_content_hash_follows_content_not_name():
     a = _jpeg()
     assert imageio.content_hash(a) == imageio.content_hash(bytes(a))
