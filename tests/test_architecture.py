@@ -36,7 +36,8 @@ def test_heavy_libraries_stay_in_their_module():
     owners = {"torch": clip, "open_clip": clip,
               "onnxruntime": {"model/runtime.py", "model/export.py"},
               "hnswlib": {"search/vector_index.py"}, "watchdog": {"indexing/watcher.py"},
-              "rawpy": {"indexing/raw.py"}, "pillow_heif": {"indexing/formats.py"}}
+              "rawpy": {"indexing/raw.py"}, "pillow_heif": {"indexing/formats.py"},
+              "send2trash": {"duplicates/trash.py"}}
     for f in modules():
         imp = imports_of(f)
         for lib, allowed in owners.items():

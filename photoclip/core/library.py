@@ -1,13 +1,14 @@
 """The library: the one object the GUI and the CLI talk to.
 
 A Library opens the catalog (SQLite), owns the CLIP model (:attr:`model`) and the search
-index (:attr:`search_index`) over their lifetimes, and offers what a user does through four
+index (:attr:`search_index`) over their lifetimes, and offers what a user does through five
 typed services:
 
 - :attr:`folders` — add, remove, relink and index folders (core/indexing/folders.py);
 - :attr:`search` — a search typed in the bar, find similar, browse (core/search/service.py);
 - :attr:`tags` — tag sets, tags set by hand, XMP sidecars (core/tags/service.py);
 - :attr:`categories` — the user's categories and their probes (core/categories/service.py);
+- :attr:`duplicates` — the same photo saved twice, near-identical shots (core/duplicates/);
 
 plus :meth:`status`, :meth:`switch_model` and :meth:`close`. The GUI and CLI use only these
 (tests/test_architecture.py checks it); ``catalog`` is for core and tests.
@@ -25,6 +26,7 @@ from typing import Any
 
 from photoclip.config import Settings, data_home, resolve_model_spec
 from photoclip.core.categories.service import CategoryService
+from photoclip.core.duplicates.service import DuplicateService
 from photoclip.core.indexing.folders import FolderService
 from photoclip.core.indexing.indexer import Report
 from photoclip.core.lock import LibraryUse
@@ -68,6 +70,8 @@ class Library:
         self.tags = TagService(self.catalog, self.model, self.folders, self.categories.names)
         self.search = SearchService(self.catalog, self.model, self.search_index, self.tags,
                                     self.categories)
+        self.duplicates = DuplicateService(self.catalog, self.model, self.folders,
+                                           self.search_index, self.settings.decode_threads)
         self.user_data_guard = userdata.Guard(self.catalog, self.home)
 
     @classmethod
@@ -90,6 +94,17 @@ class Library:
             report.tagged += r.tagged
             if r.problem:
                 report.tag_problems[r.tagset] = r.problem
+        self.flag_duplicates(report)
+
+    def flag_duplicates(self, report: Report) -> None:
+        """Count the new photos that duplicate one already in the library (an index run's
+        report says so; a failure here never fails the run)."""
+        if not (report.encoded or report.reused):
+            return
+        try:
+            report.duplicates += self.duplicates.flag_new()
+        except Exception:  # (a count for the report: the photos are indexed either way)
+            log.exception("could not check the new photos for duplicates")
 
     def switch_model(self, spec: str, device: str | None = None, precision: str | None = None,
                      encoder: Encoder | None = None) -> None:

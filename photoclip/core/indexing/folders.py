@@ -288,6 +288,31 @@ class FolderService:
             self._after_index(report)
         return report
 
+    def index_paths(self, paths: Sequence[str]) -> Report:
+        """Bring these files' rows in step with the disk now (files put back by an undo),
+        like the watcher does for the paths it saw change."""
+        report = Report()
+        by_folder: dict[int, tuple[Folder, builtins.list[str]]] = {}
+        folders = sorted(self._catalog.folders(), key=lambda f: len(f.path), reverse=True)
+        for p in paths:
+            folder = next((f for f in folders if is_within(p, f.path)), None)
+            if folder is not None:
+                by_folder.setdefault(folder.id, (folder, []))[1].append(p)
+        if not by_folder:
+            return report
+        with self.indexing():
+            indexer = self.indexer(require_model=False, load_model=True)
+            try:
+                for folder, ps in by_folder.values():
+                    plan = indexer.plan_paths(folder, sorted(ps))
+                    report.merge(indexer.run(plan, remove_missing=False))
+            finally:
+                if indexer.index_changed:
+                    self._index.mark_dirty()
+                    self._index.save()
+        self._after_index(report)
+        return report
+
     @contextmanager
     def indexing(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
         """Hold the library's indexing lock (another process indexing it makes this wait)."""

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from photoclip.core.duplicates import phash
 from photoclip.core.indexing.imageio import (
     DecodeError,
     Preprocess,
@@ -106,10 +107,11 @@ class Report:
     tagged: int = 0  # auto tags given to the new photos by the applied tag sets
     restored: int = 0  # the user's tags and examples back on photos that returned
     tag_problems: dict[str, str] = field(default_factory=dict)  # tag set -> why it failed
+    duplicates: int = 0  # new photos that are the same photo as one already in the library
 
     def merge(self, other: Report) -> None:
         for name in ("encoded", "reused", "moved", "paired", "catalogued", "removed",
-                     "unchanged", "restored"):
+                     "unchanged", "restored", "duplicates"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed += other.failed
         self.offline += other.offline
@@ -133,6 +135,7 @@ class _Prepared:
     taken_at: str | None = None
     error: str | None = None
     known_id: int | None = None  # a photo that already has this content's embedding
+    phash: int | None = None  # perceptual hash of the decoded image (duplicates)
 
 
 class Indexer:
@@ -399,7 +402,8 @@ def _prepare(fi: FileInfo, pre: Preprocess | None,
             dec, arr = decode_for_model(data, pre, fi.path)
         else:
             dec, arr = decode(data, min_side=CATALOG_ONLY_SIDE, name=fi.path), None
-        return _Prepared(fi, h, arr, dec.width, dec.height, dec.taken_at)
+        return _Prepared(fi, h, arr, dec.width, dec.height, dec.taken_at,
+                         phash=phash.phash(dec.image))
     except DecodeError as e:
         return _Prepared(fi, error=str(e))
     except Exception as e:  # one odd file must never stop the run
@@ -513,20 +517,22 @@ class _RunState:
                     same_content = prev is not None and prev[1] == b.hash
                     if b.array is None and same_content:  # touched, not changed
                         width, height, taken, exif = prev[2], prev[3], prev[4], bool(prev[5])
+                        ph = None  # (kept)
                         self.report.unchanged += 1
                     elif b.array is None and b.known_id is not None:  # a copy of a known photo
-                        src = tx.execute("SELECT width, height, taken_at, taken_from_exif "
-                                         "FROM photos WHERE id=?", (b.known_id,)).fetchone()
+                        src = tx.execute("SELECT width, height, taken_at, taken_from_exif, "
+                                         "phash FROM photos WHERE id=?",
+                                         (b.known_id,)).fetchone()
                         # (gone meanwhile: the copy stays pending and is encoded next run)
-                        width, height, taken, from_exif = src or (None, None, None, 0)
+                        width, height, taken, from_exif, ph = src or (None, None, None, 0, None)
                         exif = bool(from_exif)
                     else:
                         width, height = b.width, b.height
-                        taken, exif = b.taken_at, b.taken_at is not None
+                        taken, exif, ph = b.taken_at, b.taken_at is not None, b.phash
                     pid = cat.upsert_photo(tx, PhotoRecord(
                         fi.path, folder_id, fi.size, fi.mtime_ns, b.hash, width, height,
                         taken or mtime_iso(fi.mtime_ns), exif, inode=fi.inode,
-                        companion=fi.companion))
+                        companion=fi.companion, phash=ph))
                     if prev is None:  # new here: what the user made for it comes back
                         self.report.restored += cat.restore_user_data(tx, pid, b.hash, fi.path)
                     if prev is not None and not same_content:

@@ -375,6 +375,7 @@ class Worker:
             report.tagged += r.tagged
             if r.problem:
                 report.tag_problems[r.tagset] = r.problem
+        self.library.flag_duplicates(report)
 
     def _plan_ahead(self, planner: Indexer, current: str) -> None:
         """How many files the folders queued behind this job hold to read (a directory scan

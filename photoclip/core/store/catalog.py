@@ -75,6 +75,7 @@ class PhotoRecord:
     error: str | None = None
     inode: int | None = None
     companion: str | None = None
+    phash: int | None = None  # perceptual hash (core/duplicates/phash.py); None: keep or unknown
 
 
 class CatalogTooNew(PhotoclipError):
@@ -471,17 +472,20 @@ class Catalog:
         now = time.time()
         tx.execute(
             "INSERT INTO photos(folder_id, path, size, mtime_ns, content_hash, width, height, "
-            "taken_at, taken_from_exif, status, error, added_at, updated_at, inode, companion) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "taken_at, taken_from_exif, status, error, added_at, updated_at, inode, companion, "
+            "phash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(path) DO UPDATE SET folder_id=excluded.folder_id, size=excluded.size, "
             "mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash, "
             "width=excluded.width, height=excluded.height, taken_at=excluded.taken_at, "
             "taken_from_exif=excluded.taken_from_exif, status=excluded.status, "
             "error=excluded.error, updated_at=excluded.updated_at, "
-            "inode=coalesce(excluded.inode, inode), companion=excluded.companion",
+            "inode=coalesce(excluded.inode, inode), companion=excluded.companion, "
+            # (the same content keeps its hash when none was computed: a touched file)
+            "phash=CASE WHEN excluded.phash IS NOT NULL THEN excluded.phash "
+            "WHEN excluded.content_hash IS content_hash THEN phash END",
             (rec.folder_id, to_db(rec.path), rec.size, rec.mtime_ns, rec.content_hash, rec.width,
              rec.height, rec.taken_at, int(rec.taken_from_exif), rec.status, rec.error, now, now,
-             rec.inode, to_db(rec.companion) if rec.companion else None),
+             rec.inode, to_db(rec.companion) if rec.companion else None, rec.phash),
         )
         pid: int = tx.execute("SELECT id FROM photos WHERE path=?",
                               (to_db(rec.path),)).fetchone()[0]

@@ -211,7 +211,8 @@ def _damage(path: Path) -> str | None:
 # Tables copied from a damaged catalog, parents first. What is not listed is derived and
 # rebuilt (tag_vectors, tag_progress, category_probes).
 SALVAGE_TABLES = ("meta", "folders", "photos", "embeddings", "tagsets", "tags", "tag_scopes",
-                  "photo_tags", "categories", "category_labels", "kept_tags", "kept_examples")
+                  "photo_tags", "categories", "category_labels", "kept_tags", "kept_examples",
+                  "duplicate_resolutions", "duplicate_marks", "duplicate_distinct")
 _CHUNK = 4096
 
 
@@ -568,7 +569,12 @@ def _drop_orphans(tx: sqlite3.Connection, report: RepairReport) -> None:
             ("category_labels", "photo_id NOT IN (SELECT id FROM photos) "
                                 "OR category_id NOT IN (SELECT id FROM categories)"),
             ("kept_tags", "tag_id NOT IN (SELECT id FROM tags)"),
-            ("kept_examples", "category_id NOT IN (SELECT id FROM categories)")):
+            ("kept_examples", "category_id NOT IN (SELECT id FROM categories)"),
+            ("duplicate_marks", "photo_id NOT IN (SELECT id FROM photos) OR resolution_id "
+                                "NOT IN (SELECT id FROM duplicate_resolutions)"),
+            ("duplicate_distinct", "a NOT IN (SELECT id FROM photos) OR b NOT IN "
+                                   "(SELECT id FROM photos) OR resolution_id NOT IN "
+                                   "(SELECT id FROM duplicate_resolutions)")):
         n = tx.execute(f"DELETE FROM {table} WHERE {parent_sql}").rowcount
         if n > 0:
             report.lost[table] = report.lost.get(table, 0) + n

@@ -232,6 +232,33 @@ MIGRATIONS: list[str] = [
     ALTER TABLE photos ADD COLUMN companion TEXT;
     CREATE INDEX photos_companion ON photos(companion) WHERE companion IS NOT NULL;
     """,
+    # 7 -> 8: duplicates (core/duplicates; their SQL: core/store/duplicates.py). A photo's
+    # perceptual hash, computed by the indexer from the image it decodes anyway (NULL until
+    # then: the duplicate finder fills it in for photos indexed before). What the user decided
+    # of a group is kept so it never comes back: photos marked as duplicates of another, and
+    # pairs the user said are not duplicates. Each resolution is recorded (JSON: the files
+    # trashed, what the kept photo inherited) so that the last one can be undone.
+    """
+    ALTER TABLE photos ADD COLUMN phash INTEGER;
+    CREATE TABLE duplicate_resolutions(
+        id INTEGER PRIMARY KEY,
+        resolved_at REAL NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('trash', 'mark', 'distinct')),
+        record TEXT NOT NULL,
+        undone INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE duplicate_marks(
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        kept_id INTEGER REFERENCES photos(id) ON DELETE SET NULL,
+        resolution_id INTEGER NOT NULL REFERENCES duplicate_resolutions(id) ON DELETE CASCADE
+    );
+    CREATE TABLE duplicate_distinct(
+        a INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        resolution_id INTEGER NOT NULL REFERENCES duplicate_resolutions(id) ON DELETE CASCADE,
+        PRIMARY KEY (a, b)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

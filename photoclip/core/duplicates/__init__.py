@@ -1,0 +1,1 @@
+"""Duplicates: the same photo saved twice, and near-identical shots (lib.duplicates)."""

@@ -1,0 +1,244 @@
+"""Which photos are duplicates: pure functions over what the catalog already stores.
+
+Three signals, cheapest first (docs/duplicates.md has the measurements behind the cut-offs):
+
+1. **Identical content** (the catalog's content hash): byte copies, always "the same photo".
+2. **CLIP neighbours** propose candidates: each photo's ``NEIGHBOURS`` nearest photos above a
+   floor, found in one pass — exact block products for a small library, an inverted-file
+   pass (k-means lists, each photo compared with the lists nearest it) for a large one. Never
+   all pairs of a big library.
+3. **The perceptual hash** (phash.py) confirms them. CLIP alone cannot tell a resized copy
+   from another photo of the same scene (with the fixture model a half-size copy can score
+   below two unrelated photos); a DCT hash cannot tell a dark photo from another dark photo.
+   A pair is "the same photo" when both agree within the ``same`` cut-offs, a "near-identical
+   shot" (bursts, light crops and edits) within the looser ``similar`` ones.
+
+Groups are the connected photos; a "same" group joins only by "same" pairs, so switching
+near-identical shots on never changes what "the same photo" finds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from photoclip.core.duplicates import phash
+
+NEIGHBOURS = 8  # candidates per photo from the CLIP pass
+# (phash bits that may differ at most, CLIP cosine at least); measured in
+# bench/calibrate_duplicates.py on copies of real photos, see docs/duplicates.md
+CUTOFFS: dict[str, tuple[int, float]] = {"same": (6, 0.50), "similar": (12, 0.50)}
+FLOOR = min(c for _, c in CUTOFFS.values())  # the CLIP pass keeps nothing below this
+EXACT_MAX = 20_000  # above: the inverted-file pass
+_BLOCK = 2048
+
+Progress = Callable[[int, int], None]
+
+
+def rule_holds(kind: str, bits: npt.NDArray[np.int64] | int,
+               cos: npt.NDArray[np.floating] | float) -> npt.NDArray[np.bool_]:
+    """Whether pairs at these hash distances and cosines are ``kind`` ("same"/"similar")."""
+    max_bits, min_cos = CUTOFFS[kind]
+    return np.asarray((np.asarray(bits) <= max_bits) & (np.asarray(cos) >= min_cos))
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Candidate pairs (row numbers into the vectors given, a < b) and their cosines."""
+
+    a: npt.NDArray[np.int64]
+    b: npt.NDArray[np.int64]
+    cos: npt.NDArray[np.float32]
+
+
+def near_pairs(vecs: npt.NDArray[np.float32], k: int = NEIGHBOURS, floor: float = FLOOR,
+               progress: Progress | None = None, seed: int = 0) -> Pairs:
+    """Each vector's up to ``k`` nearest others with cosine ≥ ``floor`` (rows are unit vectors),
+    as unique pairs. Exact up to EXACT_MAX vectors, an inverted-file pass above."""
+    n = len(vecs)
+    if n < 2:
+        return _pairs([], [], [])
+    if n <= EXACT_MAX:
+        parts = list(_exact(vecs, k, floor, progress))
+    else:
+        parts = list(_inverted(vecs, k, floor, progress, seed))
+    if not parts:
+        return _pairs([], [], [])
+    a = np.concatenate([p[0] for p in parts])
+    b = np.concatenate([p[1] for p in parts])
+    c = np.concatenate([p[2] for p in parts])
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    key = lo * n + hi
+    _, first = np.unique(key, return_index=True)
+    return Pairs(lo[first], hi[first], c[first])
+
+
+def _pairs(a: list[int], b: list[int], c: list[float]) -> Pairs:
+    return Pairs(np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(c, np.float32))
+
+
+Part = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]
+
+
+def _top(rows: npt.NDArray[np.int64], sims: npt.NDArray[np.float32],
+         cols: npt.NDArray[np.int64], k: int, floor: float) -> Part:
+    """Of a block of similarities (queries ``rows`` × candidates ``cols``), each query's best
+    ``k`` at or above ``floor``, itself excluded. Thresholding first: a full arg-partition of
+    the block costs more than the product that made it."""
+    r, c = np.nonzero(sims >= floor)
+    keep = rows[r] != cols[c]
+    r, c = r[keep], c[keep]
+    s = sims[r, c]
+    if len(r) and np.bincount(r).max() > k:  # (rare: a photo with many close ones)
+        order = np.lexsort((-s, r))
+        r, c, s = r[order], c[order], s[order]
+        starts = np.searchsorted(r, r, side="left")
+        keep = (np.arange(len(r)) - starts) < k
+        r, c, s = r[keep], c[keep], s[keep]
+    return rows[r], cols[c], s.astype(np.float32)
+
+
+def _exact(vecs: npt.NDArray[np.float32], k: int, floor: float,
+           progress: Progress | None) -> Iterator[Part]:
+    n = len(vecs)
+    all_ids = np.arange(n, dtype=np.int64)
+    for s in range(0, n, _BLOCK):
+        rows = all_ids[s:s + _BLOCK]
+        yield _top(rows, vecs[s:s + _BLOCK] @ vecs.T, all_ids, k, floor)
+        if progress:
+            progress(min(n, s + _BLOCK), n)
+
+
+def _kmeans(vecs: npt.NDArray[np.float32], lists: int, seed: int,
+            iterations: int = 6) -> npt.NDArray[np.float32]:
+    """Spherical k-means on a sample: the inverted file's list centres."""
+    rng = np.random.default_rng(seed)
+    sample = vecs[rng.choice(len(vecs), min(len(vecs), 40 * lists), replace=False)]
+    centres = sample[rng.choice(len(sample), lists, replace=False)].copy()
+    for _ in range(iterations):
+        nearest = np.argmax(sample @ centres.T, axis=1)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, nearest, sample)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        empty = norms[:, 0] == 0
+        centres = np.where(empty[:, None], centres, sums / np.maximum(norms, 1e-12))
+    return centres.astype(np.float32)
+
+
+def _inverted(vecs: npt.NDArray[np.float32], k: int, floor: float,
+              progress: Progress | None, seed: int, probes: int = 3) -> Iterator[Part]:
+    """Each vector lives in its nearest list and is compared with the members of its
+    ``probes`` nearest lists: a near copy (cosine ≥ 0.8) shares one of them with its original
+    all but never. Cost grows as n·√n rather than n²."""
+    n = len(vecs)
+    lists = max(16, int(np.sqrt(n)))
+    centres = _kmeans(vecs, lists, seed)
+    near = np.empty((n, probes), np.int64)
+    home = np.empty(n, np.int64)
+    for s in range(0, n, 8192):
+        sims = vecs[s:s + 8192] @ centres.T
+        near[s:s + 8192] = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
+        home[s:s + 8192] = np.argmax(sims, axis=1)
+    order = np.argsort(home, kind="stable")
+    bounds = np.searchsorted(home[order], np.arange(lists + 1))
+    by_list = np.argsort(near.ravel(), kind="stable")
+    qb = np.searchsorted(near.ravel()[by_list], np.arange(lists + 1))
+    query_of = (by_list // probes).astype(np.int64)
+    done = 0
+    for li in range(lists):
+        m = order[bounds[li]:bounds[li + 1]]
+        q = query_of[qb[li]:qb[li + 1]]
+        if len(m) and len(q):
+            for s in range(0, len(q), _BLOCK):
+                rows = q[s:s + _BLOCK]
+                yield _top(rows, vecs[rows] @ vecs[m].T, m, k, floor)
+        done += len(q)
+        if progress:
+            progress(done // probes, n)
+
+
+class _Union:
+    def __init__(self, n: int):
+        self.parent = np.arange(n)
+
+    def find(self, x: int) -> int:
+        p = self.parent
+        root = x
+        while p[root] != root:
+            root = int(p[root])
+        while p[x] != root:
+            p[x], x = root, int(p[x])
+        return root
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A group found: row numbers of its photos, "same" or "similar", and each joined pair's
+    (row, row, cosine, hash bits) for the record."""
+
+    kind: str
+    rows: tuple[int, ...]
+
+
+SHAPE_TOLERANCE = 0.02  # the same photo keeps its shape when resized (rounding aside)
+
+
+def same_shape(a: tuple[int | None, int | None], b: tuple[int | None, int | None]) -> bool:
+    """Whether two photos (width, height; upright) have the same proportions: a resized or
+    converted copy does, a crop mostly does not (it is a near-identical shot then)."""
+    if not (a[0] and a[1] and b[0] and b[1]):
+        return True  # (unknown: the hash decides)
+    return abs(a[0] / a[1] - b[0] / b[1]) <= SHAPE_TOLERANCE * max(a[0] / a[1], b[0] / b[1])
+
+
+def group(n: int, hashes: list[str | None], phashes: npt.NDArray[np.int64],
+          has_phash: npt.NDArray[np.bool_], pairs: Pairs, similar: bool,
+          not_pairs: set[tuple[int, int]] | None = None,
+          shapes: list[tuple[int | None, int | None]] | None = None) -> list[Found]:
+    """Group ``n`` photos: identical content, then CLIP candidates confirmed by the hash (and,
+    for "the same photo", the same proportions). ``not_pairs``: (row, row) pairs the user said
+    are not duplicates; ``shapes``: each photo's (width, height)."""
+    not_pairs = not_pairs or set()
+    same = _Union(n)
+    by_hash: dict[str, int] = {}
+    for i, h in enumerate(hashes):
+        if h:
+            j = by_hash.setdefault(h, i)
+            if j != i and (min(i, j), max(i, j)) not in not_pairs:
+                same.join(j, i)
+    ok = has_phash[pairs.a] & has_phash[pairs.b]
+    a, b, c = pairs.a[ok], pairs.b[ok], pairs.cos[ok]
+    bits = phash.distances(phashes[a], phashes[b])
+    is_same = rule_holds("same", bits, c)
+    if shapes is not None:
+        is_same &= np.fromiter((same_shape(shapes[x], shapes[y]) for x, y in
+                                zip(a.tolist(), b.tolist(), strict=True)), bool, len(a))
+    for x, y in zip(a[is_same].tolist(), b[is_same].tolist(), strict=True):
+        if (x, y) not in not_pairs:
+            same.join(x, y)
+    both = same
+    if similar:
+        both = _Union(n)
+        both.parent = same.parent.copy()
+        is_sim = rule_holds("similar", bits, c) & ~is_same
+        for x, y in zip(a[is_sim].tolist(), b[is_sim].tolist(), strict=True):
+            if (x, y) not in not_pairs:
+                both.join(x, y)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(both.find(i), []).append(i)
+    out = []
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        kind = "same" if len({same.find(r) for r in rows}) == 1 else "similar"
+        out.append(Found(kind, tuple(rows)))
+    return out
