@@ -1,5 +1,5 @@
 """The command line's entry: the parser, the dispatch to each command group's module (folders,
-search, tags, categories), and the guard that turns any failure into one sentence and an
+search, tags, categories, duplicates), and the guard that turns any failure into one sentence and an
 exit code. Commands use the same Library services as the GUI, with human or JSON output
 (cli/output.py)."""
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from photoclip import __version__
 from photoclip.cli import categories as cli_categories
+from photoclip.cli import duplicates as cli_duplicates
 from photoclip.cli import folders as cli_folders
 from photoclip.cli import search as cli_search
 from photoclip.cli import tags as cli_tags
@@ -50,6 +51,7 @@ examples:
   photoclip search "tag:beach dog"         # a tag filter combined with a description
   photoclip category create Receipts       # then: category add Receipts PATH... [--not]
   photoclip search "category:Receipts"     # the members, most likely first
+  photoclip duplicates                     # the same photo saved twice; then: resolve, undo
 
 query syntax: a phrase is one concept; '+word' adds and '-word' subtracts a concept;
 '2:word' weights it; 'tag:beach' (or 'tag:Places/beach', 'tag:"city street"') keeps only
@@ -140,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_tags.add_parsers(sub)
     cli_categories.add_parsers(sub)
+    cli_duplicates.add_parsers(sub)
 
     s = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     s.add_argument("--minimized", action="store_true", help="start in the background")
@@ -352,4 +355,4 @@ def cmd_gui(lib: Library, args) -> int:
 
 
 COMMANDS = {"gui": cmd_gui, **cli_folders.COMMANDS, **cli_search.COMMANDS, **cli_tags.COMMANDS,
-            **cli_categories.COMMANDS}
+            **cli_categories.COMMANDS, **cli_duplicates.COMMANDS}

@@ -78,6 +78,7 @@ def report_dict(r: Report) -> dict:
             "unchanged": r.unchanged, "failed": [{"path": p, "reason": w} for p, w in r.failed],
             "offline": r.offline, "offline_why": r.offline_why, "cancelled": r.cancelled,
             "tagged": r.tagged, "restored": r.restored, "tag_problems": r.tag_problems,
+            "duplicates": r.duplicates,
             "seconds": round(r.seconds, 2)}
 
 
@@ -94,6 +95,9 @@ def print_report(r: Report) -> None:
     if r.restored:
         parts.append(f"{r.restored} of your tags and examples back on photos that returned")
     print(", ".join(parts) + f" in {r.seconds:.1f} s.")
+    if r.duplicates:
+        print(f"  {r.duplicates} of the new photos {'is' if r.duplicates == 1 else 'are'} the "
+              "same as one already in the library: see 'photoclip duplicates'.")
     for name, why in r.tag_problems.items():
         print(f"  tag set {printable(name)} could not tag photos: {printable(why)} (the other "
               "sets and indexing went on; fix it with 'photoclip tagset' and it catches up)")
