@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,17 @@ CIFAR_SAMPLE = SHARED / "datasets" / "cifar10-sample"
 PHOTO_LIBRARY = SHARED / "photos" / "library"
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                  "ship", "truck"]
+
+# The system trash that duplicates go to (send2trash reads XDG_DATA_HOME when first imported):
+# one per test process, never the user's own. Child processes inherit it.
+TEST_TRASH_HOME = Path(tempfile.mkdtemp(prefix="photoclip-test-xdg-"))
+os.environ["XDG_DATA_HOME"] = str(TEST_TRASH_HOME)
+
+
+def trash_files() -> Path:
+    """Where the files moved to the (test) trash lie."""
+    return TEST_TRASH_HOME / "Trash" / "files"
+
 
 TINY_CONFIG = {
     "model_cfg": {
@@ -255,3 +267,53 @@ def copy_window(qtbot, tmp_path, cifar_encoder, monkeypatch):
     w = open_window(qtbot, lib)
     yield w
     w.close()
+
+
+def duplicate_photos(folder: Path, originals: int = 12) -> dict[str, tuple[Path, Path]]:
+    """Real photos of the shared library in ``folder`` and, for the first few, the copies
+    people's libraries fill up with, in ``folder/copies``: kind -> (original, copy). The rest
+    of the originals are distinct photos (some of the same kind of thing: dogs, foxes)."""
+    import io
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "copies").mkdir(exist_ok=True)
+    names = sorted(p for p in _require(PHOTO_LIBRARY).iterdir()
+                   if p.suffix.lower() in (".jpg", ".jpeg"))[:originals]
+    srcs = []
+    for p in names:
+        shutil.copy2(p, folder / p.name)
+        srcs.append(folder / p.name)
+
+    def jpeg(im: Image.Image, q: int = 90, **kw) -> bytes:
+        b = io.BytesIO()
+        im.save(b, "JPEG", quality=q, **kw)
+        return b.getvalue()
+
+    def rotated(im: Image.Image) -> bytes:
+        ex = Image.Exif()
+        ex[0x0112] = 6  # stored sideways, shown upright (as phones do)
+        return jpeg(im.transpose(Image.Transpose.ROTATE_90), 90, exif=ex.tobytes())
+
+    def crop(im: Image.Image) -> bytes:  # a light crop that changes the proportions
+        w, h = im.size
+        return jpeg(im.crop((int(w * 0.06), 0, w, int(h * 0.97))))
+
+    makers = {
+        "byte copy": ("copy.jpg", lambda im, src: src.read_bytes()),
+        "re-saved": ("resaved.jpg", lambda im, src: jpeg(im, 45)),
+        "half size": ("half.jpg", lambda im, src: jpeg(im.resize((im.width // 2,
+                                                                  im.height // 2)))),
+        "png": ("converted.png", None),
+        "exif-rotated": ("rotated.jpg", lambda im, src: rotated(im)),
+        "cropped": ("cropped.jpg", lambda im, src: crop(im)),
+    }
+    out = {}
+    for (kind, (name, make)), src in zip(makers.items(), srcs, strict=False):
+        im = Image.open(src).convert("RGB")
+        dst = folder / "copies" / f"{src.stem}-{name}"
+        if make is None:
+            im.save(dst, "PNG")
+        else:
+            dst.write_bytes(make(im, src))
+        out[kind] = (src, dst)
+    return out
