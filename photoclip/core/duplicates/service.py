@@ -181,9 +181,6 @@ class DuplicateService:
                 if action == "trash":
                     moved = []
                     for m in others:
-                        if not os.path.exists(m.path):
-                            out.problems.append(f"{m.path} is not there any more")
-                            continue
                         try:
                             items = [to_trash(m.path)]
                             if m.companion and os.path.exists(m.companion):
@@ -207,7 +204,14 @@ class DuplicateService:
                 return out
             data = {"groups": [[k, o] for k, o in done],
                     "trashed": [[t.path, t.in_trash] for t in trashed]}
-            rid = self.store.resolve(action, done, data, forget)
+            try:
+                rid = self.store.resolve(action, done, data, forget)
+            except BaseException:  # (a full or locked disk: nothing recorded, so the files
+                for t in trashed:  # come back rather than lie in the trash unaccounted for)
+                    why = restore(t)
+                    if why:
+                        log.warning("after a failed resolution: %s", why)
+                raise
             if forget:
                 self._index.remove(forget)
             record = self.store.last()

@@ -35,10 +35,12 @@ def to_trash(path: str) -> Trashed:
     """Move ``path`` to the system trash (TrashUnavailable, file untouched, when it cannot)."""
     from send2trash import send2trash  # (late: reads the trash's location when first used)
 
+    if not os.path.lexists(path):
+        raise TrashUnavailable(f"{path} is not there any more")
     try:
         send2trash(path)
-    except (OSError, Exception) as e:  # (send2trash raises its own errors on some systems)
-        if os.path.exists(path):
+    except Exception as e:  # (OSError, or send2trash's own errors on some systems)
+        if os.path.lexists(path):
             raise TrashUnavailable(f"{path} could not be moved to the trash "
                                    f"({getattr(e, 'strerror', None) or e}); it was left "
                                    "where it is") from e
