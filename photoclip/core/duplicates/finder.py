@@ -32,7 +32,7 @@ NEIGHBOURS = 8  # candidates per photo from the CLIP pass
 # bench/calibrate_duplicates.py on copies of real photos, see docs/duplicates.md
 CUTOFFS: dict[str, tuple[int, float]] = {"same": (6, 0.50), "similar": (12, 0.50)}
 FLOOR = min(c for _, c in CUTOFFS.values())  # the CLIP pass keeps nothing below this
-EXACT_MAX = 20_000  # above: the inverted-file pass
+EXACT_MAX = 8_000  # above: the inverted-file pass (exact: n² products)
 _BLOCK = 2048
 
 Progress = Callable[[int, int], None]
@@ -86,19 +86,26 @@ Part = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float3
 def _top(rows: npt.NDArray[np.int64], sims: npt.NDArray[np.float32],
          cols: npt.NDArray[np.int64], k: int, floor: float) -> Part:
     """Of a block of similarities (queries ``rows`` × candidates ``cols``), each query's best
-    ``k`` at or above ``floor``, itself excluded. Thresholding first: a full arg-partition of
-    the block costs more than the product that made it."""
-    r, c = np.nonzero(sims >= floor)
-    keep = rows[r] != cols[c]
-    r, c = r[keep], c[keep]
-    s = sims[r, c]
-    if len(r) and np.bincount(r).max() > k:  # (rare: a photo with many close ones)
-        order = np.lexsort((-s, r))
-        r, c, s = r[order], c[order], s[order]
-        starts = np.searchsorted(r, r, side="left")
-        keep = (np.arange(len(r)) - starts) < k
-        r, c, s = r[keep], c[keep], s[keep]
-    return rows[r], cols[c], s.astype(np.float32)
+    ``k`` at or above ``floor``, itself excluded. ``k`` passes of a row-wise arg-max (SIMD,
+    ~1 ns an element) instead of an arg-partition of the block (50 ns an element, more than
+    the product that made the block)."""
+    sims[rows[:, None] == cols[None, :]] = -np.inf
+    r = np.arange(len(rows))
+    out_r, out_c, out_s = [], [], []
+    for _ in range(min(k, sims.shape[1])):
+        j = np.argmax(sims, axis=1)
+        best = sims[r, j]
+        ok = best >= floor
+        if not ok.any():
+            break
+        out_r.append(r[ok])
+        out_c.append(j[ok])
+        out_s.append(best[ok])
+        sims[r, j] = -np.inf
+    if not out_r:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    return (rows[np.concatenate(out_r)], cols[np.concatenate(out_c)],
+            np.concatenate(out_s).astype(np.float32))
 
 
 def _exact(vecs: npt.NDArray[np.float32], k: int, floor: float,
@@ -113,10 +120,12 @@ def _exact(vecs: npt.NDArray[np.float32], k: int, floor: float,
 
 
 def _kmeans(vecs: npt.NDArray[np.float32], lists: int, seed: int,
-            iterations: int = 6) -> npt.NDArray[np.float32]:
-    """Spherical k-means on a sample: the inverted file's list centres."""
+            mean: npt.NDArray[np.float32], iterations: int = 6) -> npt.NDArray[np.float32]:
+    """Spherical k-means of the vectors less their ``mean``, on a sample: the inverted
+    file's list centres."""
     rng = np.random.default_rng(seed)
-    sample = vecs[rng.choice(len(vecs), min(len(vecs), 40 * lists), replace=False)]
+    sample = vecs[rng.choice(len(vecs), min(len(vecs), 40 * lists), replace=False)] - mean
+    sample /= np.maximum(np.linalg.norm(sample, axis=1, keepdims=True), 1e-12)
     centres = sample[rng.choice(len(sample), lists, replace=False)].copy()
     for _ in range(iterations):
         nearest = np.argmax(sample @ centres.T, axis=1)
@@ -135,11 +144,16 @@ def _inverted(vecs: npt.NDArray[np.float32], k: int, floor: float,
     all but never. Cost grows as n·√n rather than n²."""
     n = len(vecs)
     lists = max(16, int(np.sqrt(n)))
-    centres = _kmeans(vecs, lists, seed)
+    # Lists are made around the mean taken out: CLIP's photo vectors lie in a narrow cone,
+    # and around its axis one list would be near everything (measured on ViT-B/32-like
+    # vectors at 100k: one list probed by 62% of the photos, 9x the work of even lists).
+    mean = vecs.mean(axis=0)
+    centres = _kmeans(vecs, lists, seed, mean)
+    offset = mean @ centres.T  # ((v - mean)·c ranks lists like the cosine to v - mean)
     near = np.empty((n, probes), np.int64)
     home = np.empty(n, np.int64)
     for s in range(0, n, 8192):
-        sims = vecs[s:s + 8192] @ centres.T
+        sims = vecs[s:s + 8192] @ centres.T - offset
         near[s:s + 8192] = np.argpartition(-sims, probes - 1, axis=1)[:, :probes]
         home[s:s + 8192] = np.argmax(sims, axis=1)
     order = np.argsort(home, kind="stable")
@@ -218,9 +232,13 @@ def group(n: int, hashes: list[str | None], phashes: npt.NDArray[np.int64],
     a, b, c = pairs.a[ok], pairs.b[ok], pairs.cos[ok]
     bits = phash.distances(phashes[a], phashes[b])
     is_same = rule_holds("same", bits, c)
-    if shapes is not None:
-        is_same &= np.fromiter((same_shape(shapes[x], shapes[y]) for x, y in
-                                zip(a.tolist(), b.tolist(), strict=True)), bool, len(a))
+    if shapes is not None and is_same.any():
+        w = np.asarray([s[0] or 0 for s in shapes], np.float64)
+        h = np.asarray([s[1] or 0 for s in shapes], np.float64)
+        ratio = np.divide(w, h, out=np.zeros_like(w), where=(w > 0) & (h > 0))
+        ra, rb = ratio[a], ratio[b]
+        unknown = (ra == 0) | (rb == 0)
+        is_same &= unknown | (np.abs(ra - rb) <= SHAPE_TOLERANCE * np.maximum(ra, rb))
     for x, y in zip(a[is_same].tolist(), b[is_same].tolist(), strict=True):
         if (x, y) not in not_pairs:
             same.join(x, y)

@@ -122,11 +122,15 @@ class DuplicateService:
             model_id = self._model.id
         except PhotoclipError:
             return np.zeros(0, np.int64), np.zeros((0, 1), np.float32)
+        known = np.fromiter(rows, np.int64, len(rows))  # (photo ids, ascending)
+        order = np.argsort(known)
+        known, at = known[order], np.fromiter(rows.values(), np.int64, len(rows))[order]
         out_rows, parts = [], []
         for ids, mat in self._catalog.iter_vectors(model_id):
-            keep = np.fromiter((i in rows for i in ids.tolist()), bool, len(ids))
+            pos = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+            keep = known[pos] == ids
             if keep.any():
-                out_rows.append(np.fromiter((rows[i] for i in ids[keep].tolist()), np.int64))
+                out_rows.append(at[pos[keep]])
                 parts.append(np.ascontiguousarray(mat[keep]))
         if not parts:
             return np.zeros(0, np.int64), np.zeros((0, 1), np.float32)
