@@ -7,6 +7,7 @@ Runs in a temporary folder (never in the checkout, so nothing can be imported fr
 tree) with a fresh data folder and the fixture CLIP (``local-dir:$PHOTOCLIP_SHARED/models/
 cifar-clip``, default ../shared beside the checkout): add, index, search, similar, tag set
 create/apply and a ``tag:`` search, a starter set, category create/add/show, XMP export,
+duplicates found, resolved to the trash and undone,
 every photo format (``--samples``: HEIC, AVIF, JPEG 2000, WebP, TIFF, PNG, DNG, a RAW + JPEG
 pair, written by tests/samples.py with a Python that has pillow-heif and pidng),
 status, ``--help`` of every command and action, a closed pipe, and (``--gui``) the window
@@ -116,6 +117,28 @@ def cli_flow(run: Runner, pictures: Path, model: str, formats: int = 0) -> None:
     check(any(p.suffix == ".xmp" for p in (pictures / "horse").iterdir()), "xmp export")
     status = run.json("status")
     check(isinstance(status, dict) and status, f"status: {status}")
+
+
+def duplicates_flow(run: Runner, pictures: Path, trash: Path, formats: int) -> None:
+    """A byte copy (and, with the samples, the truck in every format) found as duplicates,
+    resolved to the system trash (send2trash, as packaged), and brought back by undo."""
+    ship = sorted(p for p in (pictures / "ship").iterdir() if p.suffix == ".jpg")[0]
+    copy = pictures / "copies" / "ship copy.jpg"
+    copy.parent.mkdir()
+    shutil.copy(ship, copy)
+    run("index")
+    groups = run.json("duplicates")["groups"]
+    check(any(g["kind"] == "same" and sorted(g["photos"]) == sorted([str(ship), str(copy)])
+              for g in groups), f"duplicates: {groups}")
+    if formats:  # the same truck as HEIC, AVIF, JPEG 2000, WebP, PNG...: one photo
+        check(any(sum(Path(p).parent.name == "formats" for p in g["photos"]) >= 4
+                  for g in groups), f"the truck in every format is not one group: {groups}")
+    run("duplicates", "resolve", "--trash", "--yes")
+    check(not copy.exists() and (trash / "files" / copy.name).exists(),
+          f"resolve: {copy} not in the trash {trash}")
+    check(run.json("duplicates")["groups"] == [], "resolved groups came back")
+    run("duplicates", "undo")
+    check(copy.exists(), "undo did not bring the copy back from the trash")
 
 
 def help_everywhere(run: Runner) -> int:
@@ -243,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"smoke test: {', '.join(sorted(p.name for p in out.iterdir()))}")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PHOTOCLIP_", "PYTHON")) and k != "VIRTUAL_ENV"}
-    env.update(PHOTOCLIP_HOME=str(home), HOME=str(work / "user"), PYTHONNOUSERSITE="1")
+    env.update(PHOTOCLIP_HOME=str(home), HOME=str(work / "user"), PYTHONNOUSERSITE="1",
+               XDG_DATA_HOME=str(work / "user" / "share"))  # (the trash duplicates go to)
+    (work / "user").mkdir()  # (a home folder, as every user has: the trash is found from it)
     run = Runner(exe, work, env)
     t = time.perf_counter()
     try:
@@ -255,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"photoclip imported from {where.strip()}")
         check(run("--version").stdout.startswith("PhotoCLIP "), "--version")
         cli_flow(run, pictures, f"local-dir:{model}", formats)
+        duplicates_flow(run, pictures, work / "user" / "share" / "Trash", formats)
         helped = help_everywhere(run)
         closed_pipe(run)
         t_search = []
