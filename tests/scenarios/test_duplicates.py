@@ -184,3 +184,17 @@ def test_the_cli_forms_scripts_rely_on(library, cifar_spec, capsys, monkeypatch)
     assert kinds["cropped"][1].exists()
     assert cli([*spec, "duplicates", "undo"]) == 1
     assert "no resolution" in capsys.readouterr().err.lower()
+
+
+def test_a_library_indexed_before_hashes_were_kept_finds_its_duplicates(library):
+    """Photos indexed before migration 8 have no perceptual hash: the first search for
+    duplicates reads them once and keeps the hashes."""
+    lib, _, kinds = library
+    conn = lib.catalog.conn
+    conn.execute("UPDATE photos SET phash=NULL")  # (what migration 8 leaves)
+    groups = _groups(lib)
+    assert len(groups) == 5
+    assert conn.execute("SELECT COUNT(*) FROM photos WHERE phash IS NULL").fetchone()[0] == 0
+    kinds["half size"][1].unlink()  # a file gone since: the rest are still found
+    conn.execute("UPDATE photos SET phash=NULL")
+    assert len(_groups(lib)) == 4
