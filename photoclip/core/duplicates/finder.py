@@ -233,9 +233,9 @@ def group(n: int, hashes: list[str | None], phashes: npt.NDArray[np.int64],
     bits = phash.distances(phashes[a], phashes[b])
     is_same = rule_holds("same", bits, c)
     if shapes is not None and is_same.any():
-        w = np.asarray([s[0] or 0 for s in shapes], np.float64)
-        h = np.asarray([s[1] or 0 for s in shapes], np.float64)
-        ratio = np.divide(w, h, out=np.zeros_like(w), where=(w > 0) & (h > 0))
+        wide = np.asarray([s[0] or 0 for s in shapes], np.float64)
+        high = np.asarray([s[1] or 0 for s in shapes], np.float64)
+        ratio = np.divide(wide, high, out=np.zeros_like(wide), where=(wide > 0) & (high > 0))
         ra, rb = ratio[a], ratio[b]
         unknown = (ra == 0) | (rb == 0)
         is_same &= unknown | (np.abs(ra - rb) <= SHAPE_TOLERANCE * np.maximum(ra, rb))
