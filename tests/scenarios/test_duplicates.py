@@ -198,3 +198,16 @@ def test_a_library_indexed_before_hashes_were_kept_finds_its_duplicates(library)
     kinds["half size"][1].unlink()  # a file gone since: the rest are still found
     conn.execute("UPDATE photos SET phash=NULL")
     assert len(_groups(lib)) == 4
+
+
+def test_a_first_index_counts_each_copy_once_one_by_one_or_in_one_pass(library, monkeypatch):
+    from photoclip.core.duplicates import service
+
+    lib, _, _ = library
+    counted = []
+    for one_by_one in (10_000, 0):  # (a first index of a big library takes one pass)
+        monkeypatch.setattr(service, "FLAG_ONE_BY_ONE", one_by_one)
+        lib.catalog.set_meta(service.FLAGGED_REV, "-1")  # (as before the first index)
+        counted.append(lib.duplicates.flag_new())
+    assert counted == [5, 5]
+    assert lib.duplicates.flag_new() == 0  # (nothing new since)

@@ -47,6 +47,7 @@ ACTIONS = ("trash", "mark", "distinct")
 _PHASH_SIDE = 256  # decoded at least this small side for a hash computed after indexing
 SHARPNESS_SIDE = 512
 FLAGGED_REV = "duplicates_flagged_rev"
+FLAG_ONE_BY_ONE = 500  # more new photos than this: one pass over the library instead
 
 
 class NothingToUndo(PhotoclipError):
@@ -284,6 +285,8 @@ class DuplicateService:
         cat.set_meta_quietly(FLAGGED_REV, str(now))
         if not len(ids):
             return 0
+        if len(ids) > FLAG_ONE_BY_ONE:  # (a first index: one pass over the library)
+            return self._flag_all(set(ids.tolist()))
         facts = {f.id: f for f in self.store.facts_of(ids.tolist())}
         index = self._index.loaded or self._index.index
         flagged = 0
@@ -308,6 +311,26 @@ class DuplicateService:
                             (f.width, f.height), (other.width, other.height)):
                     flagged += 1
                     break
+        return flagged
+
+    def _flag_all(self, new: set[int]) -> int:
+        """flag_new for many new photos: the library's "same photo" groups in one pass (no
+        hashing of older photos: those without a hash are left to a search for duplicates),
+        counting each new photo whose group holds a photo catalogued before it."""
+        facts = self.store.photos(None)
+        rows = {f.id: i for i, f in enumerate(facts)}
+        vec_rows, vecs = self._vectors(rows)
+        pairs = finder.near_pairs(vecs)
+        pairs = finder.Pairs(vec_rows[pairs.a], vec_rows[pairs.b], pairs.cos)
+        found = finder.group(
+            len(facts), [f.content_hash for f in facts],
+            np.asarray([f.phash or 0 for f in facts], np.int64),
+            np.asarray([f.phash is not None for f in facts], bool), pairs, similar=False,
+            shapes=[(f.width, f.height) for f in facts])
+        flagged = 0
+        for g in found:
+            ids = sorted(facts[r].id for r in g.rows)
+            flagged += sum(1 for i in ids[1:] if i in new)
         return flagged
 
 
