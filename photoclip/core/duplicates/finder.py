@@ -61,19 +61,17 @@ def near_pairs(vecs: npt.NDArray[np.float32], k: int = NEIGHBOURS, floor: float 
     n = len(vecs)
     if n < 2:
         return _pairs([], [], [])
-    if n <= EXACT_MAX:
-        parts = list(_exact(vecs, k, floor, progress))
-    else:
-        parts = list(_inverted(vecs, k, floor, progress, seed))
-    if not parts:
+    blocks = _exact(vecs, k, floor, progress) if n <= EXACT_MAX else \
+        _inverted(vecs, k, floor, progress, seed)
+    keys, cos = [], []
+    for a, b, c in blocks:  # (each pair once, as one int64 key: a million photos' pairs
+        keys.append(np.minimum(a, b) * n + np.maximum(a, b))  # take 12 bytes each, not 40)
+        cos.append(c)
+    if not keys:
         return _pairs([], [], [])
-    a = np.concatenate([p[0] for p in parts])
-    b = np.concatenate([p[1] for p in parts])
-    c = np.concatenate([p[2] for p in parts])
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    key = lo * n + hi
-    _, first = np.unique(key, return_index=True)
-    return Pairs(lo[first], hi[first], c[first])
+    key, first = np.unique(np.concatenate(keys), return_index=True)
+    del keys
+    return Pairs(key // n, key % n, np.concatenate(cos)[first])
 
 
 def _pairs(a: list[int], b: list[int], c: list[float]) -> Pairs:
