@@ -5,7 +5,9 @@
 - ``folders`` and ``status_text``: the sidebar's folders and what the status bar says;
 - ``tagsets`` and ``categories``: their sidebar sections and photo menus;
 - ``settings``: the settings dialog and the library move; ``desktop_actions``: open /
-  show in folder.
+  show in folder;
+- ``duplicates``: the Duplicates dialog (the top row's button, Ctrl+D, the status bar's
+  "new duplicates" after an index run).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from photoclip.core.search.searcher import Filters
 from photoclip.gui import categories, executors
 from photoclip.gui.bridge import WorkerBridge
 from photoclip.gui.dialogs import FailuresDialog, ModelPanel, paths_whole, unexpected_text
+from photoclip.gui.duplicates import DuplicatesDialog
 from photoclip.gui.executors import run_task
 from photoclip.gui.file_urls import shown
 from photoclip.gui.filters import FilterBar
@@ -75,6 +78,11 @@ class MainWindow(QMainWindow):
 
         self.info_pool = executors.library_pool()
         self.edit_pool = executors.edit_pool()
+        # finding duplicates (hashing the photos indexed before hashes were kept can take
+        # minutes): apart, so the sidebars never wait behind it
+        self.duplicates_pool = executors.library_pool()
+        self.duplicates_dialog: DuplicatesDialog | None = None
+        self.new_duplicates = 0  # found by index runs since Duplicates was last opened
         self._refreshing = False
         self._folders: list = []
         self.worker_status: WorkerStatus | None = None
@@ -118,9 +126,15 @@ class MainWindow(QMainWindow):
         settings_btn.setText("⚙")
         settings_btn.setToolTip("Settings")
         settings_btn.clicked.connect(self.open_settings)
+        self.duplicates_btn = duplicates_btn = QToolButton()
+        duplicates_btn.setText("Duplicates…")
+        duplicates_btn.setToolTip("Find the same photo saved more than once, and choose "
+                                  "which to keep (Ctrl+D)")
+        duplicates_btn.clicked.connect(self.open_duplicates)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.filter_bar)
+        top.addWidget(duplicates_btn)
         top.addWidget(settings_btn)
 
         self.banner = QWidget()
@@ -195,6 +209,7 @@ class MainWindow(QMainWindow):
         self.bar = StatusWidgets(self.statusBar(), self.view.zoom)
         self.bar.pause.toggled.connect(self._toggle_pause)
         self.bar.failures.clicked.connect(self.show_failures)
+        self.bar.duplicates.clicked.connect(self.open_duplicates)
         self.bar.zoom.valueChanged.connect(self.view.set_zoom)
         self.state_label, self.zoom = self.bar.label, self.bar.zoom
 
@@ -208,6 +223,9 @@ class MainWindow(QMainWindow):
         find_similar = QAction("Find similar", self, shortcut=QKeySequence("Ctrl+Shift+F"))
         find_similar.triggered.connect(self._similar_current)
         self.addAction(find_similar)
+        duplicates = QAction("Duplicates…", self, shortcut=QKeySequence("Ctrl+D"))
+        duplicates.triggered.connect(self.open_duplicates)
+        self.addAction(duplicates)
         quit_action = QAction("Quit", self)
         # (Ctrl+Q everywhere: Windows has no standard Quit key; where the standard one is Ctrl+Q
         # too, binding it twice made Qt call the shortcut ambiguous and do nothing)
@@ -591,6 +609,9 @@ class MainWindow(QMainWindow):
         self.category_panel.refresh()
 
     def _on_worker_report(self, report) -> None:
+        if report.duplicates:
+            self.new_duplicates += report.duplicates
+            self.bar.show_duplicates(self.new_duplicates)
         if (report.encoded or report.catalogued or report.removed or report.moved
                 or report.reused):
             self.refresh_folders()
@@ -605,6 +626,36 @@ class MainWindow(QMainWindow):
             FailuresDialog(failures, self).exec()
 
         run_task(self.info_pool, self.library.folders.failures, shown)
+
+    # -- duplicates --------------------------------------------------------------------------
+
+    def open_duplicates(self) -> DuplicatesDialog:
+        """The Duplicates dialog (one: raised if open; with new duplicates found since it
+        opened, it looks again)."""
+        dlg = self.duplicates_dialog
+        new, self.new_duplicates = self.new_duplicates, 0
+        self.bar.show_duplicates(0)
+        if dlg is not None and dlg.isVisible():
+            if new:
+                dlg.find()
+        else:
+            if dlg is not None:  # (closed: a fresh one finds what is there now)
+                dlg.deleteLater()
+            dlg = DuplicatesDialog(self.library, self.duplicates_pool, self.info_pool,
+                                   self.edit_pool, cache_home() / "thumbnails", self)
+            dlg.changed.connect(self._duplicates_changed)
+            self.duplicates_dialog = dlg
+            dlg.show()
+        dlg.raise_()
+        dlg.activateWindow()
+        return dlg
+
+    def _duplicates_changed(self) -> None:
+        """Duplicates resolved or brought back: the grid, the folders and the sidebars
+        follow, as after an index run."""
+        self.refresh_folders()
+        self._photos_gone()
+        self.run_search(keep_view=True)
 
     def _toggle_pause(self, paused: bool) -> None:
         if paused:
@@ -662,6 +713,10 @@ class MainWindow(QMainWindow):
         self.bridge.stop()
         self.thumbs.shutdown()
         self.search.cleanup()
+        if self.duplicates_dialog is not None:
+            self.duplicates_dialog.close()
+            self.duplicates_dialog.shutdown()  # (a find running stops at its next progress)
+        self.duplicates_pool.shutdown(wait=True, cancel_futures=True)
         self.edit_pool.shutdown(wait=True)  # (the user's last edits are written)
         self.info_pool.shutdown(wait=True, cancel_futures=True)
         self.search_pool.shutdown(wait=True, cancel_futures=True)
