@@ -3,6 +3,9 @@ with openbox installed, windows get a window manager and are captured with their
 
     xvfb-run -a -s "-screen 0 1700x1100x24" .venv/bin/python docs/make_screenshots.py
 
+Names of shots after it take only those (of the ones that can be taken alone: duplicates),
+e.g. ``docs/make_screenshots.py duplicates``.
+
 Uses the fixture model, ../shared/photos/library and the CIFAR-10 sample, copied into a
 temporary folder (the copies get capture dates spread over two years, so browsing shows its
 month sections); the data folder is temporary too.
@@ -82,8 +85,44 @@ def dated_copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+def duplicates_shot(app, window, lib, pictures: Path) -> None:
+    """The Duplicates dialog on copies of a few of the photos, as a phone backup and
+    exports leave them: a byte copy and a smaller re-saved copy of one, a PNG of another, a
+    light crop of a third (a near-identical shot)."""
+    from PIL import Image
+
+    backup = pictures / "Phone backup"
+    backup.mkdir(exist_ok=True)
+    horses = Image.open(pictures / "horses.jpg").convert("RGB")
+    shutil.copy(pictures / "horses.jpg", backup / "IMG_2041.jpg")
+    horses.resize((horses.width // 2, horses.height // 2)).save(
+        backup / "horses (1).jpg", quality=70)
+    Image.open(pictures / "eagle.jpg").convert("RGB").save(backup / "eagle.png")
+    giraffe = Image.open(pictures / "giraffe.jpg").convert("RGB")
+    w, h = giraffe.size
+    giraffe.crop((int(w * 0.06), 0, w, int(h * 0.97))).save(backup / "giraffe-edit.jpg",
+                                                              quality=90)
+    lib.folders.index()
+    dlg = window.open_duplicates()
+    dlg.resize(1240, 700)
+    dlg.move(60, 60)
+    wait(app, lambda: dlg.scope.findData(str(pictures.resolve())) >= 0)
+    dlg.scope.setCurrentIndex(dlg.scope.findData(str(pictures.resolve())))  # (not CIFAR's)
+    dlg.similar.setChecked(True)
+    wait(app, lambda: not dlg.finding and dlg.list.count() >= 3)
+    row = next(i for i in range(dlg.list.count())
+               if dlg.list.item(i).text().startswith("The same photo · 3 photos"))
+    dlg.list.setCurrentRow(row)
+    wait(app, lambda: all(c.facts["sharpness"].text() != "Sharpness —"
+                          and not c.image.pixmap().isNull() for c in dlg.card_widgets()))
+    pump(app, 1.0)
+    shoot(app, dlg, "duplicates.png")
+    dlg.close()
+
+
 def main() -> int:
     configure_threads()
+    only = set(sys.argv[1:])  # (shots taken alone: duplicates)
     wm = window_manager()
     app = QApplication(sys.argv[:1])
     from photoclip.gui.dialogs import FirstRunDialog
@@ -101,6 +140,14 @@ def main() -> int:
     window.show()
     wait(app, lambda: window.model_ready)
     wait(app, lambda: window.model.shown > 0)
+    if only:
+        if "duplicates" in only:
+            duplicates_shot(app, window, lib, pictures)
+        window.close()
+        if wm is not None:
+            wm.terminate()
+        print(f"screenshots in {OUT}")
+        return 0
     pump(app, 3.0)  # thumbnails
     shoot(app, window, "grid-1600.png")  # the whole width used, month sections
     window.resize(1024, 700)
@@ -224,6 +271,7 @@ def main() -> int:
     pump(app, 1.0)
     shoot(app, review, "review.png")
     review.close()
+    duplicates_shot(app, window, lib, pictures)
     window.close()
 
     def no_model(*a, **k):
