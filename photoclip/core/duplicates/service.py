@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -113,7 +114,6 @@ class DuplicateService:
         """``group`` with every photo's sharpness measured (what the review shows)."""
         if all(m.sharpness is not None for m in group.members):
             return group
-        from dataclasses import replace
         return replace(group, members=tuple(
             m if m.sharpness is not None else replace(m, sharpness=sharpness(m.path))
             for m in group.members))
@@ -160,18 +160,23 @@ class DuplicateService:
                 log.info("no perceptual hash for %s: %s", facts[i].path, e)
                 return i, None
 
-        with ThreadPoolExecutor(self._threads) as pool:
+        pool = ThreadPoolExecutor(self._threads)
+        try:
             batch: list[tuple[int, int]] = []
             for i, h in pool.map(one, todo):
                 done += 1
                 if h is not None:
-                    facts[i] = facts[i].__class__(**{**facts[i].__dict__, "phash": h})
+                    facts[i] = replace(facts[i], phash=h)
                     batch.append((facts[i].id, h))
                 if len(batch) >= 256 or done == len(todo):
                     self.store.set_phashes(batch)  # (kept as it goes: a stop loses little)
                     batch = []
                 if progress and (done % 64 == 0 or done == len(todo)):
                     progress("Reading photos indexed before", done, len(todo))
+        except BaseException:  # (a progress callback that stops the search: the photos
+            pool.shutdown(wait=False, cancel_futures=True)  # queued are not read)
+            raise
+        pool.shutdown()
 
     # -- resolving -----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import threading
 from conftest import make_library, open_window, write_photos
 from PySide6.QtWidgets import QDialog, QMenu, QMessageBox
 
-SERVICES = ("folders", "search", "tags", "categories")
+SERVICES = ("folders", "search", "tags", "categories", "duplicates")
 
 
 def _record_threads(lib) -> list[str]:
