@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -241,7 +242,7 @@ class DuplicatesDialog(QDialog):
         self._tick.timeout.connect(self._show_progress)
         run_task(self.info, library.folders.list, self._fill_scopes)
         run_task(self.edits, library.duplicates.last, self._set_last)
-        self.find()
+        self.find_groups()
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -251,13 +252,13 @@ class DuplicatesDialog(QDialog):
         self.scope.setToolTip("Where to look for duplicates")
         self.scope.setMinimumWidth(220)
         self.scope.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.scope.currentIndexChanged.connect(lambda _i: self.find())
-        self.scope.activated.connect(lambda _i: self.list.setFocus())
+        self.scope.currentIndexChanged.connect(lambda _i: self.find_groups())
+        self.scope.activated.connect(self._focus_groups)
         self.similar = QCheckBox("Near-identical shots too (bursts, light crops)")
         self.similar.setToolTip("Also group photos that are not the same photo but nearly: "
                                 "shots of a burst, a light crop or edit. Look before you "
                                 "choose.")
-        self.similar.toggled.connect(lambda _on: self.find())
+        self.similar.toggled.connect(lambda _on: self.find_groups())
         self.trash = QRadioButton("Move the others to the Trash")
         self.trash.setToolTip("The photos not kept go to the system Trash (recoverable "
                               "there, or with Undo)")
@@ -293,9 +294,9 @@ class DuplicatesDialog(QDialog):
 
         # left: the groups
         self.header = QLabel()
-        self.list = QListWidget()
-        self.list.setMinimumWidth(260)
-        self.list.currentRowChanged.connect(lambda _r: self._current_changed())
+        self.groups_view = QListWidget()
+        self.groups_view.setMinimumWidth(260)
+        self.groups_view.currentRowChanged.connect(lambda _r: self._current_changed())
         self.resolve_all_btn = QPushButton("Resolve all as suggested…")
         self.resolve_all_btn.setToolTip("Keep the highlighted photo of every group (the one "
                                         "suggested, or the one you chose) and deal with the "
@@ -305,7 +306,7 @@ class DuplicatesDialog(QDialog):
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.header)
-        ll.addWidget(self.list, 1)
+        ll.addWidget(self.groups_view, 1)
         ll.addWidget(self.resolve_all_btn)
 
         # right: the current group's photos
@@ -315,12 +316,12 @@ class DuplicatesDialog(QDialog):
         self.cards.setContentsMargins(4, 4, 4, 4)
         self.cards.setSpacing(10)
         self.cards.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(self.cards_box)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.card_scroll = QScrollArea()
+        self.card_scroll.setWidget(self.cards_box)
+        self.card_scroll.setWidgetResizable(True)
+        self.card_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.card_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.card_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.resolve_btn = QPushButton()
         self.resolve_btn.clicked.connect(lambda: self.resolve_current())
         self.skip_btn = QPushButton("Skip (S)")
@@ -341,7 +342,7 @@ class DuplicatesDialog(QDialog):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.group_label)
-        rl.addWidget(self.scroll, 1)
+        rl.addWidget(self.card_scroll, 1)
         rl.addLayout(buttons)
         rl.addWidget(self.keys_hint)
 
@@ -358,9 +359,9 @@ class DuplicatesDialog(QDialog):
         self.pages.addWidget(self.empty)
 
         # the last resolution and what undo would take back
-        self.result = QLabel(wordWrap=True)
-        self.result.setTextFormat(Qt.TextFormat.RichText)
-        self.result.linkActivated.connect(lambda _link: self.undo())
+        self.result_line = QLabel(wordWrap=True)
+        self.result_line.setTextFormat(Qt.TextFormat.RichText)
+        self.result_line.linkActivated.connect(lambda _link: self.undo())
         self.problems = QLabel(wordWrap=True)
         self.problems.setStyleSheet("color: #b3261e;")
         self.problems.setVisible(False)
@@ -370,13 +371,13 @@ class DuplicatesDialog(QDialog):
         close.setToolTip("Esc")
         close.clicked.connect(self.close)
         bottom = QHBoxLayout()
-        bottom.addWidget(self.result, 1)
+        bottom.addWidget(self.result_line, 1)
         bottom.addWidget(self.undo_btn)
         bottom.addWidget(close)
-        for b in (self.resolve_btn, self.skip_btn, self.distinct_btn, self.undo_btn, close,
-                  self.resolve_all_btn):
-            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            b.setAutoDefault(False)  # (Enter resolves the group: no button takes it)
+        for btn in (self.resolve_btn, self.skip_btn, self.distinct_btn, self.undo_btn, close,
+                    self.resolve_all_btn):
+            btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            btn.setAutoDefault(False)  # (Enter resolves the group: no button takes it)
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -386,7 +387,10 @@ class DuplicatesDialog(QDialog):
         lay.addWidget(self.problems)
         lay.addLayout(bottom)
         self._set_last(None)
-        self.list.setFocus()
+        self.groups_view.setFocus()
+
+    def _focus_groups(self, _index: int = 0) -> None:
+        self.groups_view.setFocus()
 
     def _build_keys(self) -> None:
         keys: list[tuple[str | QKeySequence, Callable[[], None]]] = [
@@ -394,13 +398,13 @@ class DuplicatesDialog(QDialog):
             ("Return", self.resolve_current), ("Enter", self.resolve_current),
             ("S", self.skip), ("Space", self.skip), ("N", self.not_duplicates),
             ("Ctrl+Z", self.undo)]
-        keys += [(str(n), lambda n=n: self.choose_keep(n - 1)) for n in range(1, 10)]
+        keys += [(str(n), partial(self.choose_keep, n - 1)) for n in range(1, 10)]
         for key, fn in keys:
             QShortcut(QKeySequence(key), self, fn)
 
     # -- finding -----------------------------------------------------------------------------
 
-    def find(self) -> None:
+    def find_groups(self) -> None:
         """Look for duplicates again (scope, near-identical shots as now chosen), in the
         duplicates pool; a find still running is stopped at its next progress."""
         if self._closed:
@@ -453,7 +457,7 @@ class DuplicatesDialog(QDialog):
             return
         self._done_finding()
         keep = self._reselect or self.current_key()
-        row = self.list.currentRow()
+        row = self.groups_view.currentRow()
         self._reselect = None
         self.groups = [g for g in groups if group_key(g) not in self._gone]
         keys = {group_key(g) for g in self.groups}
@@ -476,14 +480,14 @@ class DuplicatesDialog(QDialog):
         self.state.setVisible(False)
 
     def _fill_list(self, keep: Key | None, row: int) -> None:
-        self.list.blockSignals(True)
-        self.list.clear()
+        self.groups_view.blockSignals(True)
+        self.groups_view.clear()
         for g in self.groups:
             item = QListWidgetItem(group_title(g))
             item.setData(KEY_ROLE, group_key(g))
             item.setToolTip("\n".join(shown(m.path) for m in g.members))
-            self.list.addItem(item)
-        self.list.blockSignals(False)
+            self.groups_view.addItem(item)
+        self.groups_view.blockSignals(False)
         target = next((i for i, g in enumerate(self.groups) if group_key(g) == keep), None)
         if target is None and self.groups:
             target = max(0, min(row, len(self.groups) - 1))
@@ -491,8 +495,8 @@ class DuplicatesDialog(QDialog):
         if target is None:
             self._current_changed()
         else:
-            self.list.setCurrentRow(target)  # (shows it)
-            if self.list.currentRow() == target:
+            self.groups_view.setCurrentRow(target)  # (shows it)
+            if self.groups_view.currentRow() == target:
                 self._current_changed()
 
     def _show_count(self) -> None:
@@ -523,12 +527,12 @@ class DuplicatesDialog(QDialog):
     # -- the current group -------------------------------------------------------------------
 
     def current_key(self) -> Key | None:
-        item = self.list.currentItem()
+        item = self.groups_view.currentItem()
         return item.data(KEY_ROLE) if item is not None else None
 
     def _base(self) -> Group | None:
         """The current group as found: the cards' order, the suggested photo first."""
-        row = self.list.currentRow()
+        row = self.groups_view.currentRow()
         return self.groups[row] if 0 <= row < len(self.groups) else None
 
     def current_group(self) -> Group | None:
@@ -554,18 +558,19 @@ class DuplicatesDialog(QDialog):
         self._make_cards(g)
         self._show_group()
         self._sharpen(g)
-        self.scroll.horizontalScrollBar().setValue(0)
+        self.card_scroll.horizontalScrollBar().setValue(0)
         if self.keep_index:  # (chosen before: in view once the cards are laid out)
             QTimer.singleShot(0, self, self._scroll_to_kept)
 
     def _scroll_to_kept(self) -> None:
         cards = self.card_widgets()
         if 0 <= self.keep_index < len(cards):
-            self.scroll.ensureWidgetVisible(cards[self.keep_index])
+            self.card_scroll.ensureWidgetVisible(cards[self.keep_index])
 
     def _make_cards(self, g: Group) -> None:
         while self.cards.count() > 1:  # (the stretch at the end stays)
-            w = self.cards.takeAt(0).widget()
+            item = self.cards.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.hide()  # (deleted when the event loop next runs: not shown till then)
                 w.deleteLater()
@@ -576,8 +581,8 @@ class DuplicatesDialog(QDialog):
         self._fill_cards(g)
 
     def card_widgets(self) -> list[PhotoCard]:
-        return [w for i in range(self.cards.count())
-                if isinstance(w := self.cards.itemAt(i).widget(), PhotoCard)]
+        items = (self.cards.itemAt(i) for i in range(self.cards.count()))
+        return [w for it in items if it is not None and isinstance(w := it.widget(), PhotoCard)]
 
     def _fill_cards(self, g: Group) -> None:
         ms = g.members
@@ -612,7 +617,7 @@ class DuplicatesDialog(QDialog):
         self.resolve_btn.setToolTip("Keep the highlighted photo (it gets the others' tags and "
                                     "category examples) and go to the next group")
         self.resolve_btn.setEnabled(True)
-        row = self.list.currentRow()
+        row = self.groups_view.currentRow()
         if g.kind == SAME:
             what = ("These files are the same photo (copied, re-saved, resized, converted "
                     "or rotated).")
@@ -685,7 +690,7 @@ class DuplicatesDialog(QDialog):
     def skip(self) -> None:
         """The next group (after the last: the first again)."""
         if self.groups:
-            self.list.setCurrentRow((self.list.currentRow() + 1) % len(self.groups))
+            self.groups_view.setCurrentRow((self.groups_view.currentRow() + 1) % len(self.groups))
 
     def not_duplicates(self) -> None:
         self.resolve_current("distinct")
@@ -729,12 +734,12 @@ class DuplicatesDialog(QDialog):
     def _resolve(self, groups: list[Group], action: str) -> None:
         keys = [group_key(g) for g in groups]
         self._gone.update(keys)
-        row = self.list.currentRow()
+        row = self.groups_view.currentRow()
         self.groups = [g for g in self.groups if group_key(g) not in self._gone]
         self._fill_list(None, row)
         self.resolving += 1
         n = sum(len(g.others) for g in groups)
-        self.result.setText({"trash": f"Moving {plural(n, 'photo')} to the Trash…",
+        self.result_line.setText({"trash": f"Moving {plural(n, 'photo')} to the Trash…",
                              "mark": f"Marking {plural(n, 'photo')} as duplicates…",
                              "distinct": "Keeping them as not duplicates…"}[action])
         self.problems.setVisible(False)
@@ -754,20 +759,20 @@ class DuplicatesDialog(QDialog):
             if self._closed:
                 return
             self._set_last(last)
-            self.result.setText(resolution_text(r, last is not None))
+            self.result_line.setText(resolution_text(r, last is not None))
             self._show_problems(r.problems)
             if r.problems:  # (a group left whole comes back)
                 self._gone.difference_update(keys)
-                self.find()
+                self.find_groups()
 
         def failed(e: Exception) -> None:
             self.resolving -= 1
             if not isValid(self) or self._closed:
                 return
-            self.result.setText("")
+            self.result_line.setText("")
             self._show_problems([unexpected_text(e)])
             self._gone.difference_update(keys)
-            self.find()
+            self.find_groups()
 
         run_task(self.edits, work, done, failed)
 
@@ -778,7 +783,7 @@ class DuplicatesDialog(QDialog):
             return
         lib = self.library
         self.resolving += 1
-        self.result.setText("Undoing…")
+        self.result_line.setText("Undoing…")
         self.problems.setVisible(False)
         self.undo_btn.setEnabled(False)
         back = self._last_keys
@@ -795,19 +800,19 @@ class DuplicatesDialog(QDialog):
             if self._closed:
                 return
             self._set_last(last)
-            self.result.setText(undone_text(u))
+            self.result_line.setText(undone_text(u))
             self._show_problems(u.problems)
             self._gone.clear()
             self._reselect = back[0] if back else None
             self._last_keys = []
-            self.find()
+            self.find_groups()
 
         def failed(e: Exception) -> None:
             self.resolving -= 1
             if not isValid(self) or self._closed:
                 return
             if isinstance(e, NothingToUndo):
-                self.result.setText("Nothing to undo.")
+                self.result_line.setText("Nothing to undo.")
                 self._set_last(None)
             else:
                 self._show_problems([unexpected_text(e)])

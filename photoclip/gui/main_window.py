@@ -637,7 +637,7 @@ class MainWindow(QMainWindow):
         self.bar.show_duplicates(0)
         if dlg is not None and dlg.isVisible():
             if new:
-                dlg.find()
+                dlg.find_groups()
         else:
             if dlg is not None:  # (closed: a fresh one finds what is there now)
                 dlg.deleteLater()

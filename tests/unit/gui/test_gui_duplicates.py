@@ -93,17 +93,18 @@ def open_dialog(qtbot, w):
 
 
 def listed(dlg) -> set[frozenset[str]]:
-    return {dlg.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dlg.list.count())}
+    view = dlg.groups_view
+    return {view.item(i).data(Qt.ItemDataRole.UserRole) for i in range(view.count())}
 
 
 def show_group(qtbot, dlg, key: frozenset[str]) -> None:
     """Click the group in the list."""
-    row = next(i for i in range(dlg.list.count())
-               if dlg.list.item(i).data(Qt.ItemDataRole.UserRole) == key)
-    item = dlg.list.item(row)
-    dlg.list.scrollToItem(item)
-    qtbot.mouseClick(dlg.list.viewport(), Qt.MouseButton.LeftButton,
-                     pos=dlg.list.visualItemRect(item).center())
+    row = next(i for i in range(dlg.groups_view.count())
+               if dlg.groups_view.item(i).data(Qt.ItemDataRole.UserRole) == key)
+    item = dlg.groups_view.item(row)
+    dlg.groups_view.scrollToItem(item)
+    qtbot.mouseClick(dlg.groups_view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=dlg.groups_view.visualItemRect(item).center())
     assert dlg.current_key() == key
 
 
@@ -130,7 +131,7 @@ def test_duplicates_lists_each_copy_with_its_original_suggested(qtbot, dup):
     assert dlg.windowTitle() == "Duplicates" and not dlg.isModal()
     assert listed(dlg) == {pair(kinds, k) for k in SAME_KINDS}  # (not the crop: not the same)
     assert dlg.header.text() == "<b>5 groups</b> · 5 photos could go"
-    assert dlg.list.item(0).text().startswith("The same photo · 2 photos · ")
+    assert dlg.groups_view.item(0).text().startswith("The same photo · 2 photos · ")
     for k in SAME_KINDS:
         show_group(qtbot, dlg, pair(kinds, k))
         card = kept_card(dlg)
@@ -155,7 +156,7 @@ def test_duplicates_lists_each_copy_with_its_original_suggested(qtbot, dup):
                     timeout=T)
     assert listed(dlg) == {pair(kinds, k) for k in (*SAME_KINDS, "cropped")}
     show_group(qtbot, dlg, pair(kinds, "cropped"))
-    assert dlg.list.currentItem().text().startswith("Near-identical · 2 photos")
+    assert dlg.groups_view.currentItem().text().startswith("Near-identical · 2 photos")
     # one folder as the scope: the library's only folder, so the same groups
     qtbot.waitUntil(lambda: dlg.scope.count() == 2, timeout=T)
     assert dlg.scope.itemText(0) == "Whole library"
@@ -189,12 +190,12 @@ def test_right_enter_keeps_the_copy_trashes_the_original_and_ctrl_z_brings_it_ba
     assert kept_card(dlg).reason.text() == "Chosen by you"
     qtbot.keyClick(dlg, Qt.Key.Key_Return)
     # the group leaves the list at once, the next one shows
-    assert pair(kinds, "re-saved") not in listed(dlg) and dlg.list.count() == 4
+    assert pair(kinds, "re-saved") not in listed(dlg) and dlg.groups_view.count() == 4
     assert dlg.current_key() is not None
-    qtbot.waitUntil(lambda: "moved to the Trash" in dlg.result.text(), timeout=T)
-    assert dlg.result.text().startswith(
+    qtbot.waitUntil(lambda: "moved to the Trash" in dlg.result_line.text(), timeout=T)
+    assert dlg.result_line.text().startswith(
         "1 photo moved to the Trash; the kept photo inherited 1 tag")
-    assert "Undo" in dlg.result.text()
+    assert "Undo" in dlg.result_line.text()
     assert not original.exists() and copy.exists()
     (trashed,) = set(trash_files().iterdir()) - before
     assert trashed.name.startswith(original.stem)
@@ -208,8 +209,8 @@ def test_right_enter_keeps_the_copy_trashes_the_original_and_ctrl_z_brings_it_ba
 
     # Ctrl+Z: the original is back from the trash, in the grid, and its group shows again
     qtbot.keyClick(dlg, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: dlg.result.text().startswith("Undone"), timeout=T)
-    assert dlg.result.text() == "Undone: 1 photo back from the Trash."
+    qtbot.waitUntil(lambda: dlg.result_line.text().startswith("Undone"), timeout=T)
+    assert dlg.result_line.text() == "Undone: 1 photo back from the Trash."
     assert original.exists() and not trashed.exists()
     qtbot.waitUntil(lambda: not dlg.finding and pair(kinds, "re-saved") in listed(dlg),
                     timeout=T)
@@ -231,12 +232,12 @@ def test_digits_skip_and_not_duplicates_which_is_remembered(qtbot, dup):
     assert kept_card(dlg).reason.text().startswith("Suggested")
     qtbot.keyClick(dlg, Qt.Key.Key_S)
     second = dlg.current_key()
-    assert second != first and dlg.list.count() == 5  # (skipped, not resolved)
+    assert second != first and dlg.groups_view.count() == 5  # (skipped, not resolved)
     qtbot.keyClick(dlg, Qt.Key.Key_Space)
     assert dlg.current_key() not in (first, second)
     show_group(qtbot, dlg, pair(kinds, "png"))
     qtbot.keyClick(dlg, Qt.Key.Key_N)
-    qtbot.waitUntil(lambda: "not duplicates" in dlg.result.text(), timeout=T)
+    qtbot.waitUntil(lambda: "not duplicates" in dlg.result_line.text(), timeout=T)
     assert all(p.exists() for p in kinds["png"])
     assert pair(kinds, "png") not in listed(dlg)
     qtbot.keyClick(dlg, Qt.Key.Key_Escape)
@@ -257,7 +258,7 @@ def test_only_mark_keeps_the_file_and_marks_it(qtbot, dup):
     assert next(c for c in dlg.card_widgets() if not c.property("keep")).badge.text() == \
         "Marked as duplicate"
     qtbot.keyClick(dlg, Qt.Key.Key_Enter)
-    qtbot.waitUntil(lambda: "marked as duplicates" in dlg.result.text(), timeout=T)
+    qtbot.waitUntil(lambda: "marked as duplicates" in dlg.result_line.text(), timeout=T)
     assert original.exists() and copy.exists()
     with calls.quiet():
         assert "duplicate" in {t.name for t in lib.tags.photo_tags(str(copy))}
@@ -274,12 +275,12 @@ def test_resolve_all_asks_first_and_says_how_many_files_go_where(qtbot, dup, mon
     dlg = open_dialog(qtbot, w)
     qtbot.mouseClick(dlg.resolve_all_btn, Qt.MouseButton.LeftButton)
     assert "move the other 5 photos to the Trash" in asked[0] and "5 groups" in asked[0]
-    assert dlg.list.count() == 5 and all(p.exists() for k in SAME_KINDS for p in kinds[k])
+    assert dlg.groups_view.count() == 5 and all(p.exists() for k in SAME_KINDS for p in kinds[k])
     answer[0] = QMessageBox.StandardButton.Yes
     qtbot.mouseClick(dlg.resolve_all_btn, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "5 photos moved to the Trash" in dlg.result.text(), timeout=T)
+    qtbot.waitUntil(lambda: "5 photos moved to the Trash" in dlg.result_line.text(), timeout=T)
     assert all(kinds[k][0].exists() and not kinds[k][1].exists() for k in SAME_KINDS)
-    assert dlg.list.count() == 0
+    assert dlg.groups_view.count() == 0
     assert dlg.empty.isVisible() and dlg.empty.text().startswith(
         "No duplicates in the whole library.")
     assert "Near-identical shots too" in dlg.empty.text()
@@ -299,7 +300,7 @@ def test_new_copies_found_by_indexing_show_in_the_status_bar(qtbot, dup):
     dlg = w.duplicates_dialog
     assert dlg.isVisible() and not button.isVisible()
     qtbot.waitUntil(lambda: not dlg.finding, timeout=T)
-    assert dlg.list.item(0).text().startswith("The same photo · 3 photos")
+    assert dlg.groups_view.item(0).text().startswith("The same photo · 3 photos")
 
 
 def test_a_copy_that_cannot_go_to_the_trash_is_said_and_its_group_stays(qtbot, dup):
@@ -310,7 +311,7 @@ def test_a_copy_that_cannot_go_to_the_trash_is_said_and_its_group_stays(qtbot, d
     copy.unlink()  # (gone behind the library's back: no watcher here)
     qtbot.keyClick(dlg, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dlg.problems.isVisible(), timeout=T)
-    assert dlg.result.text() == "Nothing was moved to the Trash; 1 problem (below)"
+    assert dlg.result_line.text() == "Nothing was moved to the Trash; 1 problem (below)"
     assert copy.name in dlg.problems.text() and "is not there any more" in dlg.problems.text()
     assert original.exists()
     qtbot.waitUntil(lambda: not dlg.finding and pair(kinds, "png") in listed(dlg), timeout=T)
