@@ -32,6 +32,10 @@ TEST_TRASH_HOME = Path(tempfile.mkdtemp(prefix="photoclip-test-xdg-"))
 os.environ["XDG_DATA_HOME"] = str(TEST_TRASH_HOME)
 
 
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(TEST_TRASH_HOME, ignore_errors=True)
+
+
 def trash_files() -> Path:
     """Where the files moved to the (test) trash lie."""
     return TEST_TRASH_HOME / "Trash" / "files"
