@@ -27,8 +27,11 @@ CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                  "ship", "truck"]
 
 # The system trash that duplicates go to (send2trash reads XDG_DATA_HOME when first imported):
-# one per test process, never the user's own. Child processes inherit it.
-TEST_TRASH_HOME = Path(tempfile.mkdtemp(prefix="photoclip-test-xdg-"))
+# one per test process, never the user's own. Child processes inherit it. Named by the process
+# (not mkdtemp): this file runs twice in a process, as pytest's "conftest" and as the
+# "tests.conftest" test modules import, and both must name the same trash.
+TEST_TRASH_HOME = Path(tempfile.gettempdir()) / f"photoclip-test-xdg-{os.getpid()}"
+TEST_TRASH_HOME.mkdir(mode=0o700, exist_ok=True)
 os.environ["XDG_DATA_HOME"] = str(TEST_TRASH_HOME)
 
 
