@@ -280,13 +280,16 @@ class FolderService:
                     report.removed += self._catalog.forget_displaced()
                     backup_if_due(self._catalog)  # a rolling daily backup of a good state
             finally:
-                if indexer.index_changed:
-                    self._index.mark_dirty()
-                    self._index.save()
+                self._save_index_if_changed(indexer)
             # (also when nothing was indexed: an apply that was interrupted, or a model
             # switched back, catches up by itself)
             self._after_index(report)
         return report
+
+    def _save_index_if_changed(self, indexer: Indexer) -> None:
+        if indexer.index_changed:
+            self._index.mark_dirty()
+            self._index.save()
 
     def index_paths(self, paths: Sequence[str]) -> Report:
         """Bring these files' rows in step with the disk now (files put back by an undo),
@@ -307,9 +310,7 @@ class FolderService:
                     plan = indexer.plan_paths(folder, sorted(ps))
                     report.merge(indexer.run(plan, remove_missing=False))
             finally:
-                if indexer.index_changed:
-                    self._index.mark_dirty()
-                    self._index.save()
+                self._save_index_if_changed(indexer)
         self._after_index(report)
         return report
 
