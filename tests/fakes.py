@@ -46,10 +46,11 @@ class SameTextEncoder(FakeEncoder):
         return np.tile(np.eye(self.dim, dtype=np.float32)[:1], (len(texts), 1))
 
 
-def fake_library(home: Path, spec: str, encoder: type[FakeEncoder] = FakeEncoder) -> Library:
+def fake_library(home: Path, spec: str, encoder: type[FakeEncoder] = FakeEncoder,
+                 long_lived: bool = True) -> Library:
     """A Library in ``home`` whose model ``spec`` loads as ``encoder``."""
     enc = encoder(spec)
-    return Library(home, model=spec, encoder_loader=lambda *a, **k: enc)
+    return Library(home, model=spec, encoder_loader=lambda *a, **k: enc, long_lived=long_lived)
 
 
 def indexed_fake_library(tmp_path: Path, n: int = 6) -> Library:

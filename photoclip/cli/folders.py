@@ -52,8 +52,6 @@ def cmd_relink(lib: Library, args) -> int:
 
 
 def cmd_index(lib: Library, args) -> int:
-    encoder = lib.model.encoder  # load the model first: a missing model fails before any work
-    print(f"Encoding with {encoder.choice.reason}.", file=sys.stderr)
     cancel = threading.Event()
     bar = ProgressPrinter(sys.stderr)
 
@@ -68,7 +66,10 @@ def cmd_index(lib: Library, args) -> int:
         report = lib.folders.index(
             progress=bar, cancel=cancel, retry_failed=args.retry_failed,
             on_wait=lambda holder: print(f"{holder} is indexing this library; waiting for it "
-                                         "to finish (Ctrl-C to stop)…", file=sys.stderr))
+                                         "to finish (Ctrl-C to stop)…", file=sys.stderr),
+            # (loaded only when there are photos to encode; a missing model fails before any)
+            on_model=lambda: print(f"Encoding with {lib.model.encoder.choice.reason}.",
+                                   file=sys.stderr))
     finally:
         signal.signal(signal.SIGINT, old)
         bar.finish()

@@ -248,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         nonlocal lib
         lib = Library.open(home, model=args.model, remember_model=bool(args.model),
-                           precision=args.precision)
+                           precision=args.precision,
+                           long_lived=args.command == "watch")  # (the rest run once)
         # (a repair's notice was logged: our warnings reach stderr, see setup_logging)
         with terminal_safe():
             code = COMMANDS[args.command](lib, args)

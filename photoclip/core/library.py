@@ -45,7 +45,9 @@ CATALOG_FILE = "catalog.sqlite3"
 
 class Library:
     def __init__(self, home: Path, settings: Settings | None = None, model: str | None = None,
-                 encoder_loader: EncoderLoader = Encoder.load):
+                 encoder_loader: EncoderLoader = Encoder.load, long_lived: bool = True):
+        """``long_lived``: this process answers many searches (the app, ``watch``) and keeps
+        the search graph in memory; a one-shot command (False) searches the vector file."""
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.settings = settings or Settings.load(self.home)
@@ -62,12 +64,14 @@ class Library:
         self.model = ModelHost(self.home, self.settings,
                                resolve_model_spec(model, self.settings), encoder_loader)
         self.search_index = IndexKeeper(self.home, self.catalog, lambda: self.model.id,
-                                        self.model.dim)
+                                        self.model.dim, long_lived)
         self.folders = FolderService(self.home, self.catalog, self.settings, self.model,
                                      self.search_index, self._tag_what_was_indexed)
+        vectors = self.search_index.vector_file.view
         self.categories = CategoryService(self.catalog, self.model, self.folders,
-                                          lambda: self.search.searcher())
-        self.tags = TagService(self.catalog, self.model, self.folders, self.categories.names)
+                                          lambda: self.search.searcher(), vectors)
+        self.tags = TagService(self.catalog, self.model, self.folders, self.categories.names,
+                               vectors)
         self.search = SearchService(self.catalog, self.model, self.search_index, self.tags,
                                     self.categories)
         self.duplicates = DuplicateService(self.catalog, self.model, self.folders,
@@ -76,9 +80,11 @@ class Library:
 
     @classmethod
     def open(cls, home: Path | None = None, model: str | None = None,
-             remember_model: bool = False, precision: str | None = None) -> Library:
+             remember_model: bool = False, precision: str | None = None,
+             long_lived: bool = True) -> Library:
         """Open the library in ``home`` (default: the data folder). With ``remember_model``,
-        an explicit ``model`` becomes the saved setting; a ``precision`` is always saved."""
+        an explicit ``model`` becomes the saved setting; a ``precision`` is always saved.
+        ``long_lived``: see :class:`Library`."""
         home = Path(home) if home is not None else data_home()
         settings = Settings.load(home)
         if (model and remember_model) or precision:
@@ -87,7 +93,7 @@ class Library:
             if precision:
                 settings.precision = precision
             settings.save(home)
-        return cls(home, settings, model)
+        return cls(home, settings, model, long_lived=long_lived)
 
     def _tag_what_was_indexed(self, report: Report) -> None:
         for r in self.tags.tag_new_photos():

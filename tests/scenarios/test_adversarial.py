@@ -456,7 +456,8 @@ def test_a_catalog_from_a_newer_photoclip_is_one_sentence(tmp_path, capsys):
 def test_an_index_pointer_turned_into_a_folder_is_set_aside(indexed_home, tiny_encoder):
     lib = make_library(indexed_home, tiny_encoder)
     lib.search_index.exact_max = 3
-    lib.folders.index()  # (HNSW)
+    lib.search_index.index  # noqa: B018  (HNSW, built in the background and saved)
+    assert lib.search_index.wait_built(30)
     lib.close()
     pointer = indexed_home / "index" / "index.json"
     pointer.unlink()

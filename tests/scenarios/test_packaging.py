@@ -28,8 +28,13 @@ def dists(tmp_path_factory) -> dict[str, Path]:
     pytest.importorskip("build")
     out = tmp_path_factory.mktemp("dist")
     src = tmp_path_factory.mktemp("src") / "photoclip"  # (no build/ or egg-info in the checkout)
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".venv", ".git", "dist", "build", "*.egg-info", "__pycache__", ".*_cache"))
+    ignored = shutil.ignore_patterns(".venv", ".git", "dist", "build", "*.egg-info",
+                                     "__pycache__", ".*_cache")
+
+    def ignore(folder: str, names: list[str]) -> set[str]:  # (and benchmarks' gigabytes)
+        return ignored(folder, names) | ({"out"} if Path(folder) == ROOT / "bench" else set())
+
+    shutil.copytree(ROOT, src, ignore=ignore)
     proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out),
                            str(src)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

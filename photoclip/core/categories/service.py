@@ -14,14 +14,16 @@ from photoclip.core.model.host import ModelHost
 from photoclip.core.search.searcher import Hit, Searcher
 from photoclip.core.store.catalog import Catalog
 from photoclip.core.store.categories import CategoryStore
+from photoclip.core.store.vectors import VectorView
 
 
 class CategoryService:
     """Everything a user does with categories; ``store`` is the SQL behind it."""
 
     def __init__(self, catalog: Catalog, model: ModelHost, folders: FolderService,
-                 searcher: Callable[[], Searcher]):
-        self.store = CategoryStore(catalog)
+                 searcher: Callable[[], Searcher],
+                 vectors: Callable[[str], VectorView] | None = None):
+        self.store = CategoryStore(catalog, vectors)
         self._catalog = catalog
         self._model = model
         self._folders = folders

@@ -279,7 +279,8 @@ class DuplicateService:
     def flag_new(self) -> int:
         """How many photos indexed since the last call are the same photo as one already in
         the library (byte copies included): an index run reports it. Cheap: each new photo's
-        few nearest neighbours in the search index, confirmed by their hashes."""
+        perceptual hash is compared with every older photo's (a million in a few ms), and the
+        few that are close enough are confirmed by their CLIP vectors."""
         try:
             model_id = self._model.id
         except PhotoclipError:
@@ -294,7 +295,9 @@ class DuplicateService:
         if len(ids) > FLAG_ONE_BY_ONE:  # (a first index: one pass over the library)
             return self._flag_all(set(ids.tolist()))
         facts = {f.id: f for f in self.store.facts_of(ids.tolist())}
-        index = self._index.loaded or self._index.index
+        hashed, hashes = self.store.phashes()
+        vectors = self._index.vectors()
+        max_bits, min_cos = finder.CUTOFFS[SAME]
         flagged = 0
         # a photo is flagged when it duplicates one catalogued before it (a smaller id):
         # each copy counted once, the first of them never
@@ -305,18 +308,20 @@ class DuplicateService:
             if f.content_hash and self.store.with_content(f.content_hash, before=pid):
                 flagged += 1
                 continue
-            vec = index.vector(pid)
-            if vec is None or f.phash is None:
+            if f.phash is None:
                 continue
-            near, cos = index.search(vec, finder.NEIGHBOURS + 1)
-            cands = [int(i) for i, c in zip(near.tolist(), cos.tolist(), strict=True)
-                     if i < pid and c >= finder.FLOOR]
-            for other in self.store.facts_of(cands):
-                if other.phash is not None and phash.distance(other.phash, f.phash) \
-                        <= finder.CUTOFFS[SAME][0] and finder.same_shape(
-                            (f.width, f.height), (other.width, other.height)):
-                    flagged += 1
-                    break
+            near = hashed[(hashed < pid) & (phash.distances(hashes, np.full(1, f.phash, np.int64))
+                                             <= max_bits)]
+            if not len(near):
+                continue
+            have, vecs = vectors.get(np.concatenate([[pid], near]))
+            if not len(have) or have[0] != pid:
+                continue
+            cos = dict(zip(have[1:].tolist(), (vecs[1:] @ vecs[0]).tolist(), strict=True))
+            if any(cos.get(o.id, -1.0) >= min_cos and finder.same_shape(
+                    (f.width, f.height), (o.width, o.height))
+                   for o in self.store.facts_of(near.tolist())):
+                flagged += 1
         return flagged
 
     def _flag_all(self, new: set[int]) -> int:

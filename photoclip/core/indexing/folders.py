@@ -240,10 +240,10 @@ class FolderService:
         """An Indexer wired to this library. Without a model (unavailable and not required,
         or not to be loaded) it catalogues, moves and removes, and encodes nothing."""
         if require_model or (load_model and self._model.ready()):
-            return Indexer(self._catalog, self._model.encoder, self._index.index,
+            return Indexer(self._catalog, self._model.encoder, self._index.for_indexing(),
                            batch_size=self._settings.batch_size,
                            threads=self._settings.decode_threads)
-        return Indexer(self._catalog, None, self._index.loaded,
+        return Indexer(self._catalog, None, self._index.for_indexing(load=False),
                        batch_size=self._settings.batch_size,
                        threads=self._settings.decode_threads)
 
@@ -257,15 +257,30 @@ class FolderService:
     def index(self, progress: Callable[[Progress], None] | None = None,
               cancel: threading.Event | None = None, retry_failed: bool = False,
               require_model: bool = True,
-              on_wait: Callable[[str], None] | None = None) -> Report:
+              on_wait: Callable[[str], None] | None = None,
+              on_model: Callable[[], None] | None = None) -> Report:
         """Scan every folder and bring catalog and index in step with the disk. One process
-        indexes a library at a time: ``on_wait(holder)`` says whom this one waits for."""
+        indexes a library at a time: ``on_wait(holder)`` says whom this one waits for.
+
+        Every folder is planned before anything heavy is loaded: with nothing to encode, the
+        model (torch, a gigabyte) is never loaded. ``on_model()`` is called once it is, before
+        any photo is encoded."""
         with self.indexing(on_wait):
-            indexer = self.indexer(require_model)
+            planner = self.planner()
+            plans = [planner.plan_folder(f, retry_failed=retry_failed)
+                     for f in self._catalog.folders()]
+            indexer = planner
+            if any(plan.work for plan in plans):
+                indexer = self.indexer(require_model)
+                if indexer.encoder is None:  # no model: photos waiting for one are no work
+                    plans = [indexer.plan_folder(f, retry_failed=retry_failed)
+                             for f in self._catalog.folders()]
+                elif on_model is not None:
+                    on_model()
+            elif any(plan.missing for plan in plans):  # (removals patch a loaded graph)
+                indexer = self.indexer(require_model=False, load_model=False)
             report = Report()
             try:
-                plans = [indexer.plan_folder(f, retry_failed=retry_failed)
-                         for f in self._catalog.folders()]
                 for plan in plans:  # (known before any folder runs: a photo found in a new
                     if plan.offline:  # place inherits from its offline twin)
                         self._catalog.set_folder_online(plan.folder.id, False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from photoclip.core.search.query import Term
 from photoclip.core.store.catalog import Catalog
 
 if TYPE_CHECKING:
-    from photoclip.core.search.vector_index import VectorIndex
+    from photoclip.core.search.index_keeper import SearchIndex
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,17 @@ def embed_terms(encoder: TextEncoder, terms: list[Term]) -> Vectors:
 
 
 class Searcher:
-    """Runs query vectors against the index and turns ids into hits with catalog metadata."""
+    """Runs query vectors against the index and turns ids into hits with catalog metadata.
+    The index is asked for on the first search: turning ids into hits never loads it."""
 
-    def __init__(self, catalog: Catalog, index: VectorIndex, model_id: str):
+    def __init__(self, catalog: Catalog, index: Callable[[], SearchIndex], model_id: str):
         self.catalog = catalog
-        self.index = index
+        self._index = index
         self.model_id = model_id
+
+    @property
+    def index(self) -> SearchIndex:
+        return self._index()
 
     def by_vector(self, query: Vectors, limit: int = 50, filters: Filters | None = None,
                   exclude: set[int] | frozenset[int] = frozenset(),

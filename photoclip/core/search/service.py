@@ -42,8 +42,9 @@ class SearchService:
         self._categories = categories
 
     def searcher(self) -> Searcher:
-        """Runs vectors against the index and turns ids into hits (loads the index)."""
-        return Searcher(self._catalog, self._index.index, self._model.id)
+        """Runs vectors against the index (loaded by the first search) and turns ids into
+        hits."""
+        return Searcher(self._catalog, lambda: self._index.index, self._model.id)
 
     def find(self, text: str, limit: int = 50, filters: Filters | None = None) -> list[Hit]:
         """Photos best matching ``text``, best first. ``tag:beach`` terms keep only photos

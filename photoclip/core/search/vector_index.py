@@ -394,7 +394,11 @@ class VectorIndex:
                         # checked before loading: a damaged graph must never reach hnswlib
                         # (its links point anywhere: a search would crash the process)
                         "crc32": {f.name: _crc32(f) for f in (hnsw_file, ids_file,
-                                                                deleted_file)}}
+                                                                deleted_file)},
+                        # the files as written: while they stay these files (same size, time,
+                        # inode), a load need not read 2 GB to check them again
+                        "identity": {f.name: _identity(f) for f in (hnsw_file, ids_file,
+                                                                   deleted_file)}}
                 _write_json_atomic(pointer, info)
         # Old generations go only after the pointer names the new one.
         for f in directory.glob("index-*"):
@@ -495,7 +499,10 @@ class VectorIndex:
             legacy = "crc32" not in info  # saved by PhotoCLIP 0.1: trusted once, re-saved
             if not legacy and not isinstance(sums, dict):
                 raise ValueError("its checksums are unreadable")
+            known = info.get("identity")
             for f in files.values():  # (``sums`` is a dict unless legacy)
+                if isinstance(known, dict) and known.get(f.name) == _identity(f):
+                    continue  # the very file whose checksum was taken
                 if isinstance(sums, dict) and sums.get(f.name) != _crc32(f):
                     raise ValueError(f"{f.name} does not match its checksum")
             live = np.load(files["ids.npy"], allow_pickle=False)
@@ -546,6 +553,12 @@ def _crc32(path: Path) -> int:
         while block := f.read(8 << 20):
             crc = zlib.crc32(block, crc)
     return crc
+
+
+def _identity(path: Path) -> list[int]:
+    """What tells a file from a rewritten or replaced one without reading it."""
+    st = path.stat()  # (a write sets the change time too, which no program can set back)
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 def _read_pointer(path: Path) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The SQL of user categories (catalog migration 5): categories, the user's labels (photos in
-it, photos not in it) and the trained probes, plus the library's vectors held in memory to
-score them. :class:`CategoryStore` is what ``lib.categories.store`` is; the data it returns is
-in core/categories/model.py and the learner in core/categories/probe.py.
+it, photos not in it) and the trained probes, and their scoring over the library's vectors.
+:class:`CategoryStore` is what ``lib.categories.store`` is; the data it returns is in
+core/categories/model.py and the learner in core/categories/probe.py.
 
 Labels belong to photos, not to embeddings: they follow a photo when it moves and outlive a
 model switch. A probe is trained per category and model from the stored embeddings and kept
@@ -9,19 +9,16 @@ with the label revision it saw, so a restart does not retrain and a change of la
 does. A category's name (and description) is its prior: a text vector from the photo prompt
 templates (core/model/text.py).
 
-Scoring needs no table: the library's vectors are held in memory (refreshed by revision: only
-vectors written since are read), and a category's probabilities are one matrix product over
-them — 100k photos × 20 categories in well under a second — so members, counts and the photos
-to review next are always those of the current labels, model and photos.
+Scoring needs no table: a category's probabilities are one matrix product over the library's
+vectors, read from the vector file chunk by chunk (core/store/vectors.py: a million photos in
+well under a second, in the memory of a chunk) — so members, counts and the photos to review
+next are always those of the current labels, model and photos.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -42,26 +39,12 @@ from photoclip.core.model.protocols import TextEncoder
 from photoclip.core.model.text import TEMPLATES, label_vector
 from photoclip.core.store.catalog import Catalog
 from photoclip.core.store.schema import new_id
+from photoclip.core.store.vectors import VectorView, view_from_catalog
 
 Ids = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
 
 _FOLDS = 5
-
-
-@dataclass
-class _Vectors:
-    """A model's stored vectors, in memory, as of a catalog revision."""
-
-    model_id: str
-    rev: int = -1
-    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
-
-    @cached_property
-    def row(self) -> dict[int, int]:
-        """Photo id → its row in ``matrix``."""
-        return {int(i): k for k, i in enumerate(self.ids)}
 
 
 def _checked_name(name: str) -> str:
@@ -73,12 +56,13 @@ def _checked_name(name: str) -> str:
 
 class CategoryStore:
     """The categories of one catalog, their labels and trained probes. Thread-safe: reads
-    anywhere, writes in the catalog's transactions; the in-memory vectors behind a lock."""
+    anywhere, writes in the catalog's transactions. ``vectors``: a model's vectors now (the
+    library's vector file; without it, read from the catalog)."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog,
+                 vectors: Callable[[str], VectorView] | None = None) -> None:
         self.catalog = catalog
-        self._vectors: _Vectors | None = None
-        self._vectors_lock = threading.Lock()
+        self._view = vectors or (lambda model_id: view_from_catalog(catalog, model_id))
         self._texts: dict[tuple[str, str], np.ndarray] = {}
 
     # -- categories and labels ---------------------------------------------------------------
@@ -182,9 +166,9 @@ class CategoryStore:
             "SELECT labels_rev, weights, bias, trust, quality, examples FROM category_probes "
             "WHERE category_id=? AND model=?", (cat.id, model_id)).fetchone()
         vectors = self.vectors(model_id)
-        if row is not None and row[0] == cat.labels_rev and vectors.matrix.shape[1]:
+        if row is not None and row[0] == cat.labels_rev and len(vectors):
             kept = Quality.from_json(row[4]) if row[4] else None
-            out = Trained(learner.Probe.from_bytes(row[1], vectors.matrix.shape[1], row[2],
+            out = Trained(learner.Probe.from_bytes(row[1], vectors.dim, row[2],
                                                    row[3], row[5]), row[0],
                           kept.at(cat.threshold) if kept is not None else None)
             if quality and out.quality is None:
@@ -216,22 +200,22 @@ class CategoryStore:
         if not len(v.ids):
             return None
         pos_ids, neg_ids = self.labels(cat)
-        rows = v.row
-        skip = set(int(i) for i in leave_out)
-        pos = [rows[p] for p in pos_ids.tolist() if p in rows and p not in skip]
-        neg = [rows[p] for p in neg_ids.tolist() if p in rows and p not in skip]
+        skip = np.asarray(list(leave_out), np.int64)
+        pos = v.rows_of(pos_ids[~np.isin(pos_ids, skip)])
+        neg = v.rows_of(neg_ids[~np.isin(neg_ids, skip)])
         labelled = np.zeros(len(v.ids), bool)
-        labelled[[rows[p] for p in (*pos_ids.tolist(), *neg_ids.tolist()) if p in rows]] = True
+        labelled[[r for r in v.rows_of(np.concatenate([pos_ids, neg_ids])).tolist()
+                  if r >= 0]] = True
         pool = np.flatnonzero(~labelled)
         rng = np.random.default_rng(cat.id)  # the same sample for the same library
         if len(pool) > BACKGROUND:
             pool = np.sort(rng.choice(pool, BACKGROUND, replace=False))
-        m = v.matrix
         text = self._text(cat, model_id, encoder)
         scale = float(getattr(encoder, "logit_scale", 0.0) or 0.0)
         if not scale:
             text = None
-        return learner.fit(m[pos], m[neg], m[pool], text, scale, rng=rng)
+        return learner.fit(v.take(pos[pos >= 0]), v.take(neg[neg >= 0]), v.take(pool), text,
+                           scale, rng=rng)
 
     def _text(self, cat: Category, model_id: str, encoder: TextEncoder | None) -> np.ndarray | None:
         if encoder is None:
@@ -258,15 +242,13 @@ class CategoryStore:
         probabilities are kept, so another threshold is described without training again."""
         pos_ids, neg_ids = self.labels(cat)
         v = self.vectors(model_id)
-        have = set(v.ids.tolist())
-        pos_ids = np.array([p for p in pos_ids.tolist() if p in have], np.int64)
-        neg_ids = np.array([p for p in neg_ids.tolist() if p in have], np.int64)
+        pos_ids = pos_ids[v.rows_of(pos_ids) >= 0]
+        neg_ids = neg_ids[v.rows_of(neg_ids) >= 0]
         out = Quality(None, None, len(pos_ids), len(neg_ids),
                       max(0, MIN_POSITIVES - len(pos_ids)),
                       max(0, MIN_NEGATIVES - len(neg_ids)))
         if out.need_positives:
             return out
-        rows = v.row
         ids = np.concatenate([pos_ids, neg_ids])
         truth = np.concatenate([np.ones(len(pos_ids), bool), np.zeros(len(neg_ids), bool)])
         order = np.random.default_rng(cat.id).permutation(len(ids))
@@ -275,41 +257,22 @@ class CategoryStore:
             held = order[fold::_FOLDS]
             fitted = self.fit(cat, model_id, encoder, leave_out=ids[held].tolist())
             assert fitted is not None  # (the examples have vectors: checked above)
-            proba[held] = fitted.proba(v.matrix[[rows[int(i)] for i in ids[held]]])
+            proba[held] = fitted.proba(v.take(v.rows_of(ids[held])))
         out.held_out = [(bool(t), round(float(p), 6)) for t, p in zip(truth, proba, strict=True)]
         return out.at(cat.threshold)
 
     # -- scoring -----------------------------------------------------------------------------
 
-    def vectors(self, model_id: str) -> _Vectors:
-        """The model's stored vectors in memory, brought up to the catalog's revision."""
-        with self._vectors_lock:
-            v = self._vectors
-            rev = self.catalog.max_rev()
-            if v is None or v.model_id != model_id:
-                v = self._vectors = _Vectors(model_id)
-            if v.rev == rev:
-                return v
-            changed = self.catalog.changed_since(model_id, v.rev) if v.rev >= 0 else None
-            present = self.catalog.embedding_ids(model_id)
-            if changed is None or len(changed) > max(1000, len(present) // 4) \
-                    or not len(v.ids):
-                ids, mat = self.catalog.vectors(model_id)
-            else:  # a few new or changed vectors (and any removed): patch
-                keep = np.isin(v.ids, present) & ~np.isin(v.ids, changed)
-                new_ids, new_mat = self.catalog.vectors(model_id, changed.tolist())
-                ids = np.concatenate([v.ids[keep], new_ids])
-                mat = np.concatenate([v.matrix[keep], new_mat.reshape(len(new_ids), -1)]) \
-                    if len(new_ids) else v.matrix[keep]
-            self._vectors = _Vectors(model_id, rev, ids, np.ascontiguousarray(mat, np.float32))
-            return self._vectors
+    def vectors(self, model_id: str) -> VectorView:
+        """The model's vectors as the catalog holds them now."""
+        return self._view(model_id)
 
     def scores(self, probe: learner.Probe, model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(ids, probability) for every photo with a ``model_id`` vector."""
         v = self.vectors(model_id)
         if not len(v.ids):
             return v.ids, np.zeros(0, np.float32)
-        return v.ids, learner.sigmoid(probe.logits(v.matrix)).astype(np.float32)
+        return v.ids, learner.sigmoid(v.map(probe.logits)).astype(np.float32)
 
     def members(self, cat: Category, trained: Trained, model_id: str,
                 limit: int | None = None) -> list[tuple[int, float]]:
@@ -328,7 +291,8 @@ class CategoryStore:
         v = self.vectors(model_id)
         if not trained or not len(v.ids):
             return [0] * len(trained)
-        p = learner.sigmoid(learner.logits_many([t.probe for _, t in trained], v.matrix))
+        probes = [t.probe for _, t in trained]
+        p = learner.sigmoid(v.map(lambda block: learner.logits_many(probes, block)))
         return [int((self._decided(cat, v.ids, p[:, j]) >= cat.threshold).sum())
                 for j, (cat, _) in enumerate(trained)]
 
@@ -349,7 +313,7 @@ class CategoryStore:
         nothing learnt to be unsure about: the photos its name describes best come first,
         with no probability (NaN) — none without a model to read the name."""
         v = self.vectors(model_id)
-        ids, matrix = v.ids, v.matrix
+        ids = v.ids
         pos_ids, neg_ids = self.labels(cat)
         free = np.flatnonzero(~np.isin(ids, np.concatenate([pos_ids, neg_ids])))
         if not len(free):
@@ -358,23 +322,24 @@ class CategoryStore:
             text = self._text(cat, model_id, encoder)
             if text is None:
                 return []
-            order = free[np.argsort(-(matrix[free] @ text), kind="stable")[:limit * 4]]
-            return [(int(ids[k]), float("nan")) for k in _distinct(matrix, order, limit)]
-        logit = trained.probe.logits(matrix)
+            order = free[np.argsort(-v.scores(text)[free], kind="stable")[:limit * 4]]
+            return [(int(ids[k]), float("nan")) for k in _distinct(v, order, limit)]
+        logit = v.map(trained.probe.logits)
         centre = np.log(cat.threshold / (1 - cat.threshold))
         near = free[np.argsort(np.abs(logit[free] - centre), kind="stable")[:limit * 4]]
         return [(int(ids[k]), float(learner.sigmoid(logit[k])))
-                for k in _distinct(matrix, near, limit)]
+                for k in _distinct(v, near, limit)]
 
 
-def _distinct(matrix: np.ndarray, order: np.ndarray, limit: int) -> list[int]:
-    """Up to ``limit`` rows of ``order``, in order, skipping near-duplicates (cosine > 0.95)
-    of one already taken."""
+def _distinct(v: VectorView, order: np.ndarray, limit: int) -> list[int]:
+    """Up to ``limit`` positions of ``order``, in order, skipping near-duplicates (cosine >
+    0.95) of one already taken."""
+    matrix = v.take(order)
     picked: list[int] = []
-    for k in order:
+    for k in range(len(order)):
         if picked and float((matrix[picked] @ matrix[k]).max()) > 0.95:
             continue
-        picked.append(int(k))
+        picked.append(k)
         if len(picked) == limit:
             break
-    return picked
+    return [int(order[k]) for k in picked]

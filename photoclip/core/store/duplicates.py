@@ -14,6 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from photoclip.core.paths import from_db, to_db
 from photoclip.core.store.catalog import Catalog, prefix_range
 from photoclip.core.store.tags import keyword_in
@@ -77,6 +80,13 @@ class DuplicateStore:
             f"(SELECT photo_id FROM duplicate_marks) {where} ORDER BY p.id", args)
         return [PhotoFacts(r[0], from_db(r[1]), from_db(r[2]) if r[2] else None, *r[3:])
                 for r in rows]
+
+    def phashes(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(ids, perceptual hashes) of the readable photos that have one, by id."""
+        rows = self.catalog.conn.execute(
+            "SELECT id, phash FROM photos WHERE phash IS NOT NULL AND status='ok' ORDER BY id")
+        pairs = np.array(rows.fetchall(), np.int64).reshape(-1, 2)
+        return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
 
     def set_phashes(self, items: Iterable[tuple[int, int]]) -> None:
         with self.catalog.transaction() as tx:

@@ -19,7 +19,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -37,6 +37,7 @@ from photoclip.core.model.text import (
 from photoclip.core.paths import from_db, is_within, shown, to_db
 from photoclip.core.store.catalog import Catalog, prefix_range
 from photoclip.core.store.schema import new_id
+from photoclip.core.store.vectors import VectorView, view_from_catalog
 from photoclip.core.tags.model import (
     LIBRARY,
     ApplyReport,
@@ -88,8 +89,12 @@ class TagStore:
     """Tag sets, their labels and every photo's tags, in the catalog (see catalog.py's
     migration 3). Thread-safe as the catalog is: reads anywhere, writes in transactions."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog,
+                 vectors: Callable[[str], VectorView] | None = None) -> None:
+        """``vectors``: a model's vectors now (the library's vector file; without it, read
+        from the catalog)."""
         self.catalog = catalog
+        self._view = vectors or (lambda model_id: view_from_catalog(catalog, model_id))
         self._background: dict[str, Floats] = {}  # model id -> "none of these" vector
 
     # -- sets --------------------------------------------------------------------------------
@@ -375,12 +380,12 @@ class TagStore:
                        ids: Ids | None = None) -> Iterable[tuple[Ids, Floats]]:
         """(ids, vectors) in chunks: of ``ids``, else of the set's folders — the whole library
         (one scan, read while scoring) when it is applied there or not applied at all."""
+        view = self._view(model_id)
         if ids is None and (LIBRARY in ts.scopes or not ts.applied):
-            return self.catalog.iter_vectors(model_id, CHUNK)
+            return view.chunks(CHUNK, reuse=False)
         if ids is None:
             ids = self.catalog.embedded_ids(model_id, ts.scopes)
-        return (self.catalog.vectors(model_id, ids[i:i + CHUNK].tolist())
-                for i in range(0, len(ids), CHUNK))
+        return (view.get(ids[i:i + CHUNK]) for i in range(0, len(ids), CHUNK))
 
     def threshold_effect(self, ts: TagSet, model_id: str, encoder: TextEncoder, value: float,
                          label: str | None = None) -> list[ThresholdEffect]:

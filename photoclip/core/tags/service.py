@@ -15,6 +15,7 @@ from photoclip.core.model.host import ModelHost
 from photoclip.core.model.text import vocabulary
 from photoclip.core.store.catalog import Catalog
 from photoclip.core.store.tags import TagStore
+from photoclip.core.store.vectors import VectorView
 from photoclip.core.tags.model import LIBRARY, ApplyReport, PhotoTag, TagSet, ThresholdEffect
 
 CategoryNames = Callable[[], list[str]]  # the categories' names (XMP keeps them apart)
@@ -24,8 +25,9 @@ class TagService:
     """Everything a user does with tags; ``store`` is the SQL behind it (core and tests)."""
 
     def __init__(self, catalog: Catalog, model: ModelHost, folders: FolderService,
-                 category_names: CategoryNames):
-        self.store = TagStore(catalog)
+                 category_names: CategoryNames,
+                 vectors: Callable[[str], VectorView] | None = None):
+        self.store = TagStore(catalog, vectors)
         self._catalog = catalog
         self._model = model
         self._folders = folders

@@ -43,14 +43,15 @@ def test_save_writes_files_only_when_dirty(lib):
     assert keeper.index.mode == "hnsw" and files(keeper)  # loaded from disk, unchanged
     for p in keeper.dir.glob("index-*"):
         p.unlink()
-    assert keeper.bytes_on_disk() == 0
+    vector_file = keeper.vector_file.bytes_on_disk()
+    assert keeper.bytes_on_disk() == vector_file  # (the vector file: the categories read it)
     keeper.save()
     assert files(keeper) == []  # nothing changed: nothing written
     keeper.mark_dirty()
     keeper.save()
     assert files(keeper)
-    assert keeper.bytes_on_disk() == sum(p.stat().st_size for p in keeper.dir.glob("index-*"))
-    assert keeper.bytes_on_disk() > 0
+    graph = sum(p.stat().st_size for p in keeper.dir.glob("index-*"))
+    assert graph > 0 and keeper.bytes_on_disk() == graph + vector_file
 
 
 def test_remove_takes_photos_out_and_saves(lib):
@@ -108,3 +109,43 @@ def test_loading_context_loads_in_the_background(lib):
     with keeper.loading():
         pass
     assert keeper.loaded is not None and len(keeper.loaded) == 5
+
+
+def test_a_one_shot_process_searches_the_vector_file_never_the_graph(tmp_path):
+    """`photoclip search` at a million photos waited 5 s for the graph to load (2.3 GB):
+    a one-shot command scans the vector file instead, with the same answers, and its
+    indexing leaves the graph on disk to be caught up by the next long-lived process."""
+    spec = f"local-dir:{tmp_path / 'fake-model'}"
+    home = tmp_path / "home"
+    app = fake_library(home, spec, SameTextEncoder)
+    app.search_index.exact_max = 2  # (a graph above two photos)
+    write_photos(tmp_path / "pics", 5)
+    app.folders.add(tmp_path / "pics")
+    app.folders.index()
+    assert app.search_index.wait_built(30)
+    first = app.folders.photo_id(sorted((tmp_path / "pics").iterdir())[0])
+    want = [(h.id, round(h.score, 2)) for h in app.search.similar(first, limit=4)]
+    assert app.search_index.loaded.mode == "hnsw"
+    app.close()
+    graph = {p.name: p.stat().st_mtime_ns for p in (home / "index").glob("index-*")}
+    assert graph
+
+    cli = fake_library(home, spec, SameTextEncoder, long_lived=False)
+    try:
+        got = [(h.id, round(h.score, 2)) for h in cli.search.similar(first, limit=4)]
+        assert got == want and cli.search_index.loaded.mode == "scan"
+        more = write_photos(tmp_path / "pics" / "more", 2)
+        cli.folders.index()
+        new = [cli.folders.photo_id(p) for p in more]
+        assert set(new) <= set(cli.search_index.index.ids().tolist())  # found at once
+        assert {p.name: p.stat().st_mtime_ns for p in (home / "index").glob("index-*")} \
+            == graph  # the graph was neither loaded to add them nor rewritten
+    finally:
+        cli.close()
+
+    again = fake_library(home, spec, SameTextEncoder)
+    try:
+        index = again.search_index.index
+        assert index.mode == "hnsw" and set(new) <= set(index.ids().tolist())
+    finally:
+        again.close()
