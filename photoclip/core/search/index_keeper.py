@@ -3,10 +3,15 @@ first use, patched as photos change, saved under ``index.lock`` (one process wri
 index files at a time), dropped when the model changes.
 
 A long-lived process (the app, ``photoclip watch``) keeps a :class:`VectorIndex` — the HNSW graph
-of a big library — in memory. A one-shot command never loads the graph: it searches the vector
-file (:class:`ScanIndex`, exact, a fraction of a second at a million photos), adds nothing to an
-index while it indexes (the graph on disk is patched from the catalog when a long-lived process
-next loads it) and saves nothing."""
+of a big library — in memory. When there is no usable graph on disk it builds one in a thread,
+reading the vector file chunk by chunk (the graph is all the memory the build takes), and scans
+the vector file meanwhile; changes made during the build reach the graph from the catalog
+(:meth:`VectorIndex.patch_from`) before it is put in use and saved.
+
+A one-shot command never loads the graph: it searches the vector file (:class:`ScanIndex`, exact,
+a fraction of a second at a million photos), adds nothing to an index while it indexes (the
+graph on disk is patched from the catalog when a long-lived process next loads it) and saves
+nothing."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from pathlib import Path
 
 from photoclip.core.lock import INDEX_LOCK, FileLock, LockTimeout
 from photoclip.core.search.scan_index import ScanIndex
-from photoclip.core.search.vector_index import EXACT_MAX, VectorIndex
+from photoclip.core.search.vector_index import EXACT_MAX, NO_INDEX, VectorIndex
 from photoclip.core.store.catalog import Catalog
 from photoclip.core.store.vectors import VectorFile, VectorView
 
@@ -29,6 +34,16 @@ INDEX_DIR = "index"
 
 
 SearchIndex = VectorIndex | ScanIndex
+
+
+class _Build:
+    """A graph being built in the background."""
+
+    def __init__(self, total: int):
+        self.done = 0
+        self.total = total
+        self.cancel = threading.Event()
+        self.thread: threading.Thread | None = None
 
 
 class IndexKeeper:
@@ -42,6 +57,7 @@ class IndexKeeper:
         self._model_id = model_id
         self._dim = dim
         self._index: SearchIndex | None = None
+        self._building: _Build | None = None
         self._lock = threading.RLock()
         self._dirty = False
         self.exact_max = EXACT_MAX  # above this many photos the index is an HNSW graph
@@ -58,14 +74,67 @@ class IndexKeeper:
         """The index, loaded from disk (patched to the catalog) or built, on first use; in a
         one-shot process, a scan of the vector file."""
         with self._lock:
-            if self._index is None and not self.long_lived:
-                self._index = ScanIndex(self.vectors)
             if self._index is None:
-                self._index = VectorIndex.load_or_build(
-                    self.dir, self._model_id(), self._dim(), self._catalog,
-                    exact_max=self.exact_max, background=True, on_built=self._built)
+                self._index = self._open() if self.long_lived else ScanIndex(self.vectors)
                 self._dirty = self._dirty or self._index.needs_save
             return self._index
+
+    def _open(self) -> SearchIndex:
+        """The graph on disk; else an exact index of a small library; else a scan of the
+        vector file while the graph is built in the background."""
+        model_id, dim = self._model_id(), self._dim()
+        index, why = VectorIndex.load(self.dir, model_id, dim, self._catalog, self.exact_max)
+        if index is not None:
+            return index
+        count = len(self._catalog.embedding_ids(model_id))
+        if why and (why != NO_INDEX or count > self.exact_max):
+            log.warning("rebuilding the search index from %d stored embeddings: %s", count, why)
+        if count <= self.exact_max:  # (float32 from the catalog: a fraction of a second)
+            return VectorIndex.load_or_build(self.dir, model_id, dim, self._catalog,
+                                             self.exact_max, tried=why)
+        self.vectors()  # (written now if it is not: the scan answers from it meanwhile)
+        self._build(count, dim, model_id)
+        return ScanIndex(self.vectors)
+
+    def _build(self, total: int, dim: int, model_id: str) -> None:
+        """Build the graph in a thread from the catalog's float32 vectors, streamed in chunks
+        (its memory is the graph's), then patch in what changed meanwhile, put it in use and
+        save it."""
+        build = _Build(total)
+
+        def progress(done: int) -> None:
+            build.done = done
+
+        def run() -> None:
+            try:
+                rev = self._catalog.max_rev()  # (the vectors read next hold at least this)
+                graph = VectorIndex.graph_from(self._catalog.iter_vectors(model_id, 4096),
+                                               total, rev, dim, model_id, self.exact_max,
+                                               progress, build.cancel)
+                if graph is None:
+                    return
+                graph.source_id = self._catalog.catalog_id()
+                # what the catalog gained, lost or rewrote while the graph was built
+                graph.patch_from(self._catalog, level=logging.INFO)
+                with self._lock:
+                    if build.cancel.is_set() or self._building is not build:
+                        return
+                    self._index, self._dirty = graph, True
+                log.info("search index built: %d vectors", len(graph))
+                try:
+                    self.save()
+                except OSError as e:
+                    log.warning("could not save the rebuilt search index: %s", e)
+            except Exception:  # the scan keeps answering; the next start tries again
+                log.exception("building the search index failed")
+            finally:
+                with self._lock:
+                    if self._building is build:
+                        self._building = None
+
+        build.thread = threading.Thread(target=run, name="photoclip-index-build", daemon=True)
+        self._building = build
+        build.thread.start()
 
     @property
     def loaded(self) -> SearchIndex | None:
@@ -78,16 +147,6 @@ class IndexKeeper:
         disk catches up when next loaded)."""
         index = (self.index if load else self._index) if self.long_lived else None
         return index if isinstance(index, VectorIndex) else None
-
-    def _built(self, index: VectorIndex) -> None:
-        """A graph rebuilt in the background is saved at once (build thread)."""
-        with self._lock:
-            if self._index is index:
-                self._dirty = True
-                try:
-                    self.save()
-                except OSError as e:
-                    log.warning("could not save the rebuilt search index: %s", e)
 
     @contextmanager
     def loading(self) -> Iterator[None]:
@@ -102,14 +161,25 @@ class IndexKeeper:
             loading.result()
 
     def build_progress(self) -> tuple[int, int] | None:
-        """(done, total) while the index is being rebuilt in the background."""
-        index = self._index
-        return index.build_progress if index is not None else None
+        """(done, total) while the graph is being built in the background."""
+        build = self._building
+        return (build.done, build.total) if build is not None else None
 
     def wait_built(self, timeout: float | None = None) -> bool:
-        """Wait for a background rebuild of the index (it is saved when done)."""
-        index = self._index
-        return index.wait_built(timeout) if index is not None else True
+        """Wait for a background build of the graph (it is saved when done); True when none
+        runs any more."""
+        build = self._building
+        if build is not None and build.thread is not None:
+            build.thread.join(timeout)
+        return self._building is None
+
+    def _cancel_build(self) -> None:
+        build = self._building
+        if build is not None:
+            build.cancel.set()
+            if build.thread is not None:
+                build.thread.join(30)
+            self._building = None
 
     def mark_dirty(self) -> None:
         """The index changed in memory: the next :meth:`save` writes it."""
@@ -125,9 +195,8 @@ class IndexKeeper:
 
     def drop(self) -> None:
         """Forget the index (another model: its vectors are not this one's)."""
+        self._cancel_build()  # (not under the lock: the build takes it to finish)
         with self._lock:
-            if self._index is not None and self._index.build_progress is not None:
-                self._index.cancel_build()
             self._index = None
             self.vector_file.forget()
 
@@ -151,9 +220,7 @@ class IndexKeeper:
                 self.file_lock.release()
 
     def close(self) -> None:
-        index = self._index
-        if index is not None and index.build_progress is not None:
-            index.cancel_build()  # (the next start builds it again)
+        self._cancel_build()  # (the next start builds it again)
         self.save()
         self.vector_file.forget()
 

@@ -20,7 +20,6 @@ from photoclip.core.store.vectors import VectorView
 class ScanIndex:
     mode = "scan"
     needs_save = False
-    build_progress: tuple[int, int] | None = None
 
     def __init__(self, view: Callable[[], VectorView]):
         self._view = view
@@ -48,9 +47,3 @@ class ScanIndex:
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None:
         """Nothing to do (see :meth:`add`)."""
-
-    def wait_built(self, timeout: float | None = None) -> bool:
-        return True
-
-    def cancel_build(self) -> None:
-        """Nothing is ever built."""

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -78,13 +78,6 @@ class VectorIndex:
         self._hnsw: hnswlib.Index | None = None
         self._live: set[int] = set()
         self._deleted: set[int] = set()
-        # a background HNSW build (see build_in_background): exact search answers meanwhile
-        self._build_log: list[tuple[str, np.ndarray, np.ndarray | None]] | None = None
-        self._build_thread: threading.Thread | None = None
-        self._build_cancel = threading.Event()
-        self._build_done = 0
-        self._build_total = 0
-        self._exact_max_after_build = exact_max
         # every catalog vector up to this revision is in the index (-1: not known)
         self.synced_rev = -1
         self.source_id = ""  # the catalog it mirrors (see Catalog.catalog_id)
@@ -117,10 +110,7 @@ class VectorIndex:
             return
         vecs = np.ascontiguousarray(vecs, dtype=np.float32).reshape(len(ids), self.dim)
         with self._lock:
-            if self._build_log is not None:
-                self._build_log.append(("add", ids.copy(), vecs.copy()))
-            if (self._hnsw is None and self._n + len(ids) > self.exact_max
-                    and self._build_thread is None):
+            if self._hnsw is None and self._n + len(ids) > self.exact_max:
                 self._to_hnsw()
             if self._hnsw is not None:
                 self._hnsw_add(ids, vecs)
@@ -129,8 +119,6 @@ class VectorIndex:
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> None:
         with self._lock:
-            if self._build_log is not None:
-                self._build_log.append(("remove", np.asarray(ids, np.int64).copy(), None))
             if self._hnsw is not None:
                 self._hnsw_remove(ids)
                 return
@@ -219,94 +207,31 @@ class VectorIndex:
         index.add_items(vecs, ids)
         self._live.update(ids.tolist())
 
-    # -- background build --------------------------------------------------------------------
+    # -- building from the vector file ------------------------------------------------------
 
     @classmethod
-    def exact_now(cls, dim: int, model_id: str, ids: np.ndarray, vecs: np.ndarray,
-                  exact_max: int = EXACT_MAX) -> VectorIndex:
-        """An exact index over ``ids``/``vecs`` (taken over, not copied), whatever their number:
-        it answers at once while :meth:`build_in_background` makes the graph."""
-        index = cls(dim, model_id, exact_max=max(exact_max, len(ids)))
-        index._ids = np.ascontiguousarray(ids, np.int64)
-        index._vecs = np.ascontiguousarray(vecs, np.float32)
-        index._n = len(ids)
-        index._pos = {pid: row for row, pid in enumerate(index._ids.tolist())}
-        index._exact_max_after_build = exact_max
+    def graph_from(cls, chunks: Iterable[tuple[np.ndarray, np.ndarray]], total: int, rev: int,
+                   dim: int, model_id: str, exact_max: int = EXACT_MAX,
+                   progress: Callable[[int], None] | None = None,
+                   cancel: threading.Event | None = None) -> VectorIndex | None:
+        """An HNSW graph of ``total`` vectors read chunk by chunk (the graph is all the memory
+        it takes: 2.3 GB at a million photos), all of them as of catalog revision ``rev``.
+        None when ``cancel`` is set."""
+        index = cls(dim, model_id, exact_max)
+        graph = index._hnsw = index._new_hnsw(max(2 * total, 1024))
+        done = 0
+        for ids, vecs in chunks:
+            if cancel is not None and cancel.is_set():
+                log.info("search index build cancelled at %d of %d", done, total)
+                return None
+            index._hnsw_add(np.asarray(ids, np.int64), np.ascontiguousarray(vecs, np.float32))
+            done += len(ids)
+            if progress is not None:
+                progress(done)
+        del graph
+        index.synced_rev = rev
+        index.needs_save = True
         return index
-
-    def build_in_background(self, on_built: Callable[[VectorIndex], None] | None = None,
-                            chunk: int = 10_000) -> None:
-        """Build the HNSW graph from the current vectors in a thread, then switch to it; until
-        then searches stay exact (slower above ~100k vectors, never wrong). Changes made during
-        the build are logged and replayed onto the graph before the switch. ``on_built`` runs
-        in the build thread once the graph is in use (the Library saves it there)."""
-        with self._lock:
-            if self._hnsw is not None or self._build_thread is not None:
-                return
-            n = self._n
-            ids, vecs = self._ids[:n].copy(), self._vecs[:n]
-            self._build_log = []
-            self._build_done, self._build_total = 0, n
-            self._build_cancel.clear()
-            thread = threading.Thread(target=self._build, args=(ids, vecs, on_built, chunk),
-                                      name="photoclip-index-build", daemon=True)
-            self._build_thread = thread
-        thread.start()
-
-    def _build(self, ids: np.ndarray, vecs: np.ndarray,
-               on_built: Callable[[VectorIndex], None] | None, chunk: int) -> None:
-        try:
-            graph = self._new_hnsw(max(2 * len(ids), 1024))
-            for start in range(0, len(ids), chunk):
-                if self._build_cancel.is_set():
-                    log.info("search index build cancelled at %d of %d", start, len(ids))
-                    return
-                # (rows may be rewritten meanwhile by add/remove: the log replay below makes
-                # every such id right again)
-                graph.add_items(vecs[start:start + chunk], ids[start:start + chunk])
-                self._build_done = min(start + chunk, len(ids))
-            with self._lock:
-                if self._build_cancel.is_set():
-                    return
-                self._hnsw, self._live, self._deleted = graph, set(ids.tolist()), set()
-                for op, op_ids, op_vecs in self._build_log or []:
-                    if op == "add" and op_vecs is not None:  # (an "add" always has vectors)
-                        self._hnsw_add(op_ids, op_vecs)
-                    else:
-                        self._hnsw_remove(op_ids)
-                self._build_log = None
-                self._ids = np.zeros(0, np.int64)
-                self._vecs = np.zeros((0, self.dim), np.float32)
-                self._pos, self._n = {}, 0
-                self.exact_max = self._exact_max_after_build
-                self.needs_save = True
-            log.info("search index built: %d vectors", len(self._live))
-            if on_built is not None:
-                on_built(self)
-        except Exception:  # the exact index keeps answering; the next start tries again
-            log.exception("building the search index failed")
-        finally:
-            with self._lock:
-                self._build_log = None
-                self._build_thread = None
-
-    @property
-    def build_progress(self) -> tuple[int, int] | None:
-        """(vectors in the graph, of total) while a background build runs, else None."""
-        if self._build_thread is None:
-            return None
-        return self._build_done, self._build_total
-
-    def wait_built(self, timeout: float | None = None) -> bool:
-        """Block until a background build has finished (or ``timeout``); True when none runs."""
-        thread = self._build_thread
-        if thread is not None:
-            thread.join(timeout)
-        return self._build_thread is None
-
-    def cancel_build(self) -> None:
-        self._build_cancel.set()
-        self.wait_built(30)
 
     # -- search ------------------------------------------------------------------------------
 
@@ -408,32 +333,36 @@ class VectorIndex:
 
     @classmethod
     def load_or_build(cls, directory: Path, model_id: str, dim: int, source: VectorSource,
-                      exact_max: int = EXACT_MAX, background: bool = False,
-                      on_built: Callable[[VectorIndex], None] | None = None) -> VectorIndex:
-        """The index for ``model_id``, made consistent with the catalog (patched or rebuilt).
-
-        With ``background``, a graph that must be rebuilt is built in a thread while an exact
-        index answers (see :meth:`build_in_background`); ``on_built`` then saves it."""
-        directory = Path(directory)
-        source_id = source.catalog_id() if hasattr(source, "catalog_id") else ""
-        index, why = cls._load(directory, model_id, dim, exact_max, source_id)
-        if index is None:
-            rev = _revision(source)  # (read first: the vectors read next hold at least this)
-            ids, vecs = source.vectors(model_id)
-            if why and (why != NO_INDEX or len(ids) > exact_max):
-                log.warning("rebuilding the search index from %d stored embeddings: %s",
-                            len(ids), why)
-            building = background and len(ids) > exact_max
-            index = (cls.exact_now(dim, model_id, ids, vecs, exact_max) if building
-                     else cls(dim, model_id, exact_max))
-            index.source_id = source_id
-            index.synced_rev = -1 if rev is None else rev
-            if building:
-                index.build_in_background(on_built)
-            else:
-                index.add(ids, vecs)
-                index.needs_save = index.mode == "hnsw"
+                      exact_max: int = EXACT_MAX, tried: str | None = None) -> VectorIndex:
+        """The index for ``model_id``, made consistent with the catalog (patched or rebuilt
+        from the source's vectors, here and now; the library's keeper builds a big one in the
+        background from the vector file instead). ``tried``: why the saved graph could not
+        be used, when the caller knows it already (and said so)."""
+        index, why = (None, "") if tried is not None else \
+            cls.load(directory, model_id, dim, source, exact_max)
+        if index is not None:
             return index
+        rev = _revision(source)  # (read first: the vectors read next hold at least this)
+        ids, vecs = source.vectors(model_id)
+        if why and (why != NO_INDEX or len(ids) > exact_max):
+            log.warning("rebuilding the search index from %d stored embeddings: %s",
+                        len(ids), why)
+        index = cls(dim, model_id, exact_max)
+        index.source_id = source.catalog_id() if hasattr(source, "catalog_id") else ""
+        index.synced_rev = -1 if rev is None else rev
+        index.add(ids, vecs)
+        index.needs_save = index.mode == "hnsw"
+        return index
+
+    @classmethod
+    def load(cls, directory: Path, model_id: str, dim: int, source: VectorSource,
+             exact_max: int = EXACT_MAX) -> tuple[VectorIndex | None, str]:
+        """The graph saved in ``directory``, patched to the source's vectors; or (None, why
+        it cannot be used: none saved, another model's, damaged…)."""
+        source_id = source.catalog_id() if hasattr(source, "catalog_id") else ""
+        index, why = cls._load(Path(directory), model_id, dim, exact_max, source_id)
+        if index is None:
+            return None, why
         index.source_id = source_id
         saved_rev = index.synced_rev
         added, removed = index.patch_from(source)
@@ -441,7 +370,7 @@ class VectorIndex:
         # saved too, so the next start skips the id comparison)
         index.needs_save = index.needs_save or bool(added or removed) \
             or index.synced_rev != saved_rev
-        return index
+        return index, ""
 
     def patch_from(self, source: VectorSource, level: int = logging.WARNING) -> tuple[int, int]:
         """Bring the index in line with the catalog's embeddings: (added or changed, removed).

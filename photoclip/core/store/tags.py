@@ -334,6 +334,19 @@ class TagStore:
         report.seconds = time.perf_counter() - t0
         return report
 
+    def behind(self, model_id: str, tagsets: list[TagSet]) -> list[TagSet]:
+        """The applied sets with photos to tag: embedded since the set last ran with this
+        model, or all of them when it never did."""
+        out = []
+        for ts in tagsets:
+            progress = self.catalog.conn.execute(
+                "SELECT rev FROM tag_progress WHERE tagset_id=? AND model=?",
+                (ts.id, model_id)).fetchone()
+            if ts.applied and (progress is None or len(self.catalog.embedded_ids(
+                    model_id, ts.scopes, since_rev=progress[0]))):
+                out.append(ts)
+        return out
+
     def catch_up(self, model_id: str, encoder: TextEncoder,
                  tagsets: list[TagSet] | None = None) -> list[ApplyReport]:
         """Tag the photos embedded since each applied set last ran with this model (new,

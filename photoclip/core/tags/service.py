@@ -99,6 +99,9 @@ class TagService:
         applied = [ts for ts in self.store.all() if ts.applied]
         if not applied:
             return []
+        applied = self.store.behind(self._model.id, applied)
+        if not applied:  # (nothing new: the text encoder is not loaded for nothing)
+            return []
         if not self._model.search_ready():
             return []  # no model: photos are tagged when they are embedded
         try:

@@ -306,14 +306,18 @@ def test_a_missing_graph_is_rebuilt_in_the_background_and_saved(tmp_path, tiny_e
     lib.search_index.exact_max = 10
     lib.folders.add(tmp_path / "photos")
     lib.folders.index()
-    expected = [h.path for h in lib.search.find("a photo", limit=10)]
+    found = lib.search.find("a photo", limit=10)
+    expected = [h.path for h in found]
     lib.close()
     shutil.rmtree(home / "index")
 
     lib2 = make_library(home, tiny_encoder)
     lib2.search_index.exact_max = 10
-    got = [h.path for h in lib2.search.find("a photo", limit=10)]  # answered before the graph
-    assert got == expected
+    scanned = lib2.search.find("a photo", limit=10)  # answered before the graph
+    assert lib2.search_index.loaded.mode == "scan"
+    # (the vector file's bfloat16 moves a score by ~1e-4: near-ties may trade places)
+    assert max(abs(a.score - b.score) for a, b in zip(scanned, found, strict=True)) < 2e-3
+    assert len({h.path for h in scanned} & set(expected)) >= 8
     assert lib2.search_index.wait_built(60)
     assert lib2.search_index.index.mode == "hnsw"
     assert lib2.search_index.build_progress() is None

@@ -108,47 +108,6 @@ def test_empty_query_is_an_error():
         parse_query("   ")
 
 
-def test_changes_during_a_background_build_are_in_the_graph(monkeypatch):
-    import threading
-
-    vecs = _unit(400, 16)
-    idx = VectorIndex.exact_now(16, "m", np.arange(400), vecs.copy(), exact_max=50)
-    started, go = threading.Event(), threading.Event()
-    make_graph = idx._new_hnsw
-
-    def slow_graph(capacity):  # the build holds after its first chunk until the test is done
-        graph = make_graph(capacity)
-        add = graph.add_items
-
-        class Graph:
-            def __getattr__(self, name):
-                return getattr(graph, name)
-
-            def add_items(self, *a, **k):
-                add(*a, **k)
-                started.set()
-                go.wait(30)
-        return Graph()
-
-    monkeypatch.setattr(idx, "_new_hnsw", slow_graph)
-    built = []
-    idx.build_in_background(built.append, chunk=50)
-    assert started.wait(30)
-    assert idx.mode == "exact" and idx.build_progress == (0, 400)
-    idx.remove([3, 4, 5])
-    fresh = _unit(5, 16, seed=3)
-    idx.add([1000, 1001, 1002, 1003, 1004], fresh)
-    idx.add([7], fresh[:1])  # a changed vector for an existing id
-    assert idx.search(fresh[1], 1)[0][0] == 1001  # exact search answers meanwhile
-    go.set()
-    assert idx.wait_built(60)
-    assert built == [idx] and idx.mode == "hnsw"
-    have = set(idx.ids().tolist())
-    assert {3, 4, 5}.isdisjoint(have) and {1000, 1004, 7} <= have and len(have) == 402
-    assert np.allclose(idx.vector(7), fresh[0], atol=1e-5)
-    assert idx.search(fresh[1], 1)[0][0] == 1001
-
-
 def test_a_graph_is_checksummed_only_when_its_files_are_not_the_ones_saved(tmp_path,
                                                                            monkeypatch):
     """Reading and checksumming 2.3 GB took 3.3 s of every start at a million photos: the

@@ -80,28 +80,73 @@ def test_drop_on_model_switch_only(lib, tmp_path):
     assert keeper.loaded is None
 
 
-class Building:
-    """An index still being built in the background."""
+@pytest.fixture
+def held_build(monkeypatch):
+    """Graph builds wait, after their first chunk, until ``go`` is set (or they are
+    cancelled)."""
+    import threading
 
-    mode = "hnsw"
+    from photoclip.core.search.vector_index import VectorIndex
 
-    def __init__(self):
-        self.build_progress = (3, 10)
-        self.cancelled = 0
+    started, go = threading.Event(), threading.Event()
+    make = VectorIndex.graph_from.__func__
 
-    def cancel_build(self):
-        self.cancelled += 1
+    def held(cls, chunks, total, rev, dim, model_id, exact_max, progress=None, cancel=None):
+        def step(done):
+            progress(done)
+            started.set()
+            while not go.wait(0.02) and not cancel.is_set():
+                pass
+
+        def pairs():  # (two vectors a chunk)
+            for ids, vecs in chunks:
+                for k in range(0, len(ids), 2):
+                    yield ids[k:k + 2], vecs[k:k + 2]
+        return make(cls, pairs(), total, rev, dim, model_id, exact_max, step, cancel)
+
+    monkeypatch.setattr(VectorIndex, "graph_from", classmethod(held))
+    yield started, go
+    go.set()
 
 
-def test_close_and_drop_cancel_a_build(lib):
+def test_a_graph_is_built_in_the_background_with_what_changed_meanwhile(lib, tmp_path,
+                                                                         held_build):
+    """No graph on disk: searches scan the vector file at once while the graph is built (from
+    the catalog, streamed); photos added and removed during the build are in the graph it puts
+    in use and saves."""
+    started, go = held_build
+    for p in (lib.search_index.dir).glob("index*"):
+        p.unlink()
     keeper = lib.search_index
-    building = Building()
-    keeper._index = building
-    assert keeper.build_progress() == (3, 10)
-    keeper.close()  # not dirty: nothing saved, the build cancelled
-    assert building.cancelled == 1
-    keeper.drop()
-    assert building.cancelled == 2 and keeper.loaded is None
+    assert keeper.index.mode == "scan"  # answers now
+    assert started.wait(30) and keeper.build_progress() == (2, 5)
+    keeper_vectors = len(keeper.vectors())
+    more = write_photos(tmp_path / "pics" / "more", 2)
+    lib.folders.index()
+    new = [lib.folders.photo_id(p) for p in more]
+    lib.catalog.delete_photos([lib.ids[0]])
+    assert len(keeper.vectors()) == keeper_vectors + 1  # the scan sees them at once
+    go.set()
+    assert keeper.wait_built(30) and keeper.build_progress() is None
+    graph = keeper.index
+    assert graph.mode == "hnsw"
+    assert set(graph.ids().tolist()) == {*lib.ids[1:], *new}
+    assert files(keeper)  # saved once built
+
+
+def test_close_and_drop_cancel_a_build(lib, held_build):
+    started, _ = held_build
+    keeper = lib.search_index
+    for p in keeper.dir.glob("index*"):
+        p.unlink()
+    keeper.index  # noqa: B018
+    assert started.wait(30) and keeper.build_progress() is not None
+    keeper.drop()  # (another model)
+    assert keeper.build_progress() is None and keeper.loaded is None
+    keeper.index  # noqa: B018  (built again)
+    assert keeper.build_progress() is not None
+    keeper.close()  # cancelled, not waited for: the next start builds it
+    assert keeper.build_progress() is None and not files(keeper)
 
 
 def test_loading_context_loads_in_the_background(lib):
