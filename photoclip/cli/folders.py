@@ -68,7 +68,7 @@ def cmd_index(lib: Library, args) -> int:
             on_wait=lambda holder: print(f"{holder} is indexing this library; waiting for it "
                                          "to finish (Ctrl-C to stop)…", file=sys.stderr),
             # (loaded only when there are photos to encode; a missing model fails before any)
-            on_model=lambda: print(f"Encoding with {lib.model.encoder.choice.reason}.",
+            on_model=lambda: print(f"Encoding with {lib.model.encoding_reason()}.",
                                    file=sys.stderr))
     finally:
         signal.signal(signal.SIGINT, old)
@@ -114,7 +114,7 @@ def cmd_watch(lib: Library, args) -> int:
     """Foreground daemon: reconcile every folder, then follow changes until Ctrl-C."""
     from photoclip.core.indexing.worker import Worker
 
-    if not lib.model.ready():
+    if lib.model.image_encoder_if_ready() is None:
         print(f"photoclip: {lib.model.error}\nCataloguing only; search turns on once a model "
               "is available.", file=sys.stderr)
     stop = threading.Event()

@@ -134,3 +134,51 @@ def test_cli_index_while_the_app_indexes_the_same_library(tmp_path, tiny_spec):
     db.close()
     found = json.loads(photoclip(home, "search", "a photo", "--limit", "300", "--json").stdout)
     assert len(found) == 300
+
+
+TORCH_SPY = ("import sys, runpy; sys.argv = ['photoclip', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('photoclip', run_name='__main__')\n"
+             "finally:\n    print('torch imported:', 'torch' in sys.modules, file=sys.stderr)\n")
+
+
+def test_index_with_the_int8_tower_never_imports_torch(tmp_path, tiny_spec):
+    """'photoclip index' imported torch and built the fp32 model (1.9 GB, seconds) even where
+    the int8 tower in ONNX Runtime encodes the photos; and with nothing to do it did the same.
+    Once the model was prepared, neither imports torch, and the vectors are the ones the
+    torch-loaded model's int8 path gives."""
+    home, photos = tmp_path / "home", tmp_path / "photos"
+    write_photos(photos, 3)
+    assert photoclip(home, "--model", tiny_spec, "--precision", "int8", "add",
+                     str(photos)).returncode == 0
+    first = photoclip(home, "index")  # loads the model in torch: prepares the int8 tower
+    assert first.returncode == 0 and "3 encoded" in first.stdout, first.stderr
+
+    def index() -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", TORCH_SPY, "--home", str(home), "index"],
+                              capture_output=True, text=True, timeout=180)
+
+    idle = index()
+    assert idle.returncode == 0 and "torch imported: False" in idle.stderr, idle.stderr
+    new = write_photos(photos / "new", 4, start=10)
+    light = index()
+    assert light.returncode == 0 and "4 encoded" in light.stdout, light.stderr
+    assert "torch imported: False" in light.stderr and "int8" in light.stderr
+
+    from photoclip.core.indexing.imageio import decode_for_model, read_file
+    from photoclip.core.library import Library
+
+    lib = Library(home)
+    try:
+        encoder = lib.model.encoder  # (torch, int8 tower: what indexed the first photos)
+        assert encoder.precision == "int8"
+        ids = [lib.folders.photo_id(p) for p in new]
+        got, stored = lib.catalog.vectors(lib.model.id, ids)
+        assert sorted(got.tolist()) == sorted(ids)
+        batch = [decode_for_model(read_file(str(p)), encoder.preprocess, str(p))[1]
+                 for p in new]
+        import numpy as np
+
+        again = encoder.encode_images(np.stack(batch))[[ids.index(i) for i in got.tolist()]]
+        assert np.abs(stored - again).max() < 1e-5
+    finally:
+        lib.close()

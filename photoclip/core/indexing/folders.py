@@ -239,8 +239,10 @@ class FolderService:
     def indexer(self, require_model: bool = True, load_model: bool = True) -> Indexer:
         """An Indexer wired to this library. Without a model (unavailable and not required,
         or not to be loaded) it catalogues, moves and removes, and encodes nothing."""
-        if require_model or (load_model and self._model.ready()):
-            return Indexer(self._catalog, self._model.encoder, self._index.for_indexing(),
+        encoder = self._model.image_encoder() if require_model else \
+            self._model.image_encoder_if_ready() if load_model else None
+        if encoder is not None:
+            return Indexer(self._catalog, encoder, self._index.for_indexing(),
                            batch_size=self._settings.batch_size,
                            threads=self._settings.decode_threads)
         return Indexer(self._catalog, None, self._index.for_indexing(load=False),

@@ -45,6 +45,7 @@ from photoclip.core.model.runtime import (
     OrtImageEncoder,
     TextCache,
     onnxruntime_available,
+    preprocess_to_dict,
 )
 
 if TYPE_CHECKING:
@@ -242,6 +243,10 @@ class Encoder:
             meta["image_int8"] = export.export_image_int8(
                 self.model, self.preprocess.size, store.folder(self.model_id) / IMAGE_INT8_FILE)
             meta["image_int8"]["seconds"] = round(time.monotonic() - t0, 1)
+            changed = True
+        pre = preprocess_to_dict(self.preprocess)
+        if meta.get("preprocess") != pre:  # (what indexing without torch needs to know)
+            meta["preprocess"] = pre
             changed = True
         if changed:
             meta.update(dim=self.dim, context_length=self.context_length,

@@ -1,13 +1,15 @@
 """The library's CLIP model: loaded on first use, switched only to a model known to load.
 
 A search needs only the text tower: when the model was exported (core/model/export.py), the
-ONNX text tower answers queries without torch, so a cold search starts in about a second,
-and the torch model is loaded only for encoding photos.
+ONNX text tower answers queries without torch, so a cold search starts in about a second.
+Photos are encoded by the int8 image tower, also without torch, where this machine chose int8
+(measured once, when the model was first loaded); otherwise by the torch model.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Protocol
@@ -18,12 +20,14 @@ from photoclip.core.model.encoder import Encoder, canonical_spec, check_spec
 from photoclip.core.model.precision import (
     CALIBRATION_FILE,
     CalibrationCache,
+    Choice,
     cache_key,
     cpu_info,
+    gpu_driver_present,
     runtime_signature,
 )
-from photoclip.core.model.protocols import TextEncoder
-from photoclip.core.model.runtime import MODELS_DIR, ModelStore
+from photoclip.core.model.protocols import ImageEncoder, TextEncoder
+from photoclip.core.model.runtime import MODELS_DIR, ModelStore, OrtImageModel
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,8 @@ class ModelHost:
         self._encoder: Encoder | None = None
         self._fast_text: TextEncoder | None = None  # the exported text tower, if prepared
         self._fast_text_checked = False
+        self._light: OrtImageModel | None = None  # the int8 image tower, without torch
+        self._light_checked = False
         self._error: str | None = None  # why the model cannot be loaded (CLI words)
         self.problem: str | None = None  # the same for a window (no commands to type)
         # Separate locks: a search must not wait for the (seconds-long) model load to answer
@@ -81,6 +87,52 @@ class ModelHost:
                     if self._fast_text is None:
                         self._fast_text_checked = False
             return self._encoder
+
+    def image_encoder(self) -> ImageEncoder:
+        """What encodes photos: the int8 image tower in ONNX Runtime when this machine chose
+        it and it is prepared — torch is not loaded then — else the model itself (loaded:
+        ModelUnavailable when it cannot be)."""
+        with self._load_lock:
+            if self._encoder is not None:
+                return self._encoder
+            if not self._light_checked:
+                self._light_checked = True
+                self._light = self._light_image_model()
+            return self._light if self._light is not None else self.encoder
+
+    def image_encoder_if_ready(self) -> ImageEncoder | None:
+        """:meth:`image_encoder`, or None when the model cannot be loaded (a failed load is
+        not tried again: see :meth:`ready`)."""
+        with self._load_lock:
+            if self._encoder is None and not self._light_checked:
+                self._light_checked = True
+                self._light = self._light_image_model()
+            if self._light is not None and self._encoder is None:
+                return self._light
+            return self.encoder if self.ready() else None
+
+    def _light_image_model(self) -> OrtImageModel | None:
+        s = self.settings
+        if s.precision not in ("auto", "int8") or s.device not in ("auto", "cpu") \
+                or (s.device == "auto" and gpu_driver_present()):
+            return None  # (a GPU, or a precision only torch runs)
+        if s.precision == "int8":
+            choice = Choice("int8", "int8: chosen in Settings")
+        else:
+            known = self.calibration.get(cache_key(self.spec, cpu_info(), runtime_signature()))
+            if known is None or known.precision != "int8":
+                return None  # (measured once, by loading the model)
+            choice = known
+        light = self.store.image_model(self.spec, choice, os.cpu_count() or 1)
+        if light is not None:
+            log.info("encoding photos with %s's int8 image tower (ONNX Runtime, no PyTorch)",
+                     self.spec)
+        return light
+
+    def encoding_reason(self) -> str:
+        """How photos are being encoded, and why (after :meth:`image_encoder`)."""
+        used = self._encoder or self._light
+        return used.choice.reason if used is not None else "the model, not loaded yet"
 
     @property
     def loaded(self) -> Encoder | None:
@@ -175,6 +227,7 @@ class ModelHost:
             self.settings.precision = precision or self.settings.precision
             self.settings.save(self.home)
             self._encoder = encoder
+            self._light, self._light_checked = None, False
             self._error = self.problem = None
             with self._text_lock:
                 self._fast_text, self._fast_text_checked = None, False

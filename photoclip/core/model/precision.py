@@ -182,6 +182,20 @@ class CalibrationCache:
         return data if isinstance(data, dict) else {}
 
 
+def gpu_driver_present() -> bool:
+    """Whether this computer may have a GPU that PyTorch would pick for "auto", told without
+    importing torch: an NVIDIA or AMD (ROCm) driver, or Apple silicon (MPS). A false "yes"
+    only costs loading torch to find out."""
+    system = platform.system()
+    if system == "Darwin":
+        return platform.machine().lower() == "arm64"
+    if system == "Windows":
+        root = os.environ.get("SYSTEMROOT", r"C:\Windows")
+        return os.path.exists(os.path.join(root, "System32", "nvcuda.dll"))
+    return any(os.path.exists(p) for p in ("/proc/driver/nvidia/version", "/dev/nvidiactl",
+                                            "/dev/kfd"))
+
+
 def runtime_signature() -> str:
     """The versions that change what a precision costs, read without importing them."""
     from importlib import metadata

@@ -165,7 +165,7 @@ class SearchService:
                 return vec, st.id
         if not os.path.exists(path):
             raise NotFound(f"There is no photo {photo}.")
-        encoder = self._model.encoder
+        encoder = self._model.image_encoder()
         try:
             _, arr = decode_for_model(read_file(path), encoder.preprocess, str(path))
         except DecodeError as e:

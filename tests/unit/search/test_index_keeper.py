@@ -121,7 +121,7 @@ def test_a_graph_is_built_in_the_background_with_what_changed_meanwhile(lib, tmp
     assert keeper.index.mode == "scan"  # answers now
     assert started.wait(30) and keeper.build_progress() == (2, 5)
     keeper_vectors = len(keeper.vectors())
-    more = write_photos(tmp_path / "pics" / "more", 2)
+    more = write_photos(tmp_path / "pics" / "more", 2, start=100)
     lib.folders.index()
     new = [lib.folders.photo_id(p) for p in more]
     lib.catalog.delete_photos([lib.ids[0]])
@@ -179,7 +179,7 @@ def test_a_one_shot_process_searches_the_vector_file_never_the_graph(tmp_path):
     try:
         got = [(h.id, round(h.score, 2)) for h in cli.search.similar(first, limit=4)]
         assert got == want and cli.search_index.loaded.mode == "scan"
-        more = write_photos(tmp_path / "pics" / "more", 2)
+        more = write_photos(tmp_path / "pics" / "more", 2, start=100)
         cli.folders.index()
         new = [cli.folders.photo_id(p) for p in more]
         assert set(new) <= set(cli.search_index.index.ids().tolist())  # found at once
