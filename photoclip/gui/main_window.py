@@ -320,7 +320,6 @@ class MainWindow(QMainWindow):
         self.model_changed.emit()
         if self.search.text().strip() or self.searching.similar:  # asked while preparing
             self.run_search()
-        self.searching.load_rest_of_browse()  # (dropped if that search replaced the browse)
 
     def switch_model(self, spec: str) -> None:
         run_task(self.search_pool, lambda: self.library.switch_model(spec),
@@ -367,7 +366,7 @@ class MainWindow(QMainWindow):
             if row is not None:
                 sel.select(self.model.index(row), sel.SelectionFlag.Select)
         self.view.doItemsLayout()
-        self.view.verticalScrollBar().setValue(scroll)
+        self.view.scroll_to(scroll)
 
     # -- what the results area says ----------------------------------------------------------
 

@@ -216,6 +216,8 @@ class PreviewDialog(QDialog):
         self.path_shown: str | None = None
         self.gone = False  # the photo shown left the results (a tag taken off, a new cut)
         model.modelReset.connect(self._results_changed)
+        model.loaded.connect(self._page_arrived)
+        self._waiting: int | None = None  # a row stepped to whose photo is on its way
         self.pool = executors.preview_pool()
         self.canvas = ImageCanvas()
         self.canvas.zoom_changed.connect(self._zoom_shown)
@@ -270,9 +272,11 @@ class PreviewDialog(QDialog):
         return None if self.gone else self.model.hit(self.row)
 
     def show_row(self, row: int) -> None:
-        hit = self.model.hit(row)
-        if hit is None:
+        hit = self.model.hit(row, fetch=True)
+        if hit is None:  # a browse's page not fetched yet: shown once it arrives
+            self._waiting = row
             return
+        self._waiting = None
         self.row, self.path_shown, self.gone = row, hit.path, False
         self.info.setText(describe(hit))
         self.path.setText(shown(os.path.dirname(hit.path)))
@@ -293,6 +297,10 @@ class PreviewDialog(QDialog):
 
             run_task(self.pool, lambda: _load(path), loaded)
         self.row_changed.emit(row)
+
+    def _page_arrived(self, first: int, last: int) -> None:
+        if self._waiting is not None and first <= self._waiting <= last:
+            self.show_row(self._waiting)
 
     def _results_changed(self) -> None:
         """The grid's results changed under the preview: the photo shown keeps its place in

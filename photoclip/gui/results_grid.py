@@ -3,9 +3,13 @@ icon view that fills its width and zooms.
 
 - Relevance: hits below ``min_relevance`` (see core.relevance) are hidden; hits without one
   (browsing, tag and category lists) are always shown.
-- Sections: a browse (newest first) gets a header row per month (per day within the past
-  month). A header is an item as wide as the view, so the flow layout puts it on a line of its
-  own; the view then lays out items of two sizes (measured: 0.27 s for 100k items, in batches,
+- Browsing (nothing searched) is paged: the model holds the browse's layout (date sections
+  and their counts, core/search/browse.py) and the pages of photos the grid has asked for
+  (gui/browse_pages.py); a row whose page is not here yet paints as a placeholder until it
+  arrives. Ranked results (at most a few thousand) are held whole.
+- Sections: a browse gets a header row per month (per day when it spans a month or less).
+  A header is an item as wide as the view, so the flow layout puts it on a line of its own;
+  the view then lays out items of two sizes (measured: 0.27 s for 100k items, in batches,
   against 0.13 s with uniform sizes — only browsing pays it).
 - Zoom: the cell size follows a zoom level (slider, Ctrl+wheel, Ctrl+plus/minus); cells are
   widened so the columns fill the width exactly; small photos are scaled up to their cell.
@@ -14,13 +18,11 @@ icon view that fills its width and zooms.
 from __future__ import annotations
 
 import math
-from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import (
     QAbstractListModel,
     QMimeData,
-    QModelIndex,
     QRect,
     QSize,
     Qt,
@@ -30,7 +32,9 @@ from PySide6.QtGui import QColor, QFont, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photoclip.core.indexing.formats import kind
+from photoclip.core.search.browse import BrowseLayout, Section
 from photoclip.core.search.searcher import Hit
+from photoclip.gui.browse_pages import BrowsePages, Fetch
 from photoclip.gui.file_urls import file_url, shown
 from photoclip.gui.format import human_size
 from photoclip.gui.thumbnails import ThumbnailCache
@@ -42,78 +46,62 @@ OfflineRole = Qt.ItemDataRole.UserRole + 4
 BadgeRole = Qt.ItemDataRole.UserRole + 5  # "RAW+JPEG": one shot in two files
 ZOOM_MIN, ZOOM_MAX, ZOOM_STEP = 96, 384, 32
 HEADER_HEIGHT = 34
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
-
-
-def section_of(hit: Hit, by_day: bool) -> str:
-    """The header a photo goes under: "November 2026", or "Monday 23 November 2026"."""
-    taken = hit.taken_at or ""
-    try:
-        d = date.fromisoformat(taken[:10])
-    except ValueError:
-        return "Date unknown"
-    if by_day:
-        return f"{d.strftime('%A')} {d.day} {MONTHS[d.month - 1]} {d.year}"
-    return f"{MONTHS[d.month - 1]} {d.year}"
-
-
-def _by_day(hits: list[Hit]) -> bool:
-    """Day headers when the photos span a month or less, month headers otherwise."""
-    dates = [h.taken_at[:10] for h in (hits[0], hits[-1]) if h.taken_at] if hits else []
-    if len(dates) < 2:
-        return False
-    try:
-        return (date.fromisoformat(dates[0]) - date.fromisoformat(dates[1])).days <= 31
-    except ValueError:
-        return False
 
 
 class ResultsModel(QAbstractListModel):
-    """Hits in rank (or date) order; rows are hits and, with sections, headers."""
+    """What the grid shows: ranked hits held whole (``set_hits``: rows are hits, best first),
+    or a browse of the library paged in (``set_browse``: rows are date headers and photos)."""
 
     sections_changing = Signal(bool)  # before a reset that turns date headers on or off
+    loaded = Signal(int, int)  # rows first..last got their photos (a page arrived)
 
     def __init__(self, thumbs: ThumbnailCache, parent=None):
         super().__init__(parent)
         self.thumbs = thumbs
         self._all: list[Hit] = []
         self._shown: list[Hit] = []
-        self._rows: list[int | str] = []  # per row: an index into _shown, or a header
         self._row_of: dict[str, int] = {}
+        self._pages: BrowsePages | None = None  # a browse, paged
         self.min_relevance: float | None = None
-        self.sections = False
-        self._by_day = False
-        self._last_section: str | None = None
         thumbs.ready.connect(self._thumb_ready)
+
+    @property
+    def sections(self) -> bool:
+        """Whether rows include date headers (a browse)."""
+        return self._pages is not None
+
+    @property
+    def layout(self) -> BrowseLayout | None:
+        return self._pages.layout if self._pages is not None else None
 
     # -- content -----------------------------------------------------------------------------
 
-    def set_hits(self, hits: list[Hit], sections: bool = False) -> None:
-        if sections != self.sections:
-            self.sections_changing.emit(sections)  # (the view changes its layout mode first)
+    def set_hits(self, hits: list[Hit]) -> None:
+        """Ranked results (or none)."""
+        self._reset(None, hits)
+
+    def set_browse(self, layout: BrowseLayout, first: list[Hit], fetch: Fetch,
+                   more: tuple[int, list[Hit]] | None = None) -> None:
+        """The library browsed as ``layout`` lays it out: ``first`` are its first photos,
+        ``more`` (start, hits) others fetched with them (where the grid was); the rest are
+        asked of ``fetch`` as the grid reaches them."""
+        pages = BrowsePages(layout, fetch, self._page_arrived)
+        pages.put(0, first)
+        if more is not None:
+            pages.put(*more)
+        self._reset(pages, [])
+
+    def _reset(self, pages: BrowsePages | None, hits: list[Hit]) -> None:
+        if (pages is not None) != self.sections:
+            self.sections_changing.emit(pages is not None)  # (the view changes layout first)
         self.beginResetModel()
         self.thumbs.clear_pending()
+        if self._pages is not None:
+            self._pages.closed = True
+        self._pages = pages
         self._all = hits
-        self.sections = sections
-        self._by_day = sections and _by_day(hits)
         self._refilter()
         self.endResetModel()
-
-    def extend_hits(self, more: list[Hit]) -> None:
-        """Append hits below the current ones (the rest of a long browse) without a reset:
-        the scroll position and the selection stay."""
-        self._all = self._all + more
-        keep = [h for h in more if self._passes(h)]
-        if not keep:
-            return
-        first_hit = len(self._shown)
-        self._shown.extend(keep)
-        new_rows = self._layout(range(first_hit, len(self._shown)))
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(new_rows) - 1)
-        self._add_rows(new_rows)
-        self.endInsertRows()
 
     def set_min_relevance(self, value: float | None) -> None:
         self.beginResetModel()
@@ -127,67 +115,73 @@ class ResultsModel(QAbstractListModel):
 
     def _refilter(self) -> None:
         self._shown = [h for h in self._all if self._passes(h)]
-        self._rows, self._row_of, self._last_section = [], {}, None
-        self._add_rows(self._layout(range(len(self._shown))))
+        self._row_of = {h.path: r for r, h in enumerate(self._shown)}
 
-    def _layout(self, indexes) -> list[int | str]:
-        if not self.sections:
-            return list(indexes)
-        rows: list[int | str] = []
-        for i in indexes:
-            title = section_of(self._shown[i], self._by_day)
-            if title != self._last_section:
-                rows.append(title)
-                self._last_section = title
-            rows.append(i)
-        return rows
+    def _page_arrived(self, first: int, last: int) -> None:
+        layout = self.layout
+        if layout is None:
+            return
+        top, bottom = layout.row_of(first), layout.row_of(last)
+        self.dataChanged.emit(self.index(top), self.index(bottom))
+        self.loaded.emit(top, bottom)
 
-    def _add_rows(self, rows: list[int | str]) -> None:
-        start = len(self._rows)
-        self._rows.extend(rows)
-        for r, entry in enumerate(rows, start):
-            if isinstance(entry, int):
-                self._row_of[self._shown[entry].path] = r
+    def _entry(self, row: int) -> int | Section | None:
+        """A photo's number, a header, or None (no such row)."""
+        if not 0 <= row < self.rowCount():
+            return None
+        return self._pages.layout.entry(row) if self._pages is not None else row
 
-    def hit(self, row: int) -> Hit | None:
-        if 0 <= row < len(self._rows):
-            entry = self._rows[row]
-            return self._shown[entry] if isinstance(entry, int) else None
-        return None
+    def hit(self, row: int, fetch: bool = False) -> Hit | None:
+        """The photo at ``row``: None for a header, or (browsing) a photo whose page is not
+        here yet — ``fetch`` asks for it."""
+        entry = self._entry(row)
+        if not isinstance(entry, int):
+            return None
+        return self._pages.hit(entry, fetch) if self._pages is not None else self._shown[entry]
+
+    def want(self, row: int) -> None:
+        """Have the photo at ``row`` fetched if it is not here (``loaded`` tells when it is)."""
+        self.hit(row, fetch=True)
 
     def hits(self) -> list[Hit]:
-        return list(self._shown)
+        """The photos held: every result shown; of a browse, the pages fetched so far."""
+        return self._pages.held() if self._pages is not None else list(self._shown)
 
     def row_of(self, path: str) -> int | None:
-        return self._row_of.get(path)
+        if self._pages is None:
+            return self._row_of.get(path)
+        photo = self._pages.photo_of(path)
+        return self._pages.layout.row_of(photo) if photo is not None else None
+
+    def _photo_row(self, photo: int) -> int:
+        return self._pages.layout.row_of(photo) if self._pages is not None else photo
 
     def step(self, row: int, delta: int) -> int:
         """The row of the photo ``delta`` photos away from ``row`` (headers skipped), clamped
         to the first and last photo."""
-        if not self._shown:
+        if not self.shown:
             return row
-        entry = self._rows[row] if 0 <= row < len(self._rows) else 0
-        i = entry if isinstance(entry, int) else 0
-        target = self._shown[min(max(i + delta, 0), len(self._shown) - 1)]
-        return self._row_of[target.path]
+        entry = self._entry(row)
+        photo = entry.first if isinstance(entry, Section) else entry or 0
+        return self._photo_row(min(max(photo + delta, 0), self.shown - 1))
 
     def photo_number(self, row: int) -> int:
         """1 for the first photo shown (headers not counted); 0 for a header."""
-        entry = self._rows[row] if 0 <= row < len(self._rows) else None
+        entry = self._entry(row)
         return entry + 1 if isinstance(entry, int) else 0
 
     def first_photo_row(self) -> int:
-        return self.step(0, 0) if self._shown else -1
+        return self._photo_row(0) if self.shown else -1
 
     @property
     def total(self) -> int:
-        """Hits received (shown or hidden by the relevance cut)."""
-        return len(self._all)
+        """Hits received (shown or hidden by the relevance cut); of a browse, its photos."""
+        return self._pages.layout.total if self._pages is not None else len(self._all)
 
     @property
     def shown(self) -> int:
         """Photos shown (headers not counted)."""
-        return len(self._shown)
+        return self._pages.layout.total if self._pages is not None else len(self._shown)
 
     def hidden_above(self, cut: float | None) -> int:
         """How many of the hidden hits would show with the cut lowered to ``cut``."""
@@ -197,15 +191,23 @@ class ResultsModel(QAbstractListModel):
     # -- Qt model ----------------------------------------------------------------------------
 
     def rowCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
+        if parent is not None and parent.isValid():
+            return 0
+        return self._pages.layout.rows() if self._pages is not None else len(self._shown)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._rows):
+        if not index.isValid():
             return None
-        entry = self._rows[index.row()]
-        if not isinstance(entry, int):
-            return entry if role in (HeaderRole, Qt.ItemDataRole.DisplayRole) else None
-        hit = self._shown[entry]
+        entry = self._entry(index.row())
+        if entry is None:
+            return None
+        if isinstance(entry, Section):
+            return entry.title if role in (HeaderRole, Qt.ItemDataRole.DisplayRole) else None
+        if role == HeaderRole:
+            return None  # (asked of every row by the layout: never fetches)
+        hit = self._pages.hit(entry) if self._pages is not None else self._shown[entry]
+        if hit is None:  # its page is on its way: a placeholder cell
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
             return shown(Path(hit.path).name)
         if role == Qt.ItemDataRole.DecorationRole:
@@ -223,7 +225,7 @@ class ResultsModel(QAbstractListModel):
         return None
 
     def flags(self, index):
-        if index.isValid() and not isinstance(self._rows[index.row()], int):
+        if index.isValid() and isinstance(self._entry(index.row()), Section):
             return Qt.ItemFlag.NoItemFlags  # a header: not selectable, skipped by the keys
         base = super().flags(index)
         return base | Qt.ItemFlag.ItemIsDragEnabled if index.isValid() else base
@@ -240,7 +242,7 @@ class ResultsModel(QAbstractListModel):
         return mime
 
     def _thumb_ready(self, path: str) -> None:
-        row = self._row_of.get(path)
+        row = self.row_of(path)
         if row is not None:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
@@ -398,12 +400,32 @@ class ResultsView(QListView):
         self.setSpacing(0)
         self.setItemDelegate(ThumbnailDelegate(self))
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self._scroll_target: int | None = None  # where to scroll once laid out that far
+        self.verticalScrollBar().rangeChanged.connect(self._range_grew)
 
     # -- size --------------------------------------------------------------------------------
 
     def setModel(self, model) -> None:
         super().setModel(model)
         model.sections_changing.connect(self._sections_changing)
+        model.modelReset.connect(self._forget_scroll)
+
+    def scroll_to(self, value: int) -> None:
+        """Scroll to ``value`` — once the batched layout has reached it (a million rows take
+        seconds to lay out, and the scroll range grows as they are)."""
+        bar = self.verticalScrollBar()
+        self._scroll_target = value if value > bar.maximum() else None
+        bar.setValue(value)
+
+    def _range_grew(self, _low: int, high: int) -> None:
+        target = self._scroll_target
+        if target is not None:
+            if target <= high:
+                self._scroll_target = None
+            self.verticalScrollBar().setValue(min(target, high))
+
+    def _forget_scroll(self) -> None:
+        self._scroll_target = None
 
     def _sections_changing(self, sections: bool) -> None:
         self.setUniformItemSizes(not sections)  # headers are another size
@@ -491,4 +513,4 @@ class ResultsView(QListView):
         return sorted(i.row() for i in self.selectionModel().selectedIndexes())
 
 
-__all__ = ["HitRole", "ResultsModel", "ResultsView", "ThumbnailDelegate", "section_of"]
+__all__ = ["HitRole", "ResultsModel", "ResultsView", "ThumbnailDelegate"]

@@ -3,7 +3,8 @@
 A :class:`SearchRequest` is what the user asked for (the text in the bar, the filters, or a
 photo to find similar ones to). :class:`SearchController` runs it off the GUI thread —
 ranked searches in the search pool, one at a time with only the newest request waiting
-(typing never queues a backlog); browsing in a pool of its own — and hands the hits to the
+(typing never queues a backlog); browsing in a pool of its own: the browse's layout and first
+pages, then each page the grid scrolls to (gui/browse_pages.py) — and hands the hits to the
 window's grid. It also knows when the results shown are stale (photos indexed or tagged
 under them) and reruns them keeping the selection and the scroll.
 """
@@ -15,20 +16,22 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QPoint, QTimer, Signal
 
 from photoclip.core.errors import explain, for_gui
 from photoclip.core.search import query as grammar
+from photoclip.core.search.browse import BrowseLayout
 from photoclip.core.search.searcher import Filters, Hit
+from photoclip.gui.browse_pages import FIRST_PAGES, PAGE, Done, Failed
 from photoclip.gui.executors import run_task
 
 if TYPE_CHECKING:
+    from photoclip.core.search.service import SearchService
     from photoclip.gui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
-RESULT_LIMIT = 500  # ranked results fetched for a search (browsing shows the whole library)
-BROWSE_FIRST = 2000  # a browse shows this many newest photos at once, then the rest
+RESULT_LIMIT = 500  # ranked results fetched for a search (browsing pages the whole library in)
 SEARCH_DEBOUNCE_MS = 250
 REFRESH_MS = 1500  # results are re-run this long after the library changed under them
 BACK_LIMIT = 50  # photo searches in a row that ✕ / Esc can go back through
@@ -67,7 +70,6 @@ class SearchController(QObject):
         self._seq = 0  # the newest request started; older answers are dropped
         self._busy = False  # a ranked search is running
         self._queued: tuple[SearchRequest, View | None] | None = None
-        self._rest_of_browse: tuple[int, SearchRequest] | None = None
         self._refresh_at = 0  # progress count at which a search shown during indexing reruns
         self.limit = RESULT_LIMIT  # ranked results fetched ("show 500 more" raises it)
         self.limited = False  # the results shown stopped at the limit: more are there
@@ -161,15 +163,16 @@ class SearchController(QObject):
             w.update_results()
             self.done.emit()
             return
-        else:
-            fn = partial(lib.search.browse, request.filters, limit=BROWSE_FIRST)
+        else:  # the browse's layout and its first pages (and those where the grid was)
+            around = self._photo_in_view() if keep is not None else None
+            fn = partial(_browse, lib.search, request.filters, around)
             pool = w.browse_pool  # (a browse never waits behind a search)
         serial = pool is w.search_pool
         if serial:
             self._busy = True
         status = w.worker_status
         self._refresh_at = status.done + 100 if status and status.state == "working" else 0
-        run_task(pool, fn, lambda hits: self._show(seq, hits, request, serial, keep, limit - 1),
+        run_task(pool, fn, lambda got: self._show(seq, got, request, serial, keep, limit - 1),
                  lambda err: self._failed(seq, err, request, serial))
 
     def _finish(self, serial: bool = True) -> None:
@@ -180,45 +183,50 @@ class SearchController(QObject):
             (request, keep), self._queued = self._queued, None
             self._start(request, keep)
 
-    def _show(self, seq: int, hits: list[Hit], request: SearchRequest, serial: bool = True,
-              keep: View | None = None, limit: int = RESULT_LIMIT) -> None:
+    def _show(self, seq: int, result: list[Hit] | Browsed, request: SearchRequest,
+              serial: bool = True, keep: View | None = None,
+              limit: int = RESULT_LIMIT) -> None:
         w = self.w
         if seq == self._seq:
             self.shown, self.error = request, None
-            self.limited = not request.browsing and len(hits) > limit
-            if self.limited:
-                hits = hits[:limit]
-            w.model.set_hits(hits, sections=request.browsing)
+            if isinstance(result, tuple):
+                layout, first, more = result
+                self.limited = False
+                w.model.set_browse(layout, first, self._fetcher(layout), more)
+            else:
+                self.limited = len(result) > limit
+                w.model.set_hits(result[:limit] if self.limited else result)
             w.update_results()
             if keep is not None:
                 w.restore_view(keep)
             elif w.model.shown:
                 w.view.setCurrentIndex(w.model.index(w.model.first_photo_row()))
                 w.view.scrollToTop()
-            if request.browsing and len(hits) >= BROWSE_FIRST:
-                self._rest_of_browse = (seq, request)
-                self.load_rest_of_browse()
         self._finish(serial)
         self.done.emit()
 
-    def load_rest_of_browse(self) -> None:
-        """The rest of a long browse, once the first search no longer waits on start-up work
-        (both are Python-heavy and share the interpreter)."""
+    def _fetcher(self, layout: BrowseLayout):
+        """How the grid asks for a page of this browse: in the browse pool."""
         w = self.w
-        if self._rest_of_browse is None or w.preparing:
-            return
-        seq, request = self._rest_of_browse
-        self._rest_of_browse = None
-        if seq != self._seq:
-            return
 
-        def show_rest(hits: list[Hit]) -> None:
-            if seq == self._seq:
-                w.model.extend_hits(hits[w.model.total:])
-                w.update_results()
+        def fetch(start: int, count: int, done: Done, failed: Failed) -> None:
+            def fail(err: Exception) -> None:
+                log.warning("browsing failed: %s", err)
+                failed(err)
 
-        run_task(w.browse_pool, partial(w.library.search.browse, request.filters), show_rest,
-                 lambda err: log.warning("browsing failed: %s", err))
+            run_task(w.browse_pool, partial(w.library.search.browse_page, layout, start, count),
+                     done, fail)
+        return fetch
+
+    def _photo_in_view(self) -> int | None:
+        """The number of the photo in the middle of the grid, when it shows a browse."""
+        m, v = self.w.model, self.w.view
+        if not m.sections or not m.shown:
+            return None
+        port = v.viewport()
+        idx = v.indexAt(QPoint(port.width() // 2, port.height() // 2))
+        row = idx.row() if idx.isValid() else v.current_row()
+        return m.photo_number(m.step(row, 0)) - 1 if row >= 0 else None
 
     def _failed(self, seq: int, err: Exception, request: SearchRequest,
                 serial: bool = True) -> None:
@@ -232,3 +240,18 @@ class SearchController(QObject):
             w.update_results()
         self._finish(serial)
         self.done.emit()
+
+
+Browsed = tuple[BrowseLayout, list[Hit], tuple[int, list[Hit]] | None]
+
+
+def _browse(search: SearchService, filters: Filters, around: int | None) -> Browsed:
+    """In the browse pool: the layout of a browse, its first pages, and (``around``: the
+    photo the grid was at, for results brought up to date) the pages around that photo."""
+    layout = search.browse_layout(filters)
+    first = search.browse_page(layout, 0, FIRST_PAGES * PAGE)
+    more = None
+    if around is not None and around >= (FIRST_PAGES - 1) * PAGE:
+        start = max((around // PAGE - 1) * PAGE, FIRST_PAGES * PAGE)
+        more = (start, search.browse_page(layout, start, 3 * PAGE))
+    return layout, first, more

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from photoclip.core.model.protocols import TextEncoder, Vectors
 from photoclip.core.model.text import search_alternatives
 from photoclip.core.search import query as grammar
 from photoclip.core.search import relevance
+from photoclip.core.search.browse import DAY_KEY, DAY_SPAN, MONTH_KEY, BrowseLayout
 from photoclip.core.search.index_keeper import IndexKeeper
 from photoclip.core.search.searcher import Filters, Hit, Searcher, embed_terms
 from photoclip.core.store.catalog import Catalog
@@ -185,9 +188,49 @@ class SearchService:
         f = filters or Filters()
         rows = self._catalog.browse(f.folder, f.after, f.before, limit)
         offline = {f.id for f in self._catalog.folders() if not f.online}
-        return [Hit(r["id"], r["path"], float("nan"), r["width"], r["height"], r["taken_at"],
-                    r["size"], offline=r["folder_id"] in offline, companion=r["companion"])
-                for r in rows]
+        return [_browse_hit(r, offline) for r in rows]
+
+
+    def browse_layout(self, filters: Filters | None = None) -> BrowseLayout:
+        """The shape of a browse (core/search/browse.py): its date sections, counted — day
+        sections when its dated photos span a month or less and none is undated."""
+        f = filters or Filters()
+        counts = self._catalog.browse_sections(f.folder, f.after, f.before, MONTH_KEY)
+        by_day = False
+        if counts and len(counts) <= 2 and all(k is not None for k, _ in counts):
+            oldest, newest = self._catalog.browse_dates(f.folder, f.after, f.before)
+            try:
+                span = date.fromisoformat(str(newest)[:10]) - date.fromisoformat(str(oldest)[:10])
+                by_day = span.days <= DAY_SPAN
+            except ValueError:
+                by_day = False
+            if by_day:
+                counts = self._catalog.browse_sections(f.folder, f.after, f.before, DAY_KEY)
+        return BrowseLayout.of(f, counts, by_day)
+
+    def browse_page(self, layout: BrowseLayout, start: int, count: int) -> list[Hit]:
+        """Photos number ``start`` to ``start + count`` of a browse laid out as ``layout``
+        (fewer when the library changed since: the layout is then out of date)."""
+        f = layout.filters
+        offline = {f.id for f in self._catalog.folders() if not f.online}
+        out: list[Hit] = []
+        end = min(start + count, layout.total)
+        i = layout.section_of(start) if layout.sections else 0
+        while start < end and i < len(layout.sections):
+            sec = layout.sections[i]
+            skip = start - sec.first
+            take = min(end, sec.first + sec.count) - start
+            rows = self._catalog.browse_section(sec.key, skip, take, f.folder, f.after,
+                                                f.before, layout.key_len)
+            out += [_browse_hit(r, offline) for r in rows]
+            start += take
+            i += 1
+        return out
+
+
+def _browse_hit(r: dict[str, Any], offline: set[int]) -> Hit:
+    return Hit(r["id"], r["path"], float("nan"), r["width"], r["height"], r["taken_at"],
+               r["size"], offline=r["folder_id"] in offline, companion=r["companion"])
 
 
 def _room(limit: int) -> int:

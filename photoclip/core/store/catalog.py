@@ -714,6 +714,61 @@ class Catalog:
         cols = [d[0] for d in cur.description]
         return [_photo_row(cols, r) for r in cur]
 
+    def browse_sections(self, folder: str | None = None, after: str | None = None,
+                        before: str | None = None,
+                        key_len: int = 7) -> list[tuple[str | None, int]]:
+        """(key, photos) per date section of a browse, in its order (newest first, undated
+        last): the key is taken_at's first ``key_len`` characters (7: the month).
+
+        A skip scan of the browse index: the newest date below the last section found, then
+        the count of its section's range (0.08 s at a million photos; a GROUP BY sorted every
+        row in a temporary B-tree: 0.5 s)."""
+        where, args = _photo_filters(folder, after, before)
+        base = f"FROM photos p WHERE p.status='ok' {where}"
+        out: list[tuple[str | None, int]] = []
+        below: str | None = None
+        while True:
+            if below is None:
+                top = self.conn.execute(f"SELECT MAX(p.taken_at) {base}", args).fetchone()[0]
+            else:
+                top = self.conn.execute(f"SELECT MAX(p.taken_at) {base} AND p.taken_at < ?",
+                                        [*args, below]).fetchone()[0]
+            if top is None:
+                break
+            below = str(top)[:key_len]
+            within, bounds = _key_range(below, key_len)
+            out.append((below, self.conn.execute(
+                f"SELECT COUNT(*) {base} AND {within}", [*args, *bounds]).fetchone()[0]))
+        undated = self.conn.execute(f"SELECT COUNT(*) {base} AND p.taken_at IS NULL",
+                                    args).fetchone()[0]
+        return [*out, (None, undated)] if undated else out
+
+    def browse_dates(self, folder: str | None = None, after: str | None = None,
+                     before: str | None = None) -> tuple[str | None, str | None]:
+        """The oldest and newest taken_at of a browse (None: no dated photo)."""
+        where, args = _photo_filters(folder, after, before)
+        row = self.conn.execute(
+            f"SELECT MIN(p.taken_at), MAX(p.taken_at) FROM photos p WHERE p.status='ok' "
+            f"AND p.taken_at IS NOT NULL {where}", args).fetchone()
+        return row[0], row[1]
+
+    def browse_section(self, key: str | None, offset: int, limit: int,
+                       folder: str | None = None, after: str | None = None,
+                       before: str | None = None,
+                       key_len: int = 7) -> list[dict[str, Any]]:
+        """Photos ``offset`` to ``offset + limit`` of one section of a browse (those whose
+        taken_at starts with ``key``, of ``key_len`` characters; None: undated), newest
+        first. Reads the section only."""
+        where, args = _photo_filters(folder, after, before)
+        within, bounds = _key_range(key, key_len)
+        cur = self.conn.execute(
+            "SELECT p.id, p.path, p.size, p.width, p.height, p.taken_at, p.folder_id, "
+            f"p.companion FROM photos p WHERE p.status='ok' AND {within} {where} "
+            "ORDER BY p.taken_at DESC, p.id DESC LIMIT ? OFFSET ?",
+            [*bounds, *args, limit, offset])
+        cols = [d[0] for d in cur.description]
+        return [_photo_row(cols, r) for r in cur]
+
     def years(self) -> list[int]:
         rows = self.conn.execute(
             "SELECT DISTINCT substr(taken_at, 1, 4) FROM photos WHERE taken_at IS NOT NULL "
@@ -752,6 +807,7 @@ class Catalog:
 
 
 DISPLACED = "\x00displaced:"
+LAST_CHAR = "\U0010ffff"  # every text that starts with k sorts in [k, k + LAST_CHAR)
 
 
 def displaced_path(path: str, photo_id: int) -> str:
@@ -798,6 +854,16 @@ def _photo_filters(folder: str | None, after: str | None,
         sql.append("AND p.taken_at < ?")
         args.append(before)
     return " ".join(sql), args
+
+
+def _key_range(key: str | None, key_len: int) -> tuple[str, list[object]]:
+    """The SQL condition (on ``photos p``) for a browse section: the photos whose taken_at's
+    first ``key_len`` characters are ``key`` — a range of the browse index."""
+    if key is None:
+        return "p.taken_at IS NULL", []
+    if len(key) < key_len:  # ("2019": a taken_at that short is the whole key)
+        return "p.taken_at = ?", [key]
+    return "p.taken_at >= ? AND p.taken_at < ?", [key, key + LAST_CHAR]
 
 
 def _photo_row(cols: Sequence[str], r: Sequence[Any]) -> dict[str, Any]:

@@ -259,6 +259,12 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (a, b)
     ) WITHOUT ROWID;
     """,
+    # 8 -> 9: browsing reads the library newest first a page at a time and counts its months
+    # (core/search/browse.py): over this index, which holds just the photos shown, both read
+    # the index alone (a month's count at a million photos without visiting a row).
+    """
+    CREATE INDEX photos_browse ON photos(taken_at) WHERE status = 'ok';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
