@@ -32,6 +32,7 @@ from photoclip.core.model.text import (
     VOCABULARY_TEMPLATE,
     encode,
     label_vector,
+    search_alternatives,
     vocabulary,
 )
 from photoclip.core.paths import from_db, is_within, shown, to_db
@@ -502,9 +503,17 @@ class TagStore:
 
     def vocabulary_vectors(self, model_id: str, encoder: TextEncoder,
                            words: Sequence[str]) -> Floats:
-        """The everyday alternatives' text vectors (encoded once per model, then stored)."""
-        return self._vectors(None, model_id, encoder,
-                             [VOCABULARY_TEMPLATE.format(w) for w in words], mean=False)
+        """The text vectors of ``words`` — everyday alternatives, nonsense — one per word.
+        Stored once per model for every word a search or a tag set rates against (tag sets
+        use some, searches all: each stored its own list in the one row, and a search after
+        tagging encoded all 257 again, 2-3 s on two cores)."""
+        every = search_alternatives()
+        stored = self._vectors(None, model_id, encoder,
+                               [VOCABULARY_TEMPLATE.format(w) for w in every], mean=False)
+        at = {w: i for i, w in enumerate(every)}
+        if all(w in at for w in words):
+            return stored[[at[w] for w in words]]
+        return encode(encoder, [VOCABULARY_TEMPLATE.format(w) for w in words])
 
     def _anchor(self, model_id: str, encoder: TextEncoder) -> Floats:
         v = self._background.get(model_id)
