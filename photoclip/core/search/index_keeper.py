@@ -3,10 +3,11 @@ first use, patched as photos change, saved under ``index.lock`` (one process wri
 index files at a time), dropped when the model changes.
 
 A long-lived process (the app, ``photoclip watch``) keeps a :class:`VectorIndex` — the HNSW graph
-of a big library — in memory. When there is no usable graph on disk it builds one in a thread,
-reading the vector file chunk by chunk (the graph is all the memory the build takes), and scans
-the vector file meanwhile; changes made during the build reach the graph from the catalog
-(:meth:`VectorIndex.patch_from`) before it is put in use and saved.
+of a big library — in memory, loaded on the first search in a thread (seconds at a million
+photos), or built there when there is no usable graph on disk, from the catalog streamed in
+chunks (the graph is all the memory the build takes); the vector file is scanned meanwhile,
+and changes made meanwhile reach the graph from the catalog (:meth:`VectorIndex.patch_from`)
+before it is put in use.
 
 A one-shot command never loads the graph: it searches the vector file (:class:`ScanIndex`, exact,
 a fraction of a second at a million photos), adds nothing to an index while it indexes (the
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from photoclip.core.lock import INDEX_LOCK, FileLock, LockTimeout
 from photoclip.core.search.scan_index import ScanIndex
-from photoclip.core.search.vector_index import EXACT_MAX, NO_INDEX, VectorIndex
+from photoclip.core.search.vector_index import EXACT_MAX, VectorIndex
 from photoclip.core.store.catalog import Catalog
 from photoclip.core.store.vectors import VectorFile, VectorView
 
@@ -37,11 +38,12 @@ SearchIndex = VectorIndex | ScanIndex
 
 
 class _Build:
-    """A graph being built in the background."""
+    """A graph being loaded, or built, in the background."""
 
     def __init__(self, total: int):
         self.done = 0
         self.total = total
+        self.building = False  # (loading, until the graph on disk proves unusable)
         self.cancel = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -80,26 +82,24 @@ class IndexKeeper:
             return self._index
 
     def _open(self) -> SearchIndex:
-        """The graph on disk; else an exact index of a small library; else a scan of the
-        vector file while the graph is built in the background."""
+        """A small library's exact index (from disk or the catalog: a fraction of a second);
+        a big one's graph is loaded from disk — or built, when there is none to load — in a
+        thread, while the vector file is scanned (exact) meanwhile: the first search of the
+        app does not wait seconds for a million photos' graph, and an app that only browses
+        never holds it."""
         model_id, dim = self._model_id(), self._dim()
-        index, why = VectorIndex.load(self.dir, model_id, dim, self._catalog, self.exact_max)
-        if index is not None:
-            return index
-        count = len(self._catalog.embedding_ids(model_id))
-        if why and (why != NO_INDEX or count > self.exact_max):
-            log.warning("rebuilding the search index from %d stored embeddings: %s", count, why)
-        if count <= self.exact_max:  # (float32 from the catalog: a fraction of a second)
+        count = self._catalog.embedding_count(model_id)
+        if count <= self.exact_max:
             return VectorIndex.load_or_build(self.dir, model_id, dim, self._catalog,
-                                             self.exact_max, tried=why)
+                                             self.exact_max)
         self.vectors()  # (written now if it is not: the scan answers from it meanwhile)
-        self._build(count, dim, model_id)
+        self._open_in_background(count, dim, model_id)
         return ScanIndex(self.vectors)
 
-    def _build(self, total: int, dim: int, model_id: str) -> None:
-        """Build the graph in a thread from the catalog's float32 vectors, streamed in chunks
-        (its memory is the graph's), then patch in what changed meanwhile, put it in use and
-        save it."""
+    def _open_in_background(self, total: int, dim: int, model_id: str) -> None:
+        """Load the graph in a thread, else build it from the catalog's float32 vectors,
+        streamed in chunks (its memory is the graph's); patch in what changed meanwhile, put
+        it in use, and save it when it changed."""
         build = _Build(total)
 
         def progress(done: int) -> None:
@@ -107,34 +107,48 @@ class IndexKeeper:
 
         def run() -> None:
             try:
-                rev = self._catalog.max_rev()  # (the vectors read next hold at least this)
-                graph = VectorIndex.graph_from(self._catalog.iter_vectors(model_id, 4096),
-                                               total, rev, dim, model_id, self.exact_max,
-                                               progress, build.cancel)
+                graph = self._load_or_build(build, dim, model_id, progress)
                 if graph is None:
                     return
-                graph.source_id = self._catalog.catalog_id()
-                # what the catalog gained, lost or rewrote while the graph was built
+                # what the catalog gained, lost or rewrote while the graph was read or built
                 graph.patch_from(self._catalog, level=logging.INFO)
                 with self._lock:
                     if build.cancel.is_set() or self._building is not build:
                         return
-                    self._index, self._dirty = graph, True
-                log.info("search index built: %d vectors", len(graph))
+                    self._index = graph
+                    self._dirty = self._dirty or graph.needs_save
                 try:
                     self.save()
                 except OSError as e:
                     log.warning("could not save the rebuilt search index: %s", e)
             except Exception:  # the scan keeps answering; the next start tries again
-                log.exception("building the search index failed")
+                log.exception("loading the search index failed")
             finally:
                 with self._lock:
                     if self._building is build:
                         self._building = None
 
-        build.thread = threading.Thread(target=run, name="photoclip-index-build", daemon=True)
+        build.thread = threading.Thread(target=run, name="photoclip-index-open", daemon=True)
         self._building = build
         build.thread.start()
+
+    def _load_or_build(self, build: _Build, dim: int, model_id: str,
+                       progress: Callable[[int], None]) -> VectorIndex | None:
+        graph, why = VectorIndex.load(self.dir, model_id, dim, self._catalog, self.exact_max)
+        if graph is not None or build.cancel.is_set():
+            return graph
+        log.warning("rebuilding the search index from %d stored embeddings: %s",
+                    build.total, why)
+        build.building = True
+        rev = self._catalog.max_rev()  # (the vectors read next hold at least this)
+        graph = VectorIndex.graph_from(self._catalog.iter_vectors(model_id, 4096),
+                                       build.total, rev, dim, model_id, self.exact_max,
+                                       progress, build.cancel)
+        if graph is not None:
+            graph.source_id = self._catalog.catalog_id()
+            graph.needs_save = True
+            log.info("search index built: %d vectors", len(graph))
+        return graph
 
     @property
     def loaded(self) -> SearchIndex | None:
@@ -150,9 +164,11 @@ class IndexKeeper:
 
     @contextmanager
     def loading(self) -> Iterator[None]:
-        """The index loads in a thread of its own while the body runs (a cold search embeds
-        its query meanwhile)."""
-        if self._index is not None or not self.long_lived:
+        """A small library's index loads in a thread of its own while the body runs (a cold
+        search embeds its query meanwhile). A big one's graph is left for the first search
+        to start loading (an app that only browses never holds it: 2.3 GB at 1M photos)."""
+        if self._index is not None or not self.long_lived \
+                or self._catalog.embedding_count(self._model_id()) > self.exact_max:
             yield
             return
         with ThreadPoolExecutor(1, thread_name_prefix="photoclip-index-load") as pool:
@@ -161,13 +177,14 @@ class IndexKeeper:
             loading.result()
 
     def build_progress(self) -> tuple[int, int] | None:
-        """(done, total) while the graph is being built in the background."""
+        """(done, total) while the graph is being built in the background (not while it is
+        loaded: seconds, not minutes)."""
         build = self._building
-        return (build.done, build.total) if build is not None else None
+        return (build.done, build.total) if build is not None and build.building else None
 
     def wait_built(self, timeout: float | None = None) -> bool:
-        """Wait for a background build of the graph (it is saved when done); True when none
-        runs any more."""
+        """Wait for the graph to be loaded or built in the background (a built one is saved
+        when done); True when nothing runs in the background any more."""
         build = self._building
         if build is not None and build.thread is not None:
             build.thread.join(timeout)

@@ -570,6 +570,10 @@ class Catalog:
 
     # -- vectors -----------------------------------------------------------------------------
 
+    def embedding_count(self, model: str) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model=?",
+                                     (model,)).fetchone()[0])
+
     def embedding_ids(self, model: str) -> np.ndarray:
         rows = self.conn.execute("SELECT photo_id FROM embeddings WHERE model=?", (model,))
         return np.fromiter((r[0] for r in rows), dtype=np.int64)

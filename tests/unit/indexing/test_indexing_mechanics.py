@@ -327,6 +327,8 @@ def test_a_missing_graph_is_rebuilt_in_the_background_and_saved(tmp_path, tiny_e
 
     lib3 = make_library(home, tiny_encoder)
     lib3.search_index.exact_max = 10
+    assert lib3.search_index.index.mode == "scan"  # while the graph loads
+    assert lib3.search_index.wait_built(60)
     index = lib3.search_index.index
     assert index.mode == "hnsw" and not index.needs_save  # loaded, not rebuilt
     assert [h.path for h in lib3.search.find("a photo", limit=10)] == expected

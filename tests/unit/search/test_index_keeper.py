@@ -3,6 +3,8 @@ saved when dirty, dropped on a model switch, patched on removal, cancelled on cl
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import write_photos
 from fakes import SameTextEncoder, fake_library
@@ -29,18 +31,31 @@ def files(keeper) -> list[str]:
     return sorted(p.name for p in keeper.dir.glob("index-*"))
 
 
-def test_loaded_lazily_on_first_use(lib):
+def graph_of(keeper):
+    """The index once the graph is in use (it loads in the background: the vector file is
+    scanned meanwhile)."""
+    keeper.index  # noqa: B018
+    assert keeper.wait_built(30)
+    return keeper.index
+
+
+def test_loaded_lazily_on_first_use_in_the_background(lib):
     keeper = lib.search_index
     assert keeper.loaded is None
     assert keeper.build_progress() is None and keeper.wait_built(0) is True
+    first = keeper.index
+    assert first.mode == "scan"  # answers at once, while the graph loads
+    assert sorted(first.ids().tolist()) == sorted(lib.ids)
+    assert keeper.wait_built(30) and keeper.build_progress() is None  # (loaded, not built)
     index = keeper.index
-    assert keeper.loaded is index and sorted(index.ids().tolist()) == sorted(lib.ids)
+    assert index.mode == "hnsw" and keeper.loaded is index
+    assert sorted(index.ids().tolist()) == sorted(lib.ids)
     assert keeper.index is index  # once
 
 
 def test_save_writes_files_only_when_dirty(lib):
     keeper = lib.search_index
-    assert keeper.index.mode == "hnsw" and files(keeper)  # loaded from disk, unchanged
+    assert graph_of(keeper).mode == "hnsw" and files(keeper)  # loaded from disk, unchanged
     for p in keeper.dir.glob("index-*"):
         p.unlink()
     vector_file = keeper.vector_file.bytes_on_disk()
@@ -56,12 +71,12 @@ def test_save_writes_files_only_when_dirty(lib):
 
 def test_remove_takes_photos_out_and_saves(lib):
     keeper = lib.search_index
-    keeper.index  # noqa: B018
+    graph_of(keeper)
     keeper.remove([lib.ids[0], lib.ids[1]])
     assert sorted(keeper.index.ids().tolist()) == sorted(lib.ids[2:])
     keeper.drop()
-    reloaded = keeper.index  # (from the saved files, patched to the catalog)
-    assert reloaded is not None and keeper.loaded is reloaded
+    reloaded = graph_of(keeper)  # (from the saved files, patched to the catalog)
+    assert reloaded.mode == "hnsw" and keeper.loaded is reloaded
 
 
 def test_remove_before_loading_does_nothing(lib):
@@ -143,14 +158,21 @@ def test_close_and_drop_cancel_a_build(lib, held_build):
     assert started.wait(30) and keeper.build_progress() is not None
     keeper.drop()  # (another model)
     assert keeper.build_progress() is None and keeper.loaded is None
-    keeper.index  # noqa: B018  (built again)
+    keeper.index  # noqa: B018  (built again: once the graph on disk is found missing)
+    deadline = time.time() + 30
+    while keeper.build_progress() is None and time.time() < deadline:
+        time.sleep(0.01)
     assert keeper.build_progress() is not None
     keeper.close()  # cancelled, not waited for: the next start builds it
     assert keeper.build_progress() is None and not files(keeper)
 
 
-def test_loading_context_loads_in_the_background(lib):
+def test_loading_context_loads_a_small_index_and_leaves_a_graph_to_the_first_search(lib):
     keeper = lib.search_index
+    with keeper.loading():
+        pass
+    assert keeper.loaded is None  # (a graph: an app that only browses never holds it)
+    keeper.exact_max = 10  # (five photos: an exact index)
     with keeper.loading():
         pass
     assert keeper.loaded is not None and len(keeper.loaded) == 5
@@ -189,8 +211,9 @@ def test_a_one_shot_process_searches_the_vector_file_never_the_graph(tmp_path):
         cli.close()
 
     again = fake_library(home, spec, SameTextEncoder)
+    again.search_index.exact_max = 2
     try:
-        index = again.search_index.index
+        index = graph_of(again.search_index)
         assert index.mode == "hnsw" and set(new) <= set(index.ids().tolist())
     finally:
         again.close()
