@@ -62,6 +62,8 @@ class ResultsModel(QAbstractListModel):
         self._shown: list[Hit] = []
         self._row_of: dict[str, int] = {}
         self._pages: BrowsePages | None = None  # a browse, paged
+        self._rows = 0
+        self._headers: dict[int, str] = {}  # row → a browse's section header
         self.min_relevance: float | None = None
         thumbs.ready.connect(self._thumb_ready)
 
@@ -100,6 +102,10 @@ class ResultsModel(QAbstractListModel):
             self._pages.closed = True
         self._pages = pages
         self._all = hits
+        self._headers = {}
+        if pages is not None:
+            sections = pages.layout.sections
+            self._headers = {pages.layout.row_of(s.first) - 1: s.title for s in sections}
         self._refilter()
         self.endResetModel()
 
@@ -116,6 +122,12 @@ class ResultsModel(QAbstractListModel):
     def _refilter(self) -> None:
         self._shown = [h for h in self._all if self._passes(h)]
         self._row_of = {h.path: r for r, h in enumerate(self._shown)}
+        self._rows = self._pages.layout.rows() if self._pages is not None else len(self._shown)
+
+    def header_at(self, row: int) -> str | None:
+        """The header shown at ``row``, if it is one (asked of every row by the layout: a
+        lookup, no more — laying out a million rows calls it a million times)."""
+        return self._headers.get(row)
 
     def _page_arrived(self, first: int, last: int) -> None:
         layout = self.layout
@@ -127,7 +139,7 @@ class ResultsModel(QAbstractListModel):
 
     def _entry(self, row: int) -> int | Section | None:
         """A photo's number, a header, or None (no such row)."""
-        if not 0 <= row < self.rowCount():
+        if not 0 <= row < self._rows:
             return None
         return self._pages.layout.entry(row) if self._pages is not None else row
 
@@ -191,11 +203,11 @@ class ResultsModel(QAbstractListModel):
     # -- Qt model ----------------------------------------------------------------------------
 
     def rowCount(self, parent=None) -> int:
-        if parent is not None and parent.isValid():
-            return 0
-        return self._pages.layout.rows() if self._pages is not None else len(self._shown)
+        return 0 if parent is not None and parent.isValid() else self._rows
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == HeaderRole:
+            return self._headers.get(index.row())
         if not index.isValid():
             return None
         entry = self._entry(index.row())
@@ -203,8 +215,6 @@ class ResultsModel(QAbstractListModel):
             return None
         if isinstance(entry, Section):
             return entry.title if role in (HeaderRole, Qt.ItemDataRole.DisplayRole) else None
-        if role == HeaderRole:
-            return None  # (asked of every row by the layout: never fetches)
         hit = self._pages.hit(entry) if self._pages is not None else self._shown[entry]
         if hit is None:  # its page is on its way: a placeholder cell
             return None
@@ -280,7 +290,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         self.view = view
 
     def sizeHint(self, option, index) -> QSize:
-        if index.data(HeaderRole) is not None:
+        if self.view.is_header(index.row()):
             return QSize(self.view.header_width(), HEADER_HEIGHT)
         c = self.view.cell
         return QSize(c, c)
@@ -435,6 +445,10 @@ class ResultsView(QListView):
 
     def _width(self) -> int:
         return max(self.viewport().width() - 1, 1)
+
+    def is_header(self, row: int) -> bool:
+        model = self.model()
+        return isinstance(model, ResultsModel) and model.header_at(row) is not None
 
     def header_width(self) -> int:
         return self._width()
