@@ -52,6 +52,7 @@ POINTER = "vectors.json"
 FORMAT = 1
 CHUNK = 2048  # rows per step of a scan: 4 MB of float32, kept in the CPU's cache
 RELEASE = 32 * CHUNK  # rows after which a scan hands the pages it read back to the system
+GATHER = 64  # rows a sparse read (take) copies before handing their pages back
 
 Ids = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float32]
@@ -184,7 +185,14 @@ class VectorView:
             return out
         assert rows is not None
         bits = np.frombuffer(rows, np.uint16).reshape(-1, self.dim)
-        from_bf16(bits[file_rows], out.view(np.uint32))  # (only those rows' pages are read)
+        # In file order, a few rows at a time, each stretch's pages handed back after: a
+        # read maps more than its row (the page cache's large folios: 2,000 rows sampled over
+        # a million mapped 1.2 GB, nearly the whole file).
+        order = np.argsort(file_rows, kind="stable")
+        for at in range(0, len(order), GATHER):
+            part = order[at:at + GATHER]
+            out[part] = from_bf16(bits[file_rows[part]])
+            self._release(int(file_rows[part[0]]), int(file_rows[part[-1]]) + 1)
         return out
 
     def get(self, ids: npt.ArrayLike) -> tuple[Ids, Floats]:

@@ -199,3 +199,16 @@ def test_an_empty_library_and_a_first_vector(cat, tmp_path):
     assert view.top_k(np.zeros(DIM, np.float32), 5)[0].tolist() == []
     add(cat, unit(3))
     assert_same(vf.view(MODEL), cat)
+
+
+def test_a_sparse_read_in_any_order_is_the_rows_asked_for(cat, tmp_path):
+    """take() copies a few rows at a time in file order and hands their pages back: the rows
+    still come back in the order asked, repeats included."""
+    vecs = unit(700, seed=3)
+    ids = np.asarray(add(cat, vecs))
+    view = vector_file(cat, tmp_path).view(MODEL)
+    rows = view.rows_of(ids)
+    ask = np.random.default_rng(5).permutation(len(ids))[:300].tolist() + [7, 7, 699]
+    got = view.take(rows[ask])
+    assert np.abs(got - vecs[ask]).max() < 4e-3
+    assert view.take(rows[[]]).shape == (0, DIM)
