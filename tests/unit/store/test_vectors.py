@@ -208,7 +208,7 @@ def test_a_sparse_read_in_any_order_is_the_rows_asked_for(cat, tmp_path):
     ids = np.asarray(add(cat, vecs))
     view = vector_file(cat, tmp_path).view(MODEL)
     rows = view.rows_of(ids)
-    ask = np.random.default_rng(5).permutation(len(ids))[:300].tolist() + [7, 7, 699]
+    ask = [*np.random.default_rng(5).permutation(len(ids))[:300].tolist(), 7, 7, 699]
     got = view.take(rows[ask])
     assert np.abs(got - vecs[ask]).max() < 4e-3
     assert view.take(rows[[]]).shape == (0, DIM)
