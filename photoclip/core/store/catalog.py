@@ -133,6 +133,20 @@ class Catalog:
                 raise
             conn.execute("COMMIT")
 
+    @contextmanager
+    def bulk_transaction(self, cache_mib: int = 64) -> Iterator[sqlite3.Connection]:
+        """:meth:`transaction` for a write of very many rows, with a page cache of
+        ``cache_mib`` meanwhile (SQLite's default 2 MB made 690k tags at a million photos
+        re-read the same B-tree pages: 9.5 s → 6.4 s with 64 MB), handed back after."""
+        conn = self.conn
+        default = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute(f"PRAGMA cache_size={-int(cache_mib) * 1024}")
+        try:
+            with self.transaction() as tx:
+                yield tx
+        finally:
+            conn.execute(f"PRAGMA cache_size={int(default)}")
+
     def _migrate(self) -> None:
         conn = self.conn
         version = conn.execute("PRAGMA user_version").fetchone()[0]

@@ -303,7 +303,7 @@ class TagStore:
         scorer = self.scorer(ts, model_id, encoder)
         tag_ids = np.array([lb.id for lb in ts.labels], np.int64)
         vectors_ids, new = score_chunks(scorer, chunks, tag_ids)
-        with self.catalog.transaction() as tx:
+        with self.catalog.bulk_transaction() as tx:
             # the set, or some of its labels, may have been deleted while its photos were
             # scored: nothing goes to them (ids are never reused, so no newer set gets them)
             alive = {r[0] for r in tx.execute("SELECT id FROM tags WHERE tagset_id=?",
@@ -467,6 +467,7 @@ class TagStore:
         order = np.argsort(old_keys)
         at = order[np.searchsorted(old_keys, both_new.keys(), sorter=order)]
         changed = both_new.take(np.abs(before.confidence[at] - both_new.confidence) > 1e-6)
+        gone, added, changed = gone.in_key_order(), added.in_key_order(), changed.in_key_order()
         tx.executemany("DELETE FROM photo_tags WHERE photo_id=? AND tag_id=? AND source='auto'",
                        zip(gone.photos.tolist(), gone.tags.tolist(), strict=True))
         tx.executemany("INSERT OR IGNORE INTO photo_tags(photo_id, tag_id, source, confidence, "

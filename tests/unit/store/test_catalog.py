@@ -149,3 +149,16 @@ def test_reopening_keeps_everything_and_the_meta(tmp_path):
         assert again.get_meta("absent", "dflt") == "dflt"
     finally:
         again.close()
+
+
+def test_a_bulk_write_commits_or_rolls_back_and_hands_its_cache_back(cat):
+    default = cat.conn.execute("PRAGMA cache_size").fetchone()[0]
+    with cat.bulk_transaction(cache_mib=8) as tx:
+        assert tx.execute("PRAGMA cache_size").fetchone()[0] == -8 * 1024
+        tx.execute("INSERT INTO meta(key, value) VALUES ('bulk', '1')")
+    assert cat.get_meta("bulk") == "1"
+    with pytest.raises(RuntimeError), cat.bulk_transaction() as tx:
+        tx.execute("INSERT INTO meta(key, value) VALUES ('bulk2', '1')")
+        raise RuntimeError("disk full")
+    assert cat.get_meta("bulk2") is None
+    assert cat.conn.execute("PRAGMA cache_size").fetchone()[0] == default
