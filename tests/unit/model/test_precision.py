@@ -13,6 +13,7 @@ from conftest import CIFAR_CLASSES, CIFAR_SAMPLE
 
 from photoclip.core.model.precision import (
     CalibrationCache,
+    Choice,
     CpuInfo,
     Measurement,
     cache_key,
@@ -240,3 +241,27 @@ def test_searches_through_the_exported_tower_rank_like_torch(prepared, cifar_lib
         a = cifar_library.search_index.index.search(embed_terms(fast, terms), 20)[0]
         b = cifar_library.search_index.index.search(embed_terms(torch_encoder, terms), 20)[0]
         assert list(a) == list(b), query
+
+
+def test_int8_wins_a_close_race_with_a_torch_path():
+    """On an AMX machine bf16 encoded a little faster per image than int8, yet indexing with it
+    took twice as long and 5× the memory: torch's start-up. A torch path must win clearly."""
+    close = choose(ZEN4, FakeMeasure(fp32=(13, 1.0), bf16=(24, 0.9999), int8=(20, 0.999)))
+    assert close.precision == "int8" and "needs no PyTorch" in close.reason
+    clear = choose(ZEN4, FakeMeasure(fp32=(13, 1.0), bf16=(30, 0.9999), int8=(20, 0.999)))
+    assert clear.precision == "bf16"
+    unfaithful = choose(ZEN4, FakeMeasure(fp32=(13, 1.0), bf16=(24, 0.9999), int8=(20, 0.98)))
+    assert unfaithful.precision == "bf16"
+
+
+def test_a_cached_measurement_is_decided_again_by_the_current_rule(tmp_path):
+    path = tmp_path / "calibration.json"
+    cache = CalibrationCache(path)
+    key = cache_key("m", ZEN4, "torch x")
+    cache.put(key, Choice("bf16", "bf16: measured 1.8× faster than fp32",
+                          {"fp32": 13.0, "bf16": 24.0, "int8": 20.0},
+                          {"fp32": 1.0, "bf16": 0.9999, "int8": 0.999}))
+    measure = FakeMeasure(fp32=(13, 1.0), bf16=(24, 0.9999), int8=(20, 0.999))
+    assert choose(ZEN4, measure, CalibrationCache(path)).precision == "int8"
+    assert measure.calls == []  # nothing measured again
+    assert CalibrationCache(path).get(key).precision == "int8"  # and remembered
