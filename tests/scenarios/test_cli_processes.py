@@ -182,3 +182,38 @@ def test_index_with_the_int8_tower_never_imports_torch(tmp_path, tiny_spec):
         assert np.abs(stored - again).max() < 1e-5
     finally:
         lib.close()
+
+
+def test_index_in_fp32_never_imports_torch_once_prepared(tmp_path, tiny_spec):
+    """fp32 indexing loaded torch and the whole model (2.1 GB, ~7 s of start-up on 2 cores:
+    1.45× rclip's time): the first load exports the fp32 image tower, and indexing runs it in
+    ONNX Runtime from then on, with the vectors torch gives."""
+    home, photos = tmp_path / "home", tmp_path / "photos"
+    write_photos(photos, 3)
+    assert photoclip(home, "--model", tiny_spec, "--precision", "fp32", "add",
+                     str(photos)).returncode == 0
+    first = photoclip(home, "index")  # loads the model in torch: prepares the fp32 tower
+    assert first.returncode == 0 and "3 encoded" in first.stdout, first.stderr
+    new = write_photos(photos / "new", 4, start=10)
+    light = subprocess.run([sys.executable, "-c", TORCH_SPY, "--home", str(home), "index"],
+                           capture_output=True, text=True, timeout=180)
+    assert light.returncode == 0 and "4 encoded" in light.stdout, light.stderr
+    assert "torch imported: False" in light.stderr and "fp32" in light.stderr
+
+    from photoclip.core.indexing.imageio import decode_for_model, read_file
+    from photoclip.core.library import Library
+
+    lib = Library(home)
+    try:
+        encoder = lib.model.encoder  # (torch, fp32)
+        assert encoder.precision == "fp32"
+        ids = [lib.folders.photo_id(p) for p in new]
+        got, stored = lib.catalog.vectors(lib.model.id, ids)
+        batch = [decode_for_model(read_file(str(p)), encoder.preprocess, str(p))[1]
+                 for p in new]
+        import numpy as np
+
+        again = encoder.encode_images(np.stack(batch))[[ids.index(i) for i in got.tolist()]]
+        assert np.abs(stored - again).max() < 1e-4
+    finally:
+        lib.close()

@@ -39,6 +39,7 @@ from photoclip.core.model.precision import (
     runtime_signature,
 )
 from photoclip.core.model.runtime import (
+    IMAGE_FP32_FILE,
     IMAGE_INT8_FILE,
     TEXT_FILE,
     ModelStore,
@@ -234,6 +235,9 @@ class Encoder:
         else:
             choice = Choice(precision, f"{precision}: chosen in Settings")
         enc._use(choice, int8_path)
+        if store is not None and not random_weights and device == "cpu" \
+                and choice.precision == "fp32":
+            enc._prepare_fp32(store)
         log.info("loaded model %s on %s: %s", spec, device, choice.reason)
         return enc
 
@@ -271,6 +275,25 @@ class Encoder:
                 store.write_meta(self.model_id, meta)
             except OSError as e:
                 log.warning("could not save the prepared model files: %s", e)
+
+    def _prepare_fp32(self, store: ModelStore) -> None:
+        """This machine encodes in fp32: export the fp32 image tower (once), so that indexing
+        needs no PyTorch from the next start on (see ModelHost.image_encoder)."""
+        import time
+
+        meta = store.meta(self.model_id)
+        if "image_fp32" in meta or not onnxruntime_available():
+            return
+        t0 = time.monotonic()
+        meta["image_fp32"] = export.export_image_fp32(
+            self.model, self.preprocess.size, store.folder(self.model_id) / IMAGE_FP32_FILE)
+        meta["image_fp32"]["seconds"] = round(time.monotonic() - t0, 1)
+        meta.update(dim=self.dim, context_length=self.context_length,
+                    logit_scale=self.logit_scale, preprocess=preprocess_to_dict(self.preprocess))
+        try:
+            store.write_meta(self.model_id, meta)
+        except OSError as e:
+            log.warning("could not save the prepared model files: %s", e)
 
     def _measure(self, precision: str, int8_path: Path | None) -> Measurement:
         """Time one precision on the calibration batch and compare it with fp32."""

@@ -89,9 +89,9 @@ class ModelHost:
             return self._encoder
 
     def image_encoder(self) -> ImageEncoder:
-        """What encodes photos: the int8 image tower in ONNX Runtime when this machine chose
-        it and it is prepared — torch is not loaded then — else the model itself (loaded:
-        ModelUnavailable when it cannot be)."""
+        """What encodes photos: the int8 or fp32 image tower in ONNX Runtime when this machine
+        encodes in that precision on its CPU and the tower is prepared — torch is not loaded
+        then — else the model itself (loaded: ModelUnavailable when it cannot be)."""
         with self._load_lock:
             if self._encoder is not None:
                 return self._encoder
@@ -115,20 +115,20 @@ class ModelHost:
         s = self.settings
         if self._loader != Encoder.load:  # (a classmethod: equal, never the same object)
             return None  # a caller's own loader (a test's counting encoder) is what encodes
-        if s.precision not in ("auto", "int8") or s.device not in ("auto", "cpu") \
+        if s.precision not in ("auto", "int8", "fp32") or s.device not in ("auto", "cpu") \
                 or (s.device == "auto" and gpu_driver_present()):
             return None  # (a GPU, or a precision only torch runs)
-        if s.precision == "int8":
-            choice = Choice("int8", "int8: chosen in Settings")
+        if s.precision != "auto":
+            choice = Choice(s.precision, f"{s.precision}: chosen in Settings")
         else:
             known = self.calibration.get(cache_key(self.spec, cpu_info(), runtime_signature()))
-            if known is None or known.precision != "int8":
+            if known is None or known.precision not in ("int8", "fp32"):
                 return None  # (measured once, by loading the model)
             choice = known
         light = self.store.image_model(self.spec, choice, os.cpu_count() or 1)
         if light is not None:
-            log.info("encoding photos with %s's int8 image tower (ONNX Runtime, no PyTorch)",
-                     self.spec)
+            log.info("encoding photos with %s's %s image tower (ONNX Runtime, no PyTorch)",
+                     self.spec, choice.precision)
         return light
 
     def encoding_reason(self) -> str:

@@ -42,6 +42,7 @@ MODELS_DIR = "models"
 META = "meta.json"
 TEXT_FILE = "text.onnx"
 IMAGE_INT8_FILE = "image-int8.onnx"
+IMAGE_FP32_FILE = "image-fp32.onnx"  # (its weights beside it: image-fp32-<id>.weights)
 FORMAT = 2  # bump when what is exported changes
 
 
@@ -144,17 +145,17 @@ class OrtImageEncoder:
 
 
 class OrtImageModel:
-    """The model that indexes photos when this machine chose the int8 image tower: what
-    indexing asks of an image encoder, without torch (0.4 GB where loading the model in torch
-    costs 1.9 GB, and seconds)."""
+    """The model that indexes photos when this machine encodes on the CPU in int8 or fp32 and
+    the image tower is exported: what indexing asks of an image encoder, without torch (0.4 GB
+    where loading the model in torch costs 2.1 GB, and seconds)."""
 
     device = "cpu"
-    precision = "int8"
     backend = "onnxruntime"
 
     def __init__(self, spec: str, preprocess: Preprocess, path: Path, dim: int, choice: Choice,
                  threads: int):
         self.model_id = spec
+        self.precision = choice.precision
         self.preprocess = preprocess
         self.dim = dim
         self.choice = choice
@@ -241,10 +242,12 @@ class ModelStore:
             return None
 
     def image_model(self, spec: str, choice: Choice, threads: int) -> OrtImageModel | None:
-        """The int8 image tower of ``spec`` as a model that indexes, or None (not prepared,
-        prepared by a version that did not note the preprocessing, damaged)."""
+        """The image tower of ``spec`` for ``choice`` (int8 or fp32) as a model that indexes,
+        or None (not prepared, prepared by a version that did not note the preprocessing,
+        damaged)."""
         meta = self.meta(spec)
-        path = self.image_int8_path(spec)
+        path = self.image_int8_path(spec) if choice.precision == "int8" else \
+            self.image_fp32_path(spec) if choice.precision == "fp32" else None
         if path is None or not isinstance(meta.get("preprocess"), dict) \
                 or not isinstance(meta.get("dim"), int) or not onnxruntime_available():
             return None
@@ -255,6 +258,13 @@ class ModelStore:
             log.warning("the prepared image model for %s could not be loaded (%s); "
                         "using PyTorch", spec, e)
             return None
+
+    def image_fp32_path(self, spec: str) -> Path | None:
+        meta = self.meta(spec)
+        path = self.folder(spec) / IMAGE_FP32_FILE
+        if (meta.get("image_fp32") or {}).get("ok") and path.is_file():
+            return path
+        return None
 
     def image_int8_path(self, spec: str) -> Path | None:
         meta = self.meta(spec)
