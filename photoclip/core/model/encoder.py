@@ -237,14 +237,18 @@ class Encoder:
         enc._use(choice, int8_path)
         if store is not None and not random_weights and device == "cpu" \
                 and choice.precision == "fp32":
-            enc._prepare_fp32(store)
+            enc._prepare(store, want_fp32=True)
         log.info("loaded model %s on %s: %s", spec, device, choice.reason)
         return enc
 
     # -- preparation -------------------------------------------------------------------------
 
-    def _prepare(self, store: ModelStore, want_int8: bool) -> None:
-        """Export what this model still lacks in the store (once per model and weights)."""
+    def _prepare(self, store: ModelStore, want_int8: bool = False,
+                 want_fp32: bool = False) -> None:
+        """Export what this model still lacks in the store (once per model and weights): the
+        text tower, and the image towers asked for — int8 before the calibration, fp32 once
+        it chose fp32 (indexing then needs no PyTorch from the next start on: see
+        ModelHost.image_encoder)."""
         import time
 
         meta = store.meta(self.model_id)
@@ -256,13 +260,17 @@ class Encoder:
             meta["text"]["seconds"] = round(time.monotonic() - t0, 1)
             changed = True
             log.info("prepared the fast text model for %s: %s", self.model_id, meta["text"])
-        if want_int8 and "image_int8" not in meta and onnxruntime_available():
+        towers = ((want_int8, "image_int8", export.export_image_int8, IMAGE_INT8_FILE),
+                  (want_fp32, "image_fp32", export.export_image_fp32, IMAGE_FP32_FILE))
+        for wanted, key, exporter, file in towers:
+            if not wanted or key in meta or not onnxruntime_available():
+                continue
             t0 = time.monotonic()
             log.warning("preparing %s for fast indexing on this computer (once, a few "
                         "seconds)…", self.model_id)
-            meta["image_int8"] = export.export_image_int8(
-                self.model, self.preprocess.size, store.folder(self.model_id) / IMAGE_INT8_FILE)
-            meta["image_int8"]["seconds"] = round(time.monotonic() - t0, 1)
+            meta[key] = exporter(self.model, self.preprocess.size,
+                                 store.folder(self.model_id) / file)
+            meta[key]["seconds"] = round(time.monotonic() - t0, 1)
             changed = True
         pre = preprocess_to_dict(self.preprocess)
         if meta.get("preprocess") != pre:  # (what indexing without torch needs to know)
@@ -275,25 +283,6 @@ class Encoder:
                 store.write_meta(self.model_id, meta)
             except OSError as e:
                 log.warning("could not save the prepared model files: %s", e)
-
-    def _prepare_fp32(self, store: ModelStore) -> None:
-        """This machine encodes in fp32: export the fp32 image tower (once), so that indexing
-        needs no PyTorch from the next start on (see ModelHost.image_encoder)."""
-        import time
-
-        meta = store.meta(self.model_id)
-        if "image_fp32" in meta or not onnxruntime_available():
-            return
-        t0 = time.monotonic()
-        meta["image_fp32"] = export.export_image_fp32(
-            self.model, self.preprocess.size, store.folder(self.model_id) / IMAGE_FP32_FILE)
-        meta["image_fp32"]["seconds"] = round(time.monotonic() - t0, 1)
-        meta.update(dim=self.dim, context_length=self.context_length,
-                    logit_scale=self.logit_scale, preprocess=preprocess_to_dict(self.preprocess))
-        try:
-            store.write_meta(self.model_id, meta)
-        except OSError as e:
-            log.warning("could not save the prepared model files: %s", e)
 
     def _measure(self, precision: str, int8_path: Path | None) -> Measurement:
         """Time one precision on the calibration batch and compare it with fp32."""

@@ -247,7 +247,8 @@ class ModelStore:
         damaged)."""
         meta = self.meta(spec)
         path = self.image_int8_path(spec) if choice.precision == "int8" else \
-            self.image_fp32_path(spec) if choice.precision == "fp32" else None
+            self._prepared(spec, "image_fp32", IMAGE_FP32_FILE) \
+            if choice.precision == "fp32" else None
         if path is None or not isinstance(meta.get("preprocess"), dict) \
                 or not isinstance(meta.get("dim"), int) or not onnxruntime_available():
             return None
@@ -259,16 +260,10 @@ class ModelStore:
                         "using PyTorch", spec, e)
             return None
 
-    def image_fp32_path(self, spec: str) -> Path | None:
-        meta = self.meta(spec)
-        path = self.folder(spec) / IMAGE_FP32_FILE
-        if (meta.get("image_fp32") or {}).get("ok") and path.is_file():
-            return path
-        return None
-
     def image_int8_path(self, spec: str) -> Path | None:
-        meta = self.meta(spec)
-        path = self.folder(spec) / IMAGE_INT8_FILE
-        if (meta.get("image_int8") or {}).get("ok") and path.is_file():
-            return path
-        return None
+        return self._prepared(spec, "image_int8", IMAGE_INT8_FILE)
+
+    def _prepared(self, spec: str, key: str, file: str) -> Path | None:
+        """``file`` of ``spec``'s folder, if its export (noted under ``key``) succeeded."""
+        path = self.folder(spec) / file
+        return path if (self.meta(spec).get(key) or {}).get("ok") and path.is_file() else None
