@@ -4,9 +4,10 @@ What an empty search shows is every photo, newest first, under a header per mont
 they all fall within a month). At a million photos the rows themselves are too many to hold
 (1M hits were 3.7 GB and 40 s in the grid), so a browse is two things:
 
-- a :class:`BrowseLayout` — the date sections and how many photos each holds, from one
-  ``GROUP BY`` over the catalog's browse index: enough to size the grid, place every header and
-  number every photo without reading a photo row;
+- a :class:`BrowseLayout` — the date sections and how many photos each holds, counted over
+  the catalog's browse index (``Catalog.browse_sections``: a skip scan, a count per section):
+  enough to size the grid, place every header and number every photo without reading a
+  photo row;
 - pages of photos (:meth:`SearchService.browse_page`) read as the grid scrolls to them: a page
   starts at its section's first date and skips into it, so reading a page costs what its
   section holds at most, never what precedes it in the library.

@@ -190,7 +190,6 @@ class SearchService:
         offline = {f.id for f in self._catalog.folders() if not f.online}
         return [_browse_hit(r, offline) for r in rows]
 
-
     def browse_layout(self, filters: Filters | None = None) -> BrowseLayout:
         """The shape of a browse (core/search/browse.py): its date sections, counted — day
         sections when its dated photos span a month or less and none is undated."""
@@ -212,7 +211,7 @@ class SearchService:
         """Photos number ``start`` to ``start + count`` of a browse laid out as ``layout``
         (fewer when the library changed since: the layout is then out of date)."""
         f = layout.filters
-        offline = {f.id for f in self._catalog.folders() if not f.online}
+        offline = {folder.id for folder in self._catalog.folders() if not folder.online}
         out: list[Hit] = []
         end = min(start + count, layout.total)
         i = layout.section_of(start) if layout.sections else 0

@@ -803,7 +803,7 @@ class Catalog:
             return int(c.execute(sql, args).fetchone()[0])
 
         photos = one("SELECT COUNT(*) FROM photos")
-        indexed = one("SELECT COUNT(*) FROM embeddings WHERE model=?", model)
+        indexed = self.embedding_count(model)
         failed = one("SELECT COUNT(*) FROM photos WHERE status='failed'")
         failed_indexed = one(  # (a photo that could be read once, and not since)
             "SELECT COUNT(*) FROM photos p CROSS JOIN embeddings e "  # (failed photos first)
