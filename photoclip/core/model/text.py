@@ -43,18 +43,27 @@ VOCABULARY_TEMPLATE = "a photo of a {}."
 
 
 def encode(encoder: TextEncoder, prompts: Sequence[str]) -> npt.NDArray[np.float32]:
-    """Normalised text embeddings, in batches."""
-    parts = [encoder.encode_texts(list(prompts[i:i + 256])) for i in range(0, len(prompts), 256)]
-    v = np.concatenate(parts).astype(np.float32)
+    """Normalised text embeddings, in batches of texts of about one length (the exported
+    tower runs each batch to its longest text's end)."""
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    ordered = [prompts[i] for i in order]
+    parts = [encoder.encode_texts(ordered[i:i + 256]) for i in range(0, len(ordered), 256)]
+    v = np.empty((len(prompts), encoder.dim), np.float32)
+    v[order] = np.concatenate(parts)
     out: npt.NDArray[np.float32] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    return out
+
+
+def ensemble(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """One vector for a label from its prompts' normalised vectors: their mean, normalised."""
+    m = vectors.mean(axis=0)
+    out: npt.NDArray[np.float32] = (m / np.linalg.norm(m)).astype(np.float32)
     return out
 
 
 def label_vector(encoder: TextEncoder, prompts: Sequence[str]) -> npt.NDArray[np.float32]:
     """Mean of the normalised prompt embeddings, normalised (prompt ensembling)."""
-    m = encode(encoder, prompts).mean(axis=0)
-    out: npt.NDArray[np.float32] = (m / np.linalg.norm(m)).astype(np.float32)
-    return out
+    return ensemble(encode(encoder, prompts))
 
 
 @functools.cache

@@ -134,18 +134,32 @@ class Catalog:
             conn.execute("COMMIT")
 
     @contextmanager
-    def bulk_transaction(self, cache_mib: int = 64) -> Iterator[sqlite3.Connection]:
+    def bulk_transaction(self, cache_mib: int = 64,
+                         foreign_keys: bool = True) -> Iterator[sqlite3.Connection]:
         """:meth:`transaction` for a write of very many rows, with a page cache of
         ``cache_mib`` meanwhile (SQLite's default 2 MB made 690k tags at a million photos
-        re-read the same B-tree pages: 9.5 s → 6.4 s with 64 MB), handed back after."""
+        re-read the same B-tree pages: 9.5 s → 6.4 s with 64 MB), handed back after.
+
+        Without ``foreign_keys`` SQLite does not look up every row's parents (a quarter of
+        the time of that write): only for a caller that checks them itself, inside the
+        transaction (see :meth:`photo_ids`)."""
         conn = self.conn
         default = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size={-int(cache_mib) * 1024}")
+        if not foreign_keys:  # (a no-op inside a transaction: set before it begins)
+            conn.execute("PRAGMA foreign_keys=OFF")
         try:
             with self.transaction() as tx:
                 yield tx
         finally:
+            conn.execute("PRAGMA foreign_keys=ON")
             conn.execute(f"PRAGMA cache_size={int(default)}")
+
+    def photo_ids(self) -> np.ndarray:
+        """The ids of every photo, ascending (0.1 s at a million: one string from SQLite)."""
+        text = self.conn.execute("SELECT group_concat(id) FROM (SELECT id FROM photos "
+                                 "ORDER BY id)").fetchone()[0]
+        return np.fromstring(text or "", np.int64, sep=",") if text else np.zeros(0, np.int64)
 
     def _migrate(self) -> None:
         conn = self.conn

@@ -63,6 +63,14 @@ def test_encode_normalises_and_batches():
     assert enc.calls == [256, 44]
 
 
+def test_encode_answers_in_the_order_asked_whatever_the_lengths():
+    enc = HashText()
+    prompts = [("x" * (i % 7)) + f" prompt {i}" for i in range(300)]
+    v = text.encode(enc, prompts)
+    one_by_one = np.concatenate([text.encode(HashText(), [p]) for p in prompts])
+    np.testing.assert_allclose(v, one_by_one, atol=1e-6)
+
+
 def test_label_vector_is_the_normalised_mean():
     enc = HashText()
     prompts = [t.format("dog") for t in text.TEMPLATES]

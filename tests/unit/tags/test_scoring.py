@@ -3,12 +3,14 @@ the right answer is known: e0, e1 are the labels, e2..e6 everyday alternatives, 
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from photoclip.core.errors import PhotoclipError
 from photoclip.core.tags.model import Label
-from photoclip.core.tags.scoring import Scorer, excluded, finite_threshold, score_chunks
+from photoclip.core.tags.scoring import Scorer, excluded, finite_threshold, scored_chunks
 
 D = 8
 E = np.eye(D, dtype=np.float32)
@@ -90,15 +92,16 @@ def test_a_labels_own_word_is_not_its_alternative():
     assert with_own.margins(photo[None])[0][0, 0] > without.margins(photo[None])[0][0, 0]
 
 
-def test_score_chunks_maps_rows_and_columns_to_ids():
+def test_scored_chunks_map_rows_and_columns_to_ids_chunk_by_chunk_in_order():
     s = scorer()
     chunks = [(np.array([10, 11], np.int64), np.stack([BOTH, unit((2, 1.0), (3, 0.9))])),
               (np.array([], np.int64), np.zeros((0, D), np.float32)),
-              (np.array([12], np.int64), unit((1, 1.0))[None])]
-    ids, tags = score_chunks(s, chunks, np.array([100, 101], np.int64))
-    assert ids.tolist() == [10, 11, 12]
-    got = sorted(zip(tags.photos.tolist(), tags.tags.tolist(), strict=True))
-    assert got == [(10, 100), (10, 101), (12, 101)]
+              (np.array([12], np.int64), unit((1, 1.0))[None])] * 5
+    out = list(scored_chunks(s, chunks, np.array([100, 101], np.int64)))
+    assert [ids.tolist() for ids, _ in out] == [[10, 11], [12]] * 5  # (more than are pending)
+    for _, tags in out:
+        got = sorted(zip(tags.photos.tolist(), tags.tags.tolist(), strict=True))
+        assert got in ([(10, 100), (10, 101)], [(12, 101)])
 
 
 @pytest.mark.parametrize("value, expected", [(0, 0.0), ("2.5", 2.5), (-3, -3.0)])
@@ -111,3 +114,29 @@ def test_finite_threshold_refuses_in_one_sentence(value):
     with pytest.raises(PhotoclipError) as e:
         finite_threshold(value)
     assert str(e.value).startswith("A threshold must be") and "\n" not in str(e.value)
+
+
+def test_a_failing_read_reaches_the_caller():
+    def chunks():
+        yield np.array([10], np.int64), BOTH[None]
+        raise OSError("the drive went away")
+
+    out = scored_chunks(scorer(), chunks(), np.array([100, 101], np.int64))
+    assert next(out)[0].tolist() == [10]
+    with pytest.raises(OSError, match="drive went away"):
+        next(out)
+
+
+def test_a_caller_that_stops_early_stops_the_reading():
+    read = []
+
+    def chunks():
+        for i in range(10_000):
+            read.append(i)
+            yield np.array([i], np.int64), BOTH[None]
+
+    out = scored_chunks(scorer(), chunks(), np.array([100, 101], np.int64))
+    next(out)
+    out.close()  # (the caller's write failed: its loop is left)
+    assert len(read) < 50 and not any(t.name == "photoclip-tag-reader"
+                                      for t in threading.enumerate())

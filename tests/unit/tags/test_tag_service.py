@@ -142,3 +142,49 @@ def test_tagging_and_searching_share_the_stored_vocabulary(tiny_library):
     some = ["dog", "beach"]
     at = [search_alternatives().index(w) for w in some]
     assert np.array_equal(store.vocabulary_vectors(model, enc, some), for_search[at])
+
+
+def test_a_label_deleted_while_its_vectors_are_made_gets_no_tags(lib, tmp_path, monkeypatch):
+    """The user edits the set while it is being applied: the label taken out gets nothing,
+    the others are written, and the report counts what was written."""
+    lib.tags.create_set(places())
+    lib.tags.set_threshold("Places", -50.0)  # (lenient: the fake encoder's labels tag photos)
+    make = lib.tags.store.scorer
+
+    def scorer_then_edit(ts, *args):
+        out = make(ts, *args)
+        edited = lib.tags.get_set("Places")
+        edited.labels = [lb for lb in edited.labels if lb.name != "beach"]
+        lib.tags.update_set(edited)
+        return out
+
+    monkeypatch.setattr(lib.tags.store, "scorer", scorer_then_edit)
+    report = lib.tags.apply("Places")
+    auto = [t for pid in lib.ids for t in lib.tags.photo_tags(pid) if t.source == "auto"]
+    assert auto and {t.name for t in auto} <= {"city street", "mountain"}
+    assert report.tagged == len(auto)
+
+
+def test_a_photo_removed_while_the_set_is_applied_gets_no_tags(lib, monkeypatch):
+    """Its vector was already listed for scoring when it went (a folder scan in another
+    process): the tags are written without SQLite's row-by-row reference checks, so the
+    apply itself must leave no tag pointing at a photo that is gone."""
+    lib.tags.create_set(places())
+    lib.tags.set_threshold("Places", -50.0)
+    gone = lib.ids[0]
+    make = lib.tags.store.scorer
+
+    def scorer_then_remove(ts, *args):
+        out = make(ts, *args)
+        with lib.catalog.transaction() as tx:
+            tx.execute("DELETE FROM photos WHERE id=?", (gone,))
+        return out
+
+    monkeypatch.setattr(lib.tags.store, "scorer", scorer_then_remove)
+    report = lib.tags.apply("Places")
+    conn = lib.catalog.conn
+    assert conn.execute("SELECT count(*) FROM photo_tags WHERE photo_id=?", (gone,)).fetchone() \
+        == (0,)
+    assert conn.execute("PRAGMA foreign_key_check(photo_tags)").fetchall() == []
+    tagged = conn.execute("SELECT count(*) FROM photo_tags WHERE source='auto'").fetchone()[0]
+    assert tagged == report.tagged > 0
