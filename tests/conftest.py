@@ -87,6 +87,14 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_xlmr_spec(tmp_path_factory) -> str:
+    """A random tiny model of the multilingual (XLM-RoBERTa) architecture (tiny_models.py)."""
+    from tiny_models import write_xlmr
+
+    return f"local-dir:{write_xlmr(tmp_path_factory.mktemp('tiny-xlmr'))}"
+
+
+@pytest.fixture(scope="session")
 def tiny_spec(tiny_model_dir) -> str:
     return f"local-dir:{tiny_model_dir}"
 

@@ -86,10 +86,13 @@ def test_watch_indexes_new_photos_until_ctrl_c(tmp_path, tiny_spec):
     assert status(home)["indexed"] == 8  # and the CLI counts them
 
 
-def test_a_search_after_indexing_never_loads_torch(tmp_path, tiny_spec):
+@pytest.mark.parametrize("model", ["tiny_spec", "tiny_xlmr_spec"])
+def test_a_search_after_indexing_never_loads_torch(tmp_path, model, request):
     """`photoclip index` prepares the model's text tower once; every later search process
     answers from it with ONNX Runtime, without importing torch or open_clip (that import alone
-    costs seconds and a gigabyte)."""
+    costs seconds and a gigabyte) — for the multilingual model too, whose SentencePiece
+    tokenizer then runs in the `tokenizers` library, without transformers."""
+    tiny_spec = request.getfixturevalue(model)
     home = tmp_path / "home"
     write_photos(tmp_path / "photos", 12)
     assert photoclip(home, "--model", tiny_spec, "add", str(tmp_path / "photos")).returncode == 0
@@ -98,10 +101,11 @@ def test_a_search_after_indexing_never_loads_torch(tmp_path, tiny_spec):
     assert st["fast_search"].startswith("ready"), st
     assert "precision_why" in st  # which path encodes photos, and why
     check = ("import sys; from photoclip.app import main; rc = main(sys.argv[1:]); "
-             "heavy = {'torch', 'open_clip'} & set(sys.modules); "
+             "heavy = {'torch', 'open_clip', 'transformers'} & set(sys.modules); "
              "print('HEAVY', sorted(heavy)); sys.exit(rc)")
-    proc = subprocess.run([sys.executable, "-c", check, "--home", str(home), "search", "noise",
-                           "--json"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", check, "--home", str(home), "search",
+                           "一只猫 on a sofa", "--json"], capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY []" in proc.stdout
     hits = json.loads(proc.stdout.split("HEAVY")[0])

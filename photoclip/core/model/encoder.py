@@ -165,7 +165,9 @@ class Encoder:
         self._ort_image: OrtImageEncoder | None = None
         self._trimmed = export.supports_trimming(model)
         self.logit_scale = float(model.logit_scale.exp().item())
-        self.context_length = int(getattr(model, "context_length", 0) or 77)
+        # (the tokenizer's: a Hugging Face text tower's model allows more than it was trained on)
+        self.context_length = int(getattr(tokenizer, "context_length", 0)
+                                  or getattr(model, "context_length", 0) or 77)
         self._cache = TextCache(text_cache_size)
         self.dim = (int(model.text_projection.shape[1]) if _has_text_projection(model)
                     else int(self.encode_texts(["a photo"]).shape[1]))

@@ -21,6 +21,7 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ IMAGE_FP32_MIN_COSINE = 0.9999  # the same arithmetic in another runtime: a roun
 PROBE_TEXTS = (
     "a photo of a dog.", "dog", "kids on a beach at sunset", "一只猫", "a blurry photo of a car",
     "Grandma's garden in June, 2019!", "t-shirt", "x " * 120,  # longer than any context
+    "一只猫在沙发上睡觉", "Кошка спит на диване", "le chat noir  dort", "قطة على الأريكة",
+    "猫の写真 and a dog 🐶", "Straße &amp; Café", "  ",
 )
 
 
@@ -160,25 +163,32 @@ def export_text(model: CLIP, tokenizer: OpenClipTokenizer, context_length: int,
                 dest: Path) -> dict[str, Any]:
     """Write the text tower to ``dest`` (ONNX) if it can be run without torch faithfully.
 
-    Tries the trimmed tower (dynamic length: a short query costs several times less), then the
-    plain full-length one. Returns ``{"ok": True, "trimmed": bool, "min_cosine": c}`` or
-    ``{"ok": False, "why": …}``.
+    The tokens come from our own tokenizer: CLIP's byte-pair one (tokenizer.py) or, for a
+    model with a Hugging Face tokenizer (the multilingual XLM-RoBERTa tower, SigLIP), its
+    ``tokenizer.json`` run by the ``tokenizers`` library (hf_tokenizer.py), saved beside the
+    tower; either must give the model's own tokens for every probe text. Tries the trimmed
+    tower (dynamic length: a short query costs several times less), then the plain
+    full-length one. Returns ``{"ok": True, "trimmed": bool, "min_cosine": c, "tokenizer":
+    {...}}`` or ``{"ok": False, "why": …}``.
     """
     import torch
 
-    from photoclip.core.model.tokenizer import ClipTokenizer
-
     try:
-        ours = ClipTokenizer(context_length=context_length)
+        found = _our_tokenizer(tokenizer, context_length, dest.parent)
+        if isinstance(found, str):
+            return {"ok": False, "why": found}
+        ours, tok_meta = found
         theirs = tokenizer(list(PROBE_TEXTS)).numpy()
         mine = ours(list(PROBE_TEXTS))
     except Exception as e:
         return {"ok": False, "why": f"tokenizer unavailable ({type(e).__name__}: {e})"}
     if theirs.shape != mine.shape or not np.array_equal(theirs, mine):
-        return {"ok": False, "why": "the model uses a tokenizer other than CLIP's"}
+        return {"ok": False, "why": "our tokenizer does not give the model's own tokens"}
     with torch.inference_mode():
         want = model.encode_text(torch.from_numpy(theirs)).float()
         want = torch.nn.functional.normalize(want, dim=-1).numpy()
+
+    clip_trim = supports_trimming(model) and _standard_blocks(model)
 
     class Tower(torch.nn.Module):
         def __init__(self, trimmed: bool) -> None:
@@ -186,20 +196,20 @@ def export_text(model: CLIP, tokenizer: OpenClipTokenizer, context_length: int,
             self.model, self.trimmed = model, trimmed
 
         def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-            if self.trimmed:
+            if self.trimmed and clip_trim:
                 return _trimmed_for_export(self.model, tokens)
             return torch.nn.functional.normalize(self.model.encode_text(tokens).float(), dim=-1)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     why = "no export worked"
-    for trimmed in ([True] if supports_trimming(model) and _standard_blocks(model) else []) \
-            + [False]:
+    pad = int(tok_meta["pad_id"])
+    for trimmed in ([True] if clip_trim or _masked_hf_text(model) else []) + [False]:
         try:
             sample = torch.from_numpy(mine[:2, :8] if trimmed else mine[:2])
             _export(Tower(trimmed).eval(), (sample,), tmp, "tokens",
                     {0: "n", 1: "length"} if trimmed else {0: "n"})
-            got = _check_text(tmp, mine, context_length, trimmed)
+            got = _check_text(tmp, mine, context_length, trimmed, pad)
             cos = float((got * want).sum(axis=1).min())
         except Exception as e:
             log.info("text tower export (trimmed=%s) failed: %s", trimmed, e)
@@ -214,10 +224,63 @@ def export_text(model: CLIP, tokenizer: OpenClipTokenizer, context_length: int,
                 data = None
             tmp.unlink(missing_ok=True)
             return {"ok": True, "trimmed": trimmed, "min_cosine": round(cos, 6),
-                    "weights": data}
+                    "weights": data, "tokenizer": tok_meta}
         why = f"exported text tower differs (cosine {cos:.5f})"
     tmp.unlink(missing_ok=True)
     return {"ok": False, "why": why}
+
+
+def _our_tokenizer(tokenizer: Any, context_length: int, folder: Path) -> \
+        tuple[Callable[[list[str]], npt.NDArray[np.int64]], dict[str, Any]] | str:
+    """The torch-free tokenizer that stands in for the model's, and its description for the
+    metadata; or why there is none."""
+    from open_clip.tokenizer import HFTokenizer
+
+    if isinstance(tokenizer, HFTokenizer):
+        from photoclip.core.model.hf_tokenizer import HfTokenizer
+
+        meta = describe_hf_tokenizer(tokenizer, folder)
+        if isinstance(meta, str):
+            return meta
+        return HfTokenizer.from_meta(folder, meta, context_length), meta
+    from photoclip.core.model.tokenizer import ClipTokenizer
+
+    return ClipTokenizer(context_length=context_length), {"kind": "clip", "pad_id": 0}
+
+
+def describe_hf_tokenizer(open_clip_tokenizer: Any, folder: Path) -> dict[str, Any] | str:
+    """Save what :class:`HfTokenizer` needs to stand in for ``open_clip_tokenizer`` (an
+    open_clip ``HFTokenizer``) into ``folder``; its description for the export's metadata,
+    or why it cannot."""
+    from open_clip import tokenizer as oc
+
+    from photoclip.core.model.hf_tokenizer import FILE
+
+    backend = getattr(getattr(open_clip_tokenizer, "tokenizer", None), "backend_tokenizer", None)
+    if backend is None:
+        return "its tokenizer is not a fast Hugging Face tokenizer"
+    if getattr(open_clip_tokenizer, "tokenizer_mode", ""):
+        return f"tokenizer mode {open_clip_tokenizer.tokenizer_mode!r} is not supported"
+    names = {oc._clean_whitespace: "whitespace", oc._clean_canonicalize: "canonicalize",
+             oc._clean_lower: "lower"}
+    clean = names.get(open_clip_tokenizer.clean_fn)
+    if clean is None:
+        return "its text cleaning is not one open_clip names"
+    pad_id = open_clip_tokenizer.tokenizer.pad_token_id
+    if pad_id is None:
+        return "its tokenizer has no padding token"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FILE).write_text(backend.to_str(), encoding="utf-8")
+    strip = open_clip_tokenizer.tokenizer.sep_token_id \
+        if getattr(open_clip_tokenizer, "strip_sep_token", False) else None
+    return {"kind": "hf", "file": FILE, "pad_id": int(pad_id), "clean": clean,
+            "strip_sep_id": strip}
+
+
+def _masked_hf_text(model: CLIP) -> bool:
+    """A Hugging Face text tower (XLM-RoBERTa): it masks its padding and pools over the
+    unmasked tokens only, so running it up to the longest text's end is exact."""
+    return type(getattr(model, "text", None)).__name__ == "HFTextEncoder"
 
 
 def _save_with_external_weights(src: Path, dest: Path) -> str:
@@ -251,12 +314,13 @@ def _fsync(path: Path) -> None:
 
 
 def _check_text(path: Path, tokens: npt.NDArray[np.int64], context_length: int,
-                trimmed: bool) -> npt.NDArray[np.float32]:
+                trimmed: bool, pad_id: int) -> npt.NDArray[np.float32]:
     """The exported tower's embeddings for ``tokens``, one text at a time and all at once
     (batch and length must both really be dynamic)."""
     from photoclip.core.model.runtime import OrtTextEncoder
 
-    enc = OrtTextEncoder(path, context_length, trimmed, threads=1)
+    enc = OrtTextEncoder(path, context_length, trimmed, threads=1,
+                         tokenizer={"kind": "check", "pad_id": pad_id})
     one = np.concatenate([enc.encode_tokens(tokens[i:i + 1]) for i in range(len(tokens))])
     together = enc.encode_tokens(tokens)
     if not np.allclose(one, together, atol=1e-4):

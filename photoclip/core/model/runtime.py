@@ -34,8 +34,6 @@ from photoclip.core.model.precision import Choice
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession  # (untyped: Any to mypy)
 
-    from photoclip.core.model.tokenizer import ClipTokenizer
-
 log = logging.getLogger(__name__)
 
 MODELS_DIR = "models"
@@ -92,37 +90,52 @@ class TextCache:
 
 
 class OrtTextEncoder:
-    """The text half of an Encoder: ``encode_texts(texts)`` → (N, D) L2-normalised float32."""
+    """The text half of an Encoder: ``encode_texts(texts)`` → (N, D) L2-normalised float32.
+
+    ``tokenizer`` is the export's description of the tokenizer (export.py): CLIP's own
+    (``{"kind": "clip"}``, the default) or a Hugging Face ``tokenizer.json`` beside the
+    tower (``{"kind": "hf", ...}``: hf_tokenizer.py); its ``pad_id`` is where a trimmed
+    tower's texts end."""
 
     backend = "onnxruntime"
 
     def __init__(self, path: Path, context_length: int, trimmed: bool, threads: int = 2,
-                 model_id: str = "", logit_scale: float = 100.0):
+                 model_id: str = "", logit_scale: float = 100.0,
+                 tokenizer: dict[str, Any] | None = None):
         self._session = _session(path, threads, spin=False)
         self._input = self._session.get_inputs()[0].name
+        self._folder = path.parent
         self.context_length = context_length
         self.trimmed = trimmed
         self.model_id = model_id
         self.logit_scale = logit_scale
-        self._tokenizer: ClipTokenizer | None = None
+        self._tok_meta = tokenizer or {"kind": "clip", "pad_id": 0}
+        self._pad_id = int(self._tok_meta.get("pad_id", 0))
+        self._tokenizer: Callable[[list[str]], npt.NDArray[np.int64]] | None = None
         self._tok_lock = threading.Lock()
         self._cache = TextCache()
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
     @property
-    def tokenizer(self) -> ClipTokenizer:
+    def tokenizer(self) -> Callable[[list[str]], npt.NDArray[np.int64]]:
         with self._tok_lock:
             if self._tokenizer is None:
-                from photoclip.core.model.tokenizer import ClipTokenizer
+                if self._tok_meta.get("kind") == "hf":
+                    from photoclip.core.model.hf_tokenizer import HfTokenizer
 
-                self._tokenizer = ClipTokenizer(context_length=self.context_length)
+                    self._tokenizer = HfTokenizer.from_meta(self._folder, self._tok_meta,
+                                                            self.context_length)
+                else:
+                    from photoclip.core.model.tokenizer import ClipTokenizer
+
+                    self._tokenizer = ClipTokenizer(context_length=self.context_length)
             return self._tokenizer
 
     def encode_tokens(self, tokens: npt.ArrayLike) -> npt.NDArray[np.float32]:
         tokens = np.asarray(tokens, np.int64)
-        if self.trimmed:  # nothing after the longest text's end-of-text token is needed
-            length = int(tokens.argmax(axis=1).max()) + 1 if len(tokens) else 1
-            tokens = tokens[:, :length]
+        if self.trimmed:  # nothing after the longest text's last token is needed
+            length = int((tokens != self._pad_id).sum(axis=1).max()) if len(tokens) else 1
+            tokens = tokens[:, :max(length, 1)]
         out = self._session.run(None, {self._input: np.ascontiguousarray(tokens)})[0]
         return np.asarray(out, np.float32)
 
@@ -235,7 +248,8 @@ class ModelStore:
             return None
         try:
             return OrtTextEncoder(path, int(meta["context_length"]), bool(text["trimmed"]),
-                                  threads, spec, float(meta.get("logit_scale", 100.0)))
+                                  threads, spec, float(meta.get("logit_scale", 100.0)),
+                                  text.get("tokenizer"))
         except Exception as e:  # damaged file: the torch path answers, the next load re-exports
             log.warning("the prepared text model for %s could not be loaded (%s); "
                         "using PyTorch", spec, e)

@@ -14,6 +14,7 @@ import gzip
 import html
 import importlib.util
 import itertools
+import string
 from functools import lru_cache
 from pathlib import Path
 
@@ -141,13 +142,34 @@ def _tables(path: Path, specials: list[str]) -> tuple[dict[str, int], dict[str, 
     return dict(zip(vocab, itertools.count())), dict(zip(merges, itertools.count()))
 
 
-def _clean(text: str) -> str:
-    """open_clip's default cleaning ('lower'): fix mojibake, unescape HTML, squash spaces.
-    Plain printable ASCII without '&' has nothing ftfy would change: it skips ftfy (whose
-    import alone costs a cold search 80 ms)."""
+def basic_clean(text: str) -> str:
+    """open_clip's basic cleaning: fix mojibake, unescape HTML, strip. Plain printable ASCII
+    without '&' has nothing ftfy would change: it skips ftfy (whose import alone costs a cold
+    search 80 ms)."""
     if not (text.isascii() and text.isprintable() and "&" not in text):
         import ftfy
 
         text = ftfy.fix_text(text)
-    text = html.unescape(html.unescape(text)).strip()
-    return " ".join(text.split()).lower()
+    return html.unescape(html.unescape(text)).strip()
+
+
+def _clean(text: str) -> str:
+    """open_clip's default cleaning ('lower'): basic_clean, spaces squashed, lower case."""
+    return " ".join(basic_clean(text).split()).lower()
+
+
+def whitespace_clean(text: str) -> str:
+    """open_clip's 'whitespace' cleaning (its Hugging Face tokenizers' default)."""
+    return " ".join(basic_clean(text).split())
+
+
+def canonical_clean(text: str) -> str:
+    """open_clip's 'canonicalize' cleaning (SigLIP): lower case, no punctuation, one space."""
+    text = basic_clean(text).replace("_", " ").translate(_NO_PUNCTUATION)
+    return " ".join(text.lower().split())
+
+
+_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+CLEANERS = {"lower": _clean, "whitespace": whitespace_clean, "canonicalize": canonical_clean}

@@ -1,0 +1,68 @@
+"""Random-weight models of the architectures PhotoCLIP offers, small enough for tests, built
+with nothing downloaded: written as ``local-dir`` folders open_clip loads like any other.
+
+- :func:`write_xlmr` — the multilingual architecture (``xlm-roberta-base-ViT-B-32``): a ViT
+  image tower and a tiny XLM-RoBERTa text tower, with a SentencePiece (Unigram) tokenizer
+  trained here with the ``tokenizers`` library on a few sentences in several scripts, saved
+  as a Hugging Face fast tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PREPROCESS = {"mean": [0.48145466, 0.4578275, 0.40821073],
+              "std": [0.26862954, 0.26130258, 0.27577711],
+              "interpolation": "bicubic", "resize_mode": "shortest", "size": 32}
+CORPUS = ["a photo of a cat", "a dog on the beach", "一只猫", "一只狗在海滩上", "кошка на диване",
+          "un chat sur le canapé", "ein Hund am Strand", "猫の写真", "قطة على الأريكة",
+          "sunset over the sea", "a red car in the street", "Grandma's garden in June, 2019!"]
+
+
+def write_xlmr(folder: Path, seed: int = 0) -> Path:
+    """A tiny random model of the multilingual CLIP's architecture in ``folder``."""
+    import torch
+    from open_clip.model import CustomTextCLIP
+    from safetensors.torch import save_file
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import XLMRobertaConfig, XLMRobertaTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # (XLM-R's ids 0-4)
+    tok.train_from_iterator(CORPUS * 10, trainers.UnigramTrainer(
+        vocab_size=300, special_tokens=specials, unk_token="<unk>"))
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", 0), ("</s>", 2)])
+    XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                            unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
+                            cls_token="<s>", sep_token="</s>").save_pretrained(folder)
+    XLMRobertaConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                     num_attention_heads=2, intermediate_size=64, max_position_embeddings=40,
+                     pad_token_id=1, bos_token_id=0, eos_token_id=2).save_pretrained(folder)
+    cfg = {"embed_dim": 32,
+           "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "head_width": 32,
+                          "patch_size": 8},
+           "text_cfg": {"hf_model_name": str(folder), "hf_tokenizer_name": str(folder),
+                        "hf_pooler_type": "mean_pooler", "hf_model_pretrained": False,
+                        "context_length": 32}}
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg,
+                                                              "preprocess_cfg": PREPROCESS}))
+    torch.manual_seed(seed)
+    model = CustomTextCLIP(**cfg)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(folder / "open_clip_model.safetensors"))
+    return folder
