@@ -17,6 +17,7 @@ from photoclip import __version__
 from photoclip.cli import categories as cli_categories
 from photoclip.cli import duplicates as cli_duplicates
 from photoclip.cli import folders as cli_folders
+from photoclip.cli import models as cli_models
 from photoclip.cli import search as cli_search
 from photoclip.cli import tags as cli_tags
 from photoclip.cli.output import (
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_tags.add_parsers(sub)
     cli_categories.add_parsers(sub)
     cli_duplicates.add_parsers(sub)
+    cli_models.add_parsers(sub)
 
     s = sub.add_parser("gui", help="open the desktop app (the default with no command)")
     s.add_argument("--minimized", action="store_true", help="start in the background")
@@ -356,4 +358,4 @@ def cmd_gui(lib: Library, args) -> int:
 
 
 COMMANDS = {"gui": cmd_gui, **cli_folders.COMMANDS, **cli_search.COMMANDS, **cli_tags.COMMANDS,
-            **cli_categories.COMMANDS, **cli_duplicates.COMMANDS}
+            **cli_categories.COMMANDS, **cli_duplicates.COMMANDS, **cli_models.COMMANDS}

@@ -235,6 +235,15 @@ class ModelHost:
                 self._fast_text, self._fast_text_checked = None, False
             return changed
 
+    def measured_speed(self) -> tuple[str, float] | None:
+        """(spec, photos per second) of the model in use, as measured on this computer when
+        its precision was chosen; None before that (nothing is loaded to find out)."""
+        choice = self._encoder.choice if self._encoder is not None else \
+            self.calibration.get(cache_key(self.spec, cpu_info(), runtime_signature()))
+        if choice is None or choice.precision not in choice.timings:
+            return None
+        return self.spec, float(choice.timings[choice.precision])
+
     def encoding_info(self) -> dict[str, str]:
         """How photos are encoded and queries answered, and why, without loading the model:
         ``precision``/``precision_why`` (when known) and ``fast_search``."""

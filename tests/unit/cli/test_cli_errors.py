@@ -45,3 +45,25 @@ def test_adding_a_folder_inside_a_known_one_is_refused(tmp_path, capsys):
     assert main(["--home", home, "add", str(tmp_path / "p")]) == 0
     assert main(["--home", home, "add", str(tmp_path / "p" / "sub")]) == 1
     assert "already in the library" in capsys.readouterr().err
+
+
+def test_models_lists_the_offered_models_and_suggests_by_the_system_language(tmp_path):
+    """A Russian desktop is offered the multilingual model, with the reason; nothing is
+    loaded to say so (no torch)."""
+    import json
+
+    check = ("import sys; from photoclip.app import main; rc = main(sys.argv[1:]); "
+             "print('TORCH', 'torch' in sys.modules, file=sys.stderr); sys.exit(rc)")
+    env = {"PHOTOCLIP_HOME": str(tmp_path / "h"), "PATH": "/usr/bin:/bin",
+           "LANG": "ru_RU.UTF-8"}
+    proc = subprocess.run([sys.executable, "-c", check, "models", "--json"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "TORCH False" in proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["suggested"].startswith("xlm-roberta") and "Russian" in out["why"]
+    assert [m["in_use"] for m in out["models"]] == [True, False, False, False]
+    assert all(m["languages"] and m["download_mb"] > 0 for m in out["models"])
+    text = subprocess.run([sys.executable, "-m", "photoclip", "models"], env=env,
+                          capture_output=True, text=True, timeout=120).stdout
+    assert "(in use)" in text and "(suggested)" in text and "--model MobileCLIP2-S0" in text
