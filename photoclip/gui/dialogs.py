@@ -30,11 +30,13 @@ from PySide6.QtWidgets import (
 
 from photoclip.config import DEFAULT_MODEL
 from photoclip.core.errors import PhotoclipError, for_gui
+from photoclip.core.model.choices import suggested, system_language
 from photoclip.core.paths import is_within
 from photoclip.gui import executors
 from photoclip.gui.executors import run_task
 from photoclip.gui.file_urls import shown
 from photoclip.gui.format import plural
+from photoclip.gui.model_picker import ModelPicker, size_text
 
 DEFAULT_MODEL_MB = 605  # open_clip_model.safetensors of ViT-B-32 laion2b_s34b_b79k
 
@@ -85,7 +87,13 @@ class ModelPanel(QWidget):
         self.failure = failure or (lambda: None)
         self.pool = executors.model_pool()
         self.state = QLabel(wordWrap=True)
-        self.download_btn = QPushButton("Download the default model (about 600 MB)")
+        # the multilingual model first where the system's language is not English
+        self.suggestion = suggested(system_language())
+        current = library.model.id if library.model.state == "ready" or \
+            library.model.id != DEFAULT_MODEL else self.suggestion[0].spec
+        self.picker = ModelPicker(current, library.model.measured_speed(), self.suggestion)
+        self.picker.changed.connect(self._picked)
+        self.download_btn = QPushButton()
         self.local_btn = QPushButton("Use a model folder on this computer…")
         self.settings_btn = QPushButton("Settings…")
         self.settings_btn.setVisible(False)
@@ -97,6 +105,7 @@ class ModelPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.state)
+        lay.addWidget(self.picker)
         row = QHBoxLayout()
         row.addWidget(self.download_btn)
         row.addWidget(self.local_btn)
@@ -108,7 +117,18 @@ class ModelPanel(QWidget):
         self._poll.setInterval(300)
         self._poll.timeout.connect(self._update_progress)
         self._started = 0.0
+        self._expected_mb = DEFAULT_MODEL_MB
+        self._picked()
         self.refresh()
+
+    def _picked(self) -> None:
+        c = self.picker.choice()
+        spec = self.picker.spec()
+        if c is not None:
+            self.download_btn.setText(f"Download {c.title} ({size_text(c.download_mb)})")
+        else:
+            self.download_btn.setText("Use this model" if spec else "Download")
+        self.download_btn.setEnabled(bool(spec) and not self._poll.isActive())
 
     def refresh(self) -> None:
         lib = self.library
@@ -144,29 +164,36 @@ class ModelPanel(QWidget):
         self.model_chosen.emit(f"local-dir:{path}")
 
     def download(self) -> None:
+        """Download (or load) the picked model, then hand it on to be switched to."""
         from photoclip.core.model.encoder import Encoder
 
+        spec = self.picker.spec() or DEFAULT_MODEL
+        choice = self.picker.choice()
+        self._expected_mb = choice.download_mb if choice is not None else 0
         self.download_btn.setEnabled(False)
         self.local_btn.setEnabled(False)
+        self.picker.setEnabled(False)
         self.progress.setVisible(True)
-        self.progress.setRange(0, DEFAULT_MODEL_MB)
+        self.progress.setRange(0, self._expected_mb)  # (0, 0: busy, size unknown)
         self.progress.setFormat("Connecting…")
         self._started = time.monotonic()
         self._poll.start()
-        run_task(self.pool, lambda: Encoder.load(DEFAULT_MODEL, device="cpu"),
-                   self._downloaded, self._download_failed)
+        run_task(self.pool, lambda: Encoder.load(spec, device="cpu"),
+                 lambda _enc: self._downloaded(spec), self._download_failed)
 
     def _update_progress(self) -> None:
         mb = _downloaded_bytes() // 2**20
-        if mb:
-            self.progress.setValue(min(mb, DEFAULT_MODEL_MB))
-            self.progress.setFormat(f"Downloading… {mb} MB of about {DEFAULT_MODEL_MB} MB")
+        if mb and self._expected_mb:
+            self.progress.setValue(min(mb, self._expected_mb))
+            self.progress.setFormat(f"Downloading… {mb} MB of about {self._expected_mb} MB")
 
-    def _downloaded(self, _encoder) -> None:
+    def _downloaded(self, spec: str = DEFAULT_MODEL) -> None:
         self._poll.stop()
-        self.progress.setValue(DEFAULT_MODEL_MB)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
         self.progress.setFormat("Downloaded")
-        self.model_chosen.emit(DEFAULT_MODEL)
+        self.picker.setEnabled(True)
+        self.model_chosen.emit(spec)
         self.download_finished.emit(True, "")
 
     def _download_failed(self, err: Exception) -> None:
@@ -174,6 +201,7 @@ class ModelPanel(QWidget):
         self.progress.setVisible(False)
         self.download_btn.setEnabled(True)
         self.local_btn.setEnabled(True)
+        self.picker.setEnabled(True)
         text = unexpected_text(err)
         if isinstance(err, PhotoclipError):  # what loading the download said (network, disk)
             self.state.setText(f"<b>The download did not work.</b> {text}")

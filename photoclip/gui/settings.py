@@ -41,6 +41,7 @@ from photoclip.gui import executors
 from photoclip.gui.dialogs import keep_wrapped_text_whole
 from photoclip.gui.executors import run_task
 from photoclip.gui.format import human_size
+from photoclip.gui.model_picker import ModelPicker
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,7 @@ class SettingsDialog(QDialog):
         self.devices_known = False
         self._closed = False
         s = library.settings
-        self.model = QLineEdit(library.model.id)
-        model_row = with_browse_button(self.model, self._browse_model)
+        self.model = ModelPicker(library.model.id, library.model.measured_speed())
         self.device = QComboBox()
         for d in dict.fromkeys(("auto", "cpu", s.device)):
             self.device.addItem(DEVICE_LABELS.get(d, d), d)
@@ -121,7 +121,7 @@ class SettingsDialog(QDialog):
         self.login = QCheckBox("Start PhotoCLIP at login and keep watching my folders")
         self.login.setChecked(s.watch_at_login)
         form = QFormLayout()
-        form.addRow("Model", model_row)
+        form.addRow("Model", self.model)
         form.addRow("Device", self.device)
         form.addRow("Precision", self.precision)
         form.addRow("", self.precision_now)
@@ -130,9 +130,9 @@ class SettingsDialog(QDialog):
         form.addRow("Data folder", home_row)
         form.addRow("", self.home_note)
         form.addRow("", self.login)
-        hint = QLabel("Model: ViT-B-32:laion2b_s34b_b79k (the default), hf-hub:ORG/REPO, or a "
-                      "model folder on this computer (“Folder…”). A new model is tried before "
-                      "it is used, then re-indexes the library in the background.",
+        hint = QLabel("A new model is tried before it is used (downloaded first if it is "
+                      "not on this computer yet), then re-indexes the library in the "
+                      "background; your tags, tag sets and categories carry over.",
                       wordWrap=True)
         hint.setStyleSheet("color: palette(mid);")
         self.error = QLabel(wordWrap=True)
@@ -168,11 +168,6 @@ class SettingsDialog(QDialog):
         self.devices_known = True
         self.checked.emit()
 
-    def _browse_model(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a CLIP model folder")
-        if path:
-            self.model.setText(f"local-dir:{path}")
-
     def _browse_home(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Choose where PhotoCLIP keeps its data")
         if path:
@@ -181,7 +176,7 @@ class SettingsDialog(QDialog):
     def _model_request(self) -> tuple[str, str, str] | None:
         """(model, device, precision) to switch to, or None when the running one stays."""
         lib, s = self.library, self.library.settings
-        want = (self.model.text().strip() or lib.model.id, self.device.currentData(),
+        want = (self.model.spec() or lib.model.id, self.device.currentData(),
                 self.precision.currentData())
         if want == (lib.model.id, s.device, s.precision) and lib.model.error is None:
             return None

@@ -113,7 +113,7 @@ _LANGUAGE_NAMES = {"zh": "Chinese", "ja": "Japanese", "ko": "Korean", "ru": "Rus
 def speed(choice: ModelChoice, measured: tuple[str, float] | None) -> str:
     """How fast ``choice`` indexes here, in words: measured when it is the model in use,
     else estimated from the measured one's photos per second and the two image towers'
-    work; without a measurement, the work per photo."""
+    work; without a measurement, compared with the standard model's work per photo."""
     if measured is not None:
         spec, per_second = measured
         if spec == choice.spec:
@@ -122,4 +122,12 @@ def speed(choice: ModelChoice, measured: tuple[str, float] | None) -> str:
         if here is not None and per_second > 0:
             estimate = per_second * here.image_gmacs / choice.image_gmacs
             return f"about {estimate:.0f} photos/s on this computer (estimated)"
-    return f"{choice.image_gmacs:g} billion multiply-adds a photo"
+    standard = CHOICES[0]
+    if choice is standard:
+        return "measured on this computer when it is first used"
+    ratio = choice.image_gmacs / standard.image_gmacs
+    if ratio > 1.5:
+        return f"about {ratio:.0f} times slower than the standard model"
+    if ratio < 1 / 1.5:
+        return f"about {1 / ratio:.0f} times faster than the standard model"
+    return "about as fast as the standard model"

@@ -84,7 +84,7 @@ def test_settings_refuse_a_model_that_does_not_load_and_search_keeps_working(
     qtbot.waitUntil(lambda: dlg.devices_known, timeout=30000)
     offered = [dlg.device.itemData(i) for i in range(dlg.device.count())]
     assert offered == ["auto", *available_devices()]  # only what this computer has
-    dlg.model.setText(f"local-dir:{broken_model(tmp_path)}")
+    dlg.model.set_spec(f"local-dir:{broken_model(tmp_path)}")
     with caplog.at_level(logging.INFO), qtbot.waitSignal(dlg.checked, timeout=60000):
         dlg.buttons.button(dlg.buttons.StandardButton.Save).click()
     assert dlg.isVisible() and dlg.error.isVisible()

@@ -48,8 +48,10 @@ def test_speed_is_measured_for_the_model_in_use_and_estimated_for_the_others():
     estimate = speed(large, (DEFAULT_MODEL, 40.0))
     assert estimate == f"about {40 * CHOICES[0].image_gmacs / large.image_gmacs:.0f} photos/s " \
                        "on this computer (estimated)"
-    assert speed(large, None) == "51.9 billion multiply-adds a photo"
-    assert speed(large, ("local-dir:/x", 40.0)) == "51.9 billion multiply-adds a photo"
+    assert speed(large, None) == "about 18 times slower than the standard model"
+    assert speed(large, ("local-dir:/x", 40.0)) == speed(large, None)
+    assert speed(by_key("small"), None) == "about as fast as the standard model"
+    assert speed(CHOICES[0], None) == "measured on this computer when it is first used"
 
 
 def test_the_language_falls_back_to_the_locale(monkeypatch):

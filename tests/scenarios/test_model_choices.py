@@ -1,0 +1,52 @@
+"""A user switches to the multilingual model's architecture (a random tiny XLM-RoBERTa CLIP:
+no weights can be downloaded here): the library is embedded again in the background, and
+search — in Chinese too — tag sets, categories and the user's own tags keep working."""
+
+from __future__ import annotations
+
+from conftest import write_photos
+
+from photoclip.core.library import Library
+from photoclip.core.tags.model import Label, TagSet
+
+
+def test_switching_to_the_multilingual_model_keeps_search_tags_and_categories(
+        tmp_path, tiny_spec, tiny_xlmr_spec):
+    home = tmp_path / "home"
+    photos = write_photos(tmp_path / "Pictures", 8)
+    lib = Library.open(home, model=tiny_spec, remember_model=True)
+    try:
+        lib.folders.add(tmp_path / "Pictures")
+        lib.folders.index()
+        lib.tags.create_set(TagSet("Things", [Label("cat"), Label("noise")], threshold=-50))
+        lib.tags.apply("Things")
+        lib.tags.set([photos[0]], "holiday")  # by hand: must survive the switch
+        lib.categories.create("Keepers")
+        lib.categories.label("Keepers", photos[:2], True)
+        lib.categories.label("Keepers", photos[5:7], False)
+
+        lib.switch_model(tiny_xlmr_spec)
+        assert lib.model.id == tiny_xlmr_spec and lib.settings.model == tiny_xlmr_spec
+        report = lib.folders.index()  # (the worker does this in the app)
+        assert report.encoded == 8
+        assert lib.catalog.embedding_count(tiny_xlmr_spec) == 8
+
+        hits = lib.search.find("一只猫在沙发上", limit=20)
+        assert len(hits) == 8 and len({h.id for h in hits}) == 8
+        auto = lib.catalog.conn.execute(
+            "SELECT DISTINCT model FROM photo_tags WHERE source='auto'").fetchall()
+        assert auto == [(tiny_xlmr_spec,)]  # the set tagged again with the new model
+        assert "holiday" in {t.name for t in lib.tags.photo_tags(photos[0])}
+        members = dict(lib.categories.members("Keepers"))  # (a probe on the new vectors)
+        ids = [lib.folders.photo_id(p) for p in photos]
+        assert set(ids[:2]) <= set(members) and not set(ids[5:7]) & set(members)
+    finally:
+        lib.close()
+    # a later process answers in Chinese from the exported tower and its tokenizer
+    again = Library.open(home)
+    try:
+        assert again.model.id == tiny_xlmr_spec
+        assert again.model.encoding_info()["fast_search"].startswith("ready")
+        assert len(again.search.find("猫の写真", limit=3)) == 3
+    finally:
+        again.close()
