@@ -95,6 +95,14 @@ def tiny_xlmr_spec(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny_mobileclip_spec(tmp_path_factory) -> str:
+    """A random model of the small offered architecture, MobileCLIP2-S0 (tiny_models.py)."""
+    from tiny_models import write_mobileclip
+
+    return f"local-dir:{write_mobileclip(tmp_path_factory.mktemp('tiny-mobileclip'))}"
+
+
+@pytest.fixture(scope="session")
 def tiny_spec(tiny_model_dir) -> str:
     return f"local-dir:{tiny_model_dir}"
 

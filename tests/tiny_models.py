@@ -62,7 +62,28 @@ def write_xlmr(folder: Path, seed: int = 0) -> Path:
     (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg,
                                                               "preprocess_cfg": PREPROCESS}))
     torch.manual_seed(seed)
-    model = CustomTextCLIP(**cfg)
+    model = CustomTextCLIP(**{k: v for k, v in cfg.items() if k != "custom_text"})
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(folder / "open_clip_model.safetensors"))
+    return folder
+
+
+def write_mobileclip(folder: Path, seed: int = 0) -> Path:
+    """A random model of the small offered architecture (MobileCLIP2-S0): its FastViT image
+    tower as it is, and its text tower (no causal mask, CLIP's tokenizer) cut to one narrow
+    layer so that it loads in a second."""
+    import open_clip
+    import torch
+    from open_clip.model import CustomTextCLIP
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = open_clip.get_model_config("MobileCLIP2-S0")
+    cfg["text_cfg"].update(width=64, heads=2, layers=1)
+    (folder / "open_clip_config.json").write_text(json.dumps(
+        {"model_cfg": cfg, "preprocess_cfg": {**PREPROCESS, "size": 256}}))
+    torch.manual_seed(seed)
+    model = CustomTextCLIP(**{k: v for k, v in cfg.items() if k != "custom_text"})
     save_file({k: v.contiguous() for k, v in model.state_dict().items()},
               str(folder / "open_clip_model.safetensors"))
     return folder
