@@ -103,6 +103,14 @@ def tiny_mobileclip_spec(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny_siglip_spec(tmp_path_factory) -> str:
+    """A random model of SigLIP's architecture, with a logit bias (tiny_models.py)."""
+    from tiny_models import write_siglip
+
+    return f"local-dir:{write_siglip(tmp_path_factory.mktemp('tiny-siglip'))}"
+
+
+@pytest.fixture(scope="session")
 def tiny_spec(tiny_model_dir) -> str:
     return f"local-dir:{tiny_model_dir}"
 

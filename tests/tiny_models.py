@@ -87,3 +87,48 @@ def write_mobileclip(folder: Path, seed: int = 0) -> Path:
     save_file({k: v.contiguous() for k, v in model.state_dict().items()},
               str(folder / "open_clip_model.safetensors"))
     return folder
+
+
+def write_siglip(folder: Path, seed: int = 0) -> Path:
+    """A random model of SigLIP's architecture (ViT-B-16-SigLIP's text tower: no causal mask,
+    the last token pooled, a logit bias; a T5-style SentencePiece tokenizer trained here, its
+    texts lower-cased without punctuation), with a tiny timm ViT as the image tower."""
+    import open_clip
+    import torch
+    from open_clip.model import CustomTextCLIP
+    from safetensors.torch import save_file
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import PreTrainedTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.train_from_iterator(CORPUS * 10, trainers.UnigramTrainer(
+        vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>",
+                                                       special_tokens=[("</s>", 1)])
+    PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>",
+                            unk_token="<unk>").save_pretrained(folder)
+    cfg = open_clip.get_model_config("ViT-B-16-SigLIP")
+    cfg["embed_dim"] = 192
+    cfg["vision_cfg"].update(timm_model_name="vit_tiny_patch16_224")
+    cfg["text_cfg"].update(context_length=16, vocab_size=tok.get_vocab_size(), width=64,
+                           heads=2, layers=1, hf_tokenizer_name=str(folder))
+    (folder / "open_clip_config.json").write_text(json.dumps(
+        {"model_cfg": cfg, "preprocess_cfg": {**PREPROCESS, "size": 224,
+                                              "mean": [0.5] * 3, "std": [0.5] * 3}}))
+    torch.manual_seed(seed)
+    model = CustomTextCLIP(**{k: v for k, v in cfg.items() if k != "custom_text"})
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(folder / "open_clip_model.safetensors"))
+    return folder

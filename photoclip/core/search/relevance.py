@@ -13,6 +13,11 @@ result ≥ GOOD is "no good matches". Measured on the fixture CLIP (1,000 CIFAR 
 photo of a dog" keeps 116 of 500 (82 dogs), "truck" 101 (87 trucks), "birthday cake" and "xkcd
 flibber" none; in a library of 12 cats, 12 dogs and 12 ships "ship" keeps the 12 ships,
 "airplane" nothing.
+
+A margin of logits is the same rule for every model: CLIP's logit is its scale times the
+cosine; SigLIP-style models (a sigmoid loss) add a learned bias, which cancels between the
+query's logit and the alternative's, so their good matches are judged in their own logits
+too, with their own scale (``TextEncoder.logit_scale``, read from the model).
 """
 
 from __future__ import annotations

@@ -55,3 +55,25 @@ def test_the_multilingual_text_tower_runs_without_torch_as_it_does_in_torch(tiny
     got, want = fast.encode_texts(QUERIES), enc.encode_texts(QUERIES)
     assert got.shape == want.shape == (len(QUERIES), enc.dim)
     assert float((got * want).sum(axis=1).min()) >= 0.999
+
+
+def test_a_siglip_text_tower_runs_without_torch_at_full_length_with_its_own_scale(
+        tiny_siglip_spec, tmp_path):
+    """SigLIP attends to its padding and pools the last position: exported untrimmed; its
+    tokenizer lower-cases and drops punctuation ('canonicalize'); relevance works in its
+    logits, with the scale the model learned (its bias cancels in a margin)."""
+    import open_clip
+
+    store = ModelStore(tmp_path / "models")
+    enc = Encoder.load(tiny_siglip_spec, device="cpu", precision="fp32", store=store)
+    text = store.meta(tiny_siglip_spec)["text"]
+    assert text["ok"] and not text["trimmed"] and text["tokenizer"]["clean"] == "canonicalize"
+    theirs = open_clip.get_tokenizer(tiny_siglip_spec)
+    ours = HfTokenizer.from_meta(store.folder(tiny_siglip_spec), text["tokenizer"],
+                                 theirs.context_length)
+    np.testing.assert_array_equal(ours(QUERIES), theirs(QUERIES).numpy())
+    fast = store.text_encoder(tiny_siglip_spec)
+    assert float((fast.encode_texts(QUERIES) * enc.encode_texts(QUERIES)).sum(axis=1).min()) \
+        >= 0.999
+    assert fast.logit_scale == pytest.approx(float(enc.model.logit_scale.detach().exp()))
+    assert float(enc.model.logit_bias.detach()) == -10.0  # (there, and not part of any margin)
