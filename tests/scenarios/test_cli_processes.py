@@ -86,7 +86,7 @@ def test_watch_indexes_new_photos_until_ctrl_c(tmp_path, tiny_spec):
     assert status(home)["indexed"] == 8  # and the CLI counts them
 
 
-@pytest.mark.parametrize("model", ["tiny_spec", "tiny_xlmr_spec", "tiny_mobileclip_spec"])
+@pytest.mark.parametrize("model", ["tiny_spec", "tiny_xlmr_spec"])
 def test_a_search_after_indexing_never_loads_torch(tmp_path, model, request):
     """`photoclip index` prepares the model's text tower once; every later search process
     answers from it with ONNX Runtime, without importing torch or open_clip (that import alone
