@@ -91,7 +91,7 @@ class ModelPanel(QWidget):
         self.suggestion = suggested(system_language())
         current = library.model.id if library.model.state == "ready" or \
             library.model.id != DEFAULT_MODEL else self.suggestion[0].spec
-        self.picker = ModelPicker(current, library.model.measured_speed(), self.suggestion)
+        self.picker = ModelPicker(current, suggested=self.suggestion)
         self.picker.changed.connect(self._picked)
         self.download_btn = QPushButton()
         self.local_btn = QPushButton("Use a model folder on this computer…")
@@ -120,6 +120,7 @@ class ModelPanel(QWidget):
         self._expected_mb = DEFAULT_MODEL_MB
         self._picked()
         self.refresh()
+        run_task(self.pool, library.model.measured_speed, self.picker.set_measured)
 
     def _picked(self) -> None:
         c = self.picker.choice()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from photoclip.core.model.choices import CHOICES, ModelChoice, find, speed
 
@@ -69,6 +70,15 @@ class ModelPicker(QWidget):
         """The picked model's spec ("" when "Other…" is left empty)."""
         data = self.combo.currentData()
         return self.other.text().strip() if data == OTHER else str(data)
+
+    def set_measured(self, measured: tuple[str, float] | None) -> None:
+        """The speed measured for the model in use (``lib.model.measured_speed()``, read off
+        the GUI thread: it may read the calibration file): the speeds shown follow it. Nothing
+        happens if the picker was closed meanwhile."""
+        if not isValid(self) or not isValid(self.combo):
+            return
+        self._measured = measured
+        self._show()
 
     def choice(self) -> ModelChoice | None:
         return find(self.spec())

@@ -90,7 +90,7 @@ class SettingsDialog(QDialog):
         self.devices_known = False
         self._closed = False
         s = library.settings
-        self.model = ModelPicker(library.model.id, library.model.measured_speed())
+        self.model = ModelPicker(library.model.id)
         self.device = QComboBox()
         for d in dict.fromkeys(("auto", "cpu", s.device)):
             self.device.addItem(DEVICE_LABELS.get(d, d), d)
@@ -151,6 +151,7 @@ class SettingsDialog(QDialog):
         self.resize(620, 0)
         keep_wrapped_text_whole(self)  # (the help lines: their height follows their text)
         run_task(self.pool, lambda: _precision_now(library), self.precision_now.setText)
+        run_task(self.pool, library.model.measured_speed, self.model.set_measured)
         run_task(self.pool, _detect_devices, self._devices_detected,
                  lambda e: log.warning("cannot list the devices: %s", e))
 
