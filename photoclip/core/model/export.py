@@ -270,7 +270,9 @@ def describe_hf_tokenizer(open_clip_tokenizer: Any, folder: Path) -> dict[str, A
     if pad_id is None:
         return "its tokenizer has no padding token"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / FILE).write_text(backend.to_str(), encoding="utf-8")
+    part = folder / f"{FILE}.{os.getpid()}.part"  # (a search may be reading the old one)
+    part.write_text(backend.to_str(), encoding="utf-8")
+    os.replace(part, folder / FILE)
     strip = open_clip_tokenizer.tokenizer.sep_token_id \
         if getattr(open_clip_tokenizer, "strip_sep_token", False) else None
     return {"kind": "hf", "file": FILE, "pad_id": int(pad_id), "clean": clean,
