@@ -17,7 +17,6 @@ Measured, medians of 3 (plus the CPU):
 
 from __future__ import annotations
 
-import json
 import statistics
 import subprocess
 import sys
@@ -56,48 +55,20 @@ def multilingual_dir() -> Path:
     if (folder / "open_clip_model.safetensors").is_file():
         return folder
     import open_clip
-    import torch
-    from open_clip.model import CustomTextCLIP
-    from safetensors.torch import save_file
-    from tiny_models import CORPUS
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import XLMRobertaConfig, XLMRobertaTokenizerFast
+    from tiny_models import CORPUS, XLMR_SPECIALS, save_random, save_xlmr_tokenizer, sentencepiece
+    from transformers import XLMRobertaConfig
 
     folder.mkdir(parents=True, exist_ok=True)
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    tok.train_from_iterator(CORPUS * 10 + QUERIES * 10, trainers.UnigramTrainer(
-        vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
-        unk_token="<unk>"))
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
-    XLMRobertaTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                            unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
-                            cls_token="<s>", sep_token="</s>").save_pretrained(folder)
+    save_xlmr_tokenizer(sentencepiece(XLMR_SPECIALS, "<s> $A </s>", 400, CORPUS + QUERIES),
+                        folder)
     XLMRobertaConfig(vocab_size=250002, max_position_embeddings=514, type_vocab_size=1,
                      pad_token_id=1, bos_token_id=0, eos_token_id=2).save_pretrained(folder)
     cfg = open_clip.get_model_config("xlm-roberta-base-ViT-B-32")
     cfg["text_cfg"].update(hf_model_name=str(folder), hf_tokenizer_name=str(folder),
                            hf_model_pretrained=False)
-    pre = {"mean": list(open_clip.OPENAI_DATASET_MEAN), "std": list(open_clip.OPENAI_DATASET_STD),
-           "interpolation": "bicubic", "resize_mode": "shortest", "size": 224}
-    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg,
-                                                              "preprocess_cfg": pre}))
-    torch.manual_seed(0)
-    model = CustomTextCLIP(**cfg)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-              str(folder / "open_clip_model.safetensors"))
-    return folder
+    return save_random(folder, cfg, {
+        "mean": list(open_clip.OPENAI_DATASET_MEAN), "std": list(open_clip.OPENAI_DATASET_STD),
+        "interpolation": "bicubic", "resize_mode": "shortest", "size": 224})
 
 
 def cold_search(home: Path, query: str) -> tuple[float, float]:
