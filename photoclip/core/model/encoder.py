@@ -19,7 +19,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -188,7 +188,7 @@ class Encoder:
             raise ModelUnavailable(f"Unknown precision '{precision}': use one of "
                                    f"{', '.join(PRECISIONS)}.")
         try:
-            import open_clip
+            open_clip = _import_open_clip(spec)
             import torch  # noqa: F401 - a broken install fails here, with a clear message
         except ImportError as e:  # pragma: no cover - broken install
             raise ModelUnavailable(f"PyTorch/open_clip is not installed correctly: {e}") from None
@@ -372,6 +372,63 @@ class Encoder:
 
     def encode_pil(self, images: Iterable[Image.Image]) -> npt.NDArray[np.float32]:
         return self.encode_images(np.stack([self.preprocess(im) for im in images]))
+
+
+def _import_open_clip(spec: str) -> Any:
+    """open_clip, imported without Hugging Face transformers unless ``spec`` needs it.
+
+    open_clip imports transformers whenever it is installed (1.2 s of every model load,
+    measured here), though only Hugging Face text towers and tokenizers (the multilingual
+    model's XLM-RoBERTa, SigLIP's) use it: for any other model it is kept out while open_clip
+    loads. A model loaded later in the same process that needs it gets it: open_clip's
+    hf_model is run again, and its classes (already referenced elsewhere in open_clip) then
+    find transformers in their module."""
+    import importlib
+    import sys
+
+    needs = _needs_transformers(spec)
+    if "open_clip" in sys.modules:
+        import open_clip
+
+        if needs and getattr(open_clip.hf_model, "transformers", None) is None:
+            importlib.reload(open_clip.hf_model)
+        return open_clip
+    keep_out = not needs and "transformers" not in sys.modules
+    if keep_out:
+        sys.modules["transformers"] = None  # type: ignore[assignment]  # (import fails fast)
+    try:
+        import open_clip
+    finally:
+        if keep_out and "transformers" in sys.modules and sys.modules["transformers"] is None:
+            del sys.modules["transformers"]
+    return open_clip
+
+
+def _needs_transformers(spec: str) -> bool:
+    """Whether ``spec``'s text tower or tokenizer comes from transformers, read from its
+    config without importing open_clip; True when that cannot be told (hf-hub:, unknown)."""
+    import importlib.util
+    import json
+
+    if spec.startswith("local-dir:"):
+        path = Path(spec[len("local-dir:"):]) / "open_clip_config.json"
+        name = ""
+    elif spec.startswith("hf-hub:"):
+        return True
+    else:
+        name = spec[len("random:"):] if spec.startswith("random:") else spec.split(":")[0]
+        found = importlib.util.find_spec("open_clip")
+        folders = list(found.submodule_search_locations or []) if found else []
+        if not folders:
+            return True
+        path = Path(folders[0]) / "model_configs" / f"{name}.json"
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    text = (cfg.get("model_cfg", cfg) or {}).get("text_cfg") or {}
+    return bool(text.get("hf_model_name") or text.get("hf_tokenizer_name")) \
+        or "siglip" in name.lower()
 
 
 def _int8_tower(path: Path | None) -> Path:

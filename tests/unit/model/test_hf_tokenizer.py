@@ -77,3 +77,24 @@ def test_a_siglip_text_tower_runs_without_torch_at_full_length_with_its_own_scal
         >= 0.999
     assert fast.logit_scale == pytest.approx(float(enc.model.logit_scale.detach().exp()))
     assert float(enc.model.logit_bias.detach()) == -10.0  # (there, and not part of any margin)
+
+
+def test_transformers_is_imported_only_for_a_model_that_needs_it(tiny_spec, tiny_xlmr_spec):
+    """open_clip imports transformers whenever it is installed (1.2 s of every model load);
+    a CLIP model loads without it, and a multilingual model loaded after it in the same
+    process (a switch in Settings) still gets it."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys\n"
+        "from photoclip.core.model.encoder import Encoder\n"
+        f"a = Encoder.load({tiny_spec!r}, device='cpu', precision='fp32')\n"
+        "print('AFTER_CLIP', 'transformers' in sys.modules, sys.modules.get('transformers'))\n"
+        f"b = Encoder.load({tiny_xlmr_spec!r}, device='cpu', precision='fp32')\n"
+        "print('AFTER_XLMR', 'transformers' in sys.modules, b.encode_texts(['一只猫']).shape)\n")
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "AFTER_CLIP False None" in proc.stdout
+    assert "AFTER_XLMR True (1, 32)" in proc.stdout
