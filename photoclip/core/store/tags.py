@@ -65,6 +65,11 @@ from photoclip.core.tags.scoring import (
 
 log = logging.getLogger(__name__)
 
+# Ids bound in one "IN (...)" (SQLite allows 999 parameters a statement, a few go to the rest).
+# An apply to at most this many photos also looks their old tags up by id, and lets SQLite
+# check the references of what it writes; a bigger one reads all and checks them itself.
+IN_MAX = 900
+
 
 def label_id(conn: sqlite3.Connection, set_name: str, label: str) -> int | None:
     """The id of the label ``set_name/label`` (names compared by their keys), or None."""
@@ -309,7 +314,7 @@ class TagStore:
         scorer = self.scorer(ts, model_id, encoder)
         tag_ids = np.array([lb.id for lb in ts.labels], np.int64)
         # Many photos: the rows' references are checked here, once, not by SQLite row by row
-        many = ids is None or len(ids) > 900
+        many = ids is None or len(ids) > IN_MAX
         with self.catalog.bulk_transaction(foreign_keys=not many) as tx:
             # the set, or some of its labels, may have been deleted while its label vectors
             # were made: nothing goes to them (ids are never reused, so no newer set gets them)
@@ -567,8 +572,8 @@ class TagStore:
         t = ",".join("?" * len(tag_ids))
         out: set[int] = set()
         ids = list(photo_ids)
-        for k in range(0, len(ids), 900):
-            part = ids[k:k + 900]
+        for k in range(0, len(ids), IN_MAX):
+            part = ids[k:k + IN_MAX]
             out |= {r[0] for r in self.catalog.conn.execute(
                 f"SELECT DISTINCT tag_id FROM photo_tags WHERE tag_id IN ({t}) AND photo_id "
                 f"IN ({','.join('?' * len(part))})", [*tag_ids, *part])}
@@ -722,7 +727,7 @@ class _AutoTagWriter:
         self._tx, self._model_id, self._photos = tx, model_id, photos
         self.scored = self.given = 0
         marks = ",".join("?" * len(tag_ids))
-        if ids is not None and len(ids) <= 900:  # a few new photos: look theirs up
+        if ids is not None and len(ids) <= IN_MAX:  # a few new photos: look theirs up
             rows = tx.execute(
                 f"SELECT photo_id, tag_id, confidence, model = ? FROM photo_tags "
                 f"WHERE source='auto' AND tag_id IN ({marks}) "
@@ -734,7 +739,7 @@ class _AutoTagWriter:
                               [model_id, *tag_ids.tolist()]).fetchall()
         before = Tags.from_rows(rows)
         order = np.argsort(before.keys(), kind="stable")  # by photo: a chunk's are found fast
-        self._before = _pick(before, order)
+        self._before = before.take(order)
         self._same_model = np.fromiter((r[3] for r in rows), bool, len(rows))[order]
         self._removed = np.sort(np.fromiter(
             ((p << 24) | t for p, t in tx.execute(
@@ -752,7 +757,7 @@ class _AutoTagWriter:
         photos = self._before.photos
         lo, hi = np.searchsorted(photos, [scored.min(), scored.max() + 1])
         at = lo + np.flatnonzero(np.isin(photos[lo:hi], scored))
-        before, same_model = _pick(self._before, at), self._same_model[at]
+        before, same_model = self._before.take(at), self._same_model[at]
         # another model's auto tags of the scored photos are replaced by this model's
         other = before.take(~same_model)
         before = before.take(same_model)
@@ -778,11 +783,6 @@ class _AutoTagWriter:
                            changed.tags.tolist(), strict=True))
         # (a tag the user took off stays off: it is not counted as given)
         self.given += len(new_keys) - int(np.isin(new_keys, self._removed).sum())
-
-
-def _pick(tags: Tags, at: Ids) -> Tags:
-    """The rows ``at`` of ``tags``."""
-    return Tags(tags.photos[at], tags.tags[at], tags.confidence[at])
 
 
 def _within(values: Ids, ascending: Ids) -> npt.NDArray[np.bool_]:

@@ -150,14 +150,14 @@ class Tags:
         keys: Ids = (self.photos << 24) | self.tags
         return keys  # (tag ids stay far below 2**24)
 
-    def take(self, mask: npt.NDArray[np.bool_]) -> Tags:
-        return Tags(self.photos[mask], self.tags[mask], self.confidence[mask])
+    def take(self, rows: npt.NDArray[np.bool_] | Ids) -> Tags:
+        """The rows a mask selects, or the rows at these positions (in their order)."""
+        return Tags(self.photos[rows], self.tags[rows], self.confidence[rows])
 
     def in_key_order(self) -> Tags:
         """Sorted as the table photo_tags is (photo, tag): written in that order, rows go to
         the B-tree's pages in turn (690k new tags at a million photos: 13.9 s → 8.7 s)."""
-        order = np.argsort(self.keys(), kind="stable")
-        return Tags(self.photos[order], self.tags[order], self.confidence[order])
+        return self.take(np.argsort(self.keys(), kind="stable"))
 
 
 @dataclass(frozen=True)
