@@ -407,21 +407,20 @@ def _import_open_clip(spec: str) -> Any:
 def _needs_transformers(spec: str) -> bool:
     """Whether ``spec``'s text tower or tokenizer comes from transformers, read from its
     config without importing open_clip; True when that cannot be told (hf-hub:, unknown)."""
-    import importlib.util
     import json
 
+    from photoclip.core.model.tokenizer import open_clip_file
+
+    name = ""
     if spec.startswith("local-dir:"):
-        path = Path(spec[len("local-dir:"):]) / "open_clip_config.json"
-        name = ""
+        path: Path | None = Path(spec[len("local-dir:"):]) / "open_clip_config.json"
     elif spec.startswith("hf-hub:"):
         return True
     else:
         name = spec[len("random:"):] if spec.startswith("random:") else spec.split(":")[0]
-        found = importlib.util.find_spec("open_clip")
-        folders = list(found.submodule_search_locations or []) if found else []
-        if not folders:
-            return True
-        path = Path(folders[0]) / "model_configs" / f"{name}.json"
+        path = open_clip_file(f"model_configs/{name}.json")
+    if path is None:
+        return True
     try:
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -260,9 +260,9 @@ class ModelStore:
         or None (not prepared, prepared by a version that did not note the preprocessing,
         damaged)."""
         meta = self.meta(spec)
-        path = self.image_int8_path(spec) if choice.precision == "int8" else \
-            self._prepared(spec, "image_fp32", IMAGE_FP32_FILE) \
-            if choice.precision == "fp32" else None
+        towers = {"int8": ("image_int8", IMAGE_INT8_FILE), "fp32": ("image_fp32", IMAGE_FP32_FILE)}
+        path = self._prepared(spec, *towers[choice.precision], meta) \
+            if choice.precision in towers else None
         if path is None or not isinstance(meta.get("preprocess"), dict) \
                 or not isinstance(meta.get("dim"), int) or not onnxruntime_available():
             return None
@@ -277,7 +277,10 @@ class ModelStore:
     def image_int8_path(self, spec: str) -> Path | None:
         return self._prepared(spec, "image_int8", IMAGE_INT8_FILE)
 
-    def _prepared(self, spec: str, key: str, file: str) -> Path | None:
-        """``file`` of ``spec``'s folder, if its export (noted under ``key``) succeeded."""
+    def _prepared(self, spec: str, key: str, file: str,
+                  meta: dict[str, Any] | None = None) -> Path | None:
+        """``file`` of ``spec``'s folder, if its export (noted under ``key`` in ``meta``, read
+        here when not given) succeeded."""
         path = self.folder(spec) / file
-        return path if (self.meta(spec).get(key) or {}).get("ok") and path.is_file() else None
+        meta = self.meta(spec) if meta is None else meta
+        return path if (meta.get(key) or {}).get("ok") and path.is_file() else None

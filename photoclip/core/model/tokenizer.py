@@ -24,16 +24,20 @@ VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
 N_MERGES = 49152 - 256 - 2
 
 
-def default_vocab_path() -> Path | None:
-    """open_clip's BPE vocabulary, found without importing open_clip (which imports torch)."""
+def open_clip_file(relative: str) -> Path | None:
+    """A file of the installed open_clip package (its BPE vocabulary, a model config), found
+    without importing open_clip (which imports torch); None when there is none."""
     spec = importlib.util.find_spec("open_clip")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for loc in spec.submodule_search_locations:
-        p = Path(loc) / VOCAB_FILE
+    for loc in (spec.submodule_search_locations or []) if spec is not None else []:
+        p = Path(loc) / relative
         if p.is_file():
             return p
     return None
+
+
+def default_vocab_path() -> Path | None:
+    """open_clip's BPE vocabulary."""
+    return open_clip_file(VOCAB_FILE)
 
 
 @lru_cache
