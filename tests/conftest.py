@@ -86,28 +86,30 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return d
 
 
+def _tiny_model(tmp_path_factory, architecture: str) -> str:
+    """The spec of a random model of ``architecture``, written by tiny_models.write_<it>."""
+    import tiny_models
+
+    write = getattr(tiny_models, f"write_{architecture}")
+    return f"local-dir:{write(tmp_path_factory.mktemp(f'tiny-{architecture}'))}"
+
+
 @pytest.fixture(scope="session")
 def tiny_xlmr_spec(tmp_path_factory) -> str:
-    """A random tiny model of the multilingual (XLM-RoBERTa) architecture (tiny_models.py)."""
-    from tiny_models import write_xlmr
-
-    return f"local-dir:{write_xlmr(tmp_path_factory.mktemp('tiny-xlmr'))}"
+    """A random tiny model of the multilingual (XLM-RoBERTa) architecture."""
+    return _tiny_model(tmp_path_factory, "xlmr")
 
 
 @pytest.fixture(scope="session")
 def tiny_mobileclip_spec(tmp_path_factory) -> str:
-    """A random model of the small offered architecture, MobileCLIP2-S0 (tiny_models.py)."""
-    from tiny_models import write_mobileclip
-
-    return f"local-dir:{write_mobileclip(tmp_path_factory.mktemp('tiny-mobileclip'))}"
+    """A random model of the small offered architecture, MobileCLIP2-S0."""
+    return _tiny_model(tmp_path_factory, "mobileclip")
 
 
 @pytest.fixture(scope="session")
 def tiny_siglip_spec(tmp_path_factory) -> str:
-    """A random model of SigLIP's architecture, with a logit bias (tiny_models.py)."""
-    from tiny_models import write_siglip
-
-    return f"local-dir:{write_siglip(tmp_path_factory.mktemp('tiny-siglip'))}"
+    """A random model of SigLIP's architecture, with a logit bias."""
+    return _tiny_model(tmp_path_factory, "siglip")
 
 
 @pytest.fixture(scope="session")
